@@ -1,0 +1,116 @@
+"""The carrier boundary: one serializer per carrier turns its media-socket JSON into these events and back.
+
+Nothing past this module knows which carrier it serves. Serializers never perform side effects (no REST, no
+database); `parse` raises `BadMessage` for junk so the consumer can count it, and returns nothing for events
+that need no action.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+class BadMessage(Exception):
+    """A media-socket message we cannot use. `reason` is a short, countable label."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class CallStart:
+    """The carrier's `start` event, normalised."""
+
+    carrier: str
+    call_id: str
+    stream_id: str
+    sample_rate: int
+    codec: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AudioIn:
+    """Caller audio, already decoded to PCM16LE at the stream's sample rate."""
+
+    pcm: bytes
+
+
+@dataclass(slots=True)
+class DtmfIn:
+    digit: str
+
+
+@dataclass(slots=True)
+class MarkPlayed:
+    """The carrier played all audio queued before mark `name` (or dropped it on a clear)."""
+
+    name: str
+
+
+@dataclass(slots=True)
+class StreamStopped:
+    reason: str = "stop"
+
+
+@dataclass(slots=True)
+class Connected:
+    pass
+
+
+CarrierEvent = CallStart | AudioIn | DtmfIn | MarkPlayed | StreamStopped | Connected
+
+
+@dataclass(slots=True)
+class SerializerStats:
+    """Per-stream counters of what the carrier sent us that we could not use, or had to repair."""
+
+    bad: dict = field(default_factory=dict)
+    late_dropped: int = 0
+    duplicates: int = 0
+    concealed: int = 0
+
+    def count(self, reason: str) -> None:
+        self.bad[reason] = self.bad.get(reason, 0) + 1
+
+
+class MediaSerializer(ABC):
+    """Carrier media-socket JSON <-> carrier events. One instance per stream (it may hold codec state)."""
+
+    carrier: str = ""
+
+    def __init__(self) -> None:
+        self.stats = SerializerStats()
+        self.started: CallStart | None = None
+
+    @abstractmethod
+    def parse(self, text: str) -> list[CarrierEvent]:
+        """Events in one text message; raises BadMessage for junk."""
+
+    @abstractmethod
+    def encode_audio(self, pcm: bytes) -> str:
+        """One outbound media message carrying `pcm` (PCM16LE at the stream rate)."""
+
+    @abstractmethod
+    def encode_mark(self, name: str) -> str:
+        """A mark the carrier echoes once the audio sent before it has been played."""
+
+    @abstractmethod
+    def encode_clear(self) -> str:
+        """Drop audio the carrier has buffered but not yet played (barge-in)."""
+
+    def flush(self) -> list[CarrierEvent]:
+        """Events still held (e.g. in a reorder buffer) when the stream ends."""
+        return []
+
+
+class CallControl(ABC):
+    """REST side effects on a live call. Implementations exist only when credentials do."""
+
+    @abstractmethod
+    async def hang_up(self, call_id: str) -> None: ...
+
+    @abstractmethod
+    async def transfer(self, call_id: str, target: str, summary: str = "") -> None: ...

@@ -1,0 +1,81 @@
+"""Helpers shared by the carrier webhook modules: URLs as the carrier sees them, and call admission."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import stream_tokens
+from ..models import Call, CallEvent, PhoneNumber
+
+log = logging.getLogger("calls.carriers")
+
+
+def public_url(path: str) -> str:
+    """The absolute URL a carrier uses for `path` (what it signs)."""
+    return settings.PUBLIC_BASE_URL + path
+
+
+def stream_url(carrier: str) -> str:
+    """The media WebSocket URL for a carrier, derived from PUBLIC_BASE_URL (https → wss)."""
+    base = settings.PUBLIC_BASE_URL
+    if base.startswith("https://"):
+        base = "wss://" + base[len("https://") :]
+    elif base.startswith("http://"):
+        base = "ws://" + base[len("http://") :]
+    return f"{base}/media/{carrier}"
+
+
+def find_number(carrier: str, to_number: str) -> PhoneNumber | None:
+    return PhoneNumber.objects.select_related("agent", "workspace").filter(carrier=carrier, e164=to_number).first()
+
+
+def open_call(carrier: str, number: PhoneNumber, call_id: str, from_number: str, direction: str) -> str:
+    """Create (or re-open, on a carrier retry) the Call and return a fresh stream token for it."""
+    token, nonce = stream_tokens.issue(call_id)
+    with transaction.atomic():
+        call, created = Call.objects.get_or_create(
+            carrier=carrier,
+            carrier_call_id=call_id,
+            defaults=dict(
+                workspace=number.workspace,
+                agent=number.agent,
+                from_number=from_number,
+                to_number=number.e164,
+                direction=direction,
+                stream_nonce=nonce,
+            ),
+        )
+        if not created:
+            # The carrier retried the webhook: the newest token wins, older ones stop working.
+            Call.objects.filter(pk=call.pk).update(stream_nonce=nonce)
+    return token
+
+
+def record_unknown_number(carrier: str, call_id: str, from_number: str, to_number: str) -> None:
+    log.warning("%s call %s to unknown number %s from %s: apologising and hanging up", carrier, call_id, to_number, from_number)
+
+
+def update_status(carrier: str, call_id: str, status: str, duration_s: str | None = None) -> None:
+    """Apply a carrier status callback. Unknown calls are ignored (the carrier still gets a 200)."""
+    terminal = {"completed", "busy", "failed", "no-answer", "canceled"}
+    call = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first()
+    if call is None:
+        log.info("%s status %r for unknown call %s ignored", carrier, status, call_id)
+        return
+    fields = {}
+    if status in terminal:
+        if call.status not in (Call.Status.COMPLETED, Call.Status.FAILED):
+            fields["status"] = Call.Status.COMPLETED if status == "completed" else Call.Status.FAILED
+        if not call.ended_at:
+            fields["ended_at"] = timezone.now()
+        if not call.end_reason:
+            fields["end_reason"] = f"carrier:{status}"
+    if fields:
+        Call.objects.filter(pk=call.pk).update(**fields)
+    if status in terminal and status != "completed":
+        CallEvent.objects.create(call=call, workspace_id=call.workspace_id, kind=CallEvent.Kind.HANGUP,
+                                 detail={"carrier_status": status, "duration_s": duration_s})

@@ -1,0 +1,37 @@
+"""Which serializer, upgrade check and call control belong to each carrier's media socket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .base import CallControl, MediaSerializer
+
+
+@dataclass(frozen=True)
+class CarrierKit:
+    serializer: Callable[[], MediaSerializer]
+    # Checks the WebSocket upgrade request (headers, path); returns an error string or None.
+    check_upgrade: Callable[[dict], str | None]
+    control: Callable[[], CallControl | None]
+
+
+def _twilio() -> CarrierKit:
+    from .twilio_control import twilio_control
+    from .twilio_media import TwilioSerializer
+    from .twilio_upgrade import check_upgrade
+
+    return CarrierKit(TwilioSerializer, check_upgrade, twilio_control)
+
+
+_FACTORIES = {"twilio": _twilio}
+_cache: dict[str, CarrierKit] = {}
+
+
+def kit(carrier: str) -> CarrierKit | None:
+    if carrier not in _cache:
+        factory = _FACTORIES.get(carrier)
+        if factory is None:
+            return None
+        _cache[carrier] = factory()
+    return _cache[carrier]

@@ -1,0 +1,74 @@
+"""Twilio voice webhooks: signature check, then TwiML that opens a bidirectional media stream."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from ..models import Carrier
+from . import common
+
+log = logging.getLogger("calls.carriers.twilio")
+
+APOLOGY = "Sorry, this number is not in service. Goodbye."
+
+
+def signature_is_valid(url: str, params, signature: str) -> bool:
+    """Twilio's HMAC-SHA1 over the URL it called plus the sorted POST params."""
+    return bool(signature) and RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
+
+
+def _verified(request: HttpRequest) -> bool:
+    # Rebuilt from PUBLIC_BASE_URL, not from the Host header: behind a proxy the Host we see is not what Twilio
+    # signed, and trusting it would let a caller choose the URL being checked.
+    url = common.public_url(request.get_full_path())
+    if signature_is_valid(url, request.POST, request.headers.get("X-Twilio-Signature", "")):
+        return True
+    log.warning("twilio webhook %s rejected: bad or missing X-Twilio-Signature (checked against %s)", request.path, url)
+    return False
+
+
+def twiml(response: VoiceResponse) -> HttpResponse:
+    return HttpResponse(str(response), content_type="application/xml")
+
+
+@csrf_exempt
+@require_POST
+def voice(request: HttpRequest) -> HttpResponse:
+    if not _verified(request):
+        return HttpResponseForbidden("invalid signature")
+    call_id = request.POST.get("CallSid", "")
+    to_number = request.POST.get("To", "")
+    from_number = request.POST.get("From", "")
+    response = VoiceResponse()
+    number = common.find_number(Carrier.TWILIO, to_number) if call_id else None
+    if number is None:
+        common.record_unknown_number(Carrier.TWILIO, call_id, from_number, to_number)
+        response.say(APOLOGY)
+        response.hangup()
+        return twiml(response)
+    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
+    token = common.open_call(Carrier.TWILIO, number, call_id, from_number, direction)
+    stream = response.connect().stream(url=common.stream_url(Carrier.TWILIO))
+    stream.parameter(name="token", value=token)
+    # Reached only if our server closes the stream without hanging up over REST (no credentials).
+    response.hangup()
+    return twiml(response)
+
+
+@csrf_exempt
+@require_POST
+def status(request: HttpRequest) -> HttpResponse:
+    if not _verified(request):
+        return HttpResponseForbidden("invalid signature")
+    common.update_status(
+        Carrier.TWILIO, request.POST.get("CallSid", ""), request.POST.get("CallStatus", ""),
+        request.POST.get("CallDuration"),
+    )
+    return HttpResponse(status=204)

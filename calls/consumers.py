@@ -1,0 +1,207 @@
+"""MediaStreamConsumer: the carrier's media WebSocket <-> serializer <-> CallSession. Thin on purpose.
+
+It subclasses Channels' bare `AsyncConsumer` rather than `AsyncWebsocketConsumer`: stock dispatch runs
+`close_old_connections` in a thread before every handler, a thread-pool hop for each of the 50 media frames a
+second per call, which halves the calls a process can hold. Media frames need no database, so they skip it; the
+few handlers that do touch the database do their own connection care. The consumer also joins no channel layer
+(no per-call receive loop): live updates are sent, never received here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from channels.consumer import AsyncConsumer
+from channels.exceptions import StopConsumer
+from django.conf import settings
+
+from . import stream_tokens
+from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
+from .carriers.registry import kit
+from .models import Call
+from .recorder import run_db
+from .session import CallSession
+
+log = logging.getLogger("calls.consumers")
+
+# Process-wide counters of junk received on media sockets, by reason (also stored per call as a CallEvent).
+BAD_INPUT: Counter = Counter()
+ACTIVE_SESSIONS: set[CallSession] = set()
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_NO_START = 4408
+START_DEADLINE_S = 10.0
+FLOOD_PER_SECOND = 400  # a carrier sends 50 media messages a second; far beyond that is abuse or a bug
+
+
+class MediaStreamConsumer(AsyncConsumer):
+    channel_layer_alias = "__none__"  # no layer: see module docstring
+
+    async def dispatch(self, message):
+        kind = message["type"]
+        if kind == "websocket.receive":
+            await self.websocket_receive(message)
+        elif kind == "websocket.connect":
+            await self.websocket_connect(message)
+        elif kind == "websocket.disconnect":
+            await self.websocket_disconnect(message)
+
+    # ------------------------------------------------------------------ socket events
+
+    async def websocket_connect(self, message) -> None:
+        self.carrier = self.scope["url_route"]["kwargs"]["carrier"]
+        self.kit = kit(self.carrier)
+        self.session: CallSession | None = None
+        self.serializer: MediaSerializer | None = None
+        self.bad: Counter = Counter()
+        self._window_start = time.monotonic()
+        self._window_count = 0
+        self._closed = False
+        if self.kit is None:
+            await self.send({"type": "websocket.close", "code": CLOSE_FORBIDDEN})
+            return
+        problem = self.kit.check_upgrade(self.scope)
+        if problem:
+            await self.send({"type": "websocket.close", "code": CLOSE_FORBIDDEN})
+            return
+        self.serializer = self.kit.serializer()
+        await self.send({"type": "websocket.accept"})
+        self._deadline = asyncio.get_running_loop().call_later(START_DEADLINE_S, self._no_start)
+
+    async def websocket_receive(self, message) -> None:
+        serializer = self.serializer
+        if serializer is None or self._closed:
+            return
+        text = message.get("text")
+        if text is None:
+            self._bad("binary_frame")
+            return
+        if len(text) > settings.MAX_WS_MESSAGE_BYTES:
+            self._bad("oversized")
+            return
+        if self._flooded():
+            self._bad("flood")
+            return
+        try:
+            events = serializer.parse(text)
+        except BadMessage as exc:
+            self._bad(exc.reason)
+            return
+        session = self.session
+        for event in events:
+            if type(event) is AudioIn:
+                if session is not None:
+                    session.on_audio(event.pcm)
+            elif type(event) is MarkPlayed:
+                if session is not None:
+                    session.on_mark(event.name)
+            elif type(event) is DtmfIn:
+                if session is not None:
+                    session.on_dtmf(event.digit)
+            elif type(event) is CallStart:
+                await self._start(event)
+                session = self.session
+            elif type(event) is StreamStopped:
+                await self._finish("caller-hung-up")
+
+    async def websocket_disconnect(self, message) -> None:
+        await self._finish("stream-closed")
+        raise StopConsumer()
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _start(self, start: CallStart) -> None:
+        if self.session is not None:
+            self._bad("duplicate_start")
+            return
+        token = start.params.get("token", "")
+        try:
+            call = await stream_tokens.consume(token, self.carrier)
+        except stream_tokens.TokenError as exc:
+            log.warning("%s stream for call %s refused: %s", self.carrier, start.call_id or "?", exc)
+            await self._close(CLOSE_FORBIDDEN)
+            return
+        if call.carrier_call_id != start.call_id and start.call_id:
+            log.warning("%s stream token for %s presented on call %s", self.carrier, call.carrier_call_id, start.call_id)
+            await self._close(CLOSE_FORBIDDEN)
+            return
+        self._deadline.cancel()
+        start.call_id = call.carrier_call_id
+        await run_db(_mark_answered, call.pk, start.stream_id)
+        next_index = await run_db(_next_turn_index, call.pk)
+        from .session_factory import build_session
+
+        self.call = call
+        self.session = build_session(call, start, self.serializer, self._send_text, self._hang_up, self.kit.control(),
+                                     next_turn_index=next_index)
+        ACTIVE_SESSIONS.add(self.session)
+        await self.session.start()
+
+    async def _send_text(self, text: str) -> None:
+        if not self._closed:
+            await self.send({"type": "websocket.send", "text": text})
+
+    async def _hang_up(self) -> None:
+        """The session is done with the call: close our side of the stream (the carrier then ends the call)."""
+        await self._finish("agent-ended")
+        await self._close(1000)
+
+    async def _close(self, code: int) -> None:
+        if not self._closed:
+            self._closed = True
+            await self.send({"type": "websocket.close", "code": code})
+
+    async def _finish(self, reason: str) -> None:
+        session, self.session = self.session, None
+        if session is None:
+            return
+        ACTIVE_SESSIONS.discard(session)
+        await session.stop(reason)
+        if self.bad:
+            session.recorder.event("bad_input", dict(self.bad))
+        await session.recorder.drain()
+
+    def _no_start(self) -> None:
+        if self.session is None and not self._closed:
+            log.warning("%s stream closed: no valid start within %.0fs", self.carrier, START_DEADLINE_S)
+            task = asyncio.get_running_loop().create_task(self._close(CLOSE_NO_START))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    def _flooded(self) -> bool:
+        now = time.monotonic()
+        if now - self._window_start >= 1.0:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        return self._window_count > FLOOD_PER_SECOND
+
+    def _bad(self, reason: str) -> None:
+        BAD_INPUT[reason] += 1
+        self.bad[reason] += 1
+        # Log the first of each kind per stream, then every 100th: a flood must not flood the log too.
+        if self.bad[reason] == 1 or self.bad[reason] % 100 == 0:
+            call = getattr(self, "call", None)
+            log.warning("%s stream %s: bad input %s (x%d)", self.carrier,
+                        call.carrier_call_id if call else "(not started)", reason, self.bad[reason])
+
+
+_background: set[asyncio.Task] = set()
+
+
+def _mark_answered(call_pk: int, stream_id: str) -> None:
+    from django.utils import timezone
+
+    Call.objects.filter(pk=call_pk, answered_at__isnull=True).update(answered_at=timezone.now())
+    Call.objects.filter(pk=call_pk).update(status=Call.Status.IN_PROGRESS, stream_id=stream_id)
+
+
+def _next_turn_index(call_pk: int) -> int:
+    from django.db.models import Max
+
+    from .models import Turn
+
+    top = Turn.objects.filter(call_id=call_pk).aggregate(m=Max("index"))["m"]
+    return 0 if top is None else top + 1

@@ -1,0 +1,172 @@
+"""The call engine's data: who answers (Agent, PhoneNumber), what happened (Call, Turn, TurnMetrics, CallEvent).
+
+Every row belongs to a Workspace from day one, so tenants are isolated by a foreign key, not by convention.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="workspaces")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Carrier(models.TextChoices):
+    TWILIO = "twilio", "Twilio"
+    TELNYX = "telnyx", "Telnyx"
+    BROWSER = "browser", "Browser"
+
+
+class Agent(models.Model):
+    """An AI voice agent: what it says, how it listens and which providers it uses."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="agents")
+    name = models.CharField(max_length=120)
+    greeting = models.TextField(blank=True, default="")
+    flow = models.JSONField(default=dict, blank=True, help_text="Flow engine definition (state machine).")
+    # Provider choice per capability; options are provider-specific (model, language, endpointing, ...).
+    stt_provider = models.CharField(max_length=40, default="whisper")
+    llm_provider = models.CharField(max_length=40, default="flow")
+    tts_provider = models.CharField(max_length=40, default="espeak")
+    provider_options = models.JSONField(default=dict, blank=True)
+    voice = models.CharField(max_length=80, default="en-us")
+    barge_in_enabled = models.BooleanField(default=True)
+    barge_in_min_ms = models.PositiveIntegerField(default=200, help_text="Caller speech needed to interrupt.")
+    end_of_turn_silence_ms = models.PositiveIntegerField(default=300)
+    silence_timeout_s = models.FloatField(default=8.0)
+    max_reprompts = models.PositiveIntegerField(default=2)
+    max_duration_s = models.PositiveIntegerField(default=600)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        unique_together = [("workspace", "name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhoneNumber(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="numbers")
+    e164 = models.CharField(max_length=20)
+    carrier = models.CharField(max_length=12, choices=Carrier.choices)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="numbers")
+
+    class Meta:
+        # One number can be routed through both carriers (e.g. during a migration), once each.
+        unique_together = [("e164", "carrier")]
+
+    def __str__(self) -> str:
+        return f"{self.e164} ({self.carrier})"
+
+
+class Call(models.Model):
+    class Status(models.TextChoices):
+        RINGING = "ringing"
+        IN_PROGRESS = "in-progress"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        REJECTED = "rejected"
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound"
+        OUTBOUND = "outbound"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="calls")
+    agent = models.ForeignKey(Agent, on_delete=models.SET_NULL, null=True, related_name="calls")
+    carrier = models.CharField(max_length=12, choices=Carrier.choices)
+    carrier_call_id = models.CharField(max_length=128, db_index=True)
+    stream_id = models.CharField(max_length=128, blank=True, default="")
+    from_number = models.CharField(max_length=40, blank=True, default="")
+    to_number = models.CharField(max_length=40, blank=True, default="")
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RINGING)
+    end_reason = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # Single-use stream token: the nonce of the one token that may still open this call's media stream.
+    stream_nonce = models.CharField(max_length=64, blank=True, default="")
+    brain_state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        unique_together = [("carrier", "carrier_call_id")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.carrier}:{self.carrier_call_id}"
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.answered_at and self.ended_at:
+            return (self.ended_at - self.answered_at).total_seconds()
+        return None
+
+
+class Turn(models.Model):
+    class Role(models.TextChoices):
+        AGENT = "agent"
+        CALLER = "caller"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="turns")
+    index = models.PositiveIntegerField()
+    role = models.CharField(max_length=8, choices=Role.choices)
+    text = models.TextField(blank=True, default="")
+    # For agent turns: the part the caller actually heard (confirmed by carrier marks) — shorter when interrupted.
+    heard_text = models.TextField(blank=True, default="")
+    interrupted = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    node = models.CharField(max_length=80, blank=True, default="")
+
+    class Meta:
+        unique_together = [("call", "index")]
+        ordering = ["call", "index"]
+
+
+class TurnMetrics(models.Model):
+    """Per-turn latency breakdown in milliseconds, measured from the caller's end of speech."""
+
+    turn = models.OneToOneField(Turn, on_delete=models.CASCADE, related_name="metrics")
+    endpoint_ms = models.FloatField(null=True, help_text="Last voiced frame → end-of-turn decision.")
+    stt_final_ms = models.FloatField(null=True, help_text="Last voiced frame → final transcript.")
+    brain_first_text_ms = models.FloatField(null=True)
+    tts_first_audio_ms = models.FloatField(null=True)
+    first_frame_sent_ms = models.FloatField(null=True)
+    end_to_end_ms = models.FloatField(null=True, help_text="Last voiced frame → first reply frame sent.")
+    stt_ms = models.FloatField(null=True, help_text="STT work for the final transcript.")
+    brain_ms = models.FloatField(null=True, help_text="Brain request → first text.")
+    tts_ms = models.FloatField(null=True, help_text="TTS request → first audio.")
+    providers = models.JSONField(default=dict, blank=True, help_text="Per-provider time to first byte.")
+
+
+class CallEvent(models.Model):
+    class Kind(models.TextChoices):
+        ERROR = "error"
+        PROVIDER_FAILURE = "provider_failure"
+        REPROMPT = "reprompt"
+        BARGE_IN = "barge_in"
+        DTMF = "dtmf"
+        BAD_INPUT = "bad_input"
+        TRANSFER = "transfer"
+        HANGUP = "hangup"
+        OVERFLOW = "overflow"
+        INFO = "info"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", null=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at"]

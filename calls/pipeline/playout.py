@@ -1,0 +1,160 @@
+"""Speech out: paces reply audio to the carrier, drops it on barge-in, and learns from marks what was heard.
+
+Audio is sent a little ahead of real time (`lead_ms`) so the carrier never starves, but not far ahead, so a
+`clear` has little to drop. A mark follows every `mark_every_ms` of audio; the carrier echoes it once the audio
+before it has played. Marks echoed after our `clear` only mean "dropped", so they are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..carriers.base import MediaSerializer
+
+
+@dataclass(eq=False)
+class Utterance:
+    """One sentence of a reply, with its audio and how much of it the caller has heard."""
+
+    text: str
+    pcm: bytes
+    uninterruptible: bool = False
+    id: int = 0
+    sent_bytes: int = 0
+    heard_bytes: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)  # set when fully heard or dropped
+
+    @property
+    def fully_heard(self) -> bool:
+        return self.heard_bytes >= len(self.pcm)
+
+    def heard_text(self) -> str:
+        """The words of `text` the caller heard, by the share of audio played, cut at a word boundary."""
+        if not self.pcm or self.fully_heard:
+            return self.text
+        if self.heard_bytes <= 0:
+            return ""
+        words = self.text.split()
+        keep = int(len(words) * self.heard_bytes / len(self.pcm))
+        return " ".join(words[:keep])
+
+
+class Playout:
+    """Sends utterances to the carrier in order; one per call."""
+
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        serializer: MediaSerializer,
+        sample_rate: int,
+        chunk_ms: int = 20,
+        lead_ms: int = 200,
+        mark_every_ms: int = 200,
+        on_first_frame: Callable[[], None] | None = None,
+    ) -> None:
+        self._send = send
+        self._serializer = serializer
+        self._bytes_per_ms = sample_rate * 2 // 1000
+        self._chunk = max(1, chunk_ms) * self._bytes_per_ms
+        self._lead_s = lead_ms / 1000
+        self._mark_every = max(chunk_ms, mark_every_ms) * self._bytes_per_ms
+        self._ids = itertools.count(1)
+        self._marks: dict[str, tuple[Utterance, int]] = {}
+        self._play_end = 0.0  # when the carrier will have played everything we sent (estimate)
+        self.on_first_frame = on_first_frame
+        self.frames_sent = 0
+        self.frames_after_clear = 0
+        self.cleared = False
+        self.active: list[Utterance] = []
+
+    @property
+    def speaking(self) -> bool:
+        """Audio is on its way or still playing at the caller."""
+        return bool(self.active)
+
+    @property
+    def interruptible(self) -> bool:
+        return not any(u.uninterruptible for u in self.active)
+
+    def new_utterance(self, text: str, pcm: bytes, uninterruptible: bool = False) -> Utterance:
+        utt = Utterance(text=text, pcm=pcm, uninterruptible=uninterruptible, id=next(self._ids))
+        self.active.append(utt)
+        self.cleared = False
+        return utt
+
+    async def play(self, utt: Utterance) -> None:
+        """Send all of `utt`, paced; returns when sent (not yet heard). Cancel it to stop sending at once."""
+        pcm, chunk = utt.pcm, self._chunk
+        next_mark = self._mark_every
+        while utt.sent_bytes < len(pcm):
+            now = time.monotonic()
+            ahead = self._play_end - now
+            if ahead > self._lead_s:
+                # Wake once per half lead, then send half a lead's worth: fewer wake-ups than one per frame.
+                await asyncio.sleep(ahead - self._lead_s / 2)
+                continue
+            if self.cleared:
+                return
+            piece = pcm[utt.sent_bytes : utt.sent_bytes + chunk]
+            utt.sent_bytes += len(piece)
+            self._play_end = max(self._play_end, now) + len(piece) / self._bytes_per_ms / 1000
+            await self._send(self._serializer.encode_audio(piece))
+            self.frames_sent += 1
+            if self.on_first_frame is not None:
+                self.on_first_frame()
+                self.on_first_frame = None
+            if utt.sent_bytes >= next_mark or utt.sent_bytes >= len(pcm):
+                await self._mark(utt, utt.sent_bytes)
+                next_mark = utt.sent_bytes + self._mark_every
+        if not pcm:
+            utt.done.set()
+            self._retire(utt)
+
+    async def _mark(self, utt: Utterance, position: int) -> None:
+        name = f"{utt.id}:{position}"
+        self._marks[name] = (utt, position)
+        await self._send(self._serializer.encode_mark(name))
+
+    def on_mark(self, name: str) -> None:
+        entry = self._marks.pop(name, None)
+        if entry is None:
+            return  # dropped by a clear, or not ours
+        utt, position = entry
+        utt.heard_bytes = max(utt.heard_bytes, position)
+        if utt.fully_heard:
+            utt.done.set()
+            self._retire(utt)
+
+    def _retire(self, utt: Utterance) -> None:
+        if utt in self.active:
+            self.active.remove(utt)
+
+    async def clear(self) -> list[Utterance]:
+        """Barge-in: tell the carrier to drop what it buffered; return the utterances cut short."""
+        cut = list(self.active)
+        self.cleared = True
+        self._marks.clear()
+        self._play_end = 0.0
+        for utt in cut:
+            utt.done.set()
+        self.active.clear()
+        await self._send(self._serializer.encode_clear())
+        return cut
+
+    def duration_s(self, utterances: list[Utterance]) -> float:
+        return sum(len(u.pcm) for u in utterances) / self._bytes_per_ms / 1000
+
+    async def wait_heard(self, timeout: float) -> bool:
+        """Wait until everything sent so far has been played (marks confirmed)."""
+        pending = [u.done.wait() for u in self.active]
+        if not pending:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.gather(*pending), timeout)
+            return True
+        except TimeoutError:
+            return False

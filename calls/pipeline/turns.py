@@ -1,0 +1,69 @@
+"""Local endpointing: per 20 ms frame, is the caller speaking, pausing, or done with their turn?
+
+Runs 50 times a second per call, so it only does the VAD call and a few integer updates per frame. It also keeps
+a short pre-roll of audio before speech onset: the VAD needs a few frames to be sure, and the first syllable
+lives in them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from .vad import FrameVAD, SpeechTracker
+
+FRAME_MS = 20
+
+# Frame outcomes the session reacts to.
+QUIET = 0  # no speech, nothing to do
+SPEECH_START = 1  # caller began an utterance (pre-roll included in `pop_preroll`)
+SPEAKING = 2  # a frame inside an utterance (voiced or a short pause)
+PAUSE = 3  # exactly `speculate_ms` of silence inside an utterance: a good time to transcribe speculatively
+END_OF_TURN = 4  # `end_silence_ms` of silence after speech
+
+
+class TurnDetector:
+    def __init__(
+        self,
+        sample_rate: int,
+        end_silence_ms: int = 300,
+        speculate_ms: int = 100,
+        start_ms: int = 60,
+        preroll_ms: int = 300,
+        aggressiveness: int = 2,
+    ) -> None:
+        self.frame_bytes = sample_rate * 2 * FRAME_MS // 1000
+        self.vad = FrameVAD(sample_rate, aggressiveness)
+        self.tracker = SpeechTracker(start_ms=start_ms, stop_ms=end_silence_ms)
+        self.speculate_ms = speculate_ms
+        self.preroll: deque[bytes] = deque(maxlen=max(1, preroll_ms // FRAME_MS))
+        self.last_voiced_at = 0.0  # monotonic time of the last voiced frame
+        self.utterance_voiced_ms = 0
+
+    def feed(self, frame: bytes) -> int:
+        voiced = self.vad.is_speech(frame)
+        tracker = self.tracker
+        event = tracker.update(voiced, FRAME_MS)
+        if voiced:
+            self.last_voiced_at = time.monotonic()
+        if event == "speech_start":
+            return SPEECH_START
+        if event == "speech_end":
+            self.utterance_voiced_ms = tracker.voiced_ms
+            return END_OF_TURN
+        if tracker.speaking:
+            self.utterance_voiced_ms = tracker.voiced_ms
+            if not voiced and tracker.silence_ms == self.speculate_ms:
+                return PAUSE
+            return SPEAKING
+        self.preroll.append(frame)
+        return QUIET
+
+    def pop_preroll(self) -> list[bytes]:
+        frames = list(self.preroll)
+        self.preroll.clear()
+        return frames
+
+    @property
+    def voiced_ms(self) -> int:
+        return self.tracker.voiced_ms if self.tracker.speaking else 0

@@ -1,0 +1,181 @@
+"""The three provider contracts every speech stack implements: STT, brain (flow or LLM) and TTS.
+
+The call session talks only to these classes, so a provider can be swapped by settings without the session
+learning which vendor (or local engine) it serves. Audio crossing these interfaces is always 16-bit signed
+little-endian mono PCM at the rate the session asks for (8 kHz for narrowband carriers, 16 kHz for wideband).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+
+class ProviderError(Exception):
+    """A provider failed. `permanent` errors (bad key, bad config) are not worth retrying within the call."""
+
+    def __init__(self, message: str, *, provider: str = "", permanent: bool = False) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.permanent = permanent
+
+
+# ---------------------------------------------------------------- speech-to-text
+
+
+@dataclass(slots=True)
+class SpeechHint:
+    """A provider-side signal about the caller's speech (e.g. Deepgram SpeechStarted / speech_final)."""
+
+    kind: str  # "speech_started" | "end_of_turn"
+
+
+class STTStream(ABC):
+    """One call's speech-to-text stream.
+
+    The session feeds every inbound frame with `send_audio` (hot path: must not block). At a pause it asks for
+    `transcript()` — the best final text for *all* audio since the last `commit()`. It may ask speculatively,
+    during the end-of-turn silence, and ask again if the caller resumes; only `commit()` starts a new utterance.
+    """
+
+    name = "stt"
+
+    def __init__(
+        self,
+        sample_rate: int,
+        options: dict | None = None,
+        on_partial: Callable[[str], None] | None = None,
+        on_hint: Callable[[SpeechHint], None] | None = None,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self.options = options or {}
+        self.on_partial = on_partial
+        self.on_hint = on_hint
+
+    async def start(self) -> None:
+        """Open connections, load models. Called once before the first frame."""
+
+    @abstractmethod
+    def send_audio(self, pcm: bytes) -> None:
+        """Queue one frame of caller audio. Never blocks."""
+
+    @abstractmethod
+    async def transcript(self) -> str:
+        """Final text of the current utterance (everything since the last commit)."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """The current utterance was accepted as a turn; the next one starts after it."""
+
+    async def close(self) -> None:
+        """Release connections. Safe to call twice."""
+
+
+# ---------------------------------------------------------------- brain
+
+
+@dataclass(slots=True)
+class TextDelta:
+    """A piece of reply text; sentences are cut by the session, so deltas may be any size."""
+
+    text: str
+    uninterruptible: bool = False
+
+
+@dataclass(slots=True)
+class EndCall:
+    reason: str = "completed"
+
+
+@dataclass(slots=True)
+class Transfer:
+    target: str
+    summary: str = ""
+
+
+BrainOutput = TextDelta | EndCall | Transfer
+
+
+@dataclass(slots=True)
+class UserTurn:
+    text: str
+
+
+@dataclass(slots=True)
+class Dtmf:
+    digit: str
+
+
+@dataclass(slots=True)
+class Silence:
+    """The caller said nothing for the agent's silence timeout; `count` re-prompts so far in a row."""
+
+    count: int
+
+
+BrainInput = UserTurn | Dtmf | Silence
+
+
+@dataclass
+class BrainState:
+    """What a brain needs to resume a conversation (stored on the Call)."""
+
+    node: str | None = None
+    variables: dict = field(default_factory=dict)
+
+
+class Brain(ABC):
+    """Decides what the agent says. The flow engine and LLMs implement it."""
+
+    name = "brain"
+    state: BrainState
+
+    @abstractmethod
+    def greeting(self) -> AsyncIterator[BrainOutput]:
+        """What to say when the call connects."""
+
+    @abstractmethod
+    def respond(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
+        """React to a caller turn, a key press or silence. Cancelling the iteration must be safe (barge-in)."""
+
+    def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
+        """Record what the caller actually heard of the last reply, so context holds only that."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+# ---------------------------------------------------------------- text-to-speech
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+
+def split_sentences(text: str) -> tuple[list[str], str]:
+    """Cut complete sentences off the front of `text`; return (sentences, unfinished rest)."""
+    parts = _SENTENCE_END.split(text)
+    if len(parts) == 1:
+        return [], text
+    return [p for p in parts[:-1] if p.strip()], parts[-1]
+
+
+class TTSProvider(ABC):
+    """Speech synthesis. One instance per call; `sample_rate` is what the session wants back."""
+
+    name = "tts"
+
+    def __init__(self, sample_rate: int, voice: str = "", options: dict | None = None) -> None:
+        self.sample_rate = sample_rate
+        self.voice = voice
+        self.options = options or {}
+
+    async def start(self) -> None:
+        """Open connections, warm up."""
+
+    @abstractmethod
+    def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        """PCM16LE chunks for one sentence, first chunk as early as possible."""
+
+    async def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,25 @@
+"""Providers by name. Classes are imported lazily, so an unused vendor SDK costs nothing at start-up."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+STT = {
+    "whisper": "calls.providers.stt.whisper_local.WhisperSTT",
+}
+TTS = {
+    "espeak": "calls.providers.tts.espeak_local.EspeakTTS",
+}
+BRAINS = {
+    "flow": "calls.flows.brain.FlowBrain",
+}
+
+
+def provider_class(kind: str, name: str):
+    table = {"stt": STT, "tts": TTS, "brain": BRAINS}[kind]
+    try:
+        path = table[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"unknown {kind} provider {name!r}; choose one of {sorted(table)}") from None
+    return import_string(path)

@@ -1,0 +1,480 @@
+"""CallSession: one call's conversation — listening, deciding, speaking, being interrupted — and its record.
+
+The session knows nothing of carriers: it receives decoded PCM, digits and played-marks, and sends through a
+serializer it is handed. Everything on the per-frame path (`on_audio`) is synchronous and allocation-light; the
+slow work (transcription, the brain, synthesis, database writes) runs in tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from .carriers.base import CallControl, MediaSerializer
+from .pipeline import turns
+from .pipeline.observers import TurnTimer
+from .pipeline.playout import Playout, Utterance
+from .providers.base import (
+    Brain,
+    BrainInput,
+    BrainOutput,
+    Dtmf,
+    EndCall,
+    ProviderError,
+    Silence,
+    STTStream,
+    TextDelta,
+    Transfer,
+    TTSProvider,
+    UserTurn,
+    split_sentences,
+)
+from .recorder import CallRecorder, TurnRecord
+
+log = logging.getLogger("calls.session")
+
+FALLBACK_LINE = "Sorry, I'm having a little trouble right now. Could you say that again?"
+TIME_LIMIT_LINE = "We've reached the time limit for this call. Thank you for calling. Goodbye!"
+
+
+class State(enum.Enum):
+    ACTIVE = "active"
+    ENDING = "ending"  # saying goodbye; no new turns
+    CLOSED = "closed"
+
+
+@dataclass(slots=True)
+class AgentSettings:
+    """The slice of an Agent a session needs, read once at call start (no ORM on the call path)."""
+
+    barge_in_enabled: bool = True
+    barge_in_min_ms: int = 200
+    end_of_turn_silence_ms: int = 300
+    silence_timeout_s: float = 8.0
+    max_reprompts: int = 2
+    max_duration_s: float = 600.0
+    min_speech_ms: int = 120
+    speculate_ms: int = 100
+    chunk_ms: int = 20
+    lead_ms: int = 200
+    mark_every_ms: int = 200
+
+
+@dataclass
+class Stats:
+    turns: int = 0
+    barge_ins: int = 0
+    noise_turns: int = 0
+    provider_failures: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+class CallSession:
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        settings: AgentSettings,
+        serializer: MediaSerializer,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        stt: STTStream,
+        tts: TTSProvider,
+        brain: Brain,
+        recorder: CallRecorder,
+        sample_rate: int,
+        control: CallControl | None = None,
+        fallback_tts: TTSProvider | None = None,
+    ) -> None:
+        self.call_id = call_id
+        self.cfg = settings
+        self.stt, self.tts, self.brain = stt, tts, brain
+        self.fallback_tts = fallback_tts
+        self.recorder = recorder
+        self.control = control
+        self._send_text = send
+        self._close = close
+        self.state = State.ACTIVE
+        self.stats = Stats()
+        self.detector = turns.TurnDetector(
+            sample_rate, end_silence_ms=settings.end_of_turn_silence_ms, speculate_ms=settings.speculate_ms
+        )
+        self.playout = Playout(
+            self._send, serializer, sample_rate,
+            chunk_ms=settings.chunk_ms, lead_ms=settings.lead_ms, mark_every_ms=settings.mark_every_ms,
+        )
+        self._rest = b""
+        self._frame_bytes = self.detector.frame_bytes
+        self._reply_task: asyncio.Task | None = None
+        self._turn_task: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._caller_started_at = timezone.now()
+        self._reprompts = 0
+        self._idle_since = time.monotonic()
+        self._started = time.monotonic()
+        self._closed = asyncio.Event()
+        self.clear_sent_at: float | None = None
+        self.speech_started_at: float | None = None
+        self.barge_in_latencies: list[float] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await asyncio.gather(self.stt.start(), self.tts.start())
+        self._reply_task = self._spawn(self._speak(self.brain.greeting(), None), "greeting")
+        self._spawn(self._watchdog(), "watchdog")
+
+    async def _send(self, text: str) -> None:
+        if self.state is not State.CLOSED:
+            await self._send_text(text)
+
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=f"{name}-{self.call_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("call %s: task %s failed: %r", self.call_id, task.get_name(), exc, exc_info=exc)
+            self.recorder.event("error", {"task": task.get_name(), "error": repr(exc)[:300]})
+
+    async def stop(self, reason: str = "stream-stopped") -> None:
+        """The stream ended (carrier stop, socket closed): record what was heard and release everything."""
+        if self.state is State.CLOSED:
+            return
+        if self.state is State.ACTIVE:
+            self.recorder.update_call(end_reason=reason)
+        self.state = State.CLOSED
+        if self.playout.speaking:
+            self._record_cut_reply(interrupted=True)
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for provider in (self.stt, self.tts, self.brain):
+            try:
+                await provider.close()
+            except Exception as exc:  # closing must never lose the call record
+                log.warning("call %s: closing %s failed: %r", self.call_id, provider.name, exc)
+        self.recorder.update_call(status="completed", ended_at=timezone.now(), brain_state=_state_dict(self.brain))
+        self._closed.set()
+
+    # ------------------------------------------------------------------ inbound (hot path)
+
+    def on_audio(self, pcm: bytes) -> None:
+        if self.state is State.CLOSED:
+            return
+        fb = self._frame_bytes
+        if self._rest:
+            pcm = self._rest + pcm
+            self._rest = b""
+        if len(pcm) == fb:
+            self._on_frame(pcm)
+            return
+        end = len(pcm) - len(pcm) % fb
+        for off in range(0, end, fb):
+            self._on_frame(pcm[off : off + fb])
+        self._rest = pcm[end:]
+
+    def _on_frame(self, frame: bytes) -> None:
+        outcome = self.detector.feed(frame)
+        if outcome == turns.QUIET:
+            return
+        if outcome == turns.SPEECH_START:
+            for early in self.detector.pop_preroll():
+                self.stt.send_audio(early)
+            self.stt.send_audio(frame)
+            self._on_speech_start()
+            return
+        self.stt.send_audio(frame)
+        if outcome == turns.SPEAKING:
+            if self._agent_busy() and self.detector.voiced_ms >= self.cfg.barge_in_min_ms:
+                self._barge_in()
+        elif outcome == turns.PAUSE:
+            # Transcribe during the end-of-turn silence; if the caller resumes, the result is simply not used.
+            self._spawn(self._speculate(), "speculate")
+        elif outcome == turns.END_OF_TURN:
+            self._end_of_turn()
+
+    def _agent_busy(self) -> bool:
+        return self._reply_task is not None and not self._reply_task.done()
+
+    def _on_speech_start(self) -> None:
+        self.speech_started_at = time.monotonic()
+        self._caller_started_at = timezone.now()
+        self._reprompts = 0
+
+    # ------------------------------------------------------------------ turn-taking
+
+    async def _speculate(self) -> None:
+        try:
+            await self.stt.transcript()
+        except ProviderError:
+            pass  # the real request at end of turn will report it
+
+    def _end_of_turn(self) -> None:
+        if self.state is not State.ACTIVE:
+            return
+        if self.detector.utterance_voiced_ms < self.cfg.min_speech_ms:
+            self.stats.noise_turns += 1
+            self.stt.commit()
+            return
+        timer = TurnTimer(last_voiced=self.detector.last_voiced_at)
+        timer.mark("endpoint")
+        started_at = self._caller_started_at
+        previous = self._turn_task
+        self._turn_task = self._spawn(self._caller_turn(timer, started_at, previous), "turn")
+
+    async def _caller_turn(self, timer: TurnTimer, started_at, previous: asyncio.Task | None) -> None:
+        if previous is not None and not previous.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await previous
+        timer.mark("stt_started")
+        try:
+            text = (await self.stt.transcript()).strip()
+        except ProviderError as exc:
+            self._provider_failed(exc, "stt")
+            text = ""
+        timer.mark("stt_final")
+        self.stt.commit()
+        if not text:
+            self.stats.noise_turns += 1
+            return
+        self.stats.turns += 1
+        self.recorder.turn(TurnRecord(role="caller", text=text, started_at=started_at, ended_at=timezone.now()))
+        await self._reply(UserTurn(text), timer)
+
+    async def _reply(self, event: BrainInput, timer: TurnTimer | None) -> None:
+        """Start the agent's answer to `event` once any uninterruptible speech still playing has finished."""
+        current = self._reply_task
+        if current is not None and not current.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await current
+        if self.state is not State.ACTIVE:
+            return
+        if timer is not None:
+            timer.mark("brain_started")
+        self._reply_task = self._spawn(self._speak(self.brain.respond(event), timer), "reply")
+
+    # ------------------------------------------------------------------ speaking
+
+    async def _speak(self, outputs: AsyncIterator[BrainOutput], timer: TurnTimer | None) -> None:
+        """Brain text → sentences → TTS (running ahead) → playout, then the actions (end, transfer)."""
+        started_at = timezone.now()
+        sentences: asyncio.Queue = asyncio.Queue()
+        actions: list[EndCall | Transfer] = []
+        spoken: list[Utterance] = []
+        if timer is not None:
+            self.playout.on_first_frame = lambda: timer.mark("first_frame_sent")
+        producer = self._spawn(self._produce(outputs, sentences, actions, timer), "tts")
+        try:
+            while (item := await sentences.get()) is not None:
+                text, uninterruptible, audio = item
+                utt = self.playout.new_utterance(text, b"", uninterruptible)
+                spoken.append(utt)
+                pcm = await audio
+                if pcm:
+                    utt.pcm = pcm
+                    await self.playout.play(utt)
+                else:
+                    utt.done.set()
+                    self.playout.active.remove(utt)
+            await producer
+            await self.playout.wait_heard(timeout=self.playout.duration_s(spoken) + 3.0)
+        except asyncio.CancelledError:
+            producer.cancel()
+            while not sentences.empty():
+                if (item := sentences.get_nowait()) is not None:
+                    item[2].cancel()
+            raise
+        finally:
+            self._finish_reply(spoken, started_at, timer)
+        for action in actions:
+            await self._act(action)
+        self._idle_since = time.monotonic()
+
+    async def _produce(self, outputs, sentences: asyncio.Queue, actions: list, timer: TurnTimer | None) -> None:
+        pending = ""
+        uninterruptible = False
+        try:
+            async for out in outputs:
+                if isinstance(out, TextDelta):
+                    if timer is not None:
+                        timer.mark("brain_first_text")
+                    if out.uninterruptible != uninterruptible and pending.strip():
+                        self._queue_sentence(sentences, pending.strip(), uninterruptible, timer)
+                        pending = ""
+                    uninterruptible = out.uninterruptible
+                    done, pending = split_sentences(pending + out.text)
+                    for sentence in done:
+                        self._queue_sentence(sentences, sentence, uninterruptible, timer)
+                else:
+                    actions.append(out)
+        except ProviderError as exc:
+            self._provider_failed(exc, "brain")
+            pending = FALLBACK_LINE
+        if pending.strip():
+            self._queue_sentence(sentences, pending.strip(), uninterruptible, timer)
+        sentences.put_nowait(None)
+
+    def _queue_sentence(self, sentences: asyncio.Queue, text: str, uninterruptible: bool, timer) -> None:
+        audio = self._spawn(self._synthesize(text, timer), "synth")
+        sentences.put_nowait((text, uninterruptible, audio))
+
+    async def _synthesize(self, text: str, timer: TurnTimer | None) -> bytes:
+        if timer is not None:
+            timer.mark("tts_started")
+        chunks = []
+        try:
+            async for chunk in self.tts.synthesize(text):
+                if timer is not None:
+                    timer.mark("tts_first_audio")
+                chunks.append(chunk)
+        except ProviderError as exc:
+            self._provider_failed(exc, "tts")
+            if self.fallback_tts is None or self.fallback_tts is self.tts:
+                return b""
+            chunks = [c async for c in self.fallback_tts.synthesize(text)]
+        return b"".join(chunks)
+
+    def _finish_reply(self, spoken: list[Utterance], started_at, timer: TurnTimer | None) -> None:
+        if not spoken:
+            return
+        full = " ".join(u.text for u in spoken)
+        heard = " ".join(t for t in (u.heard_text() for u in spoken) if t)
+        interrupted = any(not u.fully_heard for u in spoken)
+        self.brain.heard(full, heard, interrupted)
+        self.recorder.turn(
+            TurnRecord(
+                role="agent", text=full, heard_text=heard, interrupted=interrupted,
+                started_at=started_at, ended_at=timezone.now(),
+                node=(getattr(self.brain, "state", None) and self.brain.state.node) or "",
+                metrics=timer.as_metrics() if timer is not None else None,
+            )
+        )
+        if timer is not None:
+            log.info("call %s turn latency %s", self.call_id, timer.as_metrics())
+
+    def _record_cut_reply(self, interrupted: bool) -> None:
+        """Used when the stream dies mid-reply: the reply task's `finally` records what was heard."""
+        if self._reply_task is not None:
+            self._reply_task.cancel()
+
+    # ------------------------------------------------------------------ interruptions and input
+
+    def _barge_in(self) -> None:
+        if not self.cfg.barge_in_enabled or self.state is not State.ACTIVE:
+            return
+        if not self.playout.interruptible:
+            return
+        task = self._reply_task
+        if task is None or task.done():
+            return
+        self.stats.barge_ins += 1
+        task.cancel()
+        self._spawn(self._clear(), "clear")
+        detail = {"voiced_ms": self.detector.voiced_ms}
+        if self.speech_started_at is not None:
+            detail["onset_to_clear_ms"] = round((time.monotonic() - self.speech_started_at) * 1000, 1)
+            self.barge_in_latencies.append(detail["onset_to_clear_ms"])
+        self.recorder.event("barge_in", detail)
+
+    async def _clear(self) -> None:
+        self.clear_sent_at = time.monotonic()
+        await self.playout.clear()
+
+    def on_dtmf(self, digit: str) -> None:
+        if self.state is not State.ACTIVE:
+            return
+        self.recorder.event("dtmf", {"digit": digit})
+        self._reprompts = 0
+        if self._agent_busy() and self.playout.interruptible:
+            self._reply_task.cancel()
+            self._spawn(self._clear(), "clear")
+        self._spawn(self._reply(Dtmf(digit), None), "dtmf")
+
+    def on_mark(self, name: str) -> None:
+        self.playout.on_mark(name)
+
+    # ------------------------------------------------------------------ timers and ending
+
+    async def _watchdog(self) -> None:
+        """Silence re-prompts and the maximum call duration, checked four times a second."""
+        while self.state is State.ACTIVE:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            if now - self._started >= self.cfg.max_duration_s:
+                self.recorder.event("info", {"limit": "max_duration", "seconds": self.cfg.max_duration_s})
+                await self._say_goodbye(TIME_LIMIT_LINE, "max-duration")
+                return
+            busy = self._agent_busy() or (self._turn_task is not None and not self._turn_task.done())
+            if busy or self.detector.tracker.speaking:
+                self._idle_since = now
+                continue
+            if now - self._idle_since >= self.cfg.silence_timeout_s:
+                self._reprompts += 1
+                self._idle_since = now
+                self.recorder.event("reprompt", {"count": self._reprompts})
+                await self._reply(Silence(self._reprompts), None)
+
+    async def _say_goodbye(self, line: str, reason: str) -> None:
+        if self._reply_task is not None and not self._reply_task.done():
+            self._reply_task.cancel()
+            await self._clear()
+
+        async def goodbye():
+            yield TextDelta(line, uninterruptible=True)
+            yield EndCall(reason)
+
+        self._reply_task = self._spawn(self._speak(goodbye(), None), "goodbye")
+
+    async def _act(self, action: EndCall | Transfer) -> None:
+        if isinstance(action, EndCall):
+            await self._hang_up(action.reason)
+        elif isinstance(action, Transfer):
+            self.recorder.event("transfer", {"target": action.target, "summary": action.summary,
+                                             "via": "carrier" if self.control else "none (no credentials)"})
+            if self.control is not None:
+                try:
+                    await self.control.transfer(self.call_id, action.target, action.summary)
+                except ProviderError as exc:
+                    self._provider_failed(exc, "carrier")
+            await self._hang_up("transferred", hang_up=False)
+
+    async def _hang_up(self, reason: str, hang_up: bool = True) -> None:
+        """End the call after the goodbye was heard: over REST when we can, else by closing the stream."""
+        if self.state is State.CLOSED:
+            return
+        self.state = State.ENDING
+        self.recorder.update_call(end_reason=reason)
+        if hang_up and self.control is not None:
+            try:
+                await self.control.hang_up(self.call_id)
+            except ProviderError as exc:
+                self._provider_failed(exc, "carrier")
+        await self._close()
+
+    def _provider_failed(self, exc: ProviderError, stage: str) -> None:
+        self.stats.provider_failures += 1
+        log.warning("call %s: %s provider %s failed: %s", self.call_id, stage, exc.provider, exc)
+        self.recorder.event("provider_failure", {"stage": stage, "provider": exc.provider, "error": str(exc)[:300]})
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+
+def _state_dict(brain: Brain) -> dict:
+    state = getattr(brain, "state", None)
+    if state is None:
+        return {}
+    return {"node": state.node, "variables": state.variables}

@@ -1,0 +1,267 @@
+"""A simulated phone call: plays the carrier's part over a real socket and measures what a caller would notice.
+
+The carrier wire format lives in a `CarrierPeer` (one per carrier); this module runs the clock. Every 20 ms it
+sends one frame of caller audio (speech or line silence, as a carrier does) and plays 20 ms of the agent's audio
+from a playback buffer, echoing marks once the audio before them has played and dropping the buffer on `clear`,
+as the carriers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import websockets
+
+from ..pipeline.audio import get_codec
+from .peers import CarrierPeer
+
+FRAME_MS = 20
+
+
+@dataclass
+class Step:
+    """One caller action: speak `pcm` (after the agent finished, or `barge_after_ms` into its reply) or a key."""
+
+    text: str = ""
+    pcm: bytes = b""
+    digit: str = ""
+    barge_after_ms: int | None = None
+
+
+@dataclass
+class TurnResult:
+    text: str
+    latency_ms: float | None = None  # last voiced frame sent → first reply audio received
+    barge_in: bool = False
+    clear_ms: float | None = None  # speech onset → clear received
+    frames_after_clear: int = 0
+
+
+@dataclass
+class CallResult:
+    call_id: str = ""
+    greeting_ms: float | None = None
+    turns: list[TurnResult] = field(default_factory=list)
+    closed_by: str = ""
+    close_code: int | None = None
+    agent_audio_ms: int = 0
+    error: str = ""
+
+
+class SimulatedCaller:
+    def __init__(self, peer: CarrierPeer, steps: list[Step], idle_ms: int = 700, timeout_s: float = 60.0,
+                 hang_up_at_end: bool = True) -> None:
+        self.peer = peer
+        self.steps = steps
+        self.idle_ms = idle_ms
+        self.timeout_s = timeout_s
+        self.hang_up_at_end = hang_up_at_end
+        self.result = CallResult()
+        self.codec = get_codec(peer.codec, peer.sample_rate)
+        self._frame = self.codec.frame_bytes(FRAME_MS)
+        self._silence = self.codec.silence(FRAME_MS)
+        self._outbox: deque[bytes] = deque()  # caller frames waiting to be sent
+        self._playback = bytearray()  # agent audio received, not yet "played"
+        self._marks: deque[tuple[int, str]] = deque()  # (byte offset in playback, name)
+        self._played_total = 0
+        self._agent_last_audio = 0.0
+        self._reply_started: float | None = None  # first agent audio after our last utterance
+        self._awaiting_reply_since: float | None = None
+        self._current: TurnResult | None = None
+        self._closed = asyncio.Event()
+        self._cleared_at: float | None = None
+        self._onset_at: float | None = None
+        self._ws = None
+
+    # ------------------------------------------------------------------ public
+
+    async def run(self) -> CallResult:
+        stream = await self.peer.answer()
+        self.result.call_id = self.peer.call_id
+        async with websockets.connect(stream.url, max_size=2**20, additional_headers=stream.headers) as ws:
+            self._ws = ws
+            for message in self.peer.opening_messages(stream):
+                await ws.send(message)
+            self._greeting_from = self._awaiting_reply_since = time.monotonic()
+            receiver = asyncio.create_task(self._receive(ws))
+            ticker = asyncio.create_task(self._tick(ws))
+            try:
+                await asyncio.wait_for(self._script(), self.timeout_s)
+            except TimeoutError:
+                self.result.error = "timeout"
+            except websockets.ConnectionClosed:
+                pass
+            finally:
+                if not self._closed.is_set() and self.hang_up_at_end:
+                    try:
+                        await ws.send(self.peer.stop_message())
+                        self.result.closed_by = "caller"
+                    except websockets.ConnectionClosed:
+                        pass
+                ticker.cancel()
+                await asyncio.sleep(0.05)
+                receiver.cancel()
+                await asyncio.gather(ticker, receiver, return_exceptions=True)
+        return self.result
+
+    # ------------------------------------------------------------------ script
+
+    async def _script(self) -> None:
+        await self._wait_agent_idle()
+        for step in self.steps:
+            if self._closed.is_set():
+                return
+            if step.digit:
+                await self._ws.send(self.peer.dtmf_message(step.digit))
+                self._reply_started = None
+                self._awaiting_reply_since = time.monotonic()
+                await self._wait_agent_idle()
+                continue
+            turn = TurnResult(text=step.text, barge_in=step.barge_after_ms is not None)
+            self.result.turns.append(turn)
+            if step.barge_after_ms is not None:
+                await self._wait_agent_speaking(step.barge_after_ms)
+                self._cleared_at = None
+                self._onset_at = None
+            self._current = turn
+            self._speak(step.pcm)
+            await self._wait_outbox_empty()
+            self._reply_started = None
+            self._awaiting_reply_since = time.monotonic()
+            await self._wait_agent_idle()
+        # The agent may still be ending the call (goodbye); give it the chance to close.
+        try:
+            await asyncio.wait_for(self._closed.wait(), 3.0)
+        except TimeoutError:
+            pass
+
+    def _speak(self, pcm: bytes) -> None:
+        encoded = self.codec.encode(pcm)
+        step = self._frame
+        for off in range(0, len(encoded), step):
+            self._outbox.append(encoded[off : off + step].ljust(step, self._silence[:1]))
+
+    async def _wait_outbox_empty(self) -> None:
+        while self._outbox and not self._closed.is_set():
+            await asyncio.sleep(FRAME_MS / 1000)
+
+    async def _wait_agent_idle(self) -> None:
+        """Until the agent has answered and its audio finished playing, then `idle_ms` of quiet."""
+        while not self._closed.is_set():
+            await asyncio.sleep(0.02)
+            now = time.monotonic()
+            if self._playback or self._reply_started is None and self._awaiting_reply_since is not None:
+                if self._awaiting_reply_since is not None and now - self._awaiting_reply_since > 15:
+                    return  # no answer at all; move on
+                continue
+            if now - self._agent_last_audio >= self.idle_ms / 1000:
+                return
+
+    async def _wait_agent_speaking(self, after_ms: int) -> None:
+        while not self._closed.is_set():
+            await asyncio.sleep(0.01)
+            if self._reply_started is not None and time.monotonic() - self._reply_started >= after_ms / 1000:
+                return
+
+    # ------------------------------------------------------------------ clock
+
+    async def _tick(self, ws) -> None:
+        """Every 20 ms: send one caller frame, play 20 ms of agent audio (absolute schedule, no drift)."""
+        next_at = time.monotonic()
+        while not self._closed.is_set():
+            next_at += FRAME_MS / 1000
+            frame = self._outbox.popleft() if self._outbox else self._silence
+            if not self._outbox and frame is not self._silence and self._current is not None:
+                self._last_voiced_sent = time.monotonic()
+            if self._onset_at is None and frame is not self._silence and self._current and self._current.barge_in:
+                self._onset_at = time.monotonic()
+            try:
+                await ws.send(self.peer.media_message(frame))
+            except websockets.ConnectionClosed:
+                return
+            self._play(self._frame)
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                next_at = time.monotonic()  # we fell behind (loaded machine); do not burst to catch up
+
+    def _play(self, nbytes: int) -> None:
+        played = min(nbytes, len(self._playback))
+        if played:
+            del self._playback[:played]
+            self._played_total += played
+        while self._marks and self._marks[0][0] <= self._played_total:
+            _, name = self._marks.popleft()
+            self._send_soon(self.peer.mark_message(name))
+
+    def _send_soon(self, message: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._safe_send(message))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _safe_send(self, message: str) -> None:
+        try:
+            await self._ws.send(message)
+        except websockets.ConnectionClosed:
+            pass
+
+    # ------------------------------------------------------------------ inbound
+
+    async def _receive(self, ws) -> None:
+        try:
+            async for raw in ws:
+                kind, value = self.peer.parse(raw)
+                now = time.monotonic()
+                if kind == "media":
+                    self._on_agent_audio(value, now)
+                elif kind == "mark":
+                    self._marks.append((self._played_total + len(self._playback), value))
+                elif kind == "clear":
+                    self._on_clear(now)
+        except websockets.ConnectionClosed as exc:
+            self.result.close_code = exc.rcvd.code if exc.rcvd else None
+        else:
+            self.result.close_code = ws.close_code
+        if not self.result.closed_by:
+            self.result.closed_by = "agent"
+        self._closed.set()
+
+    def _on_agent_audio(self, payload: bytes, now: float) -> None:
+        if self.result.greeting_ms is None:
+            self.result.greeting_ms = round((now - self._greeting_from) * 1000, 1)
+        if self._cleared_at is not None and self._current is not None and self._current.barge_in:
+            if self._awaiting_reply_since is None:
+                self._current.frames_after_clear += 1
+        self._playback += payload
+        self.result.agent_audio_ms += len(payload) * FRAME_MS // self._frame
+        self._agent_last_audio = now
+        if self._reply_started is None:
+            self._reply_started = now
+        if self._awaiting_reply_since is not None:
+            if self._current is not None and self._current.latency_ms is None:
+                voiced = getattr(self, "_last_voiced_sent", self._awaiting_reply_since)
+                self._current.latency_ms = round((now - voiced) * 1000, 1)
+            self._awaiting_reply_since = None
+
+    def _on_clear(self, now: float) -> None:
+        self._cleared_at = now
+        if self._current is not None and self._onset_at is not None and self._current.clear_ms is None:
+            self._current.clear_ms = round((now - self._onset_at) * 1000, 1)
+        self._playback.clear()
+        # Like the carriers: marks still pending come back at once after a clear.
+        while self._marks:
+            self._send_soon(self.peer.mark_message(self._marks.popleft()[1]))
+
+
+_background: set[asyncio.Task] = set()
+
+
+def as_json(result: CallResult) -> str:
+    from dataclasses import asdict
+
+    return json.dumps(asdict(result), indent=2)

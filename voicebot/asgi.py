@@ -1,0 +1,35 @@
+"""ASGI entry: HTTP goes to Django, carrier media sockets to the call engine, dashboard sockets behind a login."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voicebot.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from calls.consumers import MediaStreamConsumer  # noqa: E402
+
+websocket_routes = [
+    # Carrier sockets carry no cookie: the single-use stream token inside the stream is their authentication.
+    path("media/<str:carrier>", MediaStreamConsumer.as_asgi()),
+]
+
+try:
+    from dashboard.routing import websocket_urlpatterns as dashboard_routes  # noqa: E402
+except ImportError:
+    dashboard_routes = []
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_app,
+        "websocket": URLRouter(websocket_routes + [AuthMiddlewareStack(URLRouter(dashboard_routes))]
+                               if dashboard_routes else websocket_routes),
+    }
+)

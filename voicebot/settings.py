@@ -1,0 +1,141 @@
+"""voicebot settings: everything from the environment, with embedded defaults that need no account or network."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from .env import env_bool, env_float, env_int, env_str, local_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VOICEBOT_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("SECRET_KEY") or local_secret(VAR_DIR, "secret_key")
+DEBUG = env_bool("DEBUG", False)
+PORT = env_int("PORT", 8000)
+# The https URL the carriers call. Signatures are checked against it and stream URLs are built from it.
+PUBLIC_BASE_URL = (env_str("PUBLIC_BASE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
+ALLOWED_HOSTS = [h for h in env_str("ALLOWED_HOSTS", "*").split(",") if h]
+# Behind a TLS-terminating proxy the carrier signed the https URL; trust the proxy's headers to rebuild it.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", True)
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("http") else []
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "calls",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "voicebot.urls"
+ASGI_APPLICATION = "voicebot.asgi.application"
+LOGIN_URL = "/accounts/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            # WAL lets the dashboard read while a call writes its turns.
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = None
+# Without a broker the work after a call runs in-process, right away.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+
+# ---------------------------------------------------------------- carriers
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+# Without a real account a generated token signs and checks requests, so validation is never off; the local
+# simulator reads the same file.
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or local_secret(VAR_DIR, "local_twilio_auth_token")
+TWILIO_CREDENTIALS_ARE_REAL = bool(env_str("TWILIO_AUTH_TOKEN") and TWILIO_ACCOUNT_SID)
+TELNYX_API_KEY = env_str("TELNYX_API_KEY")
+TELNYX_PUBLIC_KEY = env_str("TELNYX_PUBLIC_KEY")
+DEMO_NUMBER = env_str("DEMO_NUMBER", "+15550100000")
+
+# Media stream tokens: bound to one call, single use, short-lived.
+STREAM_TOKEN_TTL_S = env_int("STREAM_TOKEN_TTL_S", 60)
+
+# ---------------------------------------------------------------- speech stack
+WHISPER_MODEL_DIR = env_str("WHISPER_MODEL_DIR")  # any CTranslate2 Whisper folder; default: the packaged tiny.en
+WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2)
+VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", True)
+MAX_WS_MESSAGE_BYTES = env_int("MAX_WS_MESSAGE_BYTES", 64 * 1024)
+# Admission control: beyond this many live calls a process answers new calls with a polite overflow message.
+MAX_CONCURRENT_CALLS = env_int("MAX_CONCURRENT_CALLS", 150)
+TURN_SILENCE_MS = env_int("TURN_SILENCE_MS", 300)
+TTS_CHUNK_MS = env_int("TTS_CHUNK_MS", 20)
+MARK_EVERY_MS = env_int("MARK_EVERY_MS", 200)
+SIMULATOR_TIMEOUT_S = env_float("SIMULATOR_TIMEOUT_S", 60.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}
