@@ -157,10 +157,11 @@ class CallSession:
         self.state = State.CLOSED
         if self.playout.speaking:
             self._record_cut_reply(interrupted=True)
-        for task in list(self._tasks):
+        # stop() may run inside one of our own tasks (the reply that hung up): never wait on that one.
+        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in others:
             task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
         for provider in (self.stt, self.tts, self.brain):
             try:
                 await provider.close()

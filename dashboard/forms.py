@@ -1,0 +1,273 @@
+"""Dashboard forms. Validation lives here so a bad value is reported beside its field and nothing is saved."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from calls.flows.schema import FlowError, validate_flow
+from calls.models import Agent, Call, Carrier, PhoneNumber, Workspace
+
+STT_PROVIDERS = [("whisper", "Whisper (embedded, offline)"), ("deepgram", "Deepgram (cloud)")]
+LLM_PROVIDERS = [("flow", "Flow (embedded state machine, no LLM)"), ("openai", "OpenAI (cloud LLM)")]
+TTS_PROVIDERS = [("espeak", "eSpeak NG (embedded, offline)"), ("elevenlabs", "ElevenLabs (cloud)")]
+# provider_options holds one object per capability, handed to that provider (see calls.session_factory).
+PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts")
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+STARTER_FLOW = {
+    "start": "welcome",
+    "nodes": {
+        "welcome": {
+            "type": "ask",
+            "text": "How can I help you today?",
+            "routes": [{"intent": "goodbye", "keywords": ["bye", "goodbye", "nothing"], "next": "goodbye"}],
+            "reprompt": "You can ask me a question, or say goodbye.",
+        },
+        "goodbye": {"type": "end", "text": "Thanks for calling. Goodbye!"},
+    },
+}
+
+
+class JSONObjectField(forms.CharField):
+    """A textarea holding a JSON object. Parse errors name the line and column, which a JSON editor needs."""
+
+    widget = forms.Textarea
+
+    def prepare_value(self, value):
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        return value
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip()
+        if not text:
+            return {}
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
+        if not isinstance(parsed, dict):
+            raise forms.ValidationError("Must be a JSON object ({ ... }).")
+        return parsed
+
+    def has_changed(self, initial, data):
+        try:
+            return self.to_python(data) != (initial or {})
+        except forms.ValidationError:
+            return True
+
+
+@lru_cache(maxsize=1)
+def espeak_voice_choices() -> tuple[tuple[str, str], ...]:
+    """(value, label) for every voice of the embedded engine; empty if the engine cannot load."""
+    try:
+        from calls.providers.tts.espeak_engine import get_espeak
+
+        voices = get_espeak().list_voices()
+    except Exception:  # the form still works without the list: the value is then checked when the agent speaks
+        return ()
+    choices = {}
+    for voice in voices:
+        if voice.languages:
+            choices.setdefault(voice.languages[0], voice.name)
+    return tuple(sorted(choices.items()))
+
+
+def espeak_voice_error(voice: str) -> str | None:
+    """Why the embedded engine cannot speak with `voice`, or None if it can."""
+    try:
+        from calls.providers.base import ProviderError
+        from calls.providers.tts.espeak_engine import get_espeak
+
+        engine = get_espeak()
+    except Exception:
+        return None  # engine unavailable here; do not block saving
+    try:
+        engine.synthesize("a", voice=voice)
+    except ProviderError:
+        return f"eSpeak has no voice {voice!r}. Pick one from the list (for example en-us or en-gb)."
+    return None
+
+
+class AgentForm(forms.ModelForm):
+    flow = JSONObjectField(required=False, widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false",
+                                                                        "class": "code", "data-json-editor": ""}))
+    provider_options = JSONObjectField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code", "data-json-editor": ""}),
+        help_text='One object per capability, passed to that provider, e.g. {"stt": {"language": "en"}, '
+                  '"tts": {"model": "eleven_flash_v2_5"}}.',
+    )
+    stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
+    llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
+    tts_provider = forms.ChoiceField(choices=TTS_PROVIDERS, label="Text-to-speech")
+
+    class Meta:
+        model = Agent
+        fields = [
+            "name", "greeting", "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
+            "barge_in_enabled", "barge_in_min_ms", "end_of_turn_silence_ms", "silence_timeout_s", "max_reprompts",
+            "max_duration_s",
+        ]  # fmt: skip
+        labels = {
+            "barge_in_enabled": "Callers can interrupt (barge-in)",
+            "barge_in_min_ms": "Barge-in: minimum caller speech (ms)",
+            "end_of_turn_silence_ms": "End of turn after silence of (ms)",
+            "silence_timeout_s": "Re-prompt after caller silence of (s)",
+            "max_reprompts": "Re-prompts before hanging up",
+            "max_duration_s": "Maximum call length (s)",
+        }
+        help_texts = {
+            "greeting": "Spoken as soon as the call is answered.",
+            "voice": "eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's voice id for ElevenLabs.",
+        }
+        widgets = {"greeting": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, workspace: Workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.fields["voice"].widget.attrs["list"] = "espeak-voices"
+        self.fields["silence_timeout_s"].min_value = 1.0
+        self.fields["silence_timeout_s"].widget.attrs.update(min="1", step="0.5")
+        bounds = {"barge_in_min_ms": (50, 5000), "end_of_turn_silence_ms": (100, 5000), "max_reprompts": (0, 10),
+                  "max_duration_s": (10, 4 * 3600)}
+        for name, (low, high) in bounds.items():
+            field = self.fields[name]
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            field.widget.attrs.update(min=str(low), max=str(high))
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = Agent.objects.filter(workspace=self.workspace, name__iexact=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("Another agent in this workspace already has this name.")
+        return name
+
+    def clean_flow(self):
+        flow = self.cleaned_data["flow"]
+        if flow:
+            try:
+                validate_flow(flow)
+            except FlowError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return flow
+
+    def clean_provider_options(self):
+        options = self.cleaned_data["provider_options"]
+        for key, value in options.items():
+            if key not in PROVIDER_OPTION_SECTIONS:
+                raise forms.ValidationError(
+                    f"Unknown section {key!r}: use {', '.join(repr(s) for s in PROVIDER_OPTION_SECTIONS)}.")
+            if not isinstance(value, dict):
+                raise forms.ValidationError(f"{key!r} must be an object of options for the {key} provider.")
+        return options
+
+    def clean(self):
+        data = super().clean()
+        if data.get("llm_provider") == "flow" and "flow" in data and not data["flow"]:
+            self.add_error("flow", "The Flow brain needs a flow. Write one here or choose another brain.")
+        voice = (data.get("voice") or "").strip()
+        if data.get("tts_provider") == "espeak" and voice and "voice" not in self.errors:
+            error = espeak_voice_error(voice)
+            if error:
+                self.add_error("voice", error)
+        return data
+
+    def save(self, commit: bool = True) -> Agent:
+        self.instance.workspace = self.workspace
+        return super().save(commit)
+
+
+def normalize_e164(raw: str) -> str:
+    """'+1 (555) 010-0000' -> '+15550100000'. Spacing and punctuation people paste are dropped; nothing else is."""
+    return re.sub(r"[\s().\-]", "", raw or "")
+
+
+class PhoneNumberForm(forms.ModelForm):
+    class Meta:
+        model = PhoneNumber
+        fields = ["e164", "carrier", "agent"]
+        labels = {"e164": "Phone number (E.164)"}
+        help_texts = {"e164": "International format with country code, e.g. +14155550123."}
+
+    def __init__(self, *args, workspace: Workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.fields["agent"].queryset = Agent.objects.filter(workspace=workspace).order_by("name")
+        self.fields["e164"].widget.attrs.update(placeholder="+14155550123", autocomplete="off")
+
+    def clean_e164(self):
+        number = normalize_e164(self.cleaned_data["e164"])
+        if not E164.match(number):
+            raise forms.ValidationError("Not an E.164 number: it must start with + and the country code, "
+                                        "then 7 to 15 digits in all (e.g. +14155550123).")
+        return number
+
+    def validate_unique(self):
+        # The (number, carrier) pair is unique across all workspaces; say so without revealing whose it is.
+        number, carrier = self.cleaned_data.get("e164"), self.cleaned_data.get("carrier")
+        if number and carrier:
+            taken = PhoneNumber.objects.filter(e164=number, carrier=carrier).exclude(pk=self.instance.pk)
+            if taken.exists():
+                label = dict(Carrier.choices).get(carrier, carrier)
+                self.add_error("e164", f"{number} is already bound on {label}. Edit that binding instead.")
+
+    def save(self, commit: bool = True) -> PhoneNumber:
+        self.instance.workspace = self.workspace
+        return super().save(commit)
+
+
+class CallFilterForm(forms.Form):
+    """The calls list's filters. All optional; invalid values are reported and ignored."""
+
+    q = forms.CharField(required=False, label="Search transcripts")
+    agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False, empty_label="Any agent")
+    number = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(choices=[("", "Any status"), *Call.Status.choices], required=False)
+    direction = forms.ChoiceField(choices=[("", "Any direction"), *Call.Direction.choices], required=False)
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    min_duration = forms.FloatField(required=False, min_value=0, label="Min s")
+    max_duration = forms.FloatField(required=False, min_value=0, label="Max s")
+
+    def __init__(self, *args, workspace: Workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = Agent.objects.filter(workspace=workspace).order_by("name")
+        numbers = PhoneNumber.objects.filter(workspace=workspace).values_list("e164", flat=True).distinct()
+        self.fields["number"].choices = [("", "Any number"), *((n, n) for n in sorted(set(numbers)))]
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        low, high = data.get("min_duration"), data.get("max_duration")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_duration", "Max is below min.")
+        return data
+
+
+class AnalyticsFilterForm(forms.Form):
+    agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False, empty_label="All agents")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, workspace: Workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = Agent.objects.filter(workspace=workspace).order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=80, help_text="What uses this token, e.g. 'BI export' or 'CRM sync'.")

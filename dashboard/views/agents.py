@@ -1,0 +1,141 @@
+"""Agents: list, create, edit, clone, delete, and a spoken sample of a voice."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count, ProtectedError
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+
+from calls.flows.schema import FlowError, validate_flow
+from calls.models import Agent
+
+from ..flow_diagram import build_diagram
+from ..forms import STARTER_FLOW, AgentForm, espeak_voice_choices
+from ..workspace import WorkspaceMixin
+
+SAMPLE_TEXT = "Hello! Thanks for calling. How can I help you today?"
+SAMPLE_MAX_CHARS = 300
+
+
+class AgentListView(WorkspaceMixin, View):
+    def get(self, request):
+        agents = (Agent.objects.filter(workspace=self.workspace)
+                  .annotate(number_count=Count("numbers", distinct=True), call_count=Count("calls", distinct=True))
+                  .order_by("name"))
+        return render(request, "dashboard/agents/list.html", {"agents": agents, "nav": "agents"})
+
+
+class AgentEditView(WorkspaceMixin, View):
+    """Create (no pk) or edit an agent. A valid form is saved in one transaction; an invalid one saves nothing."""
+
+    def get_agent(self, pk: int | None) -> Agent:
+        if pk is None:
+            return Agent(workspace=self.workspace, flow=STARTER_FLOW, greeting="Hello, thanks for calling.")
+        return get_object_or_404(Agent, pk=pk, workspace=self.workspace)
+
+    def get(self, request, pk: int | None = None):
+        agent = self.get_agent(pk)
+        return self.render_form(request, AgentForm(instance=agent, workspace=self.workspace), agent)
+
+    def post(self, request, pk: int | None = None):
+        agent = self.get_agent(pk)
+        form = AgentForm(request.POST, instance=agent, workspace=self.workspace)
+        if not form.is_valid():
+            return self.render_form(request, form, agent, status=400)
+        with transaction.atomic():
+            agent = form.save()
+        messages.success(request, f"Agent “{agent.name}” saved.")
+        return redirect("dashboard:agent-edit", pk=agent.pk)
+
+    def render_form(self, request, form: AgentForm, agent: Agent, status: int = 200):
+        if form.is_bound:
+            # Draw what was submitted when it is valid; an invalid flow has no diagram, its error says why.
+            flow = None if "flow" in form.errors else form.cleaned_data.get("flow")
+        else:
+            flow = agent.flow
+        diagram = None
+        if flow:
+            try:
+                validate_flow(flow)
+                diagram = build_diagram(flow)
+            except FlowError:
+                diagram = None  # a stored flow that no longer validates: the form's error says why
+        context = {
+            "form": form, "agent": agent, "diagram": diagram, "voices": espeak_voice_choices(), "nav": "agents",
+            "numbers": agent.numbers.all() if agent.pk else [],
+        }
+        return render(request, "dashboard/agents/edit.html", context, status=status)
+
+
+class AgentCloneView(WorkspaceMixin, View):
+    def post(self, request, pk: int):
+        source = get_object_or_404(Agent, pk=pk, workspace=self.workspace)
+        with transaction.atomic():
+            clone = Agent.objects.get(pk=source.pk)
+            clone.pk = None
+            clone.name = _copy_name(source)
+            clone.save()
+        messages.success(request, f"Cloned “{source.name}” as “{clone.name}”. Numbers stay on the original.")
+        return redirect("dashboard:agent-edit", pk=clone.pk)
+
+
+def _copy_name(agent: Agent) -> str:
+    taken = set(Agent.objects.filter(workspace=agent.workspace).values_list("name", flat=True))
+    base = f"{agent.name} (copy)"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{agent.name} (copy {n})", n + 1
+    return name[:120]
+
+
+class AgentDeleteView(WorkspaceMixin, View):
+    def get(self, request, pk: int):
+        agent = get_object_or_404(Agent, pk=pk, workspace=self.workspace)
+        return render(request, "dashboard/agents/delete.html",
+                      {"agent": agent, "numbers": agent.numbers.all(), "nav": "agents"})
+
+    def post(self, request, pk: int):
+        agent = get_object_or_404(Agent, pk=pk, workspace=self.workspace)
+        try:
+            with transaction.atomic():
+                agent.delete()
+        except ProtectedError:
+            # Numbers point at agents with PROTECT: a live number must never be left without an agent.
+            messages.error(request, f"“{agent.name}” still answers phone numbers. Move or unbind them first.")
+            return redirect("dashboard:agent-delete", pk=agent.pk)
+        messages.success(request, f"Agent “{agent.name}” deleted. Its past calls are kept.")
+        return redirect("dashboard:agents")
+
+
+class VoiceSampleView(WorkspaceMixin, View):
+    """GET ?voice=en-us&text=... -> a WAV of the embedded espeak engine speaking, for the 'hear this voice' button."""
+
+    def get(self, request):
+        from calls.providers.base import ProviderError
+        from calls.providers.tts.espeak_engine import get_espeak
+
+        voice = (request.GET.get("voice") or "en-us").strip()[:80]
+        text = (request.GET.get("text") or SAMPLE_TEXT).strip()[:SAMPLE_MAX_CHARS] or SAMPLE_TEXT
+        try:
+            pcm, rate = get_espeak().synthesize(text, voice=voice, rate_wpm=175)
+        except ProviderError as exc:
+            return HttpResponseBadRequest(str(exc), content_type="text/plain")
+        response = HttpResponse(pcm_to_wav(pcm, rate), content_type="audio/wav")
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+def pcm_to_wav(pcm: bytes, rate: int) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm)
+    return buf.getvalue()

@@ -1,0 +1,39 @@
+"""Calls: the filtered, searchable list, and one call's timeline with its latency waterfall."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.views import View
+
+from calls.models import Call
+
+from ..call_queries import filter_calls
+from ..forms import CallFilterForm
+from ..transcript import latency_chart, timeline
+from ..workspace import WorkspaceMixin
+
+PAGE_SIZE = 25
+
+
+class CallListView(WorkspaceMixin, View):
+    def get(self, request):
+        form = CallFilterForm(request.GET or None, workspace=self.workspace)
+        calls = Call.objects.filter(workspace=self.workspace).select_related("agent")
+        if form.is_bound and form.is_valid():
+            calls = filter_calls(calls, form.cleaned_data)
+        page = Paginator(calls.order_by("-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
+        # Page links keep the filters: everything in the query string but the page number.
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {"form": form, "page": page, "query": query.urlencode(), "nav": "calls",
+                   "filtered": bool(query)}
+        return render(request, "dashboard/calls/list.html", context)
+
+
+class CallDetailView(WorkspaceMixin, View):
+    def get(self, request, pk: int):
+        call = get_object_or_404(Call.objects.select_related("agent"), pk=pk, workspace=self.workspace)
+        chart = latency_chart(call)
+        context = {"call": call, "timeline": timeline(call), "chart": chart, "nav": "calls"}
+        return render(request, "dashboard/calls/detail.html", context)
