@@ -7,12 +7,11 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 
 from .carriers.base import CallControl, CallStart, MediaSerializer
-from .flows.brain import FlowBrain
-from .flows.demo import DEMO_FLOW
 from .live import publisher_for
 from .models import Agent, Call
-from .providers.base import Brain, BrainState
-from .providers.registry import provider_class
+from .providers.base import Brain, BrainState, ProviderError
+from .providers.chains import build_brain as _build_brain
+from .providers.chains import build_providers
 from .recorder import CallRecorder
 from .session import AgentSettings, CallSession
 
@@ -31,10 +30,20 @@ def agent_settings(agent: Agent) -> AgentSettings:
 
 
 def build_brain(agent: Agent, state: BrainState | None) -> Brain:
-    if agent.llm_provider == "flow":
-        return FlowBrain(agent.flow or DEMO_FLOW, agent.greeting, state, max_reprompts=agent.max_reprompts)
-    cls = provider_class("brain", agent.llm_provider)
-    return cls.for_agent(agent, state)
+    """The agent's own brain, unwrapped (the session gets it inside a fallback chain: `build_providers`)."""
+    return _build_brain(agent, state)
+
+
+def failure_reporter(recorder: CallRecorder):
+    """Fallback wrappers report each provider failure here: one CallEvent per failure, call continues."""
+
+    def report(stage: str, error: ProviderError) -> None:
+        recorder.event("provider_failure", {
+            "stage": stage, "provider": error.provider, "error": str(error)[:300],
+            "permanent": error.permanent, "fallback": True,
+        })
+
+    return report
 
 
 def build_session(
@@ -47,26 +56,23 @@ def build_session(
     next_turn_index: int = 0,
 ) -> CallSession:
     agent = call.agent
-    options = agent.provider_options or {}
     rate = start.sample_rate
-    stt = provider_class("stt", agent.stt_provider)(rate, options.get("stt", {}))
-    tts = provider_class("tts", agent.tts_provider)(rate, agent.voice, options.get("tts", {}))
-    fallback_tts = tts if agent.tts_provider == "espeak" else provider_class("tts", "espeak")(rate, "en-us", {})
     saved = call.brain_state or {}
     state = BrainState(node=saved.get("node"), variables=saved.get("variables", {})) if saved.get("node") else None
     recorder = CallRecorder(call.pk, call.workspace_id, on_written=publisher_for(call))
     recorder.start(next_index=next_turn_index)
+    providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
     return CallSession(
         call_id=start.call_id,
         settings=agent_settings(agent),
         serializer=serializer,
         send=send,
         close=close,
-        stt=stt,
-        tts=tts,
-        brain=build_brain(agent, state),
+        stt=providers.stt,
+        tts=providers.tts,
+        brain=providers.brain,
         recorder=recorder,
         sample_rate=rate,
         control=control,
-        fallback_tts=fallback_tts,
+        fallback_tts=providers.fallback_tts,
     )

@@ -95,7 +95,7 @@ class Period:
         return out
 
     def label(self, at: datetime) -> str:
-        return at.strftime("%m-%d %H:00") if self.hourly else at.strftime("%Y-%m-%d")
+        return at.strftime("%b %d %H:00") if self.hourly else at.strftime("%b %d")
 
 
 def default_period(today: date | None = None, days: int = 14) -> Period:

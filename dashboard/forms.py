@@ -18,6 +18,7 @@ TTS_PROVIDERS = [("espeak", "eSpeak NG (embedded, offline)"), ("elevenlabs", "El
 # provider_options holds one object per capability, handed to that provider (see calls.session_factory).
 PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts")
 
+MAX_PERIOD_DAYS = 366
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 STARTER_FLOW = {
@@ -201,6 +202,12 @@ class PhoneNumberForm(forms.ModelForm):
         self.workspace = workspace
         self.fields["agent"].queryset = Agent.objects.filter(workspace=workspace).order_by("name")
         self.fields["e164"].widget.attrs.update(placeholder="+14155550123", autocomplete="off")
+        # Numbers come from telephone carriers; browser calls have no number to bind.
+        carriers = [Carrier.TWILIO, Carrier.TELNYX]
+        if self.instance.carrier and self.instance.carrier not in carriers:
+            carriers.append(Carrier(self.instance.carrier))  # keep an existing binding editable
+        self.fields["carrier"].choices = [(c.value, c.label) for c in carriers]
+        self.fields["carrier"].initial = Carrier.TWILIO
 
     def clean_e164(self):
         number = normalize_e164(self.cleaned_data["e164"])
@@ -226,15 +233,19 @@ class PhoneNumberForm(forms.ModelForm):
 class CallFilterForm(forms.Form):
     """The calls list's filters. All optional; invalid values are reported and ignored."""
 
-    q = forms.CharField(required=False, label="Search transcripts")
+    q = forms.CharField(required=False, label="Search transcripts",
+                        widget=forms.TextInput(attrs={"placeholder": "Words the caller or agent said, call id, number",
+                                                      "type": "search"}))
     agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False, empty_label="Any agent")
     number = forms.ChoiceField(required=False)
     status = forms.ChoiceField(choices=[("", "Any status"), *Call.Status.choices], required=False)
     direction = forms.ChoiceField(choices=[("", "Any direction"), *Call.Direction.choices], required=False)
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    min_duration = forms.FloatField(required=False, min_value=0, label="Min s")
-    max_duration = forms.FloatField(required=False, min_value=0, label="Max s")
+    min_duration = forms.FloatField(required=False, min_value=0, label="Min s",
+                                    widget=forms.NumberInput(attrs={"placeholder": "min", "step": "any"}))
+    max_duration = forms.FloatField(required=False, min_value=0, label="Max s",
+                                    widget=forms.NumberInput(attrs={"placeholder": "max", "step": "any"}))
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)
@@ -264,8 +275,11 @@ class AnalyticsFilterForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
             self.add_error("until", "The end date is before the start date.")
+        elif since and until and (until - since).days >= MAX_PERIOD_DAYS:
+            self.add_error("since", f"Pick at most {MAX_PERIOD_DAYS} days (one point per day is drawn).")
         return data
 
 

@@ -66,8 +66,8 @@ def latency_chart(call: Call) -> dict:
         if metrics is None:
             continue
         values = {f: getattr(metrics, f) for f in METRIC_FIELDS}
-        snippet = turn.text if len(turn.text) <= 32 else turn.text[:31] + "…"
-        labels.append(f"#{turn.index} {snippet}")
+        snippet = turn.text if len(turn.text) <= 24 else turn.text[:23] + "…"
+        labels.append([f"Turn {turn.index}", snippet])  # two lines: Chart.js clips long single-line labels
         turns.append({"index": turn.index, **values})
         for label, ms in waterfall_segments(values):
             stacks.setdefault(label, []).append(ms)

@@ -12,7 +12,7 @@ django_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
 from calls.consumers import MediaStreamConsumer  # noqa: E402
 
@@ -26,10 +26,17 @@ try:
 except ImportError:
     dashboard_routes = []
 
+from django.conf import settings  # noqa: E402
+
+if settings.VOICEBOT_WARM_UP:
+    from calls.warmup import warm_up_in_background  # noqa: E402
+
+    warm_up_in_background()
+
 application = ProtocolTypeRouter(
     {
         "http": django_app,
-        "websocket": URLRouter(websocket_routes + [AuthMiddlewareStack(URLRouter(dashboard_routes))]
+        "websocket": URLRouter(websocket_routes + [re_path(r"^", AuthMiddlewareStack(URLRouter(dashboard_routes)))]
                                if dashboard_routes else websocket_routes),
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -122,7 +123,8 @@ STREAM_TOKEN_TTL_S = env_int("STREAM_TOKEN_TTL_S", 60)
 # ---------------------------------------------------------------- speech stack
 WHISPER_MODEL_DIR = env_str("WHISPER_MODEL_DIR")  # any CTranslate2 Whisper folder; default: the packaged tiny.en
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2)
-VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", True)
+# Load models and cache opening lines at server start; off inside the test runner (its processes serve no calls).
+VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", "pytest" not in sys.modules)
 MAX_WS_MESSAGE_BYTES = env_int("MAX_WS_MESSAGE_BYTES", 64 * 1024)
 # Admission control: beyond this many live calls a process answers new calls with a polite overflow message.
 MAX_CONCURRENT_CALLS = env_int("MAX_CONCURRENT_CALLS", 150)

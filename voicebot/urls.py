@@ -1,11 +1,24 @@
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
 
 from calls.carriers import twilio_webhooks
 
+
+def healthz(request):
+    from django.conf import settings
+
+    from calls.warmup import READY
+
+    return JsonResponse({"ok": True, "warm": READY.is_set() or not settings.VOICEBOT_WARM_UP})
+
+
 urlpatterns = [
     path("twilio/voice", twilio_webhooks.voice, name="twilio-voice"),
     path("twilio/status", twilio_webhooks.status, name="twilio-status"),
+    path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("dashboard.api_urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -7,12 +7,15 @@ from django.utils.module_loading import import_string
 
 STT = {
     "whisper": "calls.providers.stt.whisper_local.WhisperSTT",
+    "deepgram": "calls.providers.stt.deepgram.DeepgramSTT",
 }
 TTS = {
     "espeak": "calls.providers.tts.espeak_local.EspeakTTS",
+    "elevenlabs": "calls.providers.tts.elevenlabs.ElevenLabsTTS",
 }
 BRAINS = {
     "flow": "calls.flows.brain.FlowBrain",
+    "openai": "calls.providers.llm.openai_brain.OpenAIBrain",
 }
 
 

@@ -74,6 +74,7 @@ class SimulatedCaller:
         self._current: TurnResult | None = None
         self._closed = asyncio.Event()
         self._cleared_at: float | None = None
+        self._stale_window = False  # between a clear and the end of the barge-in utterance
         self._onset_at: float | None = None
         self._ws = None
 
@@ -112,9 +113,11 @@ class SimulatedCaller:
 
     async def _script(self) -> None:
         await self._wait_agent_idle()
-        for step in self.steps:
+        for i, step in enumerate(self.steps):
             if self._closed.is_set():
                 return
+            # A barge-in talks over the reply to this step: do not wait for that reply to finish.
+            wait_for_reply = not (i + 1 < len(self.steps) and self.steps[i + 1].barge_after_ms is not None)
             if step.digit:
                 await self._ws.send(self.peer.dtmf_message(step.digit))
                 self._reply_started = None
@@ -130,9 +133,11 @@ class SimulatedCaller:
             self._current = turn
             self._speak(step.pcm)
             await self._wait_outbox_empty()
+            self._stale_window = False
             self._reply_started = None
             self._awaiting_reply_since = time.monotonic()
-            await self._wait_agent_idle()
+            if wait_for_reply:
+                await self._wait_agent_idle()
         # The agent may still be ending the call (goodbye); give it the chance to close.
         try:
             await asyncio.wait_for(self._closed.wait(), 3.0)
@@ -234,9 +239,9 @@ class SimulatedCaller:
     def _on_agent_audio(self, payload: bytes, now: float) -> None:
         if self.result.greeting_ms is None:
             self.result.greeting_ms = round((now - self._greeting_from) * 1000, 1)
-        if self._cleared_at is not None and self._current is not None and self._current.barge_in:
-            if self._awaiting_reply_since is None:
-                self._current.frames_after_clear += 1
+        if self._stale_window:
+            # Audio after our barge-in's clear, before we even finished talking: the old reply leaking on.
+            self._current.frames_after_clear += 1
         self._playback += payload
         self.result.agent_audio_ms += len(payload) * FRAME_MS // self._frame
         self._agent_last_audio = now
@@ -250,6 +255,7 @@ class SimulatedCaller:
 
     def _on_clear(self, now: float) -> None:
         self._cleared_at = now
+        self._stale_window = self._current is not None and self._current.barge_in and bool(self._outbox)
         if self._current is not None and self._onset_at is not None and self._current.clear_ms is None:
             self._current.clear_ms = round((now - self._onset_at) * 1000, 1)
         self._playback.clear()

@@ -8,7 +8,6 @@ from __future__ import annotations
 from django import forms
 from django.core.paginator import Paginator
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from calls.export import call_as_dict
@@ -17,6 +16,7 @@ from calls.models import Agent, Call
 from ..analytics import Period, call_report, calls_in, default_period, latency_report, metrics_in
 from ..api_auth import token_required
 from ..call_queries import filter_calls
+from ..forms import MAX_PERIOD_DAYS
 
 MAX_PAGE_SIZE = 200
 
@@ -46,6 +46,11 @@ class MetricsQueryForm(forms.Form):
 def bad_request(form: forms.Form) -> JsonResponse:
     return JsonResponse({"error": "bad_request", "fields": {k: [str(e) for e in v] for k, v in form.errors.items()}},
                         status=400)
+
+
+def not_found(what: str) -> JsonResponse:
+    # Another workspace's object is indistinguishable from a missing one.
+    return JsonResponse({"error": "not_found", "detail": f"No such {what} in this workspace."}, status=404)
 
 
 def call_summary(call: Call) -> dict:
@@ -80,7 +85,9 @@ def calls_list(request):
 @require_GET
 @token_required
 def call_detail(request, pk: int):
-    call = get_object_or_404(Call.objects.select_related("agent"), pk=pk, workspace=request.workspace)
+    call = Call.objects.select_related("agent").filter(pk=pk, workspace=request.workspace).first()
+    if call is None:
+        return not_found("call")
     return JsonResponse({"id": call.pk, **call_as_dict(call)})
 
 
@@ -94,11 +101,14 @@ def metrics(request):
     period = default_period()
     if data.get("since") or data.get("until"):
         period = Period(since=data.get("since") or period.since, until=data.get("until") or period.until)
-    if period.since > period.until:
-        return JsonResponse({"error": "bad_request", "fields": {"until": ["before since"]}}, status=400)
+    if period.since > period.until or (period.until - period.since).days >= MAX_PERIOD_DAYS:
+        return JsonResponse({"error": "bad_request", "fields": {"until": [
+            f"must be on or after since, and at most {MAX_PERIOD_DAYS} days after it"]}}, status=400)
     agent = None
     if data.get("agent") is not None:
-        agent = get_object_or_404(Agent, pk=data["agent"], workspace=request.workspace)
+        agent = Agent.objects.filter(pk=data["agent"], workspace=request.workspace).first()
+        if agent is None:
+            return not_found("agent")
     latency = latency_report(metrics_in(request.workspace, period, agent), period)
     calls = call_report(calls_in(request.workspace, period, agent), period)
     return JsonResponse({

@@ -35,5 +35,6 @@ class CallDetailView(WorkspaceMixin, View):
     def get(self, request, pk: int):
         call = get_object_or_404(Call.objects.select_related("agent"), pk=pk, workspace=self.workspace)
         chart = latency_chart(call)
-        context = {"call": call, "timeline": timeline(call), "chart": chart, "nav": "calls"}
+        context = {"call": call, "timeline": timeline(call), "chart": chart, "nav": "calls",
+                   "chart_height": max(180, 60 + 34 * len(chart["labels"]))}
         return render(request, "dashboard/calls/detail.html", context)

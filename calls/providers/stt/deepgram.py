@@ -67,7 +67,9 @@ class DeepgramSTT(STTStream):
         super().__init__(sample_rate, options, on_partial, on_hint)
         o = self.options
         self.keepalive_s = float(o.get("keepalive_s", 4.0))
-        self.finalize_timeout_s = float(o.get("finalize_timeout_s", 1.5))
+        # Deepgram answers Finalize in a few hundred ms; beyond 1 s the caller is waiting in silence, and the
+        # fallback (which needs time of its own) should get the utterance instead.
+        self.finalize_timeout_s = float(o.get("finalize_timeout_s", 1.0))
         self.connect_timeout_s = float(o.get("connect_timeout_s", 3.0))
         self.max_reconnects = int(o.get("max_reconnects", 3))
         self.bytes_per_s = sample_rate * 2
@@ -77,6 +79,7 @@ class DeepgramSTT(STTStream):
         self.on_error: Callable[[ProviderError], None] | None = None
         self.error: ProviderError | None = None
         self.reconnects = 0
+        self._healthy = False
         self._state = _State.NEW
         self._audio = ReplayBuffer(int(float(o.get("replay_buffer_s", 30.0)) * self.bytes_per_s))
         self._controls: deque[str] = deque()
@@ -109,6 +112,7 @@ class DeepgramSTT(STTStream):
             await asyncio.wait_for(self._opened.wait(), self.connect_timeout_s)
         except TimeoutError:
             self._fail(ProviderError("no connection within the connect timeout", provider=PROVIDER))
+            self._runner.cancel()
         if self.error is not None:
             raise self.error
 
@@ -157,10 +161,11 @@ class DeepgramSTT(STTStream):
         if runner is None:
             return
         if was_open:
-            # CloseStream asks Deepgram to flush and close; the runner ends when the socket does.
+            # CloseStream asks Deepgram to flush and close; the runner ends when the socket does. Nothing of this
+            # call needs the answer, so a server that does not answer is not waited for long.
             self._controls.append("CloseStream")
             self._wake.set()
-            await asyncio.wait({runner}, timeout=1.0)
+            await asyncio.wait({runner}, timeout=0.5)
         if not runner.done():
             runner.cancel()
             await asyncio.wait({runner}, timeout=1.0)
@@ -186,16 +191,16 @@ class DeepgramSTT(STTStream):
 
     async def _run(self) -> None:
         failures = 0
-        while self._state is not _State.CLOSED:
-            healthy = False
+        while self._state in (_State.CONNECTING, _State.OPEN):
+            self._healthy = False
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     connect = self._client.listen.v1.connect(**self._params())
                     conn = await asyncio.wait_for(stack.enter_async_context(connect), self.connect_timeout_s)
-                    if self._state is _State.CLOSED:
-                        return
+                    if self._state is not _State.CONNECTING:
+                        return  # closed (or given up) while connecting
                     self._on_open()
-                    healthy = await self._serve(conn)
+                    await self._serve(conn)
                     return  # we closed it
             except ApiError as exc:
                 status = exc.status_code or 0
@@ -203,14 +208,17 @@ class DeepgramSTT(STTStream):
                                       permanent=status in (400, 401, 403))
             except (_Dropped, websockets.exceptions.WebSocketException, OSError, TimeoutError) as exc:
                 error = ProviderError(f"connection lost: {exc!r}", provider=PROVIDER)
-            if self._state is _State.CLOSED:
+            except Exception as exc:  # loop boundary: an unexpected bug must fail over, not leave a dead stream
+                log.exception("deepgram: runner failed")
+                error = ProviderError(f"unexpected error: {exc!r}", provider=PROVIDER)
+            if self._state in (_State.CLOSED, _State.FAILED):
                 return
-            failures = 0 if healthy else failures + 1
+            failures = 0 if self._healthy else failures + 1
             if error.permanent or failures > self.max_reconnects:
                 self._fail(error)
                 return
             self.reconnects += 1
-            log.warning("deepgram: %s; reconnecting (attempt %d)", error, failures + 1)
+            log.warning("deepgram: %s; reconnecting (attempt %d)", error, failures)
             self._state = _State.CONNECTING
             await asyncio.sleep(min(0.05 * 2**failures, 1.0))
 
@@ -224,9 +232,8 @@ class DeepgramSTT(STTStream):
         self._wake.set()
         self._opened.set()
 
-    async def _serve(self, conn) -> bool:
-        """Run sender, keep-alive and receiver until the socket closes; True if it carried results."""
-        self._healthy = False
+    async def _serve(self, conn) -> None:
+        """Run sender, keep-alive and receiver until the socket closes (`_healthy` says if it carried results)."""
         tasks = [
             asyncio.ensure_future(self._receive(conn)),
             asyncio.ensure_future(self._send(conn)),
@@ -243,7 +250,6 @@ class DeepgramSTT(STTStream):
                 raise task.exception()
         if self._state is not _State.CLOSED:
             raise _Dropped("socket closed by the server")
-        return self._healthy
 
     def _fail(self, error: ProviderError) -> None:
         if self.error is not None or self._state is _State.CLOSED:
@@ -260,7 +266,7 @@ class DeepgramSTT(STTStream):
     # ------------------------------------------------------------------ the three socket tasks
 
     async def _send(self, conn) -> None:
-        chunk_bytes = self.bytes_per_s // 5  # a replayed backlog goes in 200 ms chunks (Deepgram: 20–250 ms)
+        chunk_bytes = self.bytes_per_s // 5  # a replayed backlog goes in 200 ms chunks (Deepgram: 20-250 ms)
         while True:
             await self._wake.wait()
             self._wake.clear()

@@ -136,7 +136,9 @@ class EspeakEngine:
                 err = self._set_voice(voice)
                 if err != _EE_OK:
                     self._voice = None
-                    raise ProviderError(f"espeak has no voice {voice!r} (error {err})", provider="espeak", permanent=True)
+                    raise ProviderError(
+                        f"espeak has no voice {voice!r} (error {err})", provider="espeak", permanent=True
+                    )
                 # Selecting a voice resets rate and pitch to the voice's own.
                 self._voice, self._rate, self._pitch = voice, None, None
             if rate_wpm != self._rate:

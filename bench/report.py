@@ -1,0 +1,52 @@
+"""Benchmark figures: percentiles and the sections of docs/benchmarks.md each scenario owns."""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+RAW = ROOT / "docs" / "benchmarks"
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated percentile (q in 0..100); None for no data."""
+    data = sorted(v for v in values if v is not None)
+    if not data:
+        return None
+    k = (len(data) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(data) - 1)
+    return round(data[lo] + (data[hi] - data[lo]) * (k - lo), 1)
+
+
+def summary(values: list[float]) -> dict:
+    data = [v for v in values if v is not None]
+    return {"n": len(data), "p50": percentile(data, 50), "p95": percentile(data, 95), "p99": percentile(data, 99),
+            "min": min(data) if data else None, "max": max(data) if data else None}
+
+
+def machine() -> str:
+    import os
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {date.today().isoformat()}"
+
+
+def write_section(name: str, markdown: str) -> None:
+    """Replace (or append) the section between `<!-- bench:name -->` markers, leaving the others alone."""
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nFigures written by `make bench`; medians and ratios, since this machine is shared and noisy.\n"
+    block = f"<!-- bench:{name} -->\n{markdown.strip()}\n<!-- /bench:{name} -->"
+    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def write_raw(name: str, data: dict) -> Path:
+    RAW.mkdir(parents=True, exist_ok=True)
+    path = RAW / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    return path

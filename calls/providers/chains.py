@@ -1,0 +1,80 @@
+"""Builds one call's providers from its agent: the chosen provider, wrapped in a fallback to the embedded one.
+
+`Agent.provider_options` sections used here:
+
+- "stt" / "llm" / "tts": options handed to the chosen provider;
+- "tools": the LLM's HTTP tools (see `llm/tools.py`);
+- "fallback": {"stt": "whisper", "tts": "espeak", "tts_voice": "en-us",
+  "brain": "flow" | "end", "line": "<said when the brain fails>", "stt_deadline_s": 1.5,
+  "tts_first_audio_s": 1.0, "brain_first_output_s": 1.5, "max_failures": 2}.
+
+The embedded providers (whisper, espeak, flow) are used unwrapped: there is nothing below them to fall back to.
+A cloud provider whose key is missing fails at its first use with a permanent ProviderError, so the call
+proceeds on the embedded one from the start, and the failure is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..flows.brain import FlowBrain
+from ..flows.demo import DEMO_FLOW
+from .base import Brain, BrainState, ProviderError, STTStream, TTSProvider
+from .fallback import FallbackBrain, FallbackSTT, FallbackTTS
+from .registry import provider_class
+
+#: on_failure(stage, error): stage is "stt" | "tts" | "brain".
+FailureReporter = Callable[[str, ProviderError], None]
+EMBEDDED = {"stt": "whisper", "tts": "espeak", "brain": "flow"}
+
+
+@dataclass
+class CallProviders:
+    stt: STTStream
+    tts: TTSProvider
+    brain: Brain
+    #: The embedded TTS the session may use on its own (`CallSession(fallback_tts=...)`).
+    fallback_tts: TTSProvider
+
+
+def build_providers(agent, sample_rate: int, state: BrainState | None,
+                    on_failure: FailureReporter | None = None) -> CallProviders:
+    options = agent.provider_options or {}
+    fb = options.get("fallback") or {}
+
+    def reporter(stage: str):
+        return None if on_failure is None else (lambda error: on_failure(stage, error))
+
+    stt = provider_class("stt", agent.stt_provider)(sample_rate, options.get("stt", {}))
+    secondary_stt = fb.get("stt", EMBEDDED["stt"])
+    if agent.stt_provider != secondary_stt:
+        backup = provider_class("stt", secondary_stt)(sample_rate, {})
+        stt = FallbackSTT(stt, backup, reporter("stt"), deadline_s=float(fb.get("stt_deadline_s", 1.5)))
+
+    tts = provider_class("tts", agent.tts_provider)(sample_rate, agent.voice, options.get("tts", {}))
+    secondary_tts = fb.get("tts", EMBEDDED["tts"])
+    fallback_tts = tts
+    if agent.tts_provider != secondary_tts:
+        fallback_tts = provider_class("tts", secondary_tts)(sample_rate, fb.get("tts_voice", "en-us"), {})
+        tts = FallbackTTS(tts, fallback_tts, reporter("tts"),
+                          first_audio_s=float(fb.get("tts_first_audio_s", 1.0)),
+                          max_failures=int(fb.get("max_failures", 2)))
+
+    brain = build_brain(agent, state)
+    if agent.llm_provider != EMBEDDED["brain"]:
+        secondary = None if fb.get("brain", "flow") == "end" else flow_brain(agent, None)
+        brain = FallbackBrain(brain, secondary, reporter("brain"),
+                              first_output_s=float(fb.get("brain_first_output_s", 1.5)),
+                              line=fb.get("line"), max_failures=int(fb.get("max_failures", 2)))
+    return CallProviders(stt=stt, tts=tts, brain=brain, fallback_tts=fallback_tts)
+
+
+def flow_brain(agent, state: BrainState | None) -> FlowBrain:
+    return FlowBrain(agent.flow or DEMO_FLOW, agent.greeting, state, max_reprompts=agent.max_reprompts)
+
+
+def build_brain(agent, state: BrainState | None) -> Brain:
+    if agent.llm_provider == EMBEDDED["brain"]:
+        return flow_brain(agent, state)
+    return provider_class("brain", agent.llm_provider).for_agent(agent, state)

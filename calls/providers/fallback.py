@@ -1,0 +1,334 @@
+"""Fallback chains: a cloud provider first, an embedded one when it fails, and every failure reported.
+
+Each wrapper implements the same contract as what it wraps, so the session cannot tell. The rule for all three:
+the caller must not sit in dead air for more than about 1.5 s, so each wrapper has a deadline as well as catching
+`ProviderError`. Each failure goes to `on_failure(error)` (wired to a CallEvent by the session factory). A
+permanent error, or `max_failures` in a row, switches the call to the secondary for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from .base import (
+    Brain,
+    BrainInput,
+    BrainOutput,
+    BrainState,
+    EndCall,
+    ProviderError,
+    STTStream,
+    TextDelta,
+    TTSProvider,
+)
+
+log = logging.getLogger("calls.providers.fallback")
+
+OnFailure = Callable[[ProviderError], None]
+BRAIN_FALLBACK_LINE = "Sorry, I'm having some trouble on my end. "
+BRAIN_END_LINE = "I'm sorry, I'm having technical difficulties. Please call back a little later. Goodbye! "
+
+
+class _Failures:
+    """Counts failures, reports each, and decides when the primary is done for this call."""
+
+    def __init__(self, on_failure: OnFailure | None, max_failures: int) -> None:
+        self.on_failure = on_failure
+        self.max_failures = max_failures
+        self.in_a_row = 0
+        self.errors: list[ProviderError] = []
+        self.gave_up = False
+
+    def failed(self, error: ProviderError) -> None:
+        self.errors.append(error)
+        self.in_a_row += 1
+        if error.permanent or self.in_a_row >= self.max_failures:
+            self.gave_up = True
+        log.warning("provider %s failed (%s in a row): %s", error.provider, self.in_a_row, error)
+        if self.on_failure is not None:
+            try:
+                self.on_failure(error)
+            except Exception:  # a broken reporter must not take the fallback down with it
+                log.exception("on_failure callback failed")
+
+    def succeeded(self) -> None:
+        self.in_a_row = 0
+
+
+def _as_error(exc: BaseException, provider: str, what: str) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        return exc
+    return ProviderError(what, provider=provider)
+
+
+# ---------------------------------------------------------------- speech-to-text
+
+
+class FallbackSTT(STTStream):
+    """Feeds the primary; keeps the current utterance's audio so that, when the primary fails (an error report,
+    a `ProviderError`, or no transcript within `deadline_s`), the secondary gets the whole utterance and takes
+    over for the rest of the call."""
+
+    def __init__(self, primary: STTStream, secondary: STTStream, on_failure: OnFailure | None = None, *,
+                 deadline_s: float = 1.5, buffer_s: float = 30.0) -> None:
+        super().__init__(primary.sample_rate)
+        self.primary, self.secondary = primary, secondary
+        self.active: STTStream = primary
+        self.deadline_s = deadline_s
+        self.failures = _Failures(on_failure, max_failures=1)  # a stream cannot be half-used: switch at once
+        self._utterance = bytearray()
+        self._max_bytes = int(buffer_s * primary.sample_rate) * 2
+        self._switch_lock = asyncio.Lock()
+        self._switching = False
+        self._switch_task: asyncio.Task | None = None
+        self._closing: asyncio.Task | None = None
+        for provider in (primary, secondary):
+            provider.on_partial = self._partial
+            provider.on_hint = self._hint
+        if hasattr(primary, "on_error"):
+            primary.on_error = self._primary_reported  # e.g. Deepgram gave up reconnecting, mid-utterance
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.active.name
+
+    @property
+    def last_ttfb_ms(self) -> float | None:  # type: ignore[override]
+        return self.active.last_ttfb_ms
+
+    async def start(self) -> None:
+        try:
+            await self.primary.start()
+        except ProviderError as exc:
+            await self._switch(exc)
+
+    def send_audio(self, pcm: bytes) -> None:
+        self._utterance += pcm
+        if len(self._utterance) > self._max_bytes:
+            del self._utterance[: len(self._utterance) - self._max_bytes]
+        if not self._switching:
+            self.active.send_audio(pcm)
+
+    async def transcript(self) -> str:
+        if self._switch_task is not None:
+            await asyncio.shield(self._switch_task)
+        if self.active is self.primary:
+            try:
+                return await asyncio.wait_for(self.primary.transcript(), self.deadline_s)
+            except (ProviderError, TimeoutError) as exc:
+                await self._switch(_as_error(exc, self.primary.name, f"no transcript within {self.deadline_s} s"))
+        return await self.secondary.transcript()
+
+    def commit(self) -> None:
+        self._utterance.clear()
+        self.active.commit()
+
+    async def close(self) -> None:
+        if self._switch_task is not None and not self._switch_task.done():
+            self._switch_task.cancel()
+        if self._closing is not None:
+            await asyncio.gather(self._closing, return_exceptions=True)
+        for provider in (self.primary, self.secondary):
+            try:
+                await provider.close()  # safe twice
+            except Exception as exc:  # closing one must not stop closing the other
+                log.warning("closing %s failed: %r", provider.name, exc)
+
+    # ------------------------------------------------------------------ switching
+
+    def _primary_reported(self, error: ProviderError) -> None:
+        if self.active is self.primary and self._switch_task is None:
+            self._switch_task = asyncio.get_running_loop().create_task(self._switch(error))
+
+    async def _switch(self, error: ProviderError) -> None:
+        async with self._switch_lock:
+            if self.active is not self.primary:
+                return
+            self.failures.failed(error)
+            self._switching = True  # audio arriving meanwhile goes only to the utterance buffer
+            try:
+                await self.secondary.start()
+                self.active = self.secondary
+                # Replay the utterance so far: the secondary must hear what the caller said before the failure.
+                self.secondary.send_audio(bytes(self._utterance))
+            finally:
+                self._switching = False
+        # Closed in the background: a dead socket's close handshake must not delay the transcript.
+        self._closing = asyncio.get_running_loop().create_task(self.primary.close())
+
+    def _partial(self, text: str) -> None:
+        if self.on_partial is not None:
+            self.on_partial(text)
+
+    def _hint(self, hint) -> None:
+        if self.on_hint is not None:
+            self.on_hint(hint)
+
+
+# ---------------------------------------------------------------- text-to-speech
+
+
+class FallbackTTS(TTSProvider):
+    """Each sentence goes to the primary; on a `ProviderError` or no first audio within `first_audio_s`, the
+    sentence is synthesised by the secondary instead. A failure after the first audio is reported but not
+    re-synthesised (the caller would hear the start of the sentence twice)."""
+
+    def __init__(self, primary: TTSProvider, secondary: TTSProvider, on_failure: OnFailure | None = None, *,
+                 first_audio_s: float = 1.0, start_timeout_s: float = 3.0, max_failures: int = 2) -> None:
+        super().__init__(primary.sample_rate, primary.voice, primary.options)
+        self.primary, self.secondary = primary, secondary
+        self.first_audio_s = first_audio_s
+        self.start_timeout_s = start_timeout_s
+        self.failures = _Failures(on_failure, max_failures)
+        self._last: TTSProvider = primary
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self._last.name
+
+    @property
+    def last_ttfb_ms(self) -> float | None:  # type: ignore[override]
+        return self._last.last_ttfb_ms
+
+    async def start(self) -> None:
+        try:
+            await asyncio.wait_for(self.primary.start(), self.start_timeout_s)
+        except (ProviderError, TimeoutError) as exc:
+            self.failures.failed(_as_error(exc, self.primary.name, "start timed out"))
+            self.failures.gave_up = True  # never started: nothing to retry per sentence
+        await self.secondary.start()
+
+    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        if not self.failures.gave_up:
+            first, chunks, error = await self._first_audio(text)
+            if error is None:
+                self._last = self.primary
+                async with contextlib.aclosing(chunks):
+                    yield first
+                    try:
+                        async for chunk in chunks:
+                            yield chunk
+                    except ProviderError as exc:
+                        self.failures.failed(exc)
+                        return
+                self.failures.succeeded()
+                return
+            self.failures.failed(error)
+        self._last = self.secondary
+        async with contextlib.aclosing(self.secondary.synthesize(text)) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def _first_audio(self, text: str):
+        """(first chunk, the rest, None) or (None, None, the error); a failed stream is already closed."""
+        chunks = self.primary.synthesize(text)
+        try:
+            first = await asyncio.wait_for(anext(chunks), self.first_audio_s)
+        except StopAsyncIteration:
+            error = ProviderError("no audio for the sentence", provider=self.primary.name)
+        except (ProviderError, TimeoutError) as exc:
+            error = _as_error(exc, self.primary.name, f"no audio within {self.first_audio_s} s")
+        else:
+            return first, chunks, None
+        await chunks.aclose()
+        return None, None, error
+
+    async def close(self) -> None:
+        for provider in (self.primary, self.secondary):
+            try:
+                await provider.close()
+            except Exception as exc:  # closing one must not stop closing the other
+                log.warning("closing %s failed: %r", provider.name, exc)
+
+
+# ---------------------------------------------------------------- brain
+
+
+class FallbackBrain(Brain):
+    """The primary (an LLM) answers unless it fails or says nothing within `first_output_s`; then the caller
+    hears `line` and the secondary takes the turn — a brain (e.g. the agent's flow), or, with `secondary=None`,
+    a polite goodbye and hang-up."""
+
+    def __init__(self, primary: Brain, secondary: Brain | None, on_failure: OnFailure | None = None, *,
+                 first_output_s: float = 1.5, line: str | None = None, max_failures: int = 2) -> None:
+        self.primary, self.secondary = primary, secondary
+        self.first_output_s = first_output_s
+        self.line = line or (BRAIN_FALLBACK_LINE if secondary is not None else BRAIN_END_LINE)
+        self.failures = _Failures(on_failure, max_failures)
+        self._last: Brain = primary
+        self._secondary_started = False
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self._last.name
+
+    @property
+    def state(self) -> BrainState:  # type: ignore[override]
+        return self._last.state
+
+    @property
+    def last_ttfb_ms(self) -> float | None:  # type: ignore[override]
+        return self._last.last_ttfb_ms
+
+    def greeting(self) -> AsyncIterator[BrainOutput]:
+        return self._guarded(lambda brain: brain.greeting(), None)
+
+    def respond(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
+        return self._guarded(lambda brain: brain.respond(event), event)
+
+    def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
+        self._last.heard(full_text, heard_text, interrupted)
+
+    async def close(self) -> None:
+        for brain in (self.primary, self.secondary):
+            if brain is not None:
+                try:
+                    await brain.close()
+                except Exception as exc:  # closing one must not stop closing the other
+                    log.warning("closing %s failed: %r", brain.name, exc)
+
+    async def _guarded(self, make, event: BrainInput | None) -> AsyncIterator[BrainOutput]:
+        if not self.failures.gave_up:
+            self._last = self.primary
+            error = None
+            async with contextlib.aclosing(make(self.primary)) as outputs:
+                try:
+                    first = await asyncio.wait_for(anext(outputs), self.first_output_s)
+                except StopAsyncIteration:
+                    first = None
+                except (ProviderError, TimeoutError) as exc:
+                    error = _as_error(exc, self.primary.name, f"no reply within {self.first_output_s} s")
+                if error is None and first is not None:
+                    yield first
+                    try:
+                        async for out in outputs:
+                            yield out
+                    except ProviderError as exc:
+                        error = exc
+            if error is None:
+                self.failures.succeeded()
+                return
+            self.failures.failed(error)
+            yield TextDelta(self.line)  # said at once: the secondary may take a moment
+        async for out in self._secondary(make, event):
+            yield out
+
+    async def _secondary(self, make, event: BrainInput | None) -> AsyncIterator[BrainOutput]:
+        if self.secondary is None:
+            yield EndCall("provider-failure")
+            return
+        self._last = self.secondary
+        if not self._secondary_started:
+            self._secondary_started = True
+            if event is not None:
+                # Mid-call, the secondary has never run: enter its start node silently (its opening lines would
+                # be out of place now), then give it the caller's turn.
+                async with contextlib.aclosing(self.secondary.greeting()) as opening:
+                    async for _ in opening:
+                        pass
+        async with contextlib.aclosing(make(self.secondary)) as outputs:
+            async for out in outputs:
+                yield out

@@ -1,0 +1,263 @@
+"""Local speech-to-text: the utterance is buffered and transcribed whole by the process-wide Whisper engine.
+
+`send_audio` only appends (the session calls it 50 times a second per call). `transcript()` transcribes the
+buffer in a worker thread. Results are cached by *content*: the key is where the last loud frame ends, so audio
+that only adds quiet (the end-of-turn silence after a speculative request at the pause) reuses the speculative
+result, or joins it while it is still running, instead of transcribing again. A cached result counts only if it
+covered at least `_COVER_MS` past the last loud frame, so a partial taken mid-word is never reused as the final.
+
+Partials (optional, only when an `on_partial` callback is set): while audio keeps arriving, the growing buffer
+is transcribed at most once per `partial_interval_s` of new audio, only when no transcription of this stream
+is running and the model is free (`wait=False`), so partials never delay anybody's final transcript.
+
+Options (agent `provider_options["stt"]`): `partials` (default true), `partial_interval_s` (1.0),
+`max_utterance_s` (29; the head of a longer utterance is dropped), `beam_size` (the engine's, 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from calls.providers.base import ProviderError, STTStream
+
+from .whisper_engine import MIN_AUDIO_S, WhisperEngine, get_whisper
+
+log = logging.getLogger(__name__)
+
+MAX_UTTERANCE_S = 29.0  # keeps every utterance inside one (short) Whisper window
+_TRIM_SLACK_S = 5.0  # trim the head of an over-long buffer in steps, not on every frame
+_LOUD_FLOOR_RMS = 150.0  # ~ -47 dBFS: below this a frame is quiet whatever the utterance's level
+_LOUD_RELATIVE = 0.05  # a frame 26 dB below the utterance's loudest frame is quiet too
+_COVER_MS = 60
+
+
+def _setting(name: str, default=None):
+    """A Django setting if Django is configured, else `default` (the engine also runs without Django)."""
+    try:
+        from django.conf import settings
+
+        if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
+            return getattr(settings, name, default)
+    except Exception:  # ImportError, ImproperlyConfigured
+        pass
+    return default
+
+
+def _consume_exception(task: asyncio.Task) -> None:
+    """A shielded job whose caller went away must not log 'exception was never retrieved'."""
+    if not task.cancelled():
+        task.exception()
+
+
+@dataclass(slots=True)
+class _Result:
+    voiced_end: int  # byte offset (since commit) where the last loud frame ended when the audio was taken
+    covered: int  # bytes since commit that the transcription saw
+    text: str
+
+
+@dataclass(slots=True)
+class _Job:
+    voiced_end: int
+    covered: int
+    task: asyncio.Task
+
+
+class WhisperSTT(STTStream):
+    name = "whisper"
+
+    def __init__(self, sample_rate, options=None, on_partial=None, on_hint=None) -> None:
+        super().__init__(sample_rate, options, on_partial, on_hint)
+        bytes_per_s = sample_rate * 2
+        # Options come from the agent's editable settings: clamp them. The model itself is chosen by the
+        # deployment (WHISPER_MODEL_DIR), never per agent.
+        max_s = min(MAX_UTTERANCE_S, max(1.0, float(self.options.get("max_utterance_s", MAX_UTTERANCE_S))))
+        self._max_bytes = int(max_s * bytes_per_s)
+        self._max_bytes -= self._max_bytes % 2
+        self._slack = int(_TRIM_SLACK_S * bytes_per_s)
+        self._min_bytes = int(MIN_AUDIO_S * bytes_per_s)
+        self._cover = sample_rate * 2 * _COVER_MS // 1000
+        beam = self.options.get("beam_size")
+        self._beam_size = min(5, max(1, int(beam))) if beam else None
+        every = max(0.5, float(self.options.get("partial_interval_s", 1.0)))
+        self._partial_every = int(every * bytes_per_s)
+        self.engine: WhisperEngine | None = None
+        self._engine_lock = asyncio.Lock()
+        self._buf = bytearray()
+        self._total = 0  # bytes received since commit (the buffer may hold only the tail)
+        self._voiced_end = 0
+        self._peak_rms = 0.0
+        self._gen = 0  # bumped by commit(): results of older audio are dropped
+        self._results: list[_Result] = []
+        self._jobs: list[_Job] = []
+        self._running = 0  # transcriptions of this stream in flight
+        self._partial_task: asyncio.Task | None = None
+        self._partial_wake: asyncio.Event | None = None
+        self._partial_at = 0
+        self._last_partial = ""
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self._ensure_engine()
+        if self.on_partial is not None and self.options.get("partials", True):
+            self._partial_wake = asyncio.Event()
+            self._partial_task = asyncio.create_task(self._partials_loop(), name="whisper-partials")
+
+    async def _ensure_engine(self) -> WhisperEngine:
+        if self.engine is None:
+            async with self._engine_lock:
+                if self.engine is None:
+                    model_dir = _setting("WHISPER_MODEL_DIR") or None
+                    threads = int(_setting("WHISPER_CPU_THREADS", 2) or 2)
+                    self.engine = await asyncio.to_thread(get_whisper, model_dir, cpu_threads=threads)
+        return self.engine
+
+    async def close(self) -> None:
+        self._closed = True
+        tasks = [j.task for j in self._jobs]
+        if self._partial_task is not None:
+            tasks.append(self._partial_task)
+            self._partial_task = None
+        self._jobs = []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    # ------------------------------------------------------------------ audio in
+
+    def send_audio(self, pcm: bytes) -> None:
+        if self._closed or not pcm:
+            return
+        self._buf += pcm
+        self._total += len(pcm)
+        samples = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2)
+        if samples.size:
+            rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float32))))
+            if rms > self._peak_rms:
+                self._peak_rms = rms
+            if rms >= max(_LOUD_FLOOR_RMS, _LOUD_RELATIVE * self._peak_rms):
+                self._voiced_end = self._total
+        if len(self._buf) > self._max_bytes + self._slack:
+            del self._buf[: len(self._buf) - self._max_bytes]
+        if self._partial_wake is not None and self._total - self._partial_at >= self._partial_every:
+            self._partial_wake.set()
+
+    def commit(self) -> None:
+        self._gen += 1
+        self._buf = bytearray()
+        self._total = 0
+        self._voiced_end = 0
+        self._peak_rms = 0.0
+        self._results = []
+        self._jobs = []  # running ones finish in their threads; their results are dropped (older generation)
+        self._partial_at = 0
+        self._last_partial = ""
+
+    # ------------------------------------------------------------------ transcripts
+
+    async def transcript(self) -> str:
+        if self._total < self._min_bytes:
+            return ""
+        cached = self._cached()
+        if cached is not None:
+            return cached
+        job = self._reusable_job()
+        if job is None:
+            await self._ensure_engine()
+            cached = self._cached()  # a job may have finished while the model loaded
+            if cached is not None:
+                return cached
+            job = self._reusable_job() or self._launch(wait=True)
+        return await asyncio.shield(job.task)
+
+    def _valid(self, voiced_end: int, covered: int) -> bool:
+        """Would a transcription of the first `covered` bytes answer for the audio as it is now?"""
+        if voiced_end != self._voiced_end:
+            return False
+        if self._voiced_end == 0:  # nothing loud yet (a very quiet line): only the very same audio counts
+            return covered == self._total
+        return covered >= min(self._total, self._voiced_end + self._cover)
+
+    def _cached(self) -> str | None:
+        for result in reversed(self._results):
+            if self._valid(result.voiced_end, result.covered):
+                return result.text
+        return None
+
+    def _reusable_job(self) -> _Job | None:
+        for job in reversed(self._jobs):
+            if self._valid(job.voiced_end, job.covered) and not job.task.done():
+                return job
+        return None
+
+    def _launch(self, wait: bool) -> _Job:
+        audio = bytes(self._buf[-self._max_bytes :])
+        job = _Job(self._voiced_end, self._total, None)  # type: ignore[arg-type]
+        job.task = asyncio.create_task(self._run(audio, self._gen, job, wait), name="whisper-transcribe")
+        job.task.add_done_callback(_consume_exception)
+        if wait:
+            self._jobs.append(job)
+        return job
+
+    async def _run(self, audio: bytes, gen: int, job: _Job, wait: bool) -> str | None:
+        engine = self.engine
+        assert engine is not None
+        self._running += 1
+        try:
+            text = await asyncio.to_thread(
+                engine.transcribe, audio, self.sample_rate, wait=wait, beam_size=self._beam_size
+            )
+        finally:
+            self._running -= 1
+            if job in self._jobs:
+                self._jobs.remove(job)
+        if text is not None and gen == self._gen:
+            self._results.append(_Result(job.voiced_end, job.covered, text))
+            del self._results[:-4]
+        return text
+
+    # ------------------------------------------------------------------ partials
+
+    async def _partials_loop(self) -> None:
+        assert self._partial_wake is not None
+        while not self._closed:
+            await self._partial_wake.wait()
+            self._partial_wake.clear()
+            if self._total - self._partial_at < self._partial_every or self._total < self._min_bytes:
+                continue
+            if self._cached() is not None:  # nothing new to say
+                self._partial_at = self._total
+                continue
+            if self._running:
+                await asyncio.sleep(0.1)  # a final is being worked on: it has priority
+                self._partial_wake.set()
+                continue
+            gen, taken_at = self._gen, self._total
+            try:
+                text = await self._launch(wait=False).task
+            except ProviderError as exc:
+                log.debug("whisper partial failed: %s", exc)
+                text = None
+            if text is None:  # model busy with another call: try again shortly
+                await asyncio.sleep(0.2)
+                self._partial_wake.set()
+                continue
+            if gen != self._gen:
+                continue
+            self._partial_at = taken_at
+            if text and text != self._last_partial and self.on_partial is not None:
+                self._last_partial = text
+                try:
+                    self.on_partial(text)
+                except Exception:
+                    log.exception("on_partial callback failed")

@@ -1,0 +1,77 @@
+"""Pay the one-off costs before the first caller does: model loads and the agents' opening lines.
+
+A greeting must start within ~300 ms of the stream starting, so every agent's greeting and first flow node are
+synthesised at server start into the TTS cache, and the Whisper model is loaded and run once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+
+log = logging.getLogger("calls.warmup")
+READY = threading.Event()  # set once warm-up finished (or was not wanted); /healthz reports it
+
+
+def opening_lines(agent) -> list[str]:
+    """The sentences an agent says before the caller speaks (greeting plus the flow's first nodes)."""
+    from .flows.brain import FlowBrain
+    from .flows.demo import DEMO_FLOW
+    from .providers.base import TextDelta, split_sentences
+
+    if agent.llm_provider != "flow":
+        return [agent.greeting] if agent.greeting else []
+
+    async def collect() -> str:
+        brain = FlowBrain(agent.flow or DEMO_FLOW, agent.greeting)
+        return "".join([o.text async for o in brain.greeting() if isinstance(o, TextDelta)])
+
+    text = asyncio.run(collect())
+    done, rest = split_sentences(text)
+    return [s.strip() for s in [*done, rest] if s.strip()]
+
+
+def warm_up() -> None:
+    from django.conf import settings
+
+    from .providers.stt.whisper_engine import get_whisper
+    from .providers.tts.espeak_local import EspeakTTS
+
+    started = time.monotonic()
+    try:
+        get_whisper(settings.WHISPER_MODEL_DIR or None).warm_up()
+    except Exception:
+        log.exception("whisper warm-up failed; the first call will load the model")
+    lines = 0
+    try:
+        lines = _cache_opening_lines(EspeakTTS)
+    except Exception:
+        log.exception("caching opening lines failed")
+    log.info("warm-up done in %.1fs (%d opening lines cached)", time.monotonic() - started, lines)
+    READY.set()
+
+
+def _cache_opening_lines(EspeakTTS) -> int:
+    from .models import Agent
+
+    lines = 0
+    for agent in Agent.objects.filter(tts_provider="espeak"):
+        for rate in (8000, 16000):
+            tts = EspeakTTS(rate, agent.voice, (agent.provider_options or {}).get("tts", {}))
+            for sentence in opening_lines(agent):
+                asyncio.run(_drain(tts.synthesize(sentence)))
+                lines += 1
+    return lines
+
+
+async def _drain(gen) -> None:
+    async for _ in gen:
+        pass
+
+
+def warm_up_in_background() -> threading.Thread:
+    thread = threading.Thread(target=warm_up, name="voicebot-warmup", daemon=True)
+    thread.start()
+    return thread
