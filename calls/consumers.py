@@ -33,6 +33,7 @@ ACTIVE_SESSIONS: set[CallSession] = set()
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NO_START = 4408
+CLOSE_UNSUPPORTED = 4415  # the stream's audio format is one we cannot decode (like HTTP 415)
 START_DEADLINE_S = 10.0
 FLOOD_PER_SECOND = 400  # a carrier sends 50 media messages a second; far beyond that is abuse or a bug
 
@@ -89,6 +90,10 @@ class MediaStreamConsumer(AsyncConsumer):
             events = serializer.parse(text)
         except BadMessage as exc:
             self._bad(exc.reason)
+            if exc.reason == "unsupported_media_format" and self.session is None:
+                # A stream whose audio we cannot decode never becomes a call: close it now, not at the deadline.
+                log.warning("%s stream closed: %s", self.carrier, exc)
+                await self._close(CLOSE_UNSUPPORTED)
             return
         session = self.session
         for event in events:
@@ -160,8 +165,9 @@ class MediaStreamConsumer(AsyncConsumer):
             return
         ACTIVE_SESSIONS.discard(session)
         await session.stop(reason)
-        if self.bad:
-            session.recorder.event("bad_input", dict(self.bad))
+        repaired = _repairs(self.serializer)
+        if self.bad or repaired:
+            session.recorder.event("bad_input", {**self.bad, **repaired})
         await session.recorder.drain()
 
     def _no_start(self) -> None:
@@ -189,6 +195,15 @@ class MediaStreamConsumer(AsyncConsumer):
 
 
 _background: set[asyncio.Task] = set()
+
+
+def _repairs(serializer: MediaSerializer | None) -> dict:
+    """What the serializer had to repair in the carrier's stream (reordering, duplicates, concealed gaps)."""
+    if serializer is None:
+        return {}
+    stats = serializer.stats
+    counts = {"late_dropped": stats.late_dropped, "duplicates": stats.duplicates, "concealed": stats.concealed}
+    return {**stats.bad, **{k: v for k, v in counts.items() if v}}
 
 
 def _mark_answered(call_pk: int, stream_id: str) -> None:

@@ -109,8 +109,9 @@ def calls_in(workspace: Workspace, period: Period, agent=None) -> QuerySet[Call]
 
 
 def metrics_in(workspace: Workspace, period: Period, agent=None) -> QuerySet[TurnMetrics]:
-    rows = TurnMetrics.objects.filter(turn__call__workspace=workspace, turn__started_at__gte=period.start,
-                                      turn__started_at__lt=period.end)
+    rows = TurnMetrics.objects.filter(
+        turn__call__workspace=workspace, turn__started_at__gte=period.start, turn__started_at__lt=period.end
+    )
     return rows.filter(turn__call__agent=agent) if agent else rows
 
 
@@ -169,7 +170,10 @@ def hangup_nodes(calls: QuerySet[Call]) -> list[tuple[str, int]]:
     """[(flow node, calls)] by where finished calls were when they ended: the node of each call's last agent turn."""
     last_nodes: dict[int, str] = {}
     # Ordered by index, so the last value written per call is its last agent turn.
-    for call_id, node in (Turn.objects.filter(call__in=calls.exclude(ended_at=None), role=Turn.Role.AGENT)
-                          .order_by("call_id", "index").values_list("call_id", "node")):
+    for call_id, node in (
+        Turn.objects.filter(call__in=calls.exclude(ended_at=None), role=Turn.Role.AGENT)
+        .order_by("call_id", "index")
+        .values_list("call_id", "node")
+    ):
         last_nodes[call_id] = node or "(no node)"
     return Counter(last_nodes.values()).most_common()

@@ -24,12 +24,15 @@ def search_transcripts(calls: QuerySet[Call], query: str) -> QuerySet[Call]:
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         matching = Turn.objects.annotate(document=SearchVector("text", config="english")).filter(
-            document=SearchQuery(query, config="english", search_type="websearch"))
+            document=SearchQuery(query, config="english", search_type="websearch")
+        )
     else:
         matching = Turn.objects.filter(text__icontains=query)
     return calls.filter(
-        Q(pk__in=matching.values("call_id")) | Q(carrier_call_id__icontains=query)
-        | Q(from_number__icontains=query) | Q(to_number__icontains=query)
+        Q(pk__in=matching.values("call_id"))
+        | Q(carrier_call_id__icontains=query)
+        | Q(from_number__icontains=query)
+        | Q(to_number__icontains=query)
     )
 
 
@@ -53,8 +56,9 @@ def filter_calls(calls: QuerySet[Call], filters: dict) -> QuerySet[Call]:
         calls = calls.filter(created_at__lt=_day_start(filters["until"] + timedelta(days=1)))
     low, high = filters.get("min_duration"), filters.get("max_duration")
     if low is not None or high is not None:
-        calls = calls.annotate(talk_time=ExpressionWrapper(F("ended_at") - F("answered_at"),
-                                                           output_field=DurationField()))
+        calls = calls.annotate(
+            talk_time=ExpressionWrapper(F("ended_at") - F("answered_at"), output_field=DurationField())
+        )
         if low is not None:
             calls = calls.filter(talk_time__gte=timedelta(seconds=low))
         if high is not None:

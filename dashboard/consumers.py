@@ -58,8 +58,14 @@ class LiveCallsConsumer(AsyncJsonWebsocketConsumer):
 
     async def call_update(self, message):
         """Handler for group messages of type `call.update`: forwarded as-is (minus Channels' routing keys)."""
-        await self.send_json({"type": "call.update", "call": message.get("call"), "kind": message.get("kind"),
-                              "data": message.get("data")})
+        await self.send_json(
+            {
+                "type": "call.update",
+                "call": message.get("call"),
+                "kind": message.get("kind"),
+                "data": message.get("data"),
+            }
+        )
 
     @database_sync_to_async
     def _is_member(self, user, workspace_id: int) -> bool:

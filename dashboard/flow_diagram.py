@@ -90,8 +90,13 @@ def build_diagram(flow: dict) -> Diagram:
         elif node["type"] == "end":
             detail = f"hang up ({node.get('reason', 'completed')})"
         return DiagramNode(
-            id=node_id, type=node["type"], text=node.get("text", ""), depth=depth.get(node_id),
-            is_start=node_id == start, uninterruptible=bool(node.get("uninterruptible")), detail=detail,
+            id=node_id,
+            type=node["type"],
+            text=node.get("text", ""),
+            depth=depth.get(node_id),
+            is_start=node_id == start,
+            uninterruptible=bool(node.get("uninterruptible")),
+            detail=detail,
             transitions=_transitions(node),
         )
 

@@ -15,8 +15,10 @@ from calls.models import Agent, Call, Carrier, PhoneNumber, Workspace
 STT_PROVIDERS = [("whisper", "Whisper (embedded, offline)"), ("deepgram", "Deepgram (cloud)")]
 LLM_PROVIDERS = [("flow", "Flow (embedded state machine, no LLM)"), ("openai", "OpenAI (cloud LLM)")]
 TTS_PROVIDERS = [("espeak", "eSpeak NG (embedded, offline)"), ("elevenlabs", "ElevenLabs (cloud)")]
-# provider_options holds one object per capability, handed to that provider (see calls.session_factory).
-PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts")
+# provider_options sections (see calls.providers.chains): an options object per capability, the carrier stream
+# format, the fallback policy, and the LLM's HTTP tools (a list).
+PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts", "telephony", "fallback")
+PROVIDER_OPTION_LISTS = ("tools",)
 
 MAX_PERIOD_DAYS = 366
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -97,13 +99,15 @@ def espeak_voice_error(voice: str) -> str | None:
 
 
 class AgentForm(forms.ModelForm):
-    flow = JSONObjectField(required=False, widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false",
-                                                                        "class": "code", "data-json-editor": ""}))
+    flow = JSONObjectField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 22, "spellcheck": "false", "class": "code", "data-json-editor": ""}),
+    )
     provider_options = JSONObjectField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code", "data-json-editor": ""}),
-        help_text='One object per capability, passed to that provider, e.g. {"stt": {"language": "en"}, '
-                  '"tts": {"model": "eleven_flash_v2_5"}}.',
+        help_text='Sections: "stt", "llm", "tts" (passed to that provider), "telephony", "fallback", and "tools" '
+        '(a list), e.g. {"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
     )
     stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
@@ -136,8 +140,12 @@ class AgentForm(forms.ModelForm):
         self.fields["voice"].widget.attrs["list"] = "espeak-voices"
         self.fields["silence_timeout_s"].min_value = 1.0
         self.fields["silence_timeout_s"].widget.attrs.update(min="1", step="0.5")
-        bounds = {"barge_in_min_ms": (50, 5000), "end_of_turn_silence_ms": (100, 5000), "max_reprompts": (0, 10),
-                  "max_duration_s": (10, 4 * 3600)}
+        bounds = {
+            "barge_in_min_ms": (50, 5000),
+            "end_of_turn_silence_ms": (100, 5000),
+            "max_reprompts": (0, 10),
+            "max_duration_s": (10, 4 * 3600),
+        }
         for name, (low, high) in bounds.items():
             field = self.fields[name]
             field.validators += [MinValueValidator(low), MaxValueValidator(high)]
@@ -161,13 +169,31 @@ class AgentForm(forms.ModelForm):
 
     def clean_provider_options(self):
         options = self.cleaned_data["provider_options"]
+        known = PROVIDER_OPTION_SECTIONS + PROVIDER_OPTION_LISTS
         for key, value in options.items():
-            if key not in PROVIDER_OPTION_SECTIONS:
-                raise forms.ValidationError(
-                    f"Unknown section {key!r}: use {', '.join(repr(s) for s in PROVIDER_OPTION_SECTIONS)}.")
-            if not isinstance(value, dict):
-                raise forms.ValidationError(f"{key!r} must be an object of options for the {key} provider.")
+            if key not in known:
+                raise forms.ValidationError(f"Unknown section {key!r}: use {', '.join(repr(s) for s in known)}.")
+            if key in PROVIDER_OPTION_LISTS:
+                self._check_tools(value)
+            elif not isinstance(value, dict):
+                raise forms.ValidationError(f"{key!r} must be an object (of {key} options).")
         return options
+
+    @staticmethod
+    def _check_tools(tools) -> None:
+        """The same checks the OpenAI brain applies when a call starts, made now instead of mid-call."""
+        from calls.providers.base import ProviderError
+        from calls.providers.llm.tools import HttpTool
+
+        if not isinstance(tools, list):
+            raise forms.ValidationError("'tools' must be a list of tool objects.")
+        for i, tool in enumerate(tools, start=1):
+            if not isinstance(tool, dict):
+                raise forms.ValidationError(f"'tools' item {i} must be an object.")
+            try:
+                HttpTool.from_config(tool)
+            except ProviderError as exc:
+                raise forms.ValidationError(f"'tools' item {i}: {exc}") from exc
 
     def clean(self):
         data = super().clean()
@@ -212,8 +238,10 @@ class PhoneNumberForm(forms.ModelForm):
     def clean_e164(self):
         number = normalize_e164(self.cleaned_data["e164"])
         if not E164.match(number):
-            raise forms.ValidationError("Not an E.164 number: it must start with + and the country code, "
-                                        "then 7 to 15 digits in all (e.g. +14155550123).")
+            raise forms.ValidationError(
+                "Not an E.164 number: it must start with + and the country code, "
+                "then 7 to 15 digits in all (e.g. +14155550123)."
+            )
         return number
 
     def validate_unique(self):
@@ -233,19 +261,31 @@ class PhoneNumberForm(forms.ModelForm):
 class CallFilterForm(forms.Form):
     """The calls list's filters. All optional; invalid values are reported and ignored."""
 
-    q = forms.CharField(required=False, label="Search transcripts",
-                        widget=forms.TextInput(attrs={"placeholder": "Words the caller or agent said, call id, number",
-                                                      "type": "search"}))
+    q = forms.CharField(
+        required=False,
+        label="Search transcripts",
+        widget=forms.TextInput(
+            attrs={"placeholder": "Words the caller or agent said, call id, number", "type": "search"}
+        ),
+    )
     agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False, empty_label="Any agent")
     number = forms.ChoiceField(required=False)
     status = forms.ChoiceField(choices=[("", "Any status"), *Call.Status.choices], required=False)
     direction = forms.ChoiceField(choices=[("", "Any direction"), *Call.Direction.choices], required=False)
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    min_duration = forms.FloatField(required=False, min_value=0, label="Min s",
-                                    widget=forms.NumberInput(attrs={"placeholder": "min", "step": "any"}))
-    max_duration = forms.FloatField(required=False, min_value=0, label="Max s",
-                                    widget=forms.NumberInput(attrs={"placeholder": "max", "step": "any"}))
+    min_duration = forms.FloatField(
+        required=False,
+        min_value=0,
+        label="Min s",
+        widget=forms.NumberInput(attrs={"placeholder": "min", "step": "any"}),
+    )
+    max_duration = forms.FloatField(
+        required=False,
+        min_value=0,
+        label="Max s",
+        widget=forms.NumberInput(attrs={"placeholder": "max", "step": "any"}),
+    )
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)

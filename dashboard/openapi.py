@@ -19,8 +19,11 @@ def _param(name: str, schema: dict, description: str, where: str = "query", requ
 _CALL_FILTERS = [
     _param("agent", {"type": "integer"}, "Only calls answered by this agent id."),
     _param("number", {"type": "string"}, "Only calls to or from this E.164 number."),
-    _param("status", {"type": "string", "enum": ["ringing", "in-progress", "completed", "failed", "rejected"]},
-           "Call status."),
+    _param(
+        "status",
+        {"type": "string", "enum": ["ringing", "in-progress", "completed", "failed", "rejected"]},
+        "Call status.",
+    ),
     _param("direction", {"type": "string", "enum": ["inbound", "outbound"]}, "Call direction."),
     _param("since", _DATE, "Created on or after this day (UTC)."),
     _param("until", _DATE, "Created on or before this day (UTC)."),
@@ -37,8 +40,14 @@ _PERCENTILES = {
 }
 
 _ERRORS = {
-    "400": {"description": "Invalid query parameters.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-    "401": {"description": "Missing, unknown or revoked API key.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "400": {
+        "description": "Invalid query parameters.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
+    "401": {
+        "description": "Missing, unknown or revoked API key.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    },
 }
 
 SPEC: dict = {
@@ -47,8 +56,8 @@ SPEC: dict = {
         "title": "voicebot API",
         "version": "1",
         "description": "Read access to a workspace's calls, transcripts and latency metrics. Authenticate with "
-                       "`Authorization: Bearer <key>`; keys are created on the dashboard's API tokens page and "
-                       "see only their own workspace.",
+        "`Authorization: Bearer <key>`; keys are created on the dashboard's API tokens page and "
+        "see only their own workspace.",
     },
     "servers": [{"url": "/"}],
     "security": [{"bearer": []}],
@@ -59,13 +68,25 @@ SPEC: dict = {
                 "summary": "List calls, newest first, with filters and transcript search.",
                 "parameters": _CALL_FILTERS,
                 "responses": {
-                    "200": {"description": "A page of calls.", "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "properties": {
-                            "count": {"type": "integer"}, "page": {"type": "integer"}, "pages": {"type": "integer"},
-                            "results": {"type": "array", "items": {"$ref": "#/components/schemas/CallSummary"}},
+                    "200": {
+                        "description": "A page of calls.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "count": {"type": "integer"},
+                                        "page": {"type": "integer"},
+                                        "pages": {"type": "integer"},
+                                        "results": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/CallSummary"},
+                                        },
+                                    },
+                                }
+                            }
                         },
-                    }}}},
+                    },
                     **_ERRORS,
                 },
             }
@@ -76,8 +97,10 @@ SPEC: dict = {
                 "summary": "One call with its transcript (turns, heard text of interrupted turns), metrics and events.",
                 "parameters": [_param("id", {"type": "integer"}, "Call id (from listCalls).", "path", True)],
                 "responses": {
-                    "200": {"description": "The call.", "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Call"}}}},
+                    "200": {
+                        "description": "The call.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Call"}}},
+                    },
                     "401": _ERRORS["401"],
                     "404": {"description": "No such call in this workspace."},
                 },
@@ -93,8 +116,10 @@ SPEC: dict = {
                     _param("until", _DATE, "Last day, inclusive (default: today)."),
                 ],
                 "responses": {
-                    "200": {"description": "Metrics for the period.", "content": {"application/json": {"schema": {
-                        "$ref": "#/components/schemas/Metrics"}}}},
+                    "200": {
+                        "description": "Metrics for the period.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Metrics"}}},
+                    },
                     **_ERRORS,
                     "404": {"description": "No such agent in this workspace."},
                 },
@@ -112,63 +137,107 @@ SPEC: dict = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
-            "Error": {"type": "object", "properties": {"error": {"type": "string"}, "detail": {"type": "string"},
-                                                       "fields": {"type": "object"}}},
+            "Error": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}, "detail": {"type": "string"}, "fields": {"type": "object"}},
+            },
             "CallSummary": {
                 "type": "object",
                 "properties": {
-                    "id": {"type": "integer"}, "carrier": {"type": "string"}, "carrier_call_id": {"type": "string"},
-                    "agent": {"type": ["string", "null"]}, "agent_id": {"type": ["integer", "null"]},
-                    "from": {"type": "string"}, "to": {"type": "string"}, "direction": {"type": "string"},
-                    "status": {"type": "string"}, "end_reason": {"type": "string"},
-                    "created_at": {"type": "string", "format": "date-time"}, "duration_s": _MS,
+                    "id": {"type": "integer"},
+                    "carrier": {"type": "string"},
+                    "carrier_call_id": {"type": "string"},
+                    "agent": {"type": ["string", "null"]},
+                    "agent_id": {"type": ["integer", "null"]},
+                    "from": {"type": "string"},
+                    "to": {"type": "string"},
+                    "direction": {"type": "string"},
+                    "status": {"type": "string"},
+                    "end_reason": {"type": "string"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "duration_s": _MS,
                 },
             },
             "Turn": {
                 "type": "object",
                 "properties": {
-                    "index": {"type": "integer"}, "role": {"type": "string", "enum": ["agent", "caller"]},
+                    "index": {"type": "integer"},
+                    "role": {"type": "string", "enum": ["agent", "caller"]},
                     "text": {"type": "string"},
                     "heard_text": {"type": "string", "description": "Agent turns: what the caller actually heard."},
-                    "interrupted": {"type": "boolean"}, "node": {"type": "string"},
+                    "interrupted": {"type": "boolean"},
+                    "node": {"type": "string"},
                     "started_at": {"type": "string", "format": "date-time"},
                     "ended_at": {"type": "string", "format": "date-time"},
-                    "metrics": {"type": ["object", "null"], "description": "Latency in ms from the caller's last "
-                                "voiced frame: endpoint_ms, stt_final_ms, brain_first_text_ms, tts_first_audio_ms, "
-                                "first_frame_sent_ms, end_to_end_ms, stt_ms, brain_ms, tts_ms, providers."},
+                    "metrics": {
+                        "type": ["object", "null"],
+                        "description": "Latency in ms from the caller's last "
+                        "voiced frame: endpoint_ms, stt_final_ms, brain_first_text_ms, tts_first_audio_ms, "
+                        "first_frame_sent_ms, end_to_end_ms, stt_ms, brain_ms, tts_ms, providers.",
+                    },
                 },
             },
             "Call": {
                 "type": "object",
                 "properties": {
-                    "id": {"type": "integer"}, "carrier": {"type": "string"}, "carrier_call_id": {"type": "string"},
-                    "stream_id": {"type": "string"}, "agent": {"type": ["string", "null"]},
-                    "from": {"type": "string"}, "to": {"type": "string"}, "direction": {"type": "string"},
-                    "status": {"type": "string"}, "end_reason": {"type": "string"},
+                    "id": {"type": "integer"},
+                    "carrier": {"type": "string"},
+                    "carrier_call_id": {"type": "string"},
+                    "stream_id": {"type": "string"},
+                    "agent": {"type": ["string", "null"]},
+                    "from": {"type": "string"},
+                    "to": {"type": "string"},
+                    "direction": {"type": "string"},
+                    "status": {"type": "string"},
+                    "end_reason": {"type": "string"},
                     "created_at": {"type": "string", "format": "date-time"},
                     "answered_at": {"type": ["string", "null"], "format": "date-time"},
                     "ended_at": {"type": ["string", "null"], "format": "date-time"},
                     "turns": {"type": "array", "items": {"$ref": "#/components/schemas/Turn"}},
-                    "events": {"type": "array", "items": {"type": "object", "properties": {
-                        "kind": {"type": "string"}, "detail": {"type": "object"},
-                        "at": {"type": "string", "format": "date-time"}}}},
+                    "events": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "kind": {"type": "string"},
+                                "detail": {"type": "object"},
+                                "at": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                    },
                 },
             },
             "Metrics": {
                 "type": "object",
                 "properties": {
-                    "since": _DATE, "until": _DATE, "agent_id": {"type": ["integer", "null"]},
-                    "latency_ms": {"type": "object", "description": "end_to_end_ms, endpoint_ms, stt_ms, brain_ms, "
-                                   "tts_ms", "additionalProperties": _PERCENTILES},
-                    "turns_with_metrics": {"type": "integer"}, "calls": {"type": "integer"},
-                    "answered_calls": {"type": "integer"}, "avg_duration_s": _MS,
-                    "interruption_rate": {"type": ["number", "null"],
-                                          "description": "Share of agent turns the caller interrupted."},
+                    "since": _DATE,
+                    "until": _DATE,
+                    "agent_id": {"type": ["integer", "null"]},
+                    "latency_ms": {
+                        "type": "object",
+                        "description": "end_to_end_ms, endpoint_ms, stt_ms, brain_ms, tts_ms",
+                        "additionalProperties": _PERCENTILES,
+                    },
+                    "turns_with_metrics": {"type": "integer"},
+                    "calls": {"type": "integer"},
+                    "answered_calls": {"type": "integer"},
+                    "avg_duration_s": _MS,
+                    "interruption_rate": {
+                        "type": ["number", "null"],
+                        "description": "Share of agent turns the caller interrupted.",
+                    },
                     "statuses": {"type": "object", "additionalProperties": {"type": "integer"}},
-                    "hangup_nodes": {"type": "array", "items": {"type": "object", "properties": {
-                        "node": {"type": "string"}, "calls": {"type": "integer"}}}},
-                    "series": {"type": "object", "description": "Per day (or hour for short periods): labels, "
-                               "end_to_end_ms {p50, p95}, volume."},
+                    "hangup_nodes": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"node": {"type": "string"}, "calls": {"type": "integer"}},
+                        },
+                    },
+                    "series": {
+                        "type": "object",
+                        "description": "Per day (or hour for short periods): labels, end_to_end_ms {p50, p95}, volume.",
+                    },
                 },
             },
         },

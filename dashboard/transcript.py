@@ -9,10 +9,23 @@ from calls.models import Call, CallEvent, Turn
 
 from .analytics import waterfall_segments
 
-METRIC_FIELDS = ("endpoint_ms", "stt_final_ms", "brain_first_text_ms", "tts_first_audio_ms", "first_frame_sent_ms",
-                 "end_to_end_ms", "stt_ms", "brain_ms", "tts_ms")
-ALERT_EVENTS = {CallEvent.Kind.ERROR, CallEvent.Kind.PROVIDER_FAILURE, CallEvent.Kind.BAD_INPUT,
-                CallEvent.Kind.OVERFLOW}
+METRIC_FIELDS = (
+    "endpoint_ms",
+    "stt_final_ms",
+    "brain_first_text_ms",
+    "tts_first_audio_ms",
+    "first_frame_sent_ms",
+    "end_to_end_ms",
+    "stt_ms",
+    "brain_ms",
+    "tts_ms",
+)
+ALERT_EVENTS = {
+    CallEvent.Kind.ERROR,
+    CallEvent.Kind.PROVIDER_FAILURE,
+    CallEvent.Kind.BAD_INPUT,
+    CallEvent.Kind.OVERFLOW,
+}
 
 
 def split_heard(text: str, heard: str) -> tuple[str, str]:
@@ -25,7 +38,7 @@ def split_heard(text: str, heard: str) -> tuple[str, str]:
     if not heard:
         return "", text
     if text.startswith(heard):
-        return heard, text[len(heard):]
+        return heard, text[len(heard) :]
     words, heard_words = text.split(), heard.split()
     common = 0
     while common < min(len(words), len(heard_words)) and words[common] == heard_words[common]:

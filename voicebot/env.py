@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -72,3 +74,17 @@ def local_secret(var_dir: Path, name: str, nbytes: int = 32) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
     return value
+
+
+def local_ed25519_keypair(var_dir: Path) -> tuple[str, str]:
+    """(private seed, public key), both base64: a generated Ed25519 pair that stands in for Telnyx's.
+
+    Telnyx signs webhooks with its private key and publishes the public one; without a portal key configured the
+    app checks against this pair's public key and the local simulator signs with its private seed, so signature
+    checks stay on. The seed derives from a `local_secret`, which already makes concurrent first starts agree.
+    """
+    from nacl.signing import SigningKey
+
+    seed = hashlib.sha256(local_secret(var_dir, "local_telnyx_ed25519_seed").encode()).digest()
+    public = bytes(SigningKey(seed).verify_key)
+    return base64.b64encode(seed).decode(), base64.b64encode(public).decode()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import env_bool, env_float, env_int, env_str, local_secret
+from .env import env_bool, env_float, env_int, env_str, local_ed25519_keypair, local_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VOICEBOT_VAR_DIR", str(BASE_DIR / "var")))
@@ -114,7 +114,12 @@ TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN") or local_secret(VAR_DIR, "local_twilio_auth_token")
 TWILIO_CREDENTIALS_ARE_REAL = bool(env_str("TWILIO_AUTH_TOKEN") and TWILIO_ACCOUNT_SID)
 TELNYX_API_KEY = env_str("TELNYX_API_KEY")
-TELNYX_PUBLIC_KEY = env_str("TELNYX_PUBLIC_KEY")
+# As for Twilio: without the portal's key a generated Ed25519 pair (in VAR_DIR) checks, and the simulator signs.
+TELNYX_PUBLIC_KEY = env_str("TELNYX_PUBLIC_KEY") or local_ed25519_keypair(VAR_DIR)[1]
+TELNYX_BASE_URL = env_str("TELNYX_BASE_URL")  # empty: the SDK's default (tests point it at a fake)
+# What the media stream asks Telnyx for; an agent may override it (provider_options["telephony"]). L16 16000 = wideband.
+TELNYX_STREAM_CODEC = env_str("TELNYX_STREAM_CODEC", "PCMU")
+TELNYX_STREAM_RATE = env_int("TELNYX_STREAM_RATE", 8000)
 DEMO_NUMBER = env_str("DEMO_NUMBER", "+15550100000")
 
 # Media stream tokens: bound to one call, single use, short-lived.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
-from calls.carriers import twilio_webhooks
+from calls.carriers import telnyx_webhooks, twilio_webhooks
 
 
 def healthz(request):
@@ -16,6 +16,9 @@ def healthz(request):
 urlpatterns = [
     path("twilio/voice", twilio_webhooks.voice, name="twilio-voice"),
     path("twilio/status", twilio_webhooks.status, name="twilio-status"),
+    path("telnyx/texml", telnyx_webhooks.texml, name="telnyx-texml"),
+    path("telnyx/status", telnyx_webhooks.status, name="telnyx-status"),
+    path("telnyx/events", telnyx_webhooks.events, name="telnyx-events"),
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -24,7 +24,19 @@ def _twilio() -> CarrierKit:
     return CarrierKit(TwilioSerializer, check_upgrade, twilio_control)
 
 
-_FACTORIES = {"twilio": _twilio}
+def _telnyx() -> CarrierKit:
+    from .telnyx_control import telnyx_control
+    from .telnyx_media import TelnyxSerializer
+
+    return CarrierKit(TelnyxSerializer, _unsigned_upgrade, telnyx_control)
+
+
+def _unsigned_upgrade(scope: dict) -> str | None:
+    # Telnyx does not sign the media WebSocket upgrade: the single-use stream token in `start` is the gate.
+    return None
+
+
+_FACTORIES = {"twilio": _twilio, "telnyx": _telnyx}
 _cache: dict[str, CarrierKit] = {}
 
 

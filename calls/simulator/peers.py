@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import secrets
+import time
+import uuid
 import xml.etree.ElementTree as ET
+from urllib.parse import urlencode
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -146,4 +150,137 @@ class TwilioPeer(CarrierPeer):
         return "other", None
 
 
-PEERS = {"twilio": TwilioPeer}
+class TelnyxPeer(CarrierPeer):
+    """Behaves as Telnyx does: an Ed25519-signed TeXML webhook, then snake_case media JSON.
+
+    `codec`/`rate` choose what this carrier actually sends (and so what the `start` announces), whatever the TeXML
+    asked for: PCMA where PCMU was requested, or L16 at 16 kHz, is exactly the case the serializer must follow.
+    `shuffle=N` delivers media frames out of order within a window of N, as Telnyx may; marks, DTMF and stop
+    share the one `sequence_number` counter, as on the real socket. Marks are echoed once the audio before them
+    has played, and `clear` drops the playback buffer (SimulatedCaller does both for every peer).
+    """
+
+    def __init__(self, *args, codec: str = "PCMU", rate: int | None = None, shuffle: int = 0,
+                 private_key: str | None = None, public_base_url: str | None = None, seed: int = 7, **kw) -> None:
+        from ..pipeline.audio import get_codec
+        from ..carriers.telnyx_format import SUPPORTED
+
+        super().__init__(*args, **kw)
+        self.codec = codec.upper()
+        self.sample_rate = rate or (16000 if self.codec == "L16" else 8000)
+        if self.sample_rate not in SUPPORTED.get(self.codec, ()):
+            raise SimulationError(f"telnyx peer cannot send {self.codec} at {self.sample_rate} Hz")
+        if private_key is None:
+            from voicebot.env import local_ed25519_keypair
+
+            private_key = local_ed25519_keypair(settings.VAR_DIR)[0]
+        self.private_key = private_key
+        self.public_base_url = (public_base_url or settings.PUBLIC_BASE_URL).rstrip("/")
+        # TeXML CallSids look like call control ids ("v3:..."); the stream reports the same id here.
+        self.call_id = "v3:" + secrets.token_urlsafe(24)
+        self.stream_id = str(uuid.uuid4())
+        self.shuffle = max(0, shuffle)
+        self._rng = random.Random(seed)
+        self._silence = get_codec(self.codec, self.sample_rate).silence(20)
+        self._held: list[tuple[int, str]] = []  # (frames waited, message) in the shuffle window
+        self._seq = 0
+        self._chunk = 0
+        self._started_at = 0.0
+
+    async def answer(self) -> StreamTarget:
+        from ..carriers.telnyx_signature import sign
+
+        params = {
+            "AccountSid": str(uuid.uuid4()), "CallSid": self.call_id, "CallSidLegacy": self.call_id,
+            "CallStatus": "ringing", "ConnectionId": "1" * 19, "Direction": "inbound", "From": self.from_number,
+            "To": self.to_number, "CallbackSource": "call-progress-events", "SequenceNumber": "0",
+            "Timestamp": str(int(time.time())),
+        }
+        # Telnyx signs the exact bytes it posts: build them once, sign them, send them unchanged.
+        body = urlencode(params).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, self.private_key)}
+        async with httpx.AsyncClient(timeout=10) as client:
+            resp = await client.post(self.base_url + "/telnyx/texml", content=body, headers=headers)
+        if resp.status_code != 200:
+            raise SimulationError(f"TeXML webhook answered {resp.status_code}: {resp.text[:200]}")
+        self.twiml = resp.text
+        root = ET.fromstring(resp.text)
+        stream = root.find("./Connect/Stream")
+        if stream is None:
+            raise SimulationError(f"no <Connect><Stream> in TeXML: {resp.text[:300]}")
+        if stream.get("bidirectionalMode") != "rtp":
+            raise SimulationError("TeXML stream is not bidirectional rtp: Telnyx would send mp3 back, not frames")
+        url = stream.get("url", "")
+        params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+        local = self.base_url.replace("http://", "ws://").replace("https://", "wss://")
+        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+        return StreamTarget(url=f"{local}/{path}", params=params)
+
+    def _next_seq(self) -> str:
+        self._seq += 1
+        return str(self._seq)  # Telnyx sends numbers as strings
+
+    def opening_messages(self, stream: StreamTarget) -> list[str]:
+        self._started_at = time.monotonic()
+        connected = {"event": "connected", "version": "1.0.0"}
+        start = {
+            "event": "start", "sequence_number": self._next_seq(), "stream_id": self.stream_id,
+            "start": {
+                "user_id": str(uuid.uuid4()), "call_control_id": self.call_id, "call_session_id": str(uuid.uuid4()),
+                "from": self.from_number, "to": self.to_number, "tags": [], "client_state": None,
+                "custom_parameters": stream.params,
+                "media_format": {"encoding": self.codec, "sample_rate": self.sample_rate, "channels": 1},
+            },
+        }
+        if self.shuffle > 1:
+            # Frames already "in flight" when the clock starts, so each tick can send one and still reorder.
+            self._held = [(0, self._media(self._silence)) for _ in range(self.shuffle - 1)]
+        return [json.dumps(connected), json.dumps(start)]
+
+    def _media(self, payload: bytes) -> str:
+        self._chunk += 1
+        return json.dumps({
+            "event": "media", "sequence_number": self._next_seq(), "stream_id": self.stream_id,
+            "media": {"track": "inbound", "chunk": str(self._chunk), "timestamp": str(self._chunk * 20),
+                      "payload": base64.b64encode(payload).decode()},
+        })
+
+    def media_message(self, payload: bytes) -> str:
+        message = self._media(payload)
+        if self.shuffle <= 1:
+            return message
+        # One message out per frame in: a random one of the window, but never one held for `shuffle - 1` ticks,
+        # so no frame arrives more than shuffle-1 places late (the serializer's reorder window covers that).
+        self._held.append((0, message))
+        oldest = self._held[0]
+        pick = 0 if oldest[0] >= self.shuffle - 1 else self._rng.randrange(len(self._held))
+        _, out = self._held.pop(pick)
+        self._held = [(waited + 1, m) for waited, m in self._held]
+        return out
+
+    def mark_message(self, name: str) -> str:
+        return json.dumps({"event": "mark", "sequence_number": self._next_seq(), "stream_id": self.stream_id,
+                           "mark": {"name": name}})
+
+    def dtmf_message(self, digit: str) -> str:
+        return json.dumps({"event": "dtmf", "sequence_number": self._next_seq(), "stream_id": self.stream_id,
+                           "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                           "dtmf": {"digit": digit}})
+
+    def stop_message(self) -> str:
+        return json.dumps({"event": "stop", "sequence_number": self._next_seq(), "stream_id": self.stream_id,
+                           "stop": {"user_id": str(uuid.uuid4()), "call_control_id": self.call_id}})
+
+    def parse(self, raw: str) -> tuple[str, object]:
+        msg = json.loads(raw)
+        event = msg.get("event")
+        if event == "media":
+            return "media", base64.b64decode(msg["media"]["payload"])
+        if event == "mark":
+            return "mark", msg["mark"]["name"]
+        if event == "clear":
+            return "clear", None
+        return "other", None
+
+
+PEERS = {"twilio": TwilioPeer, "telnyx": TelnyxPeer}

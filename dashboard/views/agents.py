@@ -25,9 +25,11 @@ SAMPLE_MAX_CHARS = 300
 
 class AgentListView(WorkspaceMixin, View):
     def get(self, request):
-        agents = (Agent.objects.filter(workspace=self.workspace)
-                  .annotate(number_count=Count("numbers", distinct=True), call_count=Count("calls", distinct=True))
-                  .order_by("name"))
+        agents = (
+            Agent.objects.filter(workspace=self.workspace)
+            .annotate(number_count=Count("numbers", distinct=True), call_count=Count("calls", distinct=True))
+            .order_by("name")
+        )
         return render(request, "dashboard/agents/list.html", {"agents": agents, "nav": "agents"})
 
 
@@ -67,7 +69,11 @@ class AgentEditView(WorkspaceMixin, View):
             except FlowError:
                 diagram = None  # a stored flow that no longer validates: the form's error says why
         context = {
-            "form": form, "agent": agent, "diagram": diagram, "voices": espeak_voice_choices(), "nav": "agents",
+            "form": form,
+            "agent": agent,
+            "diagram": diagram,
+            "voices": espeak_voice_choices(),
+            "nav": "agents",
             "numbers": agent.numbers.all() if agent.pk else [],
         }
         return render(request, "dashboard/agents/edit.html", context, status=status)
@@ -97,8 +103,9 @@ def _copy_name(agent: Agent) -> str:
 class AgentDeleteView(WorkspaceMixin, View):
     def get(self, request, pk: int):
         agent = get_object_or_404(Agent, pk=pk, workspace=self.workspace)
-        return render(request, "dashboard/agents/delete.html",
-                      {"agent": agent, "numbers": agent.numbers.all(), "nav": "agents"})
+        return render(
+            request, "dashboard/agents/delete.html", {"agent": agent, "numbers": agent.numbers.all(), "nav": "agents"}
+        )
 
     def post(self, request, pk: int):
         agent = get_object_or_404(Agent, pk=pk, workspace=self.workspace)

@@ -44,8 +44,9 @@ class MetricsQueryForm(forms.Form):
 
 
 def bad_request(form: forms.Form) -> JsonResponse:
-    return JsonResponse({"error": "bad_request", "fields": {k: [str(e) for e in v] for k, v in form.errors.items()}},
-                        status=400)
+    return JsonResponse(
+        {"error": "bad_request", "fields": {k: [str(e) for e in v] for k, v in form.errors.items()}}, status=400
+    )
 
 
 def not_found(what: str) -> JsonResponse:
@@ -55,10 +56,17 @@ def not_found(what: str) -> JsonResponse:
 
 def call_summary(call: Call) -> dict:
     return {
-        "id": call.pk, "carrier": call.carrier, "carrier_call_id": call.carrier_call_id,
-        "agent": call.agent.name if call.agent else None, "agent_id": call.agent_id,
-        "from": call.from_number, "to": call.to_number, "direction": call.direction, "status": call.status,
-        "end_reason": call.end_reason, "created_at": call.created_at.isoformat(),
+        "id": call.pk,
+        "carrier": call.carrier,
+        "carrier_call_id": call.carrier_call_id,
+        "agent": call.agent.name if call.agent else None,
+        "agent_id": call.agent_id,
+        "from": call.from_number,
+        "to": call.to_number,
+        "direction": call.direction,
+        "status": call.status,
+        "end_reason": call.end_reason,
+        "created_at": call.created_at.isoformat(),
         "duration_s": None if call.duration_s is None else round(call.duration_s, 3),
     }
 
@@ -76,10 +84,14 @@ def calls_list(request):
     calls = filter_calls(Call.objects.filter(workspace=request.workspace).select_related("agent"), filters)
     paginator = Paginator(calls.order_by("-created_at"), filters.get("page_size") or 50)
     page = paginator.get_page(filters.get("page") or 1)
-    return JsonResponse({
-        "count": paginator.count, "page": page.number, "pages": paginator.num_pages,
-        "results": [call_summary(c) for c in page.object_list],
-    })
+    return JsonResponse(
+        {
+            "count": paginator.count,
+            "page": page.number,
+            "pages": paginator.num_pages,
+            "results": [call_summary(c) for c in page.object_list],
+        }
+    )
 
 
 @require_GET
@@ -102,8 +114,13 @@ def metrics(request):
     if data.get("since") or data.get("until"):
         period = Period(since=data.get("since") or period.since, until=data.get("until") or period.until)
     if period.since > period.until or (period.until - period.since).days >= MAX_PERIOD_DAYS:
-        return JsonResponse({"error": "bad_request", "fields": {"until": [
-            f"must be on or after since, and at most {MAX_PERIOD_DAYS} days after it"]}}, status=400)
+        return JsonResponse(
+            {
+                "error": "bad_request",
+                "fields": {"until": [f"must be on or after since, and at most {MAX_PERIOD_DAYS} days after it"]},
+            },
+            status=400,
+        )
     agent = None
     if data.get("agent") is not None:
         agent = Agent.objects.filter(pk=data["agent"], workspace=request.workspace).first()
@@ -111,12 +128,23 @@ def metrics(request):
             return not_found("agent")
     latency = latency_report(metrics_in(request.workspace, period, agent), period)
     calls = call_report(calls_in(request.workspace, period, agent), period)
-    return JsonResponse({
-        "since": period.since.isoformat(), "until": period.until.isoformat(), "agent_id": agent.pk if agent else None,
-        "latency_ms": latency["overall"], "turns_with_metrics": latency["turns"],
-        "calls": calls["calls"], "answered_calls": calls["answered"], "avg_duration_s": calls["avg_duration_s"],
-        "interruption_rate": calls["interruption_rate"], "statuses": calls["statuses"],
-        "hangup_nodes": [{"node": node, "calls": n} for node, n in calls["hangup_nodes"]],
-        "series": {"labels": latency["labels"], "end_to_end_ms": latency["series"]["end_to_end_ms"],
-                   "volume": calls["volume"]},
-    })
+    return JsonResponse(
+        {
+            "since": period.since.isoformat(),
+            "until": period.until.isoformat(),
+            "agent_id": agent.pk if agent else None,
+            "latency_ms": latency["overall"],
+            "turns_with_metrics": latency["turns"],
+            "calls": calls["calls"],
+            "answered_calls": calls["answered"],
+            "avg_duration_s": calls["avg_duration_s"],
+            "interruption_rate": calls["interruption_rate"],
+            "statuses": calls["statuses"],
+            "hangup_nodes": [{"node": node, "calls": n} for node, n in calls["hangup_nodes"]],
+            "series": {
+                "labels": latency["labels"],
+                "end_to_end_ms": latency["series"]["end_to_end_ms"],
+                "volume": calls["volume"],
+            },
+        }
+    )

@@ -26,8 +26,7 @@ class CallListView(WorkspaceMixin, View):
         # Page links keep the filters: everything in the query string but the page number.
         query = request.GET.copy()
         query.pop("page", None)
-        context = {"form": form, "page": page, "query": query.urlencode(), "nav": "calls",
-                   "filtered": bool(query)}
+        context = {"form": form, "page": page, "query": query.urlencode(), "nav": "calls", "filtered": bool(query)}
         return render(request, "dashboard/calls/list.html", context)
 
 
@@ -35,6 +34,11 @@ class CallDetailView(WorkspaceMixin, View):
     def get(self, request, pk: int):
         call = get_object_or_404(Call.objects.select_related("agent"), pk=pk, workspace=self.workspace)
         chart = latency_chart(call)
-        context = {"call": call, "timeline": timeline(call), "chart": chart, "nav": "calls",
-                   "chart_height": max(180, 60 + 34 * len(chart["labels"]))}
+        context = {
+            "call": call,
+            "timeline": timeline(call),
+            "chart": chart,
+            "nav": "calls",
+            "chart_height": max(180, 60 + 34 * len(chart["labels"])),
+        }
         return render(request, "dashboard/calls/detail.html", context)

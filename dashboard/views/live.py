@@ -19,8 +19,14 @@ STALE_AFTER = timedelta(hours=4)
 
 class LiveView(WorkspaceMixin, View):
     def get(self, request):
-        active = (Call.objects.filter(workspace=self.workspace,
-                                      status__in=[Call.Status.RINGING, Call.Status.IN_PROGRESS],
-                                      created_at__gte=timezone.now() - STALE_AFTER)
-                  .select_related("agent").prefetch_related("turns").order_by("-created_at"))
+        active = (
+            Call.objects.filter(
+                workspace=self.workspace,
+                status__in=[Call.Status.RINGING, Call.Status.IN_PROGRESS],
+                created_at__gte=timezone.now() - STALE_AFTER,
+            )
+            .select_related("agent")
+            .prefetch_related("turns")
+            .order_by("-created_at")
+        )
         return render(request, "dashboard/live.html", {"active": active, "nav": "live"})

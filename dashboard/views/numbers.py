@@ -15,32 +15,53 @@ from ..forms import PhoneNumberForm
 from ..workspace import WorkspaceMixin
 
 
+def telnyx_key_is_real() -> bool:
+    """True when TELNYX_PUBLIC_KEY is the portal's key, not the generated local stand-in settings falls back to."""
+    from voicebot.env import local_ed25519_keypair
+
+    key = settings.TELNYX_PUBLIC_KEY
+    return bool(key) and key != local_ed25519_keypair(settings.VAR_DIR)[1]
+
+
 def carrier_setup() -> list[dict]:
+    telnyx_real = telnyx_key_is_real()
     """What to paste where, per carrier, and whether incoming requests are signature-checked with real keys."""
     return [
         {
-            "carrier": "twilio", "name": "Twilio",
+            "carrier": "twilio",
+            "name": "Twilio",
             "where": "Phone Numbers → your number → Voice Configuration (HTTP POST)",
-            "urls": [("A call comes in (voice webhook)", public_url("/twilio/voice")),
-                     ("Call status changes (status callback)", public_url("/twilio/status")),
-                     ("Media stream (set by the TwiML; nothing to paste)", stream_url("twilio"))],
+            "urls": [
+                ("A call comes in (voice webhook)", public_url("/twilio/voice")),
+                ("Call status changes (status callback)", public_url("/twilio/status")),
+                ("Media stream (set by the TwiML; nothing to paste)", stream_url("twilio")),
+            ],
             "signed": settings.TWILIO_CREDENTIALS_ARE_REAL,
-            "signature_note": ("Signatures are checked with TWILIO_AUTH_TOKEN." if settings.TWILIO_CREDENTIALS_ARE_REAL
-                               else "Not set up for real calls: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN. "
-                                    "Until then requests are checked with a generated local token, so Twilio's "
-                                    "own requests will be refused."),
+            "signature_note": (
+                "Signatures are checked with TWILIO_AUTH_TOKEN."
+                if settings.TWILIO_CREDENTIALS_ARE_REAL
+                else "Not set up for real calls: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN. "
+                "Until then requests are checked with a generated local token, so Twilio's "
+                "own requests will be refused."
+            ),
         },
         {
-            "carrier": "telnyx", "name": "Telnyx",
+            "carrier": "telnyx",
+            "name": "Telnyx",
             "where": "TeXML Application → Voice URL and status callback (HTTP POST); call control webhook",
-            "urls": [("TeXML voice URL", public_url("/telnyx/texml")),
-                     ("Status callback", public_url("/telnyx/status")),
-                     ("Call control webhook", public_url("/telnyx/events")),
-                     ("Media stream (set by the TeXML; nothing to paste)", stream_url("telnyx"))],
-            "signed": bool(settings.TELNYX_PUBLIC_KEY),
-            "signature_note": ("Signatures are checked with TELNYX_PUBLIC_KEY." if settings.TELNYX_PUBLIC_KEY
-                               else "Not set up for real calls: set TELNYX_PUBLIC_KEY (Mission Control → Keys). "
-                                    "Until then requests are checked with a generated local key."),
+            "urls": [
+                ("TeXML voice URL", public_url("/telnyx/texml")),
+                ("Status callback", public_url("/telnyx/status")),
+                ("Call control webhook", public_url("/telnyx/events")),
+                ("Media stream (set by the TeXML; nothing to paste)", stream_url("telnyx")),
+            ],
+            "signed": telnyx_real,
+            "signature_note": (
+                "Signatures are checked with TELNYX_PUBLIC_KEY."
+                if telnyx_real
+                else "Not set up for real calls: set TELNYX_PUBLIC_KEY (Mission Control → Keys). "
+                "Until then requests are checked with a generated local key."
+            ),
         },
     ]
 
@@ -57,15 +78,23 @@ class NumberListView(WorkspaceMixin, View):
             return self.render_page(request, form, status=400)
         with transaction.atomic():
             number = form.save()
-        messages.success(request, f"{number.e164} on {number.get_carrier_display()} now answers with "
-                                  f"“{number.agent.name}”.")
+        messages.success(
+            request, f"{number.e164} on {number.get_carrier_display()} now answers with “{number.agent.name}”."
+        )
         return redirect("dashboard:numbers")
 
     def render_page(self, request, form: PhoneNumberForm, status: int = 200):
-        numbers = PhoneNumber.objects.filter(workspace=self.workspace).select_related("agent").order_by("e164", "carrier")
-        context = {"numbers": numbers, "form": form, "carriers": carrier_setup(), "nav": "numbers",
-                   "public_base_url": settings.PUBLIC_BASE_URL,
-                   "public_url_is_local": not settings.PUBLIC_BASE_URL.startswith("https://")}
+        numbers = (
+            PhoneNumber.objects.filter(workspace=self.workspace).select_related("agent").order_by("e164", "carrier")
+        )
+        context = {
+            "numbers": numbers,
+            "form": form,
+            "carriers": carrier_setup(),
+            "nav": "numbers",
+            "public_base_url": settings.PUBLIC_BASE_URL,
+            "public_url_is_local": not settings.PUBLIC_BASE_URL.startswith("https://"),
+        }
         return render(request, "dashboard/numbers/list.html", context, status=status)
 
 
@@ -79,8 +108,9 @@ class NumberEditView(WorkspaceMixin, View):
         number = get_object_or_404(PhoneNumber, pk=pk, workspace=self.workspace)
         form = PhoneNumberForm(request.POST, instance=number, workspace=self.workspace)
         if not form.is_valid():
-            return render(request, "dashboard/numbers/edit.html", {"form": form, "number": number, "nav": "numbers"},
-                          status=400)
+            return render(
+                request, "dashboard/numbers/edit.html", {"form": form, "number": number, "nav": "numbers"}, status=400
+            )
         with transaction.atomic():
             form.save()
         messages.success(request, f"{number.e164} updated.")
@@ -91,6 +121,9 @@ class NumberDeleteView(WorkspaceMixin, View):
     def post(self, request, pk: int):
         number = get_object_or_404(PhoneNumber, pk=pk, workspace=self.workspace)
         number.delete()
-        messages.success(request, f"{number.e164} unbound from {dict(Carrier.choices)[number.carrier]}: "
-                                  "calls to it are no longer answered here.")
+        messages.success(
+            request,
+            f"{number.e164} unbound from {dict(Carrier.choices)[number.carrier]}: "
+            "calls to it are no longer answered here.",
+        )
         return redirect("dashboard:numbers")

@@ -18,8 +18,13 @@ class TokenListView(WorkspaceMixin, View):
         # Shown on the page after the redirect that follows creation, and gone on the next load.
         new_key = request.session.pop(NEW_KEY_SESSION, None)
         tokens = ApiToken.objects.filter(workspace=self.workspace)
-        context = {"tokens": tokens, "form": form or ApiTokenForm(), "new_key": new_key, "nav": "tokens",
-                   "api_base": request.build_absolute_uri("/api/")}
+        context = {
+            "tokens": tokens,
+            "form": form or ApiTokenForm(),
+            "new_key": new_key,
+            "nav": "tokens",
+            "api_base": request.build_absolute_uri("/api/"),
+        }
         return render(request, "dashboard/tokens.html", context, status=status)
 
     def post(self, request):

@@ -53,10 +53,21 @@ def make_driver(profile_dir: str):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-extensions", "--hide-scrollbars", "--force-device-scale-factor=1",
-                 f"--user-data-dir={profile_dir}", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        f"--user-data-dir={profile_dir}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(20)
@@ -78,13 +89,16 @@ def save_screenshot(driver, name: str) -> Path:
 
 def canvas_ink(driver, canvas_id: str) -> int:
     """Sum of alpha over a canvas: 0 for a blank canvas, large once a chart has drawn on it."""
-    return driver.execute_script("""
+    return driver.execute_script(
+        """
         const c = document.getElementById(arguments[0]);
         if (!c) return -1;
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let sum = 0;
         for (let i = 3; i < d.length; i += 4) sum += d[i];
-        return sum;""", canvas_id)
+        return sum;""",
+        canvas_id,
+    )
 
 
 def login(driver, base_url: str, username: str, password: str) -> None:
@@ -136,19 +150,28 @@ class DaphneServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "TWILIO_",
-                                                                          "TELNYX_"))},
-            "DJANGO_SETTINGS_MODULE": "voicebot.settings", "VOICEBOT_VAR_DIR": str(tmp / "var"),
-            "SQLITE_PATH": str(tmp / "db.sqlite3"), "REDIS_URL": REDIS_URL, "PORT": str(self.port),
-            "PUBLIC_BASE_URL": self.base_url, "VOICEBOT_WARM_UP": "0", "CELERY_TASK_ALWAYS_EAGER": "1",
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("DATABASE_URL", "REDIS_URL", "TWILIO_", "TELNYX_"))
+            },
+            "DJANGO_SETTINGS_MODULE": "voicebot.settings",
+            "VOICEBOT_VAR_DIR": str(tmp / "var"),
+            "SQLITE_PATH": str(tmp / "db.sqlite3"),
+            "REDIS_URL": REDIS_URL,
+            "PORT": str(self.port),
+            "PUBLIC_BASE_URL": self.base_url,
+            "VOICEBOT_WARM_UP": "0",
+            "CELERY_TASK_ALWAYS_EAGER": "1",
             "HF_HUB_OFFLINE": "1",
         }
         self.log = tmp / "daphne.log"
         self.proc: subprocess.Popen | None = None
 
     def manage(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
@@ -160,7 +183,11 @@ class DaphneServer:
         self.manage("migrate", "--noinput", "-v", "0")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "voicebot.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

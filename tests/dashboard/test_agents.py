@@ -19,10 +19,20 @@ pytestmark = pytest.mark.django_db
 
 def form_data(**overrides) -> dict:
     data = {
-        "name": "Front desk", "greeting": "Hi there!", "flow": json.dumps(DEMO_FLOW), "stt_provider": "whisper",
-        "llm_provider": "flow", "tts_provider": "espeak", "provider_options": "{}", "voice": "en-us",
-        "barge_in_enabled": "on", "barge_in_min_ms": "200", "end_of_turn_silence_ms": "300",
-        "silence_timeout_s": "8", "max_reprompts": "2", "max_duration_s": "600",
+        "name": "Front desk",
+        "greeting": "Hi there!",
+        "flow": json.dumps(DEMO_FLOW),
+        "stt_provider": "whisper",
+        "llm_provider": "flow",
+        "tts_provider": "espeak",
+        "provider_options": "{}",
+        "voice": "en-us",
+        "barge_in_enabled": "on",
+        "barge_in_min_ms": "200",
+        "end_of_turn_silence_ms": "300",
+        "silence_timeout_s": "8",
+        "max_reprompts": "2",
+        "max_duration_s": "600",
     }
     data.update(overrides)
     return data
@@ -43,8 +53,9 @@ def test_new_agent_page_has_starter_flow_and_diagram(client_a):
 def test_invalid_flow_shows_the_flow_error_and_saves_nothing(client_a, ws_a, agent_a):
     flow = json.loads(json.dumps(DEMO_FLOW))
     flow["nodes"]["ask_help"]["routes"][1]["next"] = "bookng"
-    response = client_a.post(reverse("dashboard:agent-edit", args=[agent_a.pk]),
-                             form_data(name="Renamed", flow=json.dumps(flow)))
+    response = client_a.post(
+        reverse("dashboard:agent-edit", args=[agent_a.pk]), form_data(name="Renamed", flow=json.dumps(flow))
+    )
     assert response.status_code == 400
     html = response.content.decode()
     # The FlowError's own words, beside the flow field.
@@ -61,11 +72,18 @@ def test_json_syntax_error_names_line_and_column(client_a, ws_a):
     assert not Agent.objects.filter(workspace=ws_a).exists()
 
 
-@pytest.mark.parametrize("options, message", [
-    ('["not", "an", "object"]', "Must be a JSON object"),
-    ('{"sst": {}}', "Unknown section &#x27;sst&#x27;"),
-    ('{"tts": "fast"}', "&#x27;tts&#x27; must be an object"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ('["not", "an", "object"]', "Must be a JSON object"),
+        ('{"sst": {}}', "Unknown section &#x27;sst&#x27;"),
+        ('{"tts": "fast"}', "&#x27;tts&#x27; must be an object"),
+        (
+            '{"tools": [{"name": "lookup", "url": "ftp://x"}]}',
+            "&#x27;tools&#x27; item 1: tool lookup: url must be http(s)",
+        ),
+    ],
+)
 def test_provider_options_are_validated(client_a, ws_a, options, message):
     response = client_a.post(reverse("dashboard:agent-new"), form_data(provider_options=options))
     assert response.status_code == 400 and message in response.content.decode()
@@ -73,8 +91,10 @@ def test_provider_options_are_validated(client_a, ws_a, options, message):
 
 
 def test_other_field_errors(client_a, ws_a, agent_a):
-    response = client_a.post(reverse("dashboard:agent-new"), form_data(
-        name="Receptionist", voice="xx-nonexistent", barge_in_min_ms="-5", stt_provider="telepathy"))
+    response = client_a.post(
+        reverse("dashboard:agent-new"),
+        form_data(name="Receptionist", voice="xx-nonexistent", barge_in_min_ms="-5", stt_provider="telepathy"),
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert "Another agent in this workspace already has this name." in html
@@ -131,3 +151,29 @@ def test_voice_sample_is_a_wav(client_a):
         assert wav.getnchannels() == 1 and wav.getsampwidth() == 2 and wav.getnframes() > wav.getframerate() // 2
     bad = client_a.get(reverse("dashboard:voice-sample"), {"voice": "xx-nonexistent"})
     assert bad.status_code == 400
+
+
+def test_all_provider_option_sections_are_accepted(client_a, ws_a):
+    options = {
+        "stt": {"language": "en"},
+        "llm": {"model": "gpt-4o-mini"},
+        "tts": {"transport": "websocket"},
+        "telephony": {"codec": "L16", "sample_rate": 16000},
+        "fallback": {"brain": "end", "line": "Sorry."},
+        "tools": [
+            {
+                "name": "lookup_order",
+                "url": "https://crm.example.com/hook",
+                "secret": "s3cret",
+                "parameters": {"type": "object", "properties": {}},
+            }
+        ],
+    }
+    response = client_a.post(
+        reverse("dashboard:agent-new"),
+        form_data(
+            provider_options=json.dumps(options), llm_provider="openai", tts_provider="elevenlabs", voice="Rachel"
+        ),
+    )
+    assert response.status_code == 302
+    assert Agent.objects.get(workspace=ws_a).provider_options == options

@@ -38,8 +38,13 @@ def test_percentile_agrees_with_numpy():
 
 
 def test_waterfall_segments_stack_to_end_to_end():
-    m = {"endpoint_ms": 100, "stt_final_ms": 180, "brain_first_text_ms": 250, "tts_first_audio_ms": 400,
-         "first_frame_sent_ms": 430}
+    m = {
+        "endpoint_ms": 100,
+        "stt_final_ms": 180,
+        "brain_first_text_ms": 250,
+        "tts_first_audio_ms": 400,
+        "first_frame_sent_ms": 430,
+    }
     assert waterfall_segments(m) == [("Endpointing", 100), ("STT", 80), ("Brain", 70), ("TTS", 150), ("Transport", 30)]
     # A streaming STT can finalise before the endpoint decision: no negative bar, the total still holds.
     m["stt_final_ms"] = 60
@@ -59,9 +64,17 @@ def test_period_buckets():
 @pytest.mark.django_db
 def test_page_and_numbers(client_a, ws_a, agent_a, agent_b, ws_b):
     for i, e2e in enumerate([400, 500, 600, 700, 2000]):
-        make_call(ws_a, agent_a, f"C{i}", minutes_ago=i + 5, turns=[
-            ("agent", "Hello", {"node": "ask_help"}, None), ("caller", "hi", None, None),
-            ("agent", "Bye", {"node": "goodbye", "interrupted": i == 0, "heard_text": ""}, metrics(e2e))])
+        make_call(
+            ws_a,
+            agent_a,
+            f"C{i}",
+            minutes_ago=i + 5,
+            turns=[
+                ("agent", "Hello", {"node": "ask_help"}, None),
+                ("caller", "hi", None, None),
+                ("agent", "Bye", {"node": "goodbye", "interrupted": i == 0, "heard_text": ""}, metrics(e2e)),
+            ],
+        )
     make_call(ws_b, agent_b, "B1", turns=[("agent", "x", {"node": "secret"}, metrics(99999))])
     response = client_a.get(reverse("dashboard:analytics"))
     assert response.status_code == 200

@@ -48,13 +48,25 @@ def seed_history(workspace, agent) -> None:
             brain = stt_final + rng.uniform(15, 90) + (rng.random() < 0.1) * rng.uniform(200, 700)
             tts = brain + rng.uniform(90, 220)
             e2e = tts + rng.uniform(10, 35)
-            turns += [("caller", "I would like to book an appointment", None, None),
-                      ("agent", "Sure, which day works for you?",
-                       {"node": rng.choice(nodes) if t else "booking", "interrupted": rng.random() < 0.15},
-                       metrics(e2e, endpoint=endpoint, stt_final=stt_final, brain=brain, tts=tts))]
-        make_call(workspace, agent, f"CA-hist-{i}", turns=turns, minutes_ago=minutes_ago,
-                  duration_s=rng.uniform(20, 240), from_number=f"+1555013{rng.randint(1000, 9999)}",
-                  end_reason=rng.choice(reasons))
+            turns += [
+                ("caller", "I would like to book an appointment", None, None),
+                (
+                    "agent",
+                    "Sure, which day works for you?",
+                    {"node": rng.choice(nodes) if t else "booking", "interrupted": rng.random() < 0.15},
+                    metrics(e2e, endpoint=endpoint, stt_final=stt_final, brain=brain, tts=tts),
+                ),
+            ]
+        make_call(
+            workspace,
+            agent,
+            f"CA-hist-{i}",
+            turns=turns,
+            minutes_ago=minutes_ago,
+            duration_s=rng.uniform(20, 240),
+            from_number=f"+1555013{rng.randint(1000, 9999)}",
+            end_reason=rng.choice(reasons),
+        )
 
 
 def test_dashboard_pages(driver, live_server):
@@ -68,10 +80,20 @@ def test_dashboard_pages(driver, live_server):
     receptionist = make_agent(workspace, "Bright Smile receptionist")
     seed_history(workspace, receptionist)
     call = make_call(workspace, receptionist, "CA-showcase", turns=SAMPLE_TURNS, minutes_ago=3, duration_s=38)
-    CallEvent.objects.create(call=call, workspace=workspace, kind=CallEvent.Kind.DTMF, detail={"digit": "0"},
-                             at=call.created_at + timedelta(seconds=3))
-    CallEvent.objects.create(call=call, workspace=workspace, kind=CallEvent.Kind.BARGE_IN,
-                             detail={"heard_ms": 1400}, at=call.created_at + timedelta(seconds=5))
+    CallEvent.objects.create(
+        call=call,
+        workspace=workspace,
+        kind=CallEvent.Kind.DTMF,
+        detail={"digit": "0"},
+        at=call.created_at + timedelta(seconds=3),
+    )
+    CallEvent.objects.create(
+        call=call,
+        workspace=workspace,
+        kind=CallEvent.Kind.BARGE_IN,
+        detail={"heard_ms": 1400},
+        at=call.created_at + timedelta(seconds=5),
+    )
     base = live_server.url
 
     b.login(driver, base, "demo", PASSWORD)
@@ -91,6 +113,12 @@ def test_dashboard_pages(driver, live_server):
     b.save_screenshot(driver, "agents")
     driver.get(base + f"/agents/{receptionist.pk}/")
     b.save_screenshot(driver, "agent-edit")
+    # "Hear this voice" fetches a WAV from the embedded engine and hands it to the audio element.
+    driver.find_element(By.ID, "hear-voice").click()
+    b.wait_for(
+        lambda: driver.execute_script("return document.getElementById('voice-player').src.startsWith('blob:')"),
+        "no voice sample loaded",
+    )
 
     # Bind a number to the new agent.
     driver.get(base + "/numbers/")
@@ -98,8 +126,10 @@ def test_dashboard_pages(driver, live_server):
     Select(driver.find_element(By.ID, "id_carrier")).select_by_value("twilio")
     Select(driver.find_element(By.ID, "id_agent")).select_by_visible_text("After-hours line")
     driver.find_element(By.CSS_SELECTOR, "[data-testid=bind-number]").click()
-    b.wait_for(lambda: "+14155550123" in driver.find_element(By.CSS_SELECTOR, "[data-testid=numbers-table]").text,
-               "number not listed")
+    b.wait_for(
+        lambda: "+14155550123" in driver.find_element(By.CSS_SELECTOR, "[data-testid=numbers-table]").text,
+        "number not listed",
+    )
     assert PhoneNumber.objects.get(e164="+14155550123", carrier="twilio").agent == agent
     b.save_screenshot(driver, "numbers")
 
@@ -108,10 +138,15 @@ def test_dashboard_pages(driver, live_server):
 
     # A stored call: transcript and the latency waterfall, drawn by Chart.js.
     driver.get(base + f"/calls/{call.pk}/")
-    b.wait_for(lambda: driver.execute_script(
-        "return !!(window.Chart && Chart.getChart(document.getElementById('waterfall')))"), "no chart on the canvas")
-    assert driver.execute_script(
-        "return Chart.getChart(document.getElementById('waterfall')).data.datasets.length") == 5
+    b.wait_for(
+        lambda: driver.execute_script(
+            "return !!(window.Chart && Chart.getChart(document.getElementById('waterfall')))"
+        ),
+        "no chart on the canvas",
+    )
+    assert (
+        driver.execute_script("return Chart.getChart(document.getElementById('waterfall')).data.datasets.length") == 5
+    )
     assert b.canvas_ink(driver, "waterfall") > 0
     struck = driver.find_element(By.CSS_SELECTOR, ".bubble .unheard")
     assert "Monday to Saturday" in struck.text
@@ -125,8 +160,14 @@ def test_dashboard_pages(driver, live_server):
 
     # No request left the machine: every script and stylesheet is served by the app.
     sources = driver.execute_script(
-        "return [...document.scripts].map(s => s.src).concat([...document.styleSheets].map(s => s.href))")
+        "return [...document.scripts].map(s => s.src).concat([...document.styleSheets].map(s => s.href))"
+    )
     assert all(not s or s.startswith(base) for s in sources), sources
+
+    driver.find_element(By.CSS_SELECTOR, "[data-testid=logout]").click()
+    b.wait_for(lambda: "Logged out" in driver.page_source, "logout failed")
+    driver.get(base + "/calls/")
+    assert "/accounts/login/" in driver.current_url
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +189,7 @@ from django.utils import timezone
 from calls.models import Agent, Call, Turn, Workspace
 from calls.flows.demo import DEMO_FLOW
 ws = Workspace.objects.create(name="Live demo", slug="live")
-user = get_user_model().objects.create_user("live", password=%r)
+user = get_user_model().objects.create_user("live", password=PASSWORD)
 ws.members.add(user)
 agent = Agent.objects.create(workspace=ws, name="Receptionist", flow=DEMO_FLOW)
 call = Call.objects.create(workspace=ws, agent=agent, carrier="twilio", carrier_call_id="CA-live-1",
@@ -156,7 +197,7 @@ call = Call.objects.create(workspace=ws, agent=agent, carrier="twilio", carrier_
 Turn.objects.create(call=call, index=0, role="agent", text="Hello, thanks for calling. How can I help you today?",
     started_at=timezone.now(), ended_at=timezone.now(), node="ask_help")
 print(json.dumps({"workspace": ws.pk, "call": call.pk}))
-""" % PASSWORD
+""".replace("password=PASSWORD", f"password={PASSWORD!r}")
 
 
 def test_live_monitor_updates_from_group_messages(driver, daphne):
@@ -167,8 +208,9 @@ def test_live_monitor_updates_from_group_messages(driver, daphne):
     ids = daphne.shell(SETUP_LIVE)
     b.login(driver, daphne.base_url, "live", PASSWORD)
     driver.get(daphne.base_url + "/live/")
-    b.wait_for(lambda: driver.find_element(By.CSS_SELECTOR, "#conn .label").text == "live",
-               "the live socket did not connect")
+    b.wait_for(
+        lambda: driver.find_element(By.CSS_SELECTOR, "#conn .label").text == "live", "the live socket did not connect"
+    )
     card_selector = f'[data-call-id="{ids["call"]}"]'
 
     def card_text() -> str:
@@ -180,34 +222,75 @@ def test_live_monitor_updates_from_group_messages(driver, daphne):
     # The same layer the call engine publishes through (calls.live), from this process to daphne's, via Redis.
     layer = RedisChannelLayer(hosts=[b.REDIS_URL])
     group = f"live.{ids['workspace']}"
-    call_ref = {"id": ids["call"], "carrier_call_id": "CA-live-1", "carrier": "twilio",
-                "from": "+15550111111", "to": "+15550100000"}
+    call_ref = {
+        "id": ids["call"],
+        "carrier_call_id": "CA-live-1",
+        "carrier": "twilio",
+        "from": "+15550111111",
+        "to": "+15550100000",
+    }
 
     def send(kind: str, data: dict, call: dict = call_ref) -> None:
         async_to_sync(layer.group_send)(group, {"type": "call.update", "call": call, "kind": kind, "data": data})
 
-    send("turn", {"index": 1, "role": "caller", "text": "I'd like to book a cleaning for Tuesday",
-                  "heard_text": "", "interrupted": False, "metrics": None})
+    send(
+        "turn",
+        {
+            "index": 1,
+            "role": "caller",
+            "text": "I'd like to book a cleaning for Tuesday",
+            "heard_text": "",
+            "interrupted": False,
+            "metrics": None,
+        },
+    )
     b.wait_for(lambda: "book a cleaning for Tuesday" in card_text(), "caller turn not shown")
-    send("turn", {"index": 2, "role": "agent", "text": "Tuesday works. Morning or afternoon? We have both.",
-                  "heard_text": "Tuesday works.", "interrupted": True, "metrics": {"end_to_end_ms": 512.0}})
+    send(
+        "turn",
+        {
+            "index": 2,
+            "role": "agent",
+            "text": "Tuesday works. Morning or afternoon? We have both.",
+            "heard_text": "Tuesday works.",
+            "interrupted": True,
+            "metrics": {"end_to_end_ms": 512.0},
+        },
+    )
     b.wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, f"{card_selector} .unheard"), "agent turn not shown")
     assert "Morning or afternoon?" in driver.find_element(By.CSS_SELECTOR, f"{card_selector} .unheard").get_attribute(
-        "textContent")
+        "textContent"
+    )
     assert "reply in 512 ms" in card_text()
     send("event", {"kind": "dtmf", "detail": {"digit": "1"}})
     b.wait_for(lambda: "key 1" in card_text(), "DTMF not shown")
 
     # A call the page has never seen gets its own card.
-    second = {"id": 99999, "carrier_call_id": "CA-live-2", "carrier": "telnyx", "from": "+15550122222",
-              "to": "+15550100000"}
-    send("turn", {"index": 0, "role": "agent", "text": "Hello, thanks for calling Bright Smile Dental.",
-                  "heard_text": "", "interrupted": False, "metrics": None}, call=second)
+    second = {
+        "id": 99999,
+        "carrier_call_id": "CA-live-2",
+        "carrier": "telnyx",
+        "from": "+15550122222",
+        "to": "+15550100000",
+    }
+    send(
+        "turn",
+        {
+            "index": 0,
+            "role": "agent",
+            "text": "Hello, thanks for calling Bright Smile Dental.",
+            "heard_text": "",
+            "interrupted": False,
+            "metrics": None,
+        },
+        call=second,
+    )
     b.wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, '[data-call-id="99999"]'), "new call card missing")
     time.sleep(0.3)  # let the entry animation settle for the screenshot
     b.save_screenshot(driver, "live")
 
     send("call", {"status": "completed", "ended_at": timezone.now().isoformat()})
-    b.wait_for(lambda: "ended" in driver.find_element(By.CSS_SELECTOR, card_selector).get_attribute("class"),
-               "call end not shown")
+    b.wait_for(
+        lambda: "ended" in driver.find_element(By.CSS_SELECTOR, card_selector).get_attribute("class"),
+        "call end not shown",
+    )
     async_to_sync(layer.flush)()  # our keys only live in the test Redis database; leave it clean

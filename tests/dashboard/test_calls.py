@@ -27,13 +27,23 @@ def listed(client, **params) -> set[str]:
 def several(ws_a, agent_a):
     other = make_agent(ws_a, "Sales")
     return {
-        "short": make_call(ws_a, agent_a, "C-short", duration_s=5, turns=[("caller", "where is my parcel", None, None)]),
-        "long": make_call(ws_a, agent_a, "C-long", duration_s=300, minutes_ago=60 * 24 * 3,
-                          turns=[("caller", "I want to cancel my subscription", None, None)]),
-        "sales": make_call(ws_a, other, "C-sales", duration_s=60, direction=Call.Direction.OUTBOUND,
-                           to_number="+15550177777"),
+        "short": make_call(
+            ws_a, agent_a, "C-short", duration_s=5, turns=[("caller", "where is my parcel", None, None)]
+        ),
+        "long": make_call(
+            ws_a,
+            agent_a,
+            "C-long",
+            duration_s=300,
+            minutes_ago=60 * 24 * 3,
+            turns=[("caller", "I want to cancel my subscription", None, None)],
+        ),
+        "sales": make_call(
+            ws_a, other, "C-sales", duration_s=60, direction=Call.Direction.OUTBOUND, to_number="+15550177777"
+        ),
         "failed": make_call(ws_a, agent_a, "C-failed", status=Call.Status.FAILED),
-        "agent": agent_a, "other": other,
+        "agent": agent_a,
+        "other": other,
     }
 
 
@@ -60,8 +70,9 @@ def test_transcript_search(client_a, several):
 
 
 def test_invalid_filters_are_reported_not_fatal(client_a, several):
-    response = client_a.get(reverse("dashboard:calls"), {"min_duration": "-3", "since": "2026-05-10",
-                                                         "until": "2026-05-01"})
+    response = client_a.get(
+        reverse("dashboard:calls"), {"min_duration": "-3", "since": "2026-05-10", "until": "2026-05-01"}
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "The end date is before the start date." in html
@@ -95,8 +106,9 @@ def test_detail_waterfall_data(client_a, call_a):
     response = client_a.get(reverse("dashboard:call-detail", args=[call_a.pk]))
     html = response.content.decode()
     start = html.index('<script id="waterfall-data" type="application/json">') + len(
-        '<script id="waterfall-data" type="application/json">')
-    chart = json.loads(html[start:html.index("</script>", start)])
+        '<script id="waterfall-data" type="application/json">'
+    )
+    chart = json.loads(html[start : html.index("</script>", start)])
     assert [d["label"] for d in chart["datasets"]] == ["Endpointing", "STT", "Brain", "TTS", "Transport"]
     assert chart["labels"][0] == ["Turn 2", "Sure. Which day works f…"]
     first_turn = [d["data"][0] for d in chart["datasets"]]
@@ -104,11 +116,14 @@ def test_detail_waterfall_data(client_a, call_a):
     assert "chart.umd.min.js" in html
 
 
-@pytest.mark.parametrize("text, heard, expected", [
-    ("One. Two. Three.", "One. Two.", ("One. Two.", " Three.")),
-    ("One. Two.", "", ("", "One. Two.")),
-    ("One  two three", "One two", ("One two", " three")),
-    ("Hello there", "Goodbye", ("", "Hello there")),
-])
+@pytest.mark.parametrize(
+    "text, heard, expected",
+    [
+        ("One. Two. Three.", "One. Two.", ("One. Two.", " Three.")),
+        ("One. Two.", "", ("", "One. Two.")),
+        ("One  two three", "One two", ("One two", " three")),
+        ("Hello there", "Goodbye", ("", "Hello there")),
+    ],
+)
 def test_split_heard(text, heard, expected):
     assert split_heard(text, heard) == expected

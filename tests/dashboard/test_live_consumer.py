@@ -40,8 +40,12 @@ async def test_member_receives_group_messages(application, user_a, ws_a):
     connected, _ = await ws.connect()
     assert connected
     assert (await ws.receive_json_from(timeout=2))["type"] == "hello"
-    update = {"type": "call.update", "call": {"id": 7, "from": "+1555"}, "kind": "turn",
-              "data": {"index": 0, "role": "caller", "text": "hello there"}}
+    update = {
+        "type": "call.update",
+        "call": {"id": 7, "from": "+1555"},
+        "kind": "turn",
+        "data": {"index": 0, "role": "caller", "text": "hello there"},
+    }
     await get_channel_layer().group_send(f"live.{ws_a.pk}", update)
     assert await ws.receive_json_from(timeout=2) == update
     await ws.send_json_to({"type": "ping"})

@@ -14,12 +14,20 @@ pytestmark = pytest.mark.django_db
 
 def page_urls(agent, call, number) -> list[str]:
     return [
-        "/", reverse("dashboard:agents"), reverse("dashboard:agent-new"),
-        reverse("dashboard:agent-edit", args=[agent.pk]), reverse("dashboard:agent-delete", args=[agent.pk]),
-        reverse("dashboard:voice-sample"), reverse("dashboard:numbers"),
-        reverse("dashboard:number-edit", args=[number.pk]), reverse("dashboard:calls"),
-        reverse("dashboard:call-detail", args=[call.pk]), reverse("dashboard:analytics"),
-        reverse("dashboard:analytics-export"), reverse("dashboard:live"), reverse("dashboard:tokens"),
+        "/",
+        reverse("dashboard:agents"),
+        reverse("dashboard:agent-new"),
+        reverse("dashboard:agent-edit", args=[agent.pk]),
+        reverse("dashboard:agent-delete", args=[agent.pk]),
+        reverse("dashboard:voice-sample"),
+        reverse("dashboard:numbers"),
+        reverse("dashboard:number-edit", args=[number.pk]),
+        reverse("dashboard:calls"),
+        reverse("dashboard:call-detail", args=[call.pk]),
+        reverse("dashboard:analytics"),
+        reverse("dashboard:analytics-export"),
+        reverse("dashboard:live"),
+        reverse("dashboard:tokens"),
     ]
 
 
@@ -33,8 +41,12 @@ def test_anonymous_is_sent_to_login_from_every_page(client, agent_a, call_a, num
 
 
 def test_anonymous_cannot_post(client, agent_a, number_a):
-    for url in (reverse("dashboard:agent-clone", args=[agent_a.pk]), reverse("dashboard:agent-delete", args=[agent_a.pk]),
-                reverse("dashboard:number-delete", args=[number_a.pk]), reverse("dashboard:agent-new")):
+    for url in (
+        reverse("dashboard:agent-clone", args=[agent_a.pk]),
+        reverse("dashboard:agent-delete", args=[agent_a.pk]),
+        reverse("dashboard:number-delete", args=[number_a.pk]),
+        reverse("dashboard:agent-new"),
+    ):
         response = client.post(url, {"name": "x"})
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
     assert Agent.objects.filter(pk=agent_a.pk).exists() and PhoneNumber.objects.filter(pk=number_a.pk).exists()
@@ -43,17 +55,26 @@ def test_anonymous_cannot_post(client, agent_a, number_a):
 def test_login_page_renders_and_logs_in(client, user_a):
     page = client.get("/accounts/login/")
     assert page.status_code == 200 and b'name="csrfmiddlewaretoken"' in page.content
-    response = client.post("/accounts/login/", {"username": "alice", "password": "correct horse battery",
-                                                "next": "/agents/"})
+    response = client.post(
+        "/accounts/login/", {"username": "alice", "password": "correct horse battery", "next": "/agents/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/agents/"
 
 
 def test_other_workspace_objects_are_404(client_a, agent_b, call_b, number_b):
-    for url in (reverse("dashboard:agent-edit", args=[agent_b.pk]), reverse("dashboard:agent-delete", args=[agent_b.pk]),
-                reverse("dashboard:call-detail", args=[call_b.pk]), reverse("dashboard:number-edit", args=[number_b.pk])):
+    for url in (
+        reverse("dashboard:agent-edit", args=[agent_b.pk]),
+        reverse("dashboard:agent-delete", args=[agent_b.pk]),
+        reverse("dashboard:call-detail", args=[call_b.pk]),
+        reverse("dashboard:number-edit", args=[number_b.pk]),
+    ):
         assert client_a.get(url).status_code == 404, url
-    for url in (reverse("dashboard:agent-edit", args=[agent_b.pk]), reverse("dashboard:agent-clone", args=[agent_b.pk]),
-                reverse("dashboard:agent-delete", args=[agent_b.pk]), reverse("dashboard:number-delete", args=[number_b.pk])):
+    for url in (
+        reverse("dashboard:agent-edit", args=[agent_b.pk]),
+        reverse("dashboard:agent-clone", args=[agent_b.pk]),
+        reverse("dashboard:agent-delete", args=[agent_b.pk]),
+        reverse("dashboard:number-delete", args=[number_b.pk]),
+    ):
         assert client_a.post(url, {"name": "hijacked"}).status_code == 404, url
     agent_b.refresh_from_db()
     assert agent_b.name == "Bolt bot" and Agent.objects.filter(workspace=agent_b.workspace).count() == 1
@@ -73,8 +94,9 @@ def test_lists_show_only_own_workspace(client_a, agent_a, agent_b, call_a, call_
 
 
 def test_number_form_offers_only_own_agents(client_a, agent_a, agent_b):
-    response = client_a.post(reverse("dashboard:numbers"), {"e164": "+15550109999", "carrier": "twilio",
-                                                             "agent": agent_b.pk})
+    response = client_a.post(
+        reverse("dashboard:numbers"), {"e164": "+15550109999", "carrier": "twilio", "agent": agent_b.pk}
+    )
     assert response.status_code == 400
     assert not PhoneNumber.objects.filter(e164="+15550109999").exists()
 

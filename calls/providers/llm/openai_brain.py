@@ -131,7 +131,7 @@ class OpenAIBrain(Brain):
     async def respond(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
         if self._config_error is not None:
             raise self._config_error
-        if isinstance(event, Silence) and event.count > self.max_reprompts:
+        if isinstance(event, Silence) and event.count >= self.max_reprompts:  # the flow engine's rule too
             reply = self.convo.start_reply()
             reply.add_text(reply.open_message(), SILENCE_GOODBYE)
             yield TextDelta(SILENCE_GOODBYE)

@@ -134,10 +134,13 @@ class DeepgramSTT(STTStream):
             # endpointing; a speculative call and the real one share one pending Finalize.
             if not self._finalize_pending():
                 self._queue_finalize()
+            waiter = self._finalize_waiter
             try:
-                await asyncio.wait_for(asyncio.shield(self._finalize_waiter), self.finalize_timeout_s)
+                await asyncio.wait_for(asyncio.shield(waiter), self.finalize_timeout_s)
             except TimeoutError:
                 timed_out = True
+                if not waiter.done():
+                    waiter.set_result(None)  # stale: the next turn sends a fresh Finalize instead of waiting on it
         if self.error is not None:
             raise self.error
         text = " ".join(self._finals).strip()

@@ -68,6 +68,16 @@
 
   // "Hear this voice": fetch a WAV of the embedded engine speaking the greeting with the chosen voice.
   var hear = document.getElementById("hear-voice");
+  var ttsChoice = document.getElementById("id_tts_provider");
+  if (hear && ttsChoice) {
+    // Samples come from the embedded engine, so they only make sense for eSpeak voices.
+    var syncHear = function () {
+      hear.disabled = ttsChoice.value !== "espeak";
+      hear.title = hear.disabled ? "Samples use the embedded eSpeak engine" : "";
+    };
+    ttsChoice.addEventListener("change", syncHear);
+    syncHear();
+  }
   if (hear) {
     hear.addEventListener("click", function () {
       var voice = document.getElementById("id_voice").value || "en-us";

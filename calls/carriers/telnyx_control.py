@@ -1,0 +1,104 @@
+"""Telnyx Call Control REST through the `telnyx` SDK: answer with a media stream, reject, hang up, transfer.
+
+Only used when TELNYX_API_KEY is set. TELNYX_BASE_URL points the SDK elsewhere (tests run a fake Telnyx on
+loopback). The SDK is imported lazily: it is large (seconds to import) and most processes never need it.
+
+The ids are call_control_ids. A Call Control call is stored under its call_control_id; a TeXML call under its
+CallSid, which Telnyx's SDK samples show in the same `v3:` form (that the two are interchangeable for Call
+Control commands is not verified — a failed command is reported and the session still closes the stream, after
+which the TeXML `<Hangup/>` ends the call).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from ..providers.base import ProviderError
+from . import telnyx_client_state
+from .base import CallControl
+from .common import stream_url
+from .telnyx_format import StreamFormat
+
+REST_TIMEOUT_S = 10.0
+
+
+def _options() -> dict:
+    options: dict = {"api_key": settings.TELNYX_API_KEY, "timeout": REST_TIMEOUT_S, "max_retries": 1}
+    if settings.TELNYX_BASE_URL:
+        options["base_url"] = settings.TELNYX_BASE_URL
+    return options
+
+
+def _failed(action: str, exc: Exception) -> ProviderError:
+    status = getattr(exc, "status_code", None)
+    detail = f"HTTP {status}" if status else type(exc).__name__
+    return ProviderError(f"telnyx {action} failed: {detail}: {str(exc)[:200]}", provider="telnyx",
+                         permanent=status in (401, 403))
+
+
+def answer_with_stream(call_control_id: str, token: str, fmt: StreamFormat) -> None:
+    """Answer an incoming call and open a bidirectional RTP media stream to us in one command.
+
+    The stream token travels in `client_state`: answer() has no stream `custom_parameters` and no
+    `stream_auth_token` (only dial/start_streaming do), and Telnyx repeats client_state in the stream's `start`.
+    """
+    import telnyx
+
+    try:
+        with telnyx.Telnyx(**_options()) as client:
+            client.calls.actions.answer(
+                call_control_id,
+                stream_url=stream_url("telnyx"),
+                # Only the caller: streaming our own voice back to us would make the agent interrupt itself.
+                stream_track="inbound_track",
+                stream_codec=fmt.codec,
+                # mp3 is Telnyx's default; rtp takes raw frames in the codec below, which is what we send.
+                stream_bidirectional_mode="rtp",
+                stream_bidirectional_codec=fmt.codec,
+                client_state=telnyx_client_state.encode_token(token),
+                # answer() in SDK 4.189 has no parameter for the rate (dial and start_streaming do); the API field
+                # is the same, so it goes in the body as is.
+                extra_body={"stream_bidirectional_sampling_rate": fmt.sample_rate},
+            )
+    except telnyx.APIError as exc:
+        raise _failed("answer", exc) from exc
+
+
+def reject(call_control_id: str) -> None:
+    import telnyx
+
+    try:
+        with telnyx.Telnyx(**_options()) as client:
+            client.calls.actions.reject(call_control_id, cause="CALL_REJECTED")
+    except telnyx.APIError as exc:
+        raise _failed("reject", exc) from exc
+
+
+class TelnyxCallControl(CallControl):
+    """Hang-up and transfer on a live call. One short-lived client per command: they are rare, once a call."""
+
+    async def hang_up(self, call_id: str) -> None:
+        import telnyx
+
+        try:
+            async with telnyx.AsyncTelnyx(**_options()) as client:
+                await client.calls.actions.hangup(call_id)
+        except telnyx.APIError as exc:
+            raise _failed("hang-up", exc) from exc
+
+    async def transfer(self, call_id: str, target: str, summary: str = "") -> None:
+        import telnyx
+
+        extra: dict = {}
+        if summary and target.startswith("sip:"):
+            # The human picking up sees why the call came: SIP custom headers must be X- prefixed.
+            extra["custom_headers"] = [{"name": "X-Summary", "value": summary[:500]}]
+        try:
+            async with telnyx.AsyncTelnyx(**_options()) as client:
+                await client.calls.actions.transfer(call_id, to=target, **extra)
+        except telnyx.APIError as exc:
+            raise _failed("transfer", exc) from exc
+
+
+def telnyx_control() -> CallControl | None:
+    return TelnyxCallControl() if settings.TELNYX_API_KEY else None
