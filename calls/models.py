@@ -45,6 +45,20 @@ class Agent(models.Model):
     silence_timeout_s = models.FloatField(default=8.0)
     max_reprompts = models.PositiveIntegerField(default=2)
     max_duration_s = models.PositiveIntegerField(default=600)
+    # Bumped whenever the flow changes; each call records the version it ran.
+    flow_version = models.PositiveIntegerField(default=1)
+    # Recording of both sides, kept `retention_days` (None: keep); transcripts redacted of PII when asked.
+    record_audio = models.BooleanField(default=False)
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    redact_pii = models.BooleanField(default=False)
+    # Call-completed events POSTed to the customer's URL, HMAC-signed with the secret.
+    post_call_webhook_url = models.URLField(blank=True, default="")
+    post_call_webhook_secret = models.CharField(max_length=128, blank=True, default="")
+    # Outbound calls: what to do when an answering machine picks up.
+    machine_detection = models.CharField(
+        max_length=16, default="off", choices=[("off", "Off"), ("hangup", "Hang up"), ("message", "Leave a message")]
+    )
+    voicemail_message = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,6 +111,11 @@ class Call(models.Model):
     # Single-use stream token: the nonce of the one token that may still open this call's media stream.
     stream_nonce = models.CharField(max_length=64, blank=True, default="")
     brain_state = models.JSONField(default=dict, blank=True)
+    flow_version = models.PositiveIntegerField(null=True, blank=True)
+    answered_by = models.CharField(max_length=16, blank=True, default="")  # human | machine | unknown (AMD)
+    summary = models.TextField(blank=True, default="")
+    recording = models.CharField(max_length=255, blank=True, default="", help_text="Path under MEDIA_ROOT.")
+    variables = models.JSONField(default=dict, blank=True, help_text="Per-call variables (outbound/campaign).")
 
     class Meta:
         unique_together = [("carrier", "carrier_call_id")]
