@@ -29,6 +29,7 @@ from .providers.base import (
     EndCall,
     ProviderError,
     Silence,
+    SpeechHint,
     STTStream,
     TextDelta,
     Transfer,
@@ -127,6 +128,8 @@ class CallSession:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        self.stt.on_hint = self._on_stt_hint
+        self.stt.on_partial = self._on_partial
         await asyncio.gather(self.stt.start(), self.tts.start())
         self._reply_task = self._spawn(self._speak(self.brain.greeting(), None), "greeting")
         self._spawn(self._watchdog(), "watchdog")
@@ -222,6 +225,17 @@ class CallSession:
             await self.stt.transcript()
         except ProviderError:
             pass  # the real request at end of turn will report it
+
+    def _on_partial(self, text: str) -> None:
+        """Interim transcripts go to the live view only; turns are stored from the final transcript."""
+        if self.recorder.on_written is not None and text:
+            self.recorder.on_written("partial", {"text": text})
+
+    def _on_stt_hint(self, hint: SpeechHint) -> None:
+        """Provider-side endpointing (e.g. Deepgram speech_final): end the turn without waiting for our VAD."""
+        if hint.kind == "end_of_turn" and self.detector.tracker.speaking:
+            self.detector.end_utterance()
+            self._end_of_turn()
 
     def _end_of_turn(self) -> None:
         if self.state is not State.ACTIVE:
@@ -355,6 +369,8 @@ class CallSession:
         heard = " ".join(t for t in (u.heard_text() for u in spoken) if t)
         interrupted = any(not u.fully_heard for u in spoken)
         self.brain.heard(full, heard, interrupted)
+        if timer is not None:
+            timer.providers = self._provider_ttfb()
         self.recorder.turn(
             TurnRecord(
                 role="agent", text=full, heard_text=heard, interrupted=interrupted,
@@ -364,7 +380,17 @@ class CallSession:
             )
         )
         if timer is not None:
-            log.info("call %s turn latency %s", self.call_id, timer.as_metrics())
+            log.debug("call %s turn latency %s", self.call_id, timer.as_metrics())
+
+    def _provider_ttfb(self) -> dict:
+        """Each provider's time to first byte on this turn, under the name of the one that actually served."""
+        out = {}
+        for stage, provider in (("stt", self.stt), ("brain", self.brain), ("tts", self.tts)):
+            ttfb = getattr(provider, "last_ttfb_ms", None)
+            if ttfb is not None:
+                out[stage] = {"provider": getattr(getattr(provider, "active", provider), "name", provider.name),
+                              "ttfb_ms": round(ttfb, 1)}
+        return out
 
     def _record_cut_reply(self, interrupted: bool) -> None:
         """Used when the stream dies mid-reply: the reply task's `finally` records what was heard."""

@@ -59,6 +59,11 @@ class TurnDetector:
         self.preroll.append(frame)
         return QUIET
 
+    def end_utterance(self) -> None:
+        """The STT provider decided the turn is over: close the utterance as our own endpointing would."""
+        self.utterance_voiced_ms = self.tracker.voiced_ms
+        self.tracker.reset()
+
     def pop_preroll(self) -> list[bytes]:
         frames = list(self.preroll)
         self.preroll.clear()
