@@ -146,6 +146,9 @@ class Turn(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     node = models.CharField(max_length=80, blank=True, default="")
+    # Where the turn is in Call.recording (ms from its start), so playback can follow the transcript.
+    audio_start_ms = models.PositiveIntegerField(null=True, blank=True)
+    audio_end_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         unique_together = [("call", "index")]

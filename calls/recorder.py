@@ -38,6 +38,9 @@ class TurnRecord:
     interrupted: bool = False
     node: str = ""
     metrics: dict | None = None
+    # Where the turn is in the call recording (ms), when the call is recorded.
+    audio_start_ms: int | None = None
+    audio_end_ms: int | None = None
 
 
 class CallRecorder:
@@ -111,7 +114,8 @@ class CallRecorder:
                 turn, _ = Turn.objects.update_or_create(
                     call_id=self.call_id, index=index,
                     defaults=dict(role=rec.role, text=rec.text, heard_text=rec.heard_text, interrupted=rec.interrupted,
-                                  started_at=rec.started_at, ended_at=rec.ended_at, node=rec.node),
+                                  started_at=rec.started_at, ended_at=rec.ended_at, node=rec.node,
+                                  audio_start_ms=rec.audio_start_ms, audio_end_ms=rec.audio_end_ms),
                 )
                 if rec.metrics is not None:
                     TurnMetrics.objects.update_or_create(turn=turn, defaults=rec.metrics)

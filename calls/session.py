@@ -449,10 +449,12 @@ class CallSession:
                 self._idle_since = now
                 continue
             if now - self._idle_since >= self.cfg.silence_timeout_s:
-                self._reprompts += 1
                 self._idle_since = now
-                self.recorder.event("reprompt", {"count": self._reprompts})
+                # The brain re-prompts while fewer than max_reprompts were made, then says goodbye.
+                if self._reprompts < self.cfg.max_reprompts:
+                    self.recorder.event("reprompt", {"count": self._reprompts + 1})
                 await self._reply(Silence(self._reprompts), None)
+                self._reprompts += 1
 
     async def _say_goodbye(self, line: str, reason: str) -> None:
         if self._reply_task is not None and not self._reply_task.done():

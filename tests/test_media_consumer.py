@@ -226,3 +226,79 @@ def test_dtmf_reaches_the_flow(call):
     asyncio.run(go())
     assert CallEvent.objects.filter(call=call, kind="dtmf", detail__digit="0").exists()
     assert Turn.objects.filter(call=call, role="agent", text="Goodbye.").exists()
+
+
+@pytest.fixture
+def quick_agent(call):
+    """The same call, with short silence and duration limits and an uninterruptible greeting."""
+    agent = call.agent
+    agent.silence_timeout_s = 0.6
+    agent.max_reprompts = 1
+    agent.flow = {**FLOW, "no_input_goodbye": "I can't hear you. Goodbye.",
+                  "nodes": {**FLOW["nodes"], "ask": {**FLOW["nodes"]["ask"], "reprompt": "Are you still there?"}}}
+    agent.save()
+    return call
+
+
+@pytest.mark.django_db(transaction=True)
+def test_silence_gets_a_reprompt_then_a_polite_goodbye(quick_agent):
+    async def go():
+        comm = await connect()
+        carrier = Carrier(comm)
+        await comm.send_to(text_data=start_msg(quick_agent.token))
+        for _ in range(40):  # the caller says nothing for ~4 s
+            await carrier.send_audio(silence(100))
+            await carrier.pump(wait=0.08)
+            if carrier.events("__close__"):
+                break
+        return carrier
+
+    carrier = asyncio.run(go())
+    agent_turns = list(Turn.objects.filter(call=quick_agent, role="agent").order_by("index").values_list("text", flat=True))
+    assert any("Are you still there?" in t for t in agent_turns), agent_turns
+    assert "Goodbye" in agent_turns[-1]
+    assert CallEvent.objects.filter(call=quick_agent, kind="reprompt").count() == 1
+    assert carrier.events("__close__"), "the agent ends the call after the goodbye"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_max_duration_ends_the_call_after_a_goodbye(quick_agent):
+    Agent.objects.filter(pk=quick_agent.agent_id).update(max_duration_s=1, silence_timeout_s=30)
+
+    async def go():
+        comm = await connect()
+        carrier = Carrier(comm)
+        await comm.send_to(text_data=start_msg(quick_agent.token))
+        for _ in range(50):
+            await carrier.send_audio(silence(100))
+            await carrier.pump(wait=0.05)
+            if carrier.events("__close__"):
+                break
+        return carrier
+
+    carrier = asyncio.run(go())
+    last = Turn.objects.filter(call=quick_agent, role="agent").order_by("-index").first()
+    assert "time limit" in last.text
+    assert carrier.events("__close__")
+    assert Call.objects.get(pk=quick_agent.pk).end_reason == "max-duration"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uninterruptible_speech_is_not_cut_by_the_caller(call):
+    flow = {**FLOW, "start": "notice", "nodes": {**FLOW["nodes"], "notice": {
+        "type": "say", "uninterruptible": True, "next": "ask",
+        "text": "This call may be recorded for quality and training purposes by our team."}}}
+    Agent.objects.filter(pk=call.agent_id).update(flow=flow, greeting="")
+
+    async def go():
+        comm = await connect()
+        carrier = Carrier(comm)
+        await comm.send_to(text_data=start_msg(call.token))
+        await carrier.pump(echo_marks=False, wait=0.2)
+        await carrier.send_audio(voiced(500))  # talks over the legal notice
+        await carrier.pump(echo_marks=False, wait=0.3)
+        assert not carrier.events("clear")
+        await comm.disconnect()
+
+    asyncio.run(go())
+    assert not CallEvent.objects.filter(call=call, kind="barge_in").exists()

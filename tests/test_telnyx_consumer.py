@@ -119,7 +119,8 @@ class Telnyx:
 
     async def stop(self) -> None:
         await self.comm.send_to(text_data=json.dumps({"event": "stop", "sequence_number": self._n(), "stop": {}}))
-        await self.comm.wait(timeout=3)
+        # The consumer handles messages one at a time: the disconnect is processed after the stop has finished.
+        await self.comm.disconnect(timeout=3)
 
 
 async def connect() -> WebsocketCommunicator:
@@ -130,12 +131,11 @@ async def connect() -> WebsocketCommunicator:
 
 
 async def conversation(carrier: Telnyx, rate: int) -> None:
-    await carrier.pump(wait=1.0)
+    """Greeting, one caller turn, the agent's answer."""
+    await carrier.pump(wait=0.5)
     assert carrier.events("media"), "greeting audio should start at once"
-    await carrier.say(silence(300, rate) + voiced(600, rate) + silence(600, rate))
-    await carrier.pump(wait=1.0)
-    await carrier.say(silence(300, rate) + voiced(500, rate) + silence(600, rate))
-    await carrier.pump(wait=1.0)
+    await carrier.say(silence(200, rate) + voiced(600, rate) + silence(500, rate))
+    await carrier.pump(wait=0.6)
 
 
 def stored(call) -> list[tuple[str, str]]:
@@ -158,8 +158,7 @@ def test_a_pcma_call_is_decoded_and_answered_in_pcma(call):
 
     asyncio.run(go())
     turns = stored(call)
-    assert ("caller", "I need an appointment") in turns and ("caller", "tomorrow") in turns
-    assert ("agent", "Which day suits you?") in turns
+    assert ("caller", "I need an appointment") in turns and ("agent", "Which day suits you?") in turns
     assert Call.objects.get(pk=call.pk).status == "completed"
 
 
@@ -198,7 +197,7 @@ def test_call_control_token_in_client_state_opens_the_stream_for_its_own_call_on
         comm = await connect()
         carrier = Telnyx(comm, "PCMU", 8000)
         await carrier.start(client_state=encode_token(token))
-        await carrier.pump(wait=1.0)
+        await carrier.pump(wait=0.3)
         assert carrier.events("media") and carrier.closed is None
         await carrier.stop()
 
@@ -212,14 +211,14 @@ def test_reordered_and_duplicated_frames_still_make_a_turn_and_are_recorded(call
         comm = await connect()
         carrier = Telnyx(comm, "PCMU", 8000)
         await carrier.start(token=call.token)
-        await carrier.pump(wait=1.0)
-        frames = carrier.media(silence(200) + voiced(600) + silence(700))
+        await carrier.pump(wait=0.5)
+        frames = carrier.media(silence(200) + voiced(600) + silence(500))
         shuffled = []
         for i in range(0, len(frames), 3):  # swap within windows of three, and send one frame twice
             shuffled += list(reversed(frames[i : i + 3]))
         shuffled.insert(10, shuffled[9])
         await carrier.send(shuffled)
-        await carrier.pump(wait=1.0)
+        await carrier.pump(wait=0.5)
         await carrier.stop()
 
     asyncio.run(go())
@@ -258,10 +257,10 @@ def test_junk_on_a_telnyx_stream_is_counted_and_the_call_goes_on(call):
                      json.dumps({"event": "error", "payload": {"code": 100002, "title": "unknown_error"}}),
                      json.dumps({"event": "media", "sequence_number": "x", "media": {"payload": ""}})]:
             await comm.send_to(text_data=junk)
-        await carrier.pump(wait=0.5)
+        await carrier.pump(wait=0.3)
         assert carrier.closed is None
-        await carrier.say(silence(300, 16000) + voiced(600, 16000) + silence(600, 16000))
-        await carrier.pump(wait=1.0)
+        await carrier.say(silence(200, 16000) + voiced(600, 16000) + silence(500, 16000))
+        await carrier.pump(wait=0.5)
         assert carrier.events("media")
         await carrier.stop()
 

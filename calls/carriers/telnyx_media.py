@@ -2,14 +2,16 @@
 
 Telnyx quirks handled here, so the session never sees them:
 
-- Frames can arrive out of order (Telnyx says so; its media path is not one ordered RTP leg end to end). They are
-  put back in order by `sequence_number` in a bounded ReorderBuffer: a late frame within the window takes its
-  place, an older one is dropped and counted, a gap the window gives up on is filled with the codec's silence.
+- Frames can arrive out of order: Telnyx does not guarantee their order on the socket (PROTOCOLS.md), and a
+  recogniser fed swapped 20 ms frames hears garbled speech. They are put back in order by `sequence_number` in
+  a bounded ReorderBuffer: a late frame within the window takes its place, an older one is dropped and counted,
+  a gap the window gives up on is filled with the codec's silence (never a wait for a frame that is gone).
   `sequence_number` numbers every message Telnyx sends on the socket, not only media, so the slots of marks,
   DTMF and other-track frames are filled with placeholders — otherwise each mark would look like a lost frame.
-- The format is whatever the `start` says, not what we asked for: PCMA arrives on some legs even when PCMU was
-  requested (the leg negotiated A-law and Telnyx does not transcode it), so we decode by `media_format` and answer
-  in the same codec and rate. A `media` message that names its own encoding is decoded by that.
+- The format is whatever the `start` says, not what we asked for: on some legs PCMA arrives even when PCMU was
+  requested (A-law is the G.711 variant outside North America, and the leg's codec can come through as is), so
+  we decode by `media_format` and answer in the same codec and rate. A `media` message that names its own
+  encoding is decoded by that.
 - L16 is big-endian (network order, RFC 3551) on the wire; the pipeline is PCM16 little-endian, so L16 is
   byte-swapped both ways (`pipeline.audio.get_codec("L16")` does it).
 - Names are snake_case and numbers may come as strings ("4") or integers.

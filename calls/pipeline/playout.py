@@ -55,6 +55,7 @@ class Playout:
         lead_ms: int = 200,
         mark_every_ms: int = 200,
         on_first_frame: Callable[[], None] | None = None,
+        on_sent: Callable[[bytes], None] | None = None,
     ) -> None:
         self._send = send
         self._serializer = serializer
@@ -66,6 +67,7 @@ class Playout:
         self._marks: dict[str, tuple[Utterance, int]] = {}
         self._play_end = 0.0  # when the carrier will have played everything we sent (estimate)
         self.on_first_frame = on_first_frame
+        self.on_sent = on_sent  # each PCM chunk once it is on the wire (the call recording places it)
         self.frames_sent = 0
         self.frames_after_clear = 0
         self.cleared = False
@@ -104,6 +106,8 @@ class Playout:
             self._play_end = max(self._play_end, now) + len(piece) / self._bytes_per_ms / 1000
             await self._send(self._serializer.encode_audio(piece))
             self.frames_sent += 1
+            if self.on_sent is not None:
+                self.on_sent(piece)
             if self.on_first_frame is not None:
                 self.on_first_frame()
                 self.on_first_frame = None
@@ -150,11 +154,12 @@ class Playout:
 
     async def wait_heard(self, timeout: float) -> bool:
         """Wait until everything sent so far has been played (marks confirmed)."""
-        pending = [u.done.wait() for u in self.active]
-        if not pending:
+        waiters = [asyncio.ensure_future(u.done.wait()) for u in self.active]
+        if not waiters:
             return True
         try:
-            await asyncio.wait_for(asyncio.gather(*pending), timeout)
-            return True
-        except TimeoutError:
-            return False
+            _, pending = await asyncio.wait(waiters, timeout=timeout)
+            return not pending
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

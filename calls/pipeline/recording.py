@@ -1,0 +1,138 @@
+"""Call audio recording: both sides of a call, aligned on one clock, written as a stereo WAV at the end.
+
+The carrier streams caller audio continuously (silence included), so the number of inbound bytes received *is*
+the call's clock: position = len(caller audio). Agent audio is placed where the carrier will play it — right now
+if nothing is queued, else right after what is already queued — which is `max(now, end of agent audio so far)`.
+On a barge-in `clear` the carrier drops whatever it had not played yet, so agent audio placed past "now" is
+dropped too: the recording holds what the caller actually heard.
+
+Per frame this costs a bytearray append (the session calls `inbound` 50 times a second per call); interleaving
+into stereo happens once, in `save`, which the session runs in a thread. Memory is capped: audio past
+`max_duration_s` is not kept (the session ends calls at the agent's maximum duration anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import wave
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("calls.recording")
+
+RECORDINGS_DIR = "recordings"
+# Slack past the agent's maximum call duration: the goodbye line is still spoken after the limit is hit.
+CAP_SLACK_S = 30.0
+
+
+def relative_path(workspace_id: int, call_pk: int) -> str:
+    """Where a call's recording lives, relative to MEDIA_ROOT (what `Call.recording` stores)."""
+    return f"{RECORDINGS_DIR}/{workspace_id}/{call_pk}.wav"
+
+
+class CallAudioRecorder:
+    """Caller (left) and agent (right) PCM16LE mono at the stream rate, on the inbound clock."""
+
+    __slots__ = ("sample_rate", "bytes_per_ms", "max_bytes", "_in", "_out", "_full")
+
+    def __init__(self, sample_rate: int, max_duration_s: float = 600.0) -> None:
+        self.sample_rate = sample_rate
+        self.bytes_per_ms = sample_rate * 2 / 1000
+        self.max_bytes = int((max_duration_s + CAP_SLACK_S) * sample_rate) * 2
+        self._in = bytearray()
+        self._out = bytearray()  # agent audio; index i is heard at the same instant as caller byte i
+        self._full = False
+
+    # ------------------------------------------------------------------ recording (call path)
+
+    def inbound(self, pcm: bytes) -> None:
+        """One frame of caller audio, in arrival order."""
+        if not self._full:
+            self._in += pcm
+            if len(self._in) >= self.max_bytes:
+                self._full = True
+                log.info("recording reached its %d s cap; later audio is not recorded", self.max_bytes // 2 // self.sample_rate)
+
+    def outbound(self, pcm: bytes) -> int:
+        """Agent audio just sent to the carrier; returns where it lands in the recording (ms)."""
+        out = self._out
+        now = len(self._in)
+        if len(out) < now:
+            # The carrier had nothing queued: this plays now, after silence on the agent side.
+            out += bytes(now - len(out))
+        start = len(out)
+        if start + len(pcm) <= self.max_bytes:
+            out += pcm
+        return self._ms(start)
+
+    def truncate_outbound(self) -> int:
+        """The carrier dropped its unplayed audio (barge-in `clear`): drop agent audio past now. Returns the new end (ms)."""
+        now = len(self._in)
+        if len(self._out) > now:
+            del self._out[now:]
+        return self._ms(len(self._out))
+
+    @property
+    def position_ms(self) -> int:
+        """Now, on the recording's clock: how much caller audio has arrived."""
+        return self._ms(len(self._in))
+
+    @property
+    def outbound_end_ms(self) -> int:
+        return self._ms(len(self._out))
+
+    def _ms(self, nbytes: int) -> int:
+        return int(nbytes // self.bytes_per_ms)
+
+    # ------------------------------------------------------------------ saving (off the call path)
+
+    @property
+    def empty(self) -> bool:
+        return not self._in and not self._out
+
+    def stereo(self) -> bytes:
+        """Interleaved PCM16LE: left caller, right agent, as long as the longer side."""
+        caller = np.frombuffer(bytes(self._in[: len(self._in) // 2 * 2]), dtype="<i2")
+        agent = np.frombuffer(bytes(self._out[: len(self._out) // 2 * 2]), dtype="<i2")
+        frames = np.zeros((max(caller.size, agent.size), 2), dtype="<i2")
+        frames[: caller.size, 0] = caller
+        frames[: agent.size, 1] = agent
+        return frames.tobytes()
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the stereo WAV (blocking: run it in a thread). Written beside, then renamed: never half a file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".part")
+        with wave.open(str(tmp), "wb") as wav:
+            wav.setnchannels(2)
+            wav.setsampwidth(2)
+            wav.setframerate(self.sample_rate)
+            wav.writeframes(self.stereo())
+        os.replace(tmp, path)
+        return path
+
+
+async def store(audio: CallAudioRecorder, call_recorder, media_root: str | os.PathLike | None = None) -> str | None:
+    """Save `audio` for the call `call_recorder` writes (under MEDIA_ROOT), and point `Call.recording` at it.
+
+    Returns the path relative to MEDIA_ROOT, or None when there was nothing to save or the disk refused it.
+    """
+    if media_root is None:
+        from django.conf import settings
+
+        media_root = settings.MEDIA_ROOT
+    if audio.empty:
+        return None
+    rel = relative_path(call_recorder.workspace_id, call_recorder.call_id)
+    try:
+        await asyncio.to_thread(audio.save, Path(media_root) / rel)
+    except OSError as exc:  # a full or read-only disk loses the recording, never the call record
+        log.error("call %s: saving the recording failed: %r", call_recorder.call_id, exc)
+        call_recorder.event("error", {"task": "recording", "error": repr(exc)[:300]})
+        return None
+    call_recorder.update_call(recording=rel)
+    return rel
