@@ -13,12 +13,12 @@ import enum
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.utils import timezone
 
 from .carriers.base import CallControl, MediaSerializer
-from .pipeline import turns
+from .pipeline import recording, turns
 from .pipeline.observers import TurnTimer
 from .pipeline.playout import Playout, Utterance
 from .providers.base import (
@@ -74,7 +74,6 @@ class Stats:
     barge_ins: int = 0
     noise_turns: int = 0
     provider_failures: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 class CallSession:
@@ -93,12 +92,14 @@ class CallSession:
         sample_rate: int,
         control: CallControl | None = None,
         fallback_tts: TTSProvider | None = None,
+        audio_recorder: recording.CallAudioRecorder | None = None,
     ) -> None:
         self.call_id = call_id
         self.cfg = settings
         self.stt, self.tts, self.brain = stt, tts, brain
         self.fallback_tts = fallback_tts
         self.recorder = recorder
+        self.audio_recorder = audio_recorder
         self.control = control
         self._send_text = send
         self._close = close
@@ -110,7 +111,10 @@ class CallSession:
         self.playout = Playout(
             self._send, serializer, sample_rate,
             chunk_ms=settings.chunk_ms, lead_ms=settings.lead_ms, mark_every_ms=settings.mark_every_ms,
+            on_sent=self._on_audio_sent if audio_recorder is not None else None,
         )
+        self._caller_audio_start: int | None = None  # recording offsets (ms) of the current caller utterance
+        self._reply_audio: list | None = None  # [start, end] in the recording of the reply being spoken
         self._rest = b""
         self._frame_bytes = self.detector.frame_bytes
         self._reply_task: asyncio.Task | None = None
@@ -121,7 +125,6 @@ class CallSession:
         self._idle_since = time.monotonic()
         self._started = time.monotonic()
         self._closed = asyncio.Event()
-        self.clear_sent_at: float | None = None
         self.speech_started_at: float | None = None
         self.barge_in_latencies: list[float] = []
 
@@ -158,8 +161,7 @@ class CallSession:
         if self.state is State.ACTIVE:
             self.recorder.update_call(end_reason=reason)
         self.state = State.CLOSED
-        if self.playout.speaking:
-            self._record_cut_reply(interrupted=True)
+        # Cancelling the reply task makes it record what the caller heard of it (its `finally`).
         # stop() may run inside one of our own tasks (the reply that hung up): never wait on that one.
         others = [t for t in self._tasks if t is not asyncio.current_task()]
         for task in others:
@@ -170,6 +172,8 @@ class CallSession:
                 await provider.close()
             except Exception as exc:  # closing must never lose the call record
                 log.warning("call %s: closing %s failed: %r", self.call_id, provider.name, exc)
+        if self.audio_recorder is not None:
+            await recording.store(self.audio_recorder, self.recorder)
         self.recorder.update_call(status="completed", ended_at=timezone.now(), brain_state=_state_dict(self.brain))
         self._closed.set()
 
@@ -191,6 +195,8 @@ class CallSession:
         self._rest = pcm[end:]
 
     def _on_frame(self, frame: bytes) -> None:
+        if self.audio_recorder is not None:
+            self.audio_recorder.inbound(frame)
         outcome = self.detector.feed(frame)
         if outcome == turns.QUIET:
             return
@@ -217,6 +223,9 @@ class CallSession:
         self.speech_started_at = time.monotonic()
         self._caller_started_at = timezone.now()
         self._reprompts = 0
+        if self.audio_recorder is not None:
+            # The VAD confirms speech some voiced frames in: the utterance began that much earlier.
+            self._caller_audio_start = max(0, self.audio_recorder.position_ms - self.detector.tracker.voiced_ms)
 
     # ------------------------------------------------------------------ turn-taking
 
@@ -248,9 +257,18 @@ class CallSession:
         timer.mark("endpoint")
         started_at = self._caller_started_at
         previous = self._turn_task
-        self._turn_task = self._spawn(self._caller_turn(timer, started_at, previous), "turn")
+        span = self._caller_audio_span()
+        self._turn_task = self._spawn(self._caller_turn(timer, started_at, previous, span), "turn")
 
-    async def _caller_turn(self, timer: TurnTimer, started_at, previous: asyncio.Task | None) -> None:
+    def _caller_audio_span(self) -> tuple[int | None, int | None]:
+        if self.audio_recorder is None or self._caller_audio_start is None:
+            return None, None
+        # The turn ends after its trailing silence: the speech itself ended that much earlier.
+        end = self.audio_recorder.position_ms - self.detector.tracker.silence_ms
+        return self._caller_audio_start, max(self._caller_audio_start, end)
+
+    async def _caller_turn(self, timer: TurnTimer, started_at, previous: asyncio.Task | None,
+                           audio_span: tuple[int | None, int | None] = (None, None)) -> None:
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
@@ -266,7 +284,8 @@ class CallSession:
             self.stats.noise_turns += 1
             return
         self.stats.turns += 1
-        self.recorder.turn(TurnRecord(role="caller", text=text, started_at=started_at, ended_at=timezone.now()))
+        self.recorder.turn(TurnRecord(role="caller", text=text, started_at=started_at, ended_at=timezone.now(),
+                                      audio_start_ms=audio_span[0], audio_end_ms=audio_span[1]))
         await self._reply(UserTurn(text), timer)
 
     async def _reply(self, event: BrainInput, timer: TurnTimer | None) -> None:
@@ -289,6 +308,7 @@ class CallSession:
         sentences: asyncio.Queue = asyncio.Queue()
         actions: list[EndCall | Transfer] = []
         spoken: list[Utterance] = []
+        audio_span = self._reply_audio = [None, None]
         if timer is not None:
             self.playout.on_first_frame = lambda: timer.mark("first_frame_sent")
         producer = self._spawn(self._produce(outputs, sentences, actions, timer), "tts")
@@ -313,7 +333,7 @@ class CallSession:
                     item[2].cancel()
             raise
         finally:
-            self._finish_reply(spoken, started_at, timer)
+            self._finish_reply(spoken, started_at, timer, audio_span)
         for action in actions:
             await self._act(action)
         self._idle_since = time.monotonic()
@@ -362,7 +382,9 @@ class CallSession:
             chunks = [c async for c in self.fallback_tts.synthesize(text)]
         return b"".join(chunks)
 
-    def _finish_reply(self, spoken: list[Utterance], started_at, timer: TurnTimer | None) -> None:
+    def _finish_reply(
+        self, spoken: list[Utterance], started_at, timer: TurnTimer | None, audio_span=(None, None)
+    ) -> None:
         if not spoken:
             return
         full = " ".join(u.text for u in spoken)
@@ -377,6 +399,7 @@ class CallSession:
                 started_at=started_at, ended_at=timezone.now(),
                 node=(getattr(self.brain, "state", None) and self.brain.state.node) or "",
                 metrics=timer.as_metrics() if timer is not None else None,
+                audio_start_ms=audio_span[0], audio_end_ms=audio_span[1],
             )
         )
         if timer is not None:
@@ -392,10 +415,24 @@ class CallSession:
                               "ttfb_ms": round(ttfb, 1)}
         return out
 
-    def _record_cut_reply(self, interrupted: bool) -> None:
-        """Used when the stream dies mid-reply: the reply task's `finally` records what was heard."""
-        if self._reply_task is not None:
-            self._reply_task.cancel()
+    def _on_audio_sent(self, pcm: bytes) -> None:
+        """Playout put a chunk on the wire: place it in the recording, and extend the reply's span there."""
+        start = self.audio_recorder.outbound(pcm)
+        span = self._reply_audio
+        if span is not None:
+            if span[0] is None:
+                span[0] = start
+            span[1] = self.audio_recorder.outbound_end_ms
+
+    def _cut_recording(self) -> None:
+        """A clear is coming: drop the agent audio not yet played, before the cut reply's turn is recorded (the
+        cancelled reply records itself before the clear task runs)."""
+        if self.audio_recorder is None:
+            return
+        end = self.audio_recorder.truncate_outbound()
+        span = self._reply_audio
+        if span is not None and span[0] is not None:
+            span[1] = max(span[0], min(span[1], end))
 
     # ------------------------------------------------------------------ interruptions and input
 
@@ -408,6 +445,7 @@ class CallSession:
         if task is None or task.done():
             return
         self.stats.barge_ins += 1
+        self._cut_recording()
         task.cancel()
         self._spawn(self._clear(), "clear")
         detail = {"voiced_ms": self.detector.voiced_ms}
@@ -417,7 +455,6 @@ class CallSession:
         self.recorder.event("barge_in", detail)
 
     async def _clear(self) -> None:
-        self.clear_sent_at = time.monotonic()
         await self.playout.clear()
 
     def on_dtmf(self, digit: str) -> None:
@@ -426,6 +463,7 @@ class CallSession:
         self.recorder.event("dtmf", {"digit": digit})
         self._reprompts = 0
         if self._agent_busy() and self.playout.interruptible:
+            self._cut_recording()
             self._reply_task.cancel()
             self._spawn(self._clear(), "clear")
         self._spawn(self._reply(Dtmf(digit), None), "dtmf")
@@ -458,6 +496,7 @@ class CallSession:
 
     async def _say_goodbye(self, line: str, reason: str) -> None:
         if self._reply_task is not None and not self._reply_task.done():
+            self._cut_recording()
             self._reply_task.cancel()
             await self._clear()
 

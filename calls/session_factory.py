@@ -8,7 +8,8 @@ from django.conf import settings
 
 from .carriers.base import CallControl, CallStart, MediaSerializer
 from .live import publisher_for
-from .models import Agent, Call
+from .models import Agent, Call, Carrier
+from .pipeline.recording import CallAudioRecorder
 from .providers.base import Brain, BrainState, ProviderError
 from .providers.chains import build_brain as _build_brain
 from .providers.chains import build_providers
@@ -59,9 +60,15 @@ def build_session(
     rate = start.sample_rate
     saved = call.brain_state or {}
     state = BrainState(node=saved.get("node"), variables=saved.get("variables", {})) if saved.get("node") else None
-    recorder = CallRecorder(call.pk, call.workspace_id, on_written=publisher_for(call))
+    on_written = publisher_for(call)
+    if call.carrier == Carrier.BROWSER:
+        from .carriers.browser_media import with_transcript
+
+        on_written = with_transcript(on_written, serializer, send)  # the caller's page shows the transcript
+    recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written)
     recorder.start(next_index=next_turn_index)
     providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
+    audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
     return CallSession(
         call_id=start.call_id,
         settings=agent_settings(agent),
@@ -75,4 +82,5 @@ def build_session(
         sample_rate=rate,
         control=control,
         fallback_tts=providers.fallback_tts,
+        audio_recorder=audio,
     )

@@ -31,12 +31,18 @@ def _telnyx() -> CarrierKit:
     return CarrierKit(TelnyxSerializer, _unsigned_upgrade, telnyx_control)
 
 
+def _browser() -> CarrierKit:
+    from .browser_media import BrowserSerializer, check_upgrade, no_control
+
+    return CarrierKit(BrowserSerializer, check_upgrade, no_control)
+
+
 def _unsigned_upgrade(scope: dict) -> str | None:
     # Telnyx does not sign the media WebSocket upgrade: the single-use stream token in `start` is the gate.
     return None
 
 
-_FACTORIES = {"twilio": _twilio, "telnyx": _telnyx}
+_FACTORIES = {"twilio": _twilio, "telnyx": _telnyx, "browser": _browser}
 _cache: dict[str, CarrierKit] = {}
 
 

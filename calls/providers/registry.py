@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from voicebot.env import env_bool
+
 STT = {
     "whisper": "calls.providers.stt.whisper_local.WhisperSTT",
     "deepgram": "calls.providers.stt.deepgram.DeepgramSTT",
@@ -17,6 +19,13 @@ BRAINS = {
     "flow": "calls.flows.brain.FlowBrain",
     "openai": "calls.providers.llm.openai_brain.OpenAIBrain",
 }
+
+# Benchmark-only providers with fixed latencies (bench/synthetic.py). Offered only when the bench starts a server
+# with VOICEBOT_SYNTHETIC_PROVIDERS=1; production never sets it, so no agent can choose them there.
+if env_bool("VOICEBOT_SYNTHETIC_PROVIDERS", False):
+    STT["synthetic"] = "bench.synthetic.SyntheticSTT"
+    TTS["synthetic"] = "bench.synthetic.SyntheticTTS"
+    BRAINS["synthetic"] = "bench.synthetic.SyntheticBrain"
 
 
 def provider_class(kind: str, name: str):
