@@ -18,12 +18,13 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from . import stream_tokens
+from . import admission, stream_tokens
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
 from .models import Call
 from .recorder import run_db
 from .session import CallSession
+from .stream_end import stream_ended
 
 log = logging.getLogger("calls.consumers")
 
@@ -31,6 +32,7 @@ log = logging.getLogger("calls.consumers")
 BAD_INPUT: Counter = Counter()
 ACTIVE_SESSIONS: set[CallSession] = set()
 
+CLOSE_NORMAL = 1000
 CLOSE_FORBIDDEN = 4403
 CLOSE_NO_START = 4408
 CLOSE_UNSUPPORTED = 4415  # the stream's audio format is one we cannot decode (like HTTP 415)
@@ -113,7 +115,9 @@ class MediaStreamConsumer(AsyncConsumer):
                 await self._finish("caller-hung-up")
 
     async def websocket_disconnect(self, message) -> None:
-        await self._finish("stream-closed")
+        # No `stop` came first (else the session would be gone): a clean close is the carrier ending the stream,
+        # anything else (1006: the connection was lost) a drop while the call may still be up.
+        await self._finish("stream-closed" if message.get("code") == CLOSE_NORMAL else "stream-dropped")
         raise StopConsumer()
 
     # ------------------------------------------------------------------ helpers
@@ -135,14 +139,23 @@ class MediaStreamConsumer(AsyncConsumer):
             return
         self._deadline.cancel()
         start.call_id = call.carrier_call_id
-        await run_db(_mark_answered, call.pk, start.stream_id)
-        next_index = await run_db(_next_turn_index, call.pk)
-        from .session_factory import build_session
+        decision = admission.admit_stream(call.carrier_call_id)
+        if not decision.admit:
+            # Beyond what this process can hold: refuse now, so the calls it holds keep their latency.
+            await run_db(admission.record_overflow, self.carrier, None, call.carrier_call_id, "", decision, "media")
+            await self._close(admission.CLOSE_TRY_AGAIN_LATER)
+            return
+        try:
+            await run_db(_mark_answered, call.pk, start.stream_id)
+            next_index = await run_db(_next_turn_index, call.pk)
+            from .session_factory import build_session
 
-        self.call = call
-        self.session = build_session(call, start, self.serializer, self._send_text, self._hang_up, self.kit.control(),
-                                     next_turn_index=next_index)
-        ACTIVE_SESSIONS.add(self.session)
+            self.call = call
+            self.session = build_session(call, start, self.serializer, self._send_text, self._hang_up,
+                                         self.kit.control(), next_turn_index=next_index)
+            ACTIVE_SESSIONS.add(self.session)
+        finally:
+            admission.settled(call.carrier_call_id)
         await self.session.start()
 
     async def _send_text(self, text: str) -> None:
@@ -169,6 +182,7 @@ class MediaStreamConsumer(AsyncConsumer):
         if self.bad or repaired:
             session.recorder.event("bad_input", {**self.bad, **repaired})
         await session.recorder.drain()
+        stream_ended(self.call.pk, dropped=reason == "stream-dropped")
 
     def _no_start(self) -> None:
         if self.session is None and not self._closed:

@@ -38,6 +38,8 @@ class TurnRecord:
     interrupted: bool = False
     node: str = ""
     metrics: dict | None = None
+    # The brain's state after this turn, saved with it: a resumed stream continues from exactly here.
+    brain_state: dict | None = None
     # Where the turn is in the call recording (ms), when the call is recorded.
     audio_start_ms: int | None = None
     audio_end_ms: int | None = None
@@ -119,6 +121,8 @@ class CallRecorder:
                 )
                 if rec.metrics is not None:
                     TurnMetrics.objects.update_or_create(turn=turn, defaults=rec.metrics)
+                if rec.brain_state is not None:
+                    Call.objects.filter(pk=self.call_id).update(brain_state=rec.brain_state)
         elif kind == "event":
             _, ev_kind, detail, at = item
             CallEvent.objects.create(call_id=self.call_id, workspace_id=self.workspace_id, kind=ev_kind, detail=detail, at=at)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import enum
 import logging
 import time
@@ -43,6 +44,8 @@ log = logging.getLogger("calls.session")
 
 FALLBACK_LINE = "Sorry, I'm having a little trouble right now. Could you say that again?"
 TIME_LIMIT_LINE = "We've reached the time limit for this call. Thank you for calling. Goodbye!"
+# Said instead of the greeting when a dropped stream reconnects (calls.resume): the conversation goes on.
+RESUME_LINE = "Sorry, we got cut off."
 
 
 class State(enum.Enum):
@@ -93,8 +96,10 @@ class CallSession:
         control: CallControl | None = None,
         fallback_tts: TTSProvider | None = None,
         audio_recorder: recording.CallAudioRecorder | None = None,
+        resumed: bool = False,
     ) -> None:
         self.call_id = call_id
+        self.resumed = resumed
         self.cfg = settings
         self.stt, self.tts, self.brain = stt, tts, brain
         self.fallback_tts = fallback_tts
@@ -134,7 +139,8 @@ class CallSession:
         self.stt.on_hint = self._on_stt_hint
         self.stt.on_partial = self._on_partial
         await asyncio.gather(self.stt.start(), self.tts.start())
-        self._reply_task = self._spawn(self._speak(self.brain.greeting(), None), "greeting")
+        opening = _line(RESUME_LINE) if self.resumed else self.brain.greeting()
+        self._reply_task = self._spawn(self._speak(opening, None), "greeting")
         self._spawn(self._watchdog(), "watchdog")
 
     async def _send(self, text: str) -> None:
@@ -400,6 +406,8 @@ class CallSession:
                 node=(getattr(self.brain, "state", None) and self.brain.state.node) or "",
                 metrics=timer.as_metrics() if timer is not None else None,
                 audio_start_ms=audio_span[0], audio_end_ms=audio_span[1],
+                # A copy: the brain goes on changing its state while this write waits in the recorder's queue.
+                brain_state=copy.deepcopy(_state_dict(self.brain)),
             )
         )
         if timer is not None:
@@ -539,6 +547,10 @@ class CallSession:
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
+
+
+async def _line(text: str) -> AsyncIterator[BrainOutput]:
+    yield TextDelta(text)
 
 
 def _state_dict(brain: Brain) -> dict:

@@ -59,7 +59,8 @@ def build_session(
     agent = call.agent
     rate = start.sample_rate
     saved = call.brain_state or {}
-    state = BrainState(node=saved.get("node"), variables=saved.get("variables", {})) if saved.get("node") else None
+    # Per-call variables (outbound, campaigns) fill the flow's {placeholders}; what the brain saved wins.
+    state = BrainState(node=saved.get("node"), variables={**(call.variables or {}), **saved.get("variables", {})})
     on_written = publisher_for(call)
     if call.carrier == Carrier.BROWSER:
         from .carriers.browser_media import with_transcript
@@ -83,4 +84,5 @@ def build_session(
         control=control,
         fallback_tts=providers.fallback_tts,
         audio_recorder=audio,
+        resumed=next_turn_index > 0,  # turns already stored: a reconnected stream, the greeting was said
     )

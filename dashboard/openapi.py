@@ -55,7 +55,7 @@ SPEC: dict = {
     "info": {
         "title": "voicebot API",
         "version": "1",
-        "description": "Read access to a workspace's calls, transcripts and latency metrics. Authenticate with "
+        "description": "A workspace's calls, transcripts and latency metrics, and outbound calls. Authenticate with "
         "`Authorization: Bearer <key>`; keys are created on the dashboard's API tokens page and "
         "see only their own workspace.",
     },
@@ -88,6 +88,32 @@ SPEC: dict = {
                         },
                     },
                     **_ERRORS,
+                },
+            }
+        },
+        "/api/calls/outbound": {
+            "post": {
+                "operationId": "placeOutboundCall",
+                "summary": "Call a number with an agent. The call is created at once (status ringing) and dialled "
+                "through the carrier of the number it is placed from.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OutboundCall"}}},
+                },
+                "responses": {
+                    "201": {
+                        "description": "The call was placed.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CallSummary"}}},
+                    },
+                    **_ERRORS,
+                    "502": {
+                        "description": "The carrier refused the call.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                    "503": {
+                        "description": "The carrier's REST credentials are not configured on this server.",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
                 },
             }
         },
@@ -140,6 +166,20 @@ SPEC: dict = {
             "Error": {
                 "type": "object",
                 "properties": {"error": {"type": "string"}, "detail": {"type": "string"}, "fields": {"type": "object"}},
+            },
+            "OutboundCall": {
+                "type": "object",
+                "required": ["agent", "to"],
+                "properties": {
+                    "agent": {"type": "integer", "description": "Agent id."},
+                    "to": {"type": "string", "description": "E.164 number to call."},
+                    "from": {
+                        "type": "string",
+                        "description": "E.164 number of this workspace to call from (default: one bound to the agent).",
+                    },
+                    "carrier": {"type": "string", "enum": ["twilio", "telnyx"], "description": "When `from` is on both."},
+                    "variables": {"type": "object", "description": "Per-call variables: fill the flow's {placeholders}."},
+                },
             },
             "CallSummary": {
                 "type": "object",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import agents, analytics, calls, live, numbers, static, tokens, workspaces
+from .views import agents, analytics, calls, live, numbers, recordings, static, talk, tokens, workspaces
+from .views import campaigns, outbound, webhooks
 
 app_name = "dashboard"
 
@@ -16,15 +17,23 @@ urlpatterns = [
     path("agents/<int:pk>/", agents.AgentEditView.as_view(), name="agent-edit"),
     path("agents/<int:pk>/clone/", agents.AgentCloneView.as_view(), name="agent-clone"),
     path("agents/<int:pk>/delete/", agents.AgentDeleteView.as_view(), name="agent-delete"),
+    path("agents/<int:pk>/talk/", talk.TalkView.as_view(), name="agent-talk"),
+    path("agents/<int:pk>/talk/start/", talk.TalkStartView.as_view(), name="agent-talk-start"),
     path("voices/sample.wav", agents.VoiceSampleView.as_view(), name="voice-sample"),
     path("numbers/", numbers.NumberListView.as_view(), name="numbers"),
     path("numbers/<int:pk>/", numbers.NumberEditView.as_view(), name="number-edit"),
     path("numbers/<int:pk>/delete/", numbers.NumberDeleteView.as_view(), name="number-delete"),
     path("calls/", calls.CallListView.as_view(), name="calls"),
     path("calls/<int:pk>/", calls.CallDetailView.as_view(), name="call-detail"),
+    path("calls/<int:pk>/recording.wav", recordings.CallRecordingView.as_view(), name="call-recording"),
     path("analytics/", analytics.AnalyticsView.as_view(), name="analytics"),
     path("analytics/export.csv", analytics.AnalyticsExportView.as_view(), name="analytics-export"),
     path("live/", live.LiveView.as_view(), name="live"),
+    path("outbound/", outbound.OutboundView.as_view(), name="outbound"),
+    path("outbound/campaigns/<int:pk>/", campaigns.CampaignView.as_view(), name="campaign"),
+    path("outbound/campaigns/<int:pk>/progress.json", campaigns.CampaignProgressView.as_view(),
+         name="campaign-progress"),
+    path("webhooks/", webhooks.WebhookDeliveryListView.as_view(), name="webhooks"),
     path("tokens/", tokens.TokenListView.as_view(), name="tokens"),
     path("tokens/<int:pk>/delete/", tokens.TokenDeleteView.as_view(), name="token-delete"),
     path("workspace/", workspaces.SwitchWorkspaceView.as_view(), name="workspace-switch"),

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "channels",
     "calls",
     "dashboard",
+    "knowledge",
+    "automation",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +95,17 @@ CELERY_RESULT_BACKEND = None
 # Without a broker the work after a call runs in-process, right away.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with late acks: a worker holds one task, not a batch others could run
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-calls": {"task": "calls.tasks.purge_expired_calls", "schedule": 24 * 3600.0},
+    # A safety net only: campaigns reschedule themselves as calls end.
+    "tick-campaigns": {"task": "automation.tasks.tick_campaigns", "schedule": 60.0},
+}
+# Call-completed webhooks: per-attempt timeout, attempts in all, first retry delay (doubles each time, jittered).
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_RETRY_BASE_S = env_float("WEBHOOK_RETRY_BASE_S", 30.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -118,6 +131,11 @@ TELNYX_API_KEY = env_str("TELNYX_API_KEY")
 # As for Twilio: without the portal's key a generated Ed25519 pair (in VAR_DIR) checks, and the simulator signs.
 TELNYX_PUBLIC_KEY = env_str("TELNYX_PUBLIC_KEY") or local_ed25519_keypair(VAR_DIR)[1]
 TELNYX_BASE_URL = env_str("TELNYX_BASE_URL")  # empty: the SDK's default (tests point it at a fake)
+TELNYX_CONNECTION_ID = env_str("TELNYX_CONNECTION_ID")  # the Call Control application outbound calls dial from
+TWILIO_BASE_URL = env_str("TWILIO_BASE_URL")  # empty: api.twilio.com (tests point the SDK at a fake)
+# After a dropped media socket Twilio runs the TwiML after <Connect>: a pause this long keeps the call up while we
+# ask it, over REST, to reconnect the stream (calls.resume).
+TWILIO_RESUME_GRACE_S = env_int("TWILIO_RESUME_GRACE_S", 10)
 # What the media stream asks Telnyx for; an agent may override it (provider_options["telephony"]). L16 16000 = wideband.
 TELNYX_STREAM_CODEC = env_str("TELNYX_STREAM_CODEC", "PCMU")
 TELNYX_STREAM_RATE = env_int("TELNYX_STREAM_RATE", 8000)

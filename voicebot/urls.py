@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
-from calls.carriers import telnyx_webhooks, twilio_webhooks
+from calls.carriers import outbound_telnyx_hooks, outbound_twilio_hooks, telnyx_webhooks, twilio_webhooks
 
 
 def healthz(request):
@@ -19,6 +19,10 @@ urlpatterns = [
     path("telnyx/texml", telnyx_webhooks.texml, name="telnyx-texml"),
     path("telnyx/status", telnyx_webhooks.status, name="telnyx-status"),
     path("telnyx/events", telnyx_webhooks.events, name="telnyx-events"),
+    # Callbacks of the calls we dial (calls.outbound).
+    path("twilio/outbound/answer", outbound_twilio_hooks.answer, name="twilio-outbound-answer"),
+    path("twilio/outbound/status", outbound_twilio_hooks.status, name="twilio-outbound-status"),
+    path("telnyx/outbound/events", outbound_telnyx_hooks.events, name="telnyx-outbound-events"),
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

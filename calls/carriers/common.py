@@ -55,6 +55,13 @@ def open_call(carrier: str, number: PhoneNumber, call_id: str, from_number: str,
     return token
 
 
+def grant_stream(call: Call) -> str:
+    """A fresh stream token for an existing call (outbound answer, stream resume); older tokens stop working."""
+    token, nonce = stream_tokens.issue(call.carrier_call_id)
+    Call.objects.filter(pk=call.pk).update(stream_nonce=nonce)
+    return token
+
+
 def record_unknown_number(carrier: str, call_id: str, from_number: str, to_number: str) -> None:
     log.warning("%s call %s to unknown number %s from %s: apologising and hanging up", carrier, call_id, to_number, from_number)
 

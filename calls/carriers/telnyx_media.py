@@ -70,8 +70,8 @@ class TelnyxSerializer(MediaSerializer):
     def parse(self, text: str) -> list[CarrierEvent]:
         try:
             msg = json.loads(text)
-        except (ValueError, TypeError) as exc:
-            raise BadMessage("invalid_json", str(exc)[:80]) from exc
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
+            raise BadMessage("invalid_json", str(exc)[:80]) from None
         if not isinstance(msg, dict):
             raise BadMessage("not_an_object")
         event = msg.get("event")
@@ -103,6 +103,7 @@ class TelnyxSerializer(MediaSerializer):
         start = msg.get("start")
         if not isinstance(start, dict):
             raise BadMessage("bad_start")
+        seq = _seq(msg)  # before any state changes: a refused start must leave the stream able to start
         fmt = start.get("media_format")
         if not isinstance(fmt, dict):
             raise BadMessage("unsupported_media_format", "no media_format")
@@ -131,7 +132,6 @@ class TelnyxSerializer(MediaSerializer):
             sample_rate=codec.sample_rate, codec=codec.name, params=params,
         )
         # Anchor the reorder buffer on the start's number: the first media frames may themselves arrive swapped.
-        seq = _seq(msg)
         if seq is not None:
             self._reorder.push(seq, None)
         return self.started
@@ -198,7 +198,7 @@ class TelnyxSerializer(MediaSerializer):
     def _codec(self, encoding, sample_rate) -> Codec:
         try:
             rate = int(sample_rate)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 / Infinity
             raise BadMessage("unsupported_media_format", f"sample rate {sample_rate!r}") from None
         key = (str(encoding), rate)
         codec = self._codecs.get(key)
@@ -252,7 +252,7 @@ def _seq(msg: dict) -> int | None:
         return None
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadMessage("bad_sequence_number", str(raw)[:20]) from None
 
 

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .. import admission
 from ..models import Call, Carrier
 from ..providers.base import ProviderError
 from . import common, telnyx_signature
@@ -68,6 +69,10 @@ def texml(request: HttpRequest) -> HttpResponse:
         ET.SubElement(root, "Hangup")
         return _texml(root)
     direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
+    decision = admission.admit(call_id)
+    if not decision.admit:
+        admission.record_overflow(Carrier.TELNYX, number, call_id, from_number, decision, "webhook", direction)
+        return HttpResponse(admission.overflow_twiml(), content_type="application/xml")
     token = common.open_call(Carrier.TELNYX, number, call_id, from_number, direction)
     fmt = stream_format(number.agent)
     stream = ET.SubElement(ET.SubElement(root, "Connect"), "Stream", {
@@ -115,8 +120,8 @@ def events(request: HttpRequest) -> HttpResponse:
         payload = data["payload"]
         if not isinstance(payload, dict):
             raise TypeError("payload is not an object")
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("telnyx event rejected: not a Call Control event (%s)", exc)
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
+        log.warning("telnyx event rejected: not a Call Control event (%s)", str(exc)[:200])
         return HttpResponseBadRequest("not a call control event")
     call_id = str(payload.get("call_control_id") or "")
     if kind == "call.initiated":
@@ -146,6 +151,15 @@ def _initiated(call_id: str, payload: dict) -> None:
 
     if number is None:
         common.record_unknown_number(Carrier.TELNYX, call_id, from_number, to_number)
+        try:
+            telnyx_control.reject(call_id)
+        except ProviderError as exc:
+            log.warning("telnyx call %s: %s", call_id, exc)
+        return
+    decision = admission.admit(call_id)
+    if not decision.admit:
+        # Call Control has no TwiML to answer with: the overflow is a reject (the carrier plays busy).
+        admission.record_overflow(Carrier.TELNYX, number, call_id, from_number, decision, "webhook")
         try:
             telnyx_control.reject(call_id)
         except ProviderError as exc:

@@ -1,25 +1,35 @@
-"""Twilio REST on a live call: hang up and transfer. Only built when real credentials are configured."""
+"""Twilio REST on a live call: hang up and transfer. Only built when real credentials are configured.
+
+twilio-python's `*_async` methods need its aiohttp client (`AsyncTwilioHttpClient`); with the default client they
+raise RuntimeError. The synchronous client in a worker thread is simpler and shares `twilio_rest.client()` (and
+its TWILIO_BASE_URL) with outbound calls and stream resumes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from ..providers.base import ProviderError
+from . import twilio_rest
 from .base import CallControl
 
 
 class TwilioCallControl(CallControl):
     def __init__(self) -> None:
-        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.client = twilio_rest.client()
+
+    async def _update(self, action: str, call_id: str, **fields) -> None:
+        try:
+            await asyncio.to_thread(self.client.calls(call_id).update, **fields)
+        except TwilioRestException as exc:
+            raise ProviderError(f"twilio {action} failed: {exc.msg}", provider="twilio") from exc
 
     async def hang_up(self, call_id: str) -> None:
-        try:
-            await self.client.calls(call_id).update_async(status="completed")
-        except TwilioRestException as exc:
-            raise ProviderError(f"twilio hang-up failed: {exc.msg}", provider="twilio") from exc
+        await self._update("hang-up", call_id, status="completed")
 
     async def transfer(self, call_id: str, target: str, summary: str = "") -> None:
         response = VoiceResponse()
@@ -28,10 +38,7 @@ class TwilioCallControl(CallControl):
             dial.sip(target)
         else:
             dial.number(target)
-        try:
-            await self.client.calls(call_id).update_async(twiml=str(response))
-        except TwilioRestException as exc:
-            raise ProviderError(f"twilio transfer failed: {exc.msg}", provider="twilio") from exc
+        await self._update("transfer", call_id, twiml=str(response))
 
 
 def twilio_control() -> CallControl | None:

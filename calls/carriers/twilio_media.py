@@ -39,8 +39,8 @@ class TwilioSerializer(MediaSerializer):
     def parse(self, text: str) -> list[CarrierEvent]:
         try:
             msg = json.loads(text)
-        except (ValueError, TypeError) as exc:
-            raise BadMessage("invalid_json", str(exc)[:80]) from exc
+        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
+            raise BadMessage("invalid_json", str(exc)[:80]) from None
         if not isinstance(msg, dict):
             raise BadMessage("not_an_object")
         event = msg.get("event")
@@ -79,13 +79,18 @@ class TwilioSerializer(MediaSerializer):
         return [AudioIn(self.codec.decode(payload))]
 
     def _start(self, msg: dict) -> CallStart:
+        if self.started is not None:
+            # A second start must not re-point the stream: audio sent with another streamSid is dropped by Twilio.
+            raise BadMessage("duplicate_start")
         start = msg.get("start")
         if not isinstance(start, dict):
             raise BadMessage("bad_start")
         fmt = start.get("mediaFormat") or {}
+        if not isinstance(fmt, dict):
+            raise BadMessage("unsupported_media_format", f"mediaFormat {str(fmt)[:40]}")
         encoding = str(fmt.get("encoding", "audio/x-mulaw"))
-        if encoding != "audio/x-mulaw" or int(fmt.get("sampleRate", 8000)) != 8000:
-            raise BadMessage("unsupported_media_format", encoding)
+        if encoding != "audio/x-mulaw" or _int(fmt.get("sampleRate", 8000)) != 8000:
+            raise BadMessage("unsupported_media_format", f"{encoding[:40]} at {str(fmt.get('sampleRate'))[:20]}")
         self.stream_sid = str(start.get("streamSid") or msg.get("streamSid") or "")
         params = start.get("customParameters") or {}
         if not isinstance(params, dict):
@@ -116,3 +121,10 @@ def _field(msg: dict, section: str, key: str):
     if not isinstance(body, dict) or key not in body:
         raise BadMessage(f"bad_{section}")
     return body[key]
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 / Infinity
+        return None

@@ -11,8 +11,10 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
+from .. import admission
 from ..models import Carrier
 from . import common
+from .twilio_twiml import stream_twiml
 
 log = logging.getLogger("calls.carriers.twilio")
 
@@ -24,7 +26,7 @@ def signature_is_valid(url: str, params, signature: str) -> bool:
     return bool(signature) and RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, params, signature)
 
 
-def _verified(request: HttpRequest) -> bool:
+def verified(request: HttpRequest) -> bool:
     # Rebuilt from PUBLIC_BASE_URL, not from the Host header: behind a proxy the Host we see is not what Twilio
     # signed, and trusting it would let a caller choose the URL being checked.
     url = common.public_url(request.get_full_path())
@@ -41,7 +43,7 @@ def twiml(response: VoiceResponse) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def voice(request: HttpRequest) -> HttpResponse:
-    if not _verified(request):
+    if not verified(request):
         return HttpResponseForbidden("invalid signature")
     call_id = request.POST.get("CallSid", "")
     to_number = request.POST.get("To", "")
@@ -54,18 +56,18 @@ def voice(request: HttpRequest) -> HttpResponse:
         response.hangup()
         return twiml(response)
     direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
+    decision = admission.admit(call_id)
+    if not decision.admit:
+        admission.record_overflow(Carrier.TWILIO, number, call_id, from_number, decision, "webhook", direction)
+        return HttpResponse(admission.overflow_twiml(), content_type="application/xml")
     token = common.open_call(Carrier.TWILIO, number, call_id, from_number, direction)
-    stream = response.connect().stream(url=common.stream_url(Carrier.TWILIO))
-    stream.parameter(name="token", value=token)
-    # Reached only if our server closes the stream without hanging up over REST (no credentials).
-    response.hangup()
-    return twiml(response)
+    return twiml(stream_twiml(token))
 
 
 @csrf_exempt
 @require_POST
 def status(request: HttpRequest) -> HttpResponse:
-    if not _verified(request):
+    if not verified(request):
         return HttpResponseForbidden("invalid signature")
     common.update_status(
         Carrier.TWILIO, request.POST.get("CallSid", ""), request.POST.get("CallStatus", ""),

@@ -1,4 +1,4 @@
-"""Flow definitions: the data format of the embedded (no-LLM) brain, its validation and its text normaliser.
+"""Flow definitions: the data format of the flow brain, and its validation.
 
 A flow is a JSON-compatible dict describing a state machine. The engine (`calls.flows.engine`) walks it; this
 module only checks it, so a flow edited by hand or in the dashboard fails loudly *before* a call uses it, with a
@@ -12,27 +12,70 @@ Top level::
     {
       "start": "welcome",                  # required: id of the first node
       "nodes": {"welcome": {...}, ...},    # required: node id -> node (ids are non-empty strings)
-      "global_routes": [route, ...],       # optional: checked at every `ask` node, before the node's own routes
+      "global_routes": [route, ...],       # optional: checked at every node that waits, before its own routes
       "default_reprompt": "Sorry, I didn't catch that.",   # optional: said before an ask's text when it has
                                                             #   no `reprompt` of its own
       "no_input_goodbye": "I can't hear you. Goodbye!",    # optional: said before hanging up after silence
+      "timezone": "America/New_York",      # optional: what "today" and "tomorrow" mean (default UTC)
+      "llm_routing": true,                 # optional: with an LLM, let it pick a route nothing else matched
       "id": "...", "name": "...", "version": 1, "description": "..."   # optional metadata
     }
 
 Every node has a ``"type"`` and may carry ``"uninterruptible": true`` (its speech cannot be barged in on, e.g.
 a legal disclosure) plus the metadata fields ``"label"`` / ``"description"``. Node types:
 
-``say``       ``text`` (required), ``next`` (required). Speaks and moves on at once; consecutive `say` nodes
-              chain into one reply, ending at the first node that waits or ends the call. A loop made only of
-              `say` nodes is rejected.
-``ask``       ``text`` (required), ``routes`` (list, optional), ``reprompt`` (optional), ``fallback`` (optional
-              node id). Speaks, then waits for the caller. Their words (or key press) are matched against the
-              flow's ``global_routes`` first, then the node's ``routes``, in order; the first match wins. No
-              match: go to ``fallback`` if set, otherwise say ``reprompt`` (default: ``default_reprompt`` +
-              the node's text) and keep waiting. On silence the engine re-prompts with ``reprompt`` (or the
-              text), then says goodbye and hangs up after the session's maximum.
-``transfer``  ``target`` (required: number or SIP URI), ``text`` (optional), ``summary`` (optional; default: the
-              flow variables). Speaks, then hands the call over.
+``say``       ``text`` (required), ``next`` (required). Speaks and moves on at once; consecutive nodes that do not
+              wait chain into one reply, ending at the first node that waits or ends the call. A loop made only
+              of nodes that never wait is rejected.
+``ask``       ``text`` (required), ``routes`` (list), ``reprompt``, ``fallback`` (node id), ``llm_routing``
+              (bool). Speaks, then waits for the caller. Their words (or key press) are matched against the flow's
+              ``global_routes`` first, then the node's ``routes``: keywords and keys first (exact), then example
+              phrases (similar wording), then — only if an LLM is configured and nothing matched — the LLM's
+              choice among the routes' intents. No match: go to ``fallback`` if set, otherwise say ``reprompt``
+              (default: ``default_reprompt`` + the node's text) and keep waiting. On silence the engine
+              re-prompts with ``reprompt`` (or the text), then says goodbye and hangs up after the session's
+              maximum.
+``collect``   ``slot`` (variable name), ``kind`` (``yes_no``, ``number``, ``date``, ``time``, ``digits``, ``name``,
+              ``text``), ``text`` and ``next`` (required); ``invalid`` (said, then the question again, when the
+              answer is not a valid value), ``out_of_range`` (when it is understood but outside the limits;
+              default ``invalid``), ``reprompt`` (silence), ``confirm`` (e.g. "So that's {day} at {time},
+              right?": a yes moves on, a no asks again — or goes to ``on_deny`` — and "no, Thursday" takes the
+              new value), ``dtmf_choices`` ({"1": "tomorrow"}: a key stands for those words), ``max_attempts`` +
+              ``on_fail`` (give up after so many invalid answers), ``routes`` (ways out, e.g. "skip"), ``when``
+              (conditions tried before ``next``) and the kind's limits: number ``min``/``max``; date
+              ``min_days_ahead`` (default 0: not in the past), ``max_days_ahead``, ``weekdays``; time
+              ``min``/``max`` ("08:00"), ``assume_daytime`` (default true: "at 3" is 3 pm); digits
+              ``min_digits``/``max_digits``.
+              The value is stored twice: ``{slot}`` as the agent says it back ("Tuesday the 5th", "3 pm",
+              "1 2 3 4") and ``{slot}_value`` as tools and conditions want it ("2026-03-10", "15:00", "1234",
+              42, true). By keypad: yes/no are 1/2; ``number``, ``digits``, ``date`` (MMDD or a day of the
+              month) and ``time`` (HHMM) collect digits until ``#`` (or ``max_digits``; ``*`` starts over),
+              unless the node has ``dtmf_choices``. The flow's global routes are tried before a ``name`` or
+              ``text`` slot (anything is a name) and after the other kinds (so "no" answers a yes/no question).
+``llm``       ``prompt`` (required), ``text``, ``tools`` (names of the agent's HTTP tools, or
+              ``search_knowledge``), ``routes`` (each with an ``intent``: keywords and keys are matched without
+              the LLM; the LLM can also choose one through its ``next_step`` tool), ``max_turns`` + ``next``
+              (leave after so many caller turns), ``fallback`` (node used instead when the agent has no LLM; a
+              flow with an ``llm`` node and neither is rejected for that agent). The node's prompt, with
+              ``{variables}`` filled and the collected slots appended, drives the agent's LLM for as long as the
+              call stays here. Without ``text`` the LLM answers the caller's last words at once.
+``tool``      ``tool`` (required: the name of one of the agent's HTTP tools), ``args`` (object; string values are
+              templates, ``"{day_value}"`` alone passes the variable's own type), ``result`` (variable for the
+              JSON reply, default ``result``), ``text`` (said while it runs), ``on_success`` and ``on_error``
+              (required node ids), ``when`` (conditions on the result, tried before ``on_success``).
+``answer``    ``next`` (required), ``query`` (template; default: the caller's last words), ``k`` (chunks, 1-10,
+              default 3), ``text`` (said first, e.g. "Let me check."), ``not_found`` (said when nothing matches),
+              ``fallback`` (node used instead of ``not_found``, or when the agent has no knowledge base),
+              ``use_llm`` (default true: with an LLM, it phrases the answer from the chunks; without, the best
+              chunk is trimmed to one or two sentences). The chunks used are recorded on the turn.
+``transfer``  ``target`` (required: phone number or ``sip:`` URI), ``text``, ``summary`` (template; default:
+              the intent and the collected slots), ``mode`` (``cold`` default, or ``warm``: the person answering
+              hears the summary before being connected), ``headers`` ({"x-account": "{account}"}: extra SIP
+              headers; names start with ``x-``, never ``x-twilio``). SIP transfers also carry the summary, the
+              intent and the slots as ``x-`` headers. Speaks, then hands the call over.
+``handover``  ``agent`` (required: another agent of the workspace, by name), ``text``, ``summary``, ``on_error``
+              (node used when that agent cannot take the call). The same call continues with the other agent,
+              which keeps the variables and the conversation so far.
 ``end``       ``text`` (optional), ``reason`` (optional, default ``"completed"``). Speaks, then hangs up.
 
 A route::
@@ -40,48 +83,55 @@ A route::
     {"intent": "booking",                                  # optional: recorded in variables["intent"]
                                                            #   (default: the `next` node id)
      "keywords": ["book", "appointment", "see the dentist"],   # words or phrases
+     "examples": ["I need to come in for a filling"],      # optional: whole phrases, matched by similarity
+     "description": "The caller wants an appointment",     # optional: helps the LLM choose
      "dtmf": "0",                                          # optional: one key, 0-9 * #
      "capture": "day",                                     # optional: store the keyword heard in variables["day"]
      "next": "booking"}                                    # required: node id
 
-A route needs ``keywords`` or ``dtmf`` (or both). Keywords match whole words, case-insensitively, anywhere in the
-caller's turn; a phrase matches its words in sequence. Both sides go through `normalize()` first, so ASR
+A route needs ``keywords``, ``examples`` or ``dtmf``. Keywords match whole words, case-insensitively, anywhere in
+the caller's turn; a phrase matches its words in sequence. Both sides go through `normalize()` first, so ASR
 punctuation, curly apostrophes, accents, contractions ("I'd like" == "I would like") and simple inflections
 ("appointments", "booking", "opening hours" vs "open hours") do not matter. ``capture`` stores the keyword *as
-written in the flow* (so ``"Monday"`` is stored capitalised even if the caller said "mondays").
+written in the flow* (so ``"Monday"`` is stored capitalised even if the caller said "mondays"). Examples match
+by token overlap with a tolerance for misheard words (normalised edit distance): no model, microseconds.
 
-Text may contain ``{name}`` placeholders, filled from the conversation variables (``intent``, captured values,
-anything the call was started with); an unknown name becomes an empty string.
+A condition (``when``)::
+
+    {"var": "result.available", "equals": true, "next": "offer_slot"}
+
+``var`` is a variable or a dotted path into one; exactly one of ``equals``, ``not_equals``, ``in``, ``gt``,
+``gte``, ``lt``, ``lte``, ``exists``, ``contains``.
+
+Text may contain ``{name}`` placeholders, filled from the conversation variables (``intent``, slots, captured
+values, tool results, anything the call was started with, ``caller`` = the caller's number); an unknown name
+becomes an empty string.
 
 Keys starting with ``_`` are ignored anywhere (room for editor positions and comments); any other unknown key is
 an error, so typos such as ``"nxt"`` are caught.
 
-Adding a node type (collect slot, llm, tool...) means one `NodeType` entry in `NODE_TYPES` here and one handler in
-the engine's dispatch tables.
+Adding a node type means one `NodeType` entry in `NODE_TYPES` here (and its checks in `checks.py`) and one
+handler in the engine's dispatch tables.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["FlowError", "NodeType", "NODE_TYPES", "validate_flow", "normalize", "DTMF_KEYS"]
+from .checks import NODE_CHECKS, Capabilities, check_capabilities, check_routes
+from .errors import DTMF_KEYS, FlowError
+from .text import normalize
 
+__all__ = [
+    "FlowError", "NodeType", "NODE_TYPES", "Capabilities", "validate_flow", "normalize", "DTMF_KEYS", "outgoing",
+]  # fmt: skip
 
-class FlowError(ValueError):
-    """A flow definition is invalid. The message names the node (or ``flow``) and the field."""
-
-
-DTMF_KEYS = frozenset("0123456789*#")
-
-_TOP_LEVEL = frozenset(
-    {"start", "nodes", "global_routes", "default_reprompt", "no_input_goodbye", "id", "name", "version", "description"}
-)
+_TOP_LEVEL = frozenset({
+    "start", "nodes", "global_routes", "default_reprompt", "no_input_goodbye", "timezone", "llm_routing",
+    "id", "name", "version", "description",
+})  # fmt: skip
 _COMMON = {"type": str, "uninterruptible": bool, "label": str, "description": str}
-_ROUTE_FIELDS = frozenset({"intent", "keywords", "dtmf", "capture", "next"})
-_IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 
 # ---------------------------------------------------------------- node types
@@ -94,35 +144,87 @@ class NodeType:
     required: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
     optional: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
     node_refs: tuple[str, ...] = ()  # fields naming another node
-    chains_to: str | None = None  # field followed immediately, without waiting (say -> next)
+    moves_on: tuple[str, ...] = ()  # fields followed immediately, without waiting (say -> next)
     waits: bool = False  # waits for the caller (text / key press / silence)
-    terminal: bool = False  # the call leaves the flow here (hang-up, transfer)
+    terminal: bool = False  # the call leaves the flow here (hang-up, transfer, hand-over)
     check: Callable[[str, dict, dict], None] | None = None  # extra checks: (node_id, node, flow)
 
+    @property
+    def chains_to(self) -> str | None:  # the field `say` follows (kept for older callers)
+        return self.moves_on[0] if self.moves_on else None
 
-def _check_ask(node_id: str, node: dict, flow: dict) -> None:
-    _check_routes(f"node {node_id!r}", node.get("routes", []), flow["nodes"], field_name="routes")
 
-
-def _check_transfer(node_id: str, node: dict, flow: dict) -> None:
-    if not node["target"].strip():
-        raise FlowError(f"node {node_id!r}: 'target' must not be empty")
-
+_SLOT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "invalid": str, "out_of_range": str, "reprompt": str, "confirm": str, "on_deny": str, "dtmf_choices": dict,
+    "max_attempts": int, "on_fail": str, "routes": list, "when": list,
+    "min": (int, str), "max": (int, str), "min_days_ahead": int, "max_days_ahead": int, "weekdays": list,
+    "min_digits": int, "max_digits": int, "assume_daytime": bool,
+}  # fmt: skip
 
 NODE_TYPES: dict[str, NodeType] = {
-    "say": NodeType(required={"text": str, "next": str}, node_refs=("next",), chains_to="next"),
+    "say": NodeType(required={"text": str, "next": str}, node_refs=("next",), moves_on=("next",)),
     "ask": NodeType(
         required={"text": str},
-        optional={"routes": list, "reprompt": str, "fallback": str},
+        optional={"routes": list, "reprompt": str, "fallback": str, "llm_routing": bool},
         node_refs=("fallback",),
         waits=True,
-        check=_check_ask,
+        check=NODE_CHECKS["ask"],
+    ),
+    "collect": NodeType(
+        required={"slot": str, "kind": str, "text": str, "next": str},
+        optional=_SLOT_FIELDS,
+        node_refs=("next", "on_deny", "on_fail"),
+        waits=True,
+        check=NODE_CHECKS["collect"],
+    ),
+    "llm": NodeType(
+        required={"prompt": str},
+        optional={"text": str, "tools": list, "routes": list, "max_turns": int, "next": str, "fallback": str},
+        node_refs=("next", "fallback"),
+        waits=True,
+        check=NODE_CHECKS["llm"],
+    ),
+    "tool": NodeType(
+        required={"tool": str, "on_success": str, "on_error": str},
+        optional={"args": dict, "result": str, "text": str, "when": list},
+        node_refs=("on_success", "on_error"),
+        moves_on=("on_success", "on_error"),
+        check=NODE_CHECKS["tool"],
+    ),
+    "answer": NodeType(
+        required={"next": str},
+        optional={"query": str, "k": int, "text": str, "not_found": str, "fallback": str, "use_llm": bool},
+        node_refs=("next", "fallback"),
+        moves_on=("next", "fallback"),
+        check=NODE_CHECKS["answer"],
     ),
     "transfer": NodeType(
-        required={"target": str}, optional={"text": str, "summary": str}, terminal=True, check=_check_transfer
+        required={"target": str},
+        optional={"text": str, "summary": str, "mode": str, "headers": dict},
+        terminal=True,
+        check=NODE_CHECKS["transfer"],
+    ),
+    "handover": NodeType(
+        required={"agent": str},
+        optional={"text": str, "summary": str, "on_error": str},
+        node_refs=("on_error",),
+        terminal=True,
+        check=NODE_CHECKS["handover"],
     ),
     "end": NodeType(optional={"text": str, "reason": str}, terminal=True),
 }
+
+
+def outgoing(node: dict) -> list[tuple[str, str]]:
+    """Every (field or label, target node) a node can move to: its node references, routes and conditions. For
+    diagrams and reachability; the engine decides which one is taken."""
+    spec = NODE_TYPES[node["type"]]
+    out = [(name, node[name]) for name in spec.node_refs if isinstance(node.get(name), str)]
+    for i, route in enumerate(node.get("routes") or [], start=1):
+        out.append((route.get("intent") or f"route {i}", route["next"]))
+    for i, cond in enumerate(node.get("when") or [], start=1):
+        out.append((f"condition {i}", cond["next"]))
+    return out
 
 
 # ---------------------------------------------------------------- validation
@@ -141,52 +243,6 @@ def _is(value: object, t: type | tuple[type, ...]) -> bool:
     return isinstance(value, t)
 
 
-def _check_routes(where: str, routes: object, nodes: dict, *, field_name: str, label: str = "route") -> None:
-    if not isinstance(routes, list):
-        raise FlowError(f"{where}: {field_name!r} must be a list")
-    seen_dtmf: dict[str, int] = {}
-    for i, route in enumerate(routes, start=1):
-        at = f"{where}: {label} {i}"
-        if not isinstance(route, dict):
-            raise FlowError(f"{at} must be an object")
-        for key in route:
-            if key not in _ROUTE_FIELDS and not str(key).startswith("_"):
-                raise FlowError(f"{at} has unknown field {key!r}")
-        target = route.get("next")
-        if target is None:
-            raise FlowError(f"{at} 'next' is missing")
-        if not isinstance(target, str):
-            raise FlowError(f"{at} 'next' must be a string")
-        if target not in nodes:
-            raise FlowError(f"{at} 'next' points to unknown node {target!r}")
-        if "intent" in route and (not isinstance(route["intent"], str) or not route["intent"].strip()):
-            raise FlowError(f"{at} 'intent' must be a non-empty string")
-        keywords = route.get("keywords")
-        if keywords is not None:
-            if not isinstance(keywords, list) or not keywords:
-                raise FlowError(f"{at} 'keywords' must be a non-empty list of strings")
-            for k, word in enumerate(keywords, start=1):
-                if not isinstance(word, str):
-                    raise FlowError(f"{at} keyword {k} must be a string")
-                if not normalize(word):
-                    raise FlowError(f"{at} keyword {k} ({word!r}) has no words in it")
-        dtmf = route.get("dtmf")
-        if dtmf is not None:
-            if not isinstance(dtmf, str) or dtmf not in DTMF_KEYS:
-                raise FlowError(f"{at} 'dtmf' must be one key of 0-9, * or # (got {dtmf!r})")
-            if dtmf in seen_dtmf:
-                raise FlowError(f"{at} 'dtmf' {dtmf!r} is already used by {label} {seen_dtmf[dtmf]}")
-            seen_dtmf[dtmf] = i
-        if keywords is None and dtmf is None:
-            raise FlowError(f"{at} needs 'keywords' or 'dtmf'")
-        capture = route.get("capture")
-        if capture is not None:
-            if not isinstance(capture, str) or not _IDENTIFIER.match(capture):
-                raise FlowError(f"{at} 'capture' must be a variable name (letters, digits, _)")
-            if keywords is None:
-                raise FlowError(f"{at} 'capture' needs 'keywords'")
-
-
 def _check_node(node_id: object, node: object, flow: dict) -> None:
     if not isinstance(node_id, str) or not node_id.strip():
         raise FlowError(f"flow: node id {node_id!r} must be a non-empty string")
@@ -199,7 +255,7 @@ def _check_node(node_id: object, node: object, flow: dict) -> None:
     spec = NODE_TYPES.get(kind) if isinstance(kind, str) else None
     if spec is None:
         raise FlowError(f"{where}: 'type' {kind!r} is unknown (known: {', '.join(sorted(NODE_TYPES))})")
-    for name, t in spec.required.items():
+    for name in spec.required:
         if name not in node:
             raise FlowError(f"{where}: {name!r} is missing (required for {kind!r} nodes)")
     for name, value in node.items():
@@ -220,28 +276,42 @@ def _check_node(node_id: object, node: object, flow: dict) -> None:
         spec.check(node_id, node, flow)
 
 
+def _immediate(node: dict) -> list[str]:
+    """Nodes this one moves on to without waiting for the caller."""
+    spec = NODE_TYPES[node["type"]]
+    targets = [node[name] for name in spec.moves_on if isinstance(node.get(name), str)]
+    if spec.moves_on:
+        targets += [cond["next"] for cond in node.get("when") or []]
+    return targets
+
+
 def _check_chains(nodes: dict) -> None:
     """Reject loops made only of nodes that move on without waiting (they would never stop talking)."""
     done: set[str] = set()
+    on_path: list[str] = []
+
+    def visit(node_id: str) -> None:
+        if node_id in done:
+            return
+        if node_id in on_path:
+            loop = on_path[on_path.index(node_id) :] + [node_id]
+            raise FlowError(f"node {node_id!r}: 'next' forms a loop with no node that waits: {' -> '.join(loop)}")
+        on_path.append(node_id)
+        for target in _immediate(nodes[node_id]):
+            visit(target)
+        on_path.pop()
+        done.add(node_id)
+
     for first in nodes:
-        path: list[str] = []
-        on_path: set[str] = set()
-        node_id: str | None = first
-        while node_id is not None and node_id not in done:
-            if node_id in on_path:
-                loop = path[path.index(node_id) :] + [node_id]
-                raise FlowError(
-                    f"node {node_id!r}: 'next' forms a loop with no node that waits: {' -> '.join(loop)}"
-                )
-            path.append(node_id)
-            on_path.add(node_id)
-            chains_to = NODE_TYPES[nodes[node_id]["type"]].chains_to
-            node_id = nodes[node_id].get(chains_to) if chains_to else None
-        done.update(path)
+        visit(first)
 
 
-def validate_flow(flow: dict) -> None:
-    """Raise `FlowError` (naming node and field) unless `flow` is a well-formed flow. Never modifies it."""
+def validate_flow(flow: dict, capabilities: Capabilities | None = None) -> None:
+    """Raise `FlowError` (naming node and field) unless `flow` is a well-formed flow. Never modifies it.
+
+    With `capabilities` (what the agent has: an LLM, HTTP tools, other agents), also check that the flow only
+    uses what its agent can do.
+    """
     if not isinstance(flow, dict):
         raise FlowError("flow: must be an object")
     for key in flow:
@@ -259,83 +329,26 @@ def validate_flow(flow: dict) -> None:
         raise FlowError("flow: 'start' must be a string")
     if start not in nodes:
         raise FlowError(f"flow: 'start' points to unknown node {start!r}")
-    for name in ("default_reprompt", "no_input_goodbye", "name", "description"):
+    for name in ("default_reprompt", "no_input_goodbye", "name", "description", "timezone"):
         if name in flow and not isinstance(flow[name], str):
             raise FlowError(f"flow: {name!r} must be a string")
+    if "llm_routing" in flow and not isinstance(flow["llm_routing"], bool):
+        raise FlowError("flow: 'llm_routing' must be true or false")
+    if "timezone" in flow:
+        _check_timezone(flow["timezone"])
     for node_id, node in nodes.items():
         _check_node(node_id, node, flow)
     if "global_routes" in flow:
-        _check_routes("flow", flow["global_routes"], nodes, field_name="global_routes", label="global route")
+        check_routes("flow", flow["global_routes"], nodes, field_name="global_routes", label="global route")
     _check_chains(nodes)
+    if capabilities is not None:
+        check_capabilities(flow, capabilities)
 
 
-# ---------------------------------------------------------------- text normalisation
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Contractions are expanded so "I'd like" and "I would like" read the same. 's becomes "is" (possessives too;
-# harmless for matching). Common apostrophe-less ASR spellings are included when they are not words themselves.
-_SUFFIXES = {"d": "would", "ll": "will", "re": "are", "m": "am", "ve": "have", "s": "is"}
-_WHOLE = {
-    "can't": "can not", "won't": "will not", "shan't": "shall not", "ain't": "is not", "let's": "let us",
-    "dont": "do not", "doesnt": "does not", "didnt": "did not", "cant": "can not", "wont": "will not",
-    "isnt": "is not", "arent": "are not", "wasnt": "was not", "werent": "were not", "couldnt": "could not",
-    "wouldnt": "would not", "shouldnt": "should not", "havent": "have not", "hasnt": "has not",
-    "im": "i am", "ive": "i have", "youre": "you are", "theyre": "they are", "thats": "that is",
-    "whats": "what is", "theres": "there is", "itll": "it will", "youll": "you will",
-}  # fmt: skip
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
-_VOWELS = frozenset("aeiouy")
-
-
-def _stem(word: str) -> str:
-    """A deliberately small suffix stripper: plurals, -ing, -ed, final -e. Same rules for keywords and speech,
-    so only consistency matters, not linguistic accuracy."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    stripped = False
-    if word.endswith("ing") and len(word) >= 6:
-        word, stripped = word[:-3], True
-    elif word.endswith("ed") and len(word) >= 5:
-        word, stripped = word[:-2], True
-    if stripped and len(word) >= 4 and word[-1] == word[-2] and word[-1] not in _VOWELS and word[-1] not in "lsz":
-        word = word[:-1]  # stopping -> stopp -> stop
-    if word.endswith("e") and len(word) >= 5:
-        word = word[:-1]  # schedule / scheduled / scheduling -> schedul
-    return word
-
-
-def _expand(token: str) -> list[str]:
-    whole = _WHOLE.get(token)
-    if whole is not None:
-        return whole.split()
-    if "'" not in token:
-        return [token]
-    if token.endswith("n't"):
-        return [token[:-3], "not"]
-    head, _, tail = token.partition("'")
-    suffix = _SUFFIXES.get(tail)
-    if suffix is not None:
-        return [head, suffix]
-    return [token.replace("'", "")]  # o'clock, o'brien
-
-
-def normalize(text: str) -> str:
-    """Lower-case words of `text`, contractions expanded and stemmed, joined by single spaces.
-
-    ``"I'd like to book two Appointments!"`` -> ``"i would like to book two appointment"``.
-    """
-    text = text.lower().translate(_APOSTROPHES)
-    if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    words: list[str] = []
-    for token in _TOKEN.findall(text):
-        for word in _expand(token):
-            if word:
-                words.append(_stem(word))
-    return " ".join(words)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FlowError(f"flow: 'timezone' {name!r} is not a known time zone (e.g. 'Europe/London')") from None

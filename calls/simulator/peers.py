@@ -182,7 +182,8 @@ class TelnyxPeer(CarrierPeer):
         self.shuffle = max(0, shuffle)
         self._rng = random.Random(seed)
         self._silence = get_codec(self.codec, self.sample_rate).silence(20)
-        self._held: list[tuple[int, str]] = []  # (frames waited, message) in the shuffle window
+        self._captured: list[str] = []  # media messages made, not yet in a shuffled block
+        self._block: list[str] = []  # the current block, in its shuffled sending order
         self._seq = 0
         self._chunk = 0
         self._started_at = 0.0
@@ -233,8 +234,9 @@ class TelnyxPeer(CarrierPeer):
             },
         }
         if self.shuffle > 1:
-            # Frames already "in flight" when the clock starts, so each tick can send one and still reorder.
-            self._held = [(0, self._media(self._silence)) for _ in range(self.shuffle - 1)]
+            # shuffle-1 frames of line silence already "in flight" when the clock starts: with them, a whole
+            # block of `shuffle` frames is at hand on each block's first tick, yet one message leaves per tick.
+            self._captured = [self._media(self._silence) for _ in range(self.shuffle - 1)]
         return [json.dumps(connected), json.dumps(start)]
 
     def _media(self, payload: bytes) -> str:
@@ -249,14 +251,14 @@ class TelnyxPeer(CarrierPeer):
         message = self._media(payload)
         if self.shuffle <= 1:
             return message
-        # One message out per frame in: a random one of the window, but never one held for `shuffle - 1` ticks,
-        # so no frame arrives more than shuffle-1 places late (the serializer's reorder window covers that).
-        self._held.append((0, message))
-        oldest = self._held[0]
-        pick = 0 if oldest[0] >= self.shuffle - 1 else self._rng.randrange(len(self._held))
-        _, out = self._held.pop(pick)
-        self._held = [(waited + 1, m) for waited, m in self._held]
-        return out
+        # One message out per frame in (the caller's clock), sent in a random order within consecutive blocks of
+        # `shuffle` frames: no frame arrives more than shuffle-1 places from its own (the reorder window covers
+        # that), at a constant cost of shuffle-1 frames of delay.
+        self._captured.append(message)
+        if not self._block:
+            self._block, self._captured = self._captured[: self.shuffle], self._captured[self.shuffle :]
+            self._rng.shuffle(self._block)
+        return self._block.pop(0)
 
     def mark_message(self, name: str) -> str:
         return json.dumps({"event": "mark", "sequence_number": self._next_seq(), "stream_id": self.stream_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views import View
 
 from calls.models import Call
@@ -12,6 +13,7 @@ from ..call_queries import filter_calls
 from ..forms import CallFilterForm
 from ..transcript import latency_chart, timeline
 from ..workspace import WorkspaceMixin
+from .recordings import recording_file
 
 PAGE_SIZE = 25
 
@@ -40,5 +42,6 @@ class CallDetailView(WorkspaceMixin, View):
             "chart": chart,
             "nav": "calls",
             "chart_height": max(180, 60 + 34 * len(chart["labels"])),
+            "recording_url": reverse("dashboard:call-recording", args=[call.pk]) if recording_file(call) else None,
         }
         return render(request, "dashboard/calls/detail.html", context)

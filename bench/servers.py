@@ -1,0 +1,213 @@
+"""Servers under test, each in its own processes with its own SQLite database and secrets, on 127.0.0.1 only.
+
+`VoicebotServer(kind="daphne", workers=2)` is the set-up the bench measures: N server processes (daphne, or
+uvicorn for comparison) serving one port. The parent opens one listening socket per worker, each with
+SO_REUSEPORT on the same port, and hands each worker its own socket (`daphne --fd N` / `uvicorn --fd N`); the
+kernel spreads new connections over the sockets by a hash of the 4-tuple, so no worker accepts for another and
+each process holds its own calls (admission counts per process). Agents use the synthetic providers
+(bench/synthetic.py), enabled in these processes only by VOICEBOT_SYNTHETIC_PROVIDERS=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from calls.simulator.local_server import ROOT, Server
+
+PROVIDER_NUMBER = "+15550100001"  # synthetic agent, STT endpointing (as Deepgram speech_final)
+LOCAL_NUMBER = "+15550100002"  # synthetic agent, our VAD decides the end of turn
+
+_AGENT_SETUP = """
+from calls.models import Agent, PhoneNumber, Workspace
+ws = Workspace.objects.get(slug="demo")
+cfg = {cfg!r}
+for name, number, endpointing in (("Synthetic provider EOT", {provider!r}, "provider"),
+                                  ("Synthetic local EOT", {local!r}, "local")):
+    agent, _ = Agent.objects.update_or_create(workspace=ws, name=name, defaults=dict(
+        greeting="Hello, thanks for calling.", stt_provider="synthetic", llm_provider="synthetic",
+        tts_provider="synthetic", silence_timeout_s=60, max_duration_s=600,
+        end_of_turn_silence_ms=cfg["end_of_turn_silence_ms"], barge_in_min_ms=cfg["barge_in_min_ms"],
+        provider_options={{"stt": {{"endpointing": endpointing}}}}))
+    for carrier in ("twilio", "telnyx"):
+        PhoneNumber.objects.update_or_create(e164=number, carrier=carrier, defaults=dict(workspace=ws, agent=agent))
+print("ok")
+"""
+
+
+def reuseport_sockets(n: int, port: int = 0) -> tuple[int, list[socket.socket]]:
+    """`n` listening sockets on one 127.0.0.1 port, each with SO_REUSEPORT (the kernel balances between them)."""
+    socks: list[socket.socket] = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        s.bind(("127.0.0.1", port))
+        port = s.getsockname()[1]
+        s.listen(2048)
+        s.set_inheritable(True)
+        socks.append(s)
+    return port, socks
+
+
+class VoicebotServer(Server):
+    """voicebot in `workers` processes of `kind` ("daphne" | "uvicorn") behind SO_REUSEPORT sockets."""
+
+    def __init__(self, tmp: Path, kind: str = "daphne", workers: int = 1, extra_env: dict | None = None,
+                 end_of_turn_silence_ms: int = 200, barge_in_min_ms: int = 200) -> None:
+        env = {"VOICEBOT_SYNTHETIC_PROVIDERS": "1", "VOICEBOT_WARM_UP": "0", "LOG_LEVEL": "WARNING",
+               "DJANGO_SETTINGS_MODULE": "bench.server_settings", **(extra_env or {})}
+        super().__init__(tmp, env)
+        self.kind, self.workers = kind, workers
+        self.agent_cfg = {"end_of_turn_silence_ms": end_of_turn_silence_ms, "barge_in_min_ms": barge_in_min_ms}
+        self.procs: list[subprocess.Popen] = []
+        self._socks: list[socket.socket] = []
+        self.tmp = tmp
+
+    @property
+    def auth_token(self) -> str:
+        return (self.tmp / "var" / "local_twilio_auth_token").read_text().strip()
+
+    def start(self) -> None:
+        port, self._socks = reuseport_sockets(self.workers)
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.env.update({"PORT": str(port), "PUBLIC_BASE_URL": self.base_url})
+        for cmd in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--no-user")):
+            done = self.manage(*cmd)
+            assert done.returncode == 0, done.stderr
+        code = _AGENT_SETUP.format(cfg=self.agent_cfg, provider=PROVIDER_NUMBER, local=LOCAL_NUMBER)
+        done = self.manage("shell", "-c", code)
+        assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+        log = self.log.open("w")
+        for sock in self._socks:
+            fd = sock.fileno()
+            if self.kind == "daphne":
+                cmd = [sys.executable, "-m", "daphne", "--fd", str(fd), "voicebot.asgi:application"]
+            elif self.kind == "uvicorn":
+                cmd = [sys.executable, "-m", "uvicorn", "--fd", str(fd), "--loop", "uvloop", "--ws", "websockets",
+                       "--lifespan", "off", "--no-access-log", "--log-level", "warning", "voicebot.asgi:application"]
+            else:
+                raise ValueError(f"unknown server kind {self.kind!r}")
+            self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                               pass_fds=(fd,)))
+        self.proc = self.procs[0]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if all(self._healthy() for _ in range(self.workers * 3)):
+                return
+            if any(p.poll() is not None for p in self.procs):
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"{self.kind} did not start:\n{self.log.read_text()[-3000:]}")
+
+    def _healthy(self) -> bool:
+        try:
+            resp = httpx.get(self.base_url + "/healthz", timeout=2)
+            return resp.status_code == 200 and resp.json().get("warm")
+        except httpx.HTTPError:
+            return False
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for s in self._socks:
+            s.close()
+        self._socks = []
+
+    def stored_turns(self) -> list[dict]:
+        """Server-side TurnMetrics of every agent turn (read straight from this server's SQLite file)."""
+        import sqlite3
+
+        con = sqlite3.connect(f"file:{self.tmp / 'db.sqlite3'}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = con.execute(
+                "SELECT c.carrier_call_id, c.to_number, m.endpoint_ms, m.stt_final_ms, m.end_to_end_ms, m.stt_ms,"
+                " m.brain_ms, m.tts_ms FROM calls_turnmetrics m JOIN calls_turn t ON t.id = m.turn_id"
+                " JOIN calls_call c ON c.id = t.call_id").fetchall()
+            calls = con.execute("SELECT status, count(*) FROM calls_call GROUP BY status").fetchall()
+            events = con.execute("SELECT kind, count(*) FROM calls_callevent GROUP BY kind").fetchall()
+        finally:
+            con.close()
+        keys = ("call_id", "to", "endpoint_ms", "stt_final_ms", "end_to_end_ms", "stt_ms", "brain_ms", "tts_ms")
+        self.db_counts = {"calls": dict(calls), "events": dict(events)}
+        return [dict(zip(keys, r)) for r in rows]
+
+
+class PipecatServer:
+    """bench/pipecat_bot.py (uvicorn + FastAPI + Pipecat) in its own venv, in `workers` processes."""
+
+    def __init__(self, tmp: Path, python: Path, workers: int = 1) -> None:
+        self.tmp, self.python, self.workers = tmp, python, workers
+        self.procs: list[subprocess.Popen] = []
+        self.log = tmp / "pipecat.log"
+        self.auth_token = "pipecat-bench-token"
+        self._socks: list[socket.socket] = []
+
+    def start(self) -> None:
+        port, self._socks = reuseport_sockets(self.workers)
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DJANGO_", "VIRTUAL_ENV"))}
+        env.update({"PIPECAT_BENCH_PUBLIC_URL": self.base_url, "PIPECAT_BENCH_AUTH_TOKEN": self.auth_token,
+                    "HF_HUB_OFFLINE": "1", "PIPECAT_NO_TELEMETRY": "1", "DO_NOT_TRACK": "1",
+                    "PYTHONPATH": ""})
+        log = self.log.open("w")
+        for sock in self._socks:
+            fd = sock.fileno()
+            cmd = [str(self.python), str(ROOT / "bench" / "pipecat_bot.py"), "--fd", str(fd)]
+            self.procs.append(subprocess.Popen(cmd, cwd=self.tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                               pass_fds=(fd,)))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if any(p.poll() is not None for p in self.procs):
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"pipecat bot did not start:\n{self.log.read_text()[-3000:]}")
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for s in self._socks:
+            s.close()
+
+    def stored_turns(self) -> list[dict]:
+        return []
+
+
+def dump(obj) -> str:
+    return json.dumps(obj, default=str)

@@ -1,0 +1,171 @@
+"""Admission control: a process takes no more calls than it can hold; the rest get a polite overflow at once.
+
+Overload must show up as a refusal, never as delay for the calls already talking. The one decision lives here
+and every entry point asks it:
+
+- the voice webhooks (Twilio `<Connect>`, Telnyx TeXML and Call Control) call `admit()` before answering: beyond
+  the limit the caller hears a short apology and the call ends (`<Say>` + `<Hangup/>`), or is put through to
+  `OVERFLOW_NUMBER` (`<Dial>`) when one is configured;
+- the media consumer calls `admit_stream()` when a stream starts: a stream that lands on a process already full
+  (the webhook was answered by another process, or a burst slipped past) is closed with code 1013 "Try Again
+  Later" before any session is built.
+
+What a process holds is `settings.MAX_CONCURRENT_CALLS` live sessions (`calls.consumers.ACTIVE_SESSIONS`; each
+server process holds its own sockets, so the count is per process) plus the calls this process admitted at the
+webhook in the last `RESERVATION_S` whose stream has not started yet — without those, a burst of webhooks would
+all be admitted before the first stream arrives. A reservation whose stream lands on another process simply
+expires. Every refusal is counted (`REFUSED`) and stored: the Call row with status "rejected" and a CallEvent of
+kind "overflow".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from voicebot.env import env_str
+
+log = logging.getLogger("calls.admission")
+
+OVERFLOW_LINE = "Sorry, all of our lines are busy right now. Please call again in a few minutes. Goodbye."
+RESERVATION_S = 15.0  # a carrier opens the stream within a second or two of our answer; tokens live 60 s
+CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 / IANA: "Try Again Later" (the server is overloaded)
+
+#: Process-wide count of refused calls, by where they were refused ("webhook" | "media").
+REFUSED: Counter = Counter()
+
+_lock = threading.Lock()  # webhooks run in Django's sync thread, streams on the event loop
+_reserved: dict[str, float] = {}  # call id -> monotonic expiry
+_starting: set[str] = set()  # streams admitted, session not yet live (its start does database work)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    admit: bool
+    live: int  # live sessions in this process
+    reserved: int  # admitted at the webhook, stream not started yet
+    limit: int
+
+    @property
+    def detail(self) -> dict:
+        return {"live": self.live, "reserved": self.reserved, "limit": self.limit, "pid": _pid()}
+
+
+def limit() -> int:
+    return int(settings.MAX_CONCURRENT_CALLS)
+
+
+def overflow_number() -> str:
+    """Where overflow calls are put through (E.164), or "" to apologise and hang up."""
+    return (getattr(settings, "OVERFLOW_NUMBER", None) or env_str("OVERFLOW_NUMBER") or "").strip()
+
+
+def live_sessions() -> int:
+    from .consumers import ACTIVE_SESSIONS
+
+    return len(ACTIVE_SESSIONS)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _expire(now: float) -> None:
+    for call_id in [c for c, until in _reserved.items() if until <= now]:
+        del _reserved[call_id]
+
+
+def admit(call_id: str) -> Decision:
+    """Webhook: may this process answer `call_id`? If so, its place is held until its stream starts."""
+    now = time.monotonic()
+    cap = limit()
+    with _lock:
+        _expire(now)
+        live, reserved = live_sessions(), len(_reserved)
+        if call_id in _reserved:  # a carrier retry of a call already admitted
+            return Decision(True, live, reserved, cap)
+        ok = live + reserved < cap
+        if ok:
+            _reserved[call_id] = now + RESERVATION_S
+    return Decision(ok, live, reserved, cap)
+
+
+def admit_stream(call_id: str) -> Decision:
+    """Media socket: may this stream become a live session here? Consumes the call's reservation if it has one.
+
+    An admitted stream counts as live from here on; call `settled(call_id)` once its session is in
+    ACTIVE_SESSIONS (or its start failed), so a burst of streams cannot all pass before the first session exists.
+    """
+    cap = limit()
+    with _lock:
+        _expire(time.monotonic())
+        mine = _reserved.pop(call_id, None) is not None
+        live, reserved = live_sessions() + len(_starting), len(_reserved)
+        # A reserved call was counted when it was admitted; others must fit beside everything held.
+        ok = live < cap if mine else live + reserved < cap
+        if ok:
+            _starting.add(call_id)
+    return Decision(ok, live, reserved, cap)
+
+
+def settled(call_id: str) -> None:
+    """The admitted stream's session is live (now counted by ACTIVE_SESSIONS), or never will be."""
+    with _lock:
+        _starting.discard(call_id)
+
+
+def reset() -> None:
+    """Tests: forget every reservation and count."""
+    with _lock:
+        _reserved.clear()
+        _starting.clear()
+    REFUSED.clear()
+
+
+# ---------------------------------------------------------------- what the caller hears, and the record
+
+
+def overflow_twiml() -> bytes:
+    """TwiML (Twilio) and TeXML (Telnyx accepts the same verbs): put through to OVERFLOW_NUMBER, or apologise."""
+    root = ET.Element("Response")
+    number = overflow_number()
+    if number:
+        ET.SubElement(root, "Dial").text = number
+    else:
+        ET.SubElement(root, "Say").text = OVERFLOW_LINE
+        ET.SubElement(root, "Hangup")
+    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+
+
+def record_overflow(carrier: str, number, call_id: str, from_number: str, decision: Decision, where: str,
+                    direction: str = "inbound") -> None:
+    """Store a refused call (status "rejected") and its "overflow" CallEvent. Sync: call via run_db on the loop."""
+    from .models import Call, CallEvent
+
+    REFUSED[where] += 1
+    action = "dial" if where == "webhook" and overflow_number() else ("hangup" if where == "webhook" else "close-1013")
+    log.warning("%s call %s refused at the %s: %d live + %d reserved >= limit %d (%s)", carrier, call_id or "?",
+                where, decision.live, decision.reserved, decision.limit, action)
+    now = timezone.now()
+    fields = {"status": Call.Status.REJECTED, "end_reason": "overflow", "ended_at": now}
+    call = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first() if call_id else None
+    if call is None:
+        if number is None:
+            return
+        call = Call.objects.create(carrier=carrier, carrier_call_id=call_id, workspace=number.workspace,
+                                   agent=number.agent, from_number=from_number, to_number=number.e164,
+                                   direction=direction, **fields)
+    else:
+        # Only a call that never got going is marked rejected (not a live call whose webhook was retried).
+        Call.objects.filter(pk=call.pk, status=Call.Status.RINGING).update(stream_nonce="", **fields)
+    CallEvent.objects.create(call=call, workspace_id=call.workspace_id, kind=CallEvent.Kind.OVERFLOW,
+                             detail={"where": where, "action": action, **decision.detail})

@@ -1,0 +1,189 @@
+"""Carrier-specific transfer instructions: Twilio TwiML and Telnyx `transfer` parameters, cold or warm, to a
+phone number or a SIP address, with the call's context in SIP headers.
+
+Rules enforced here, whatever the flow asked for (see ../shared/reference/PROTOCOLS.md):
+
+- custom SIP header names start with ``x-`` and never with ``x-twilio`` (Twilio refuses those);
+- values are single-line text, control characters removed, at most `MAX_VALUE_CHARS` characters;
+- on Twilio the headers travel in the SIP URI's query, each name and value URL-encoded, the whole URI kept
+  under `MAX_SIP_URI_CHARS` (slot headers are dropped first, then the custom ones, the summary last);
+- on Telnyx they are the `custom_headers` list of the `transfer` command.
+
+Warm transfers: the person answering hears the summary before the caller is bridged. Twilio fetches the `url`
+of `<Number>` / `<Sip>` when the callee answers and plays its TwiML to the callee only (our signed
+`/twilio/whisper` endpoint `<Say>`s the summary). Telnyx's `transfer` takes an `audio_url` played to the callee
+before bridging (our signed `/telnyx/whisper.wav` renders the summary with the local TTS); that path follows
+Telnyx's API reference and the SDK's parameters but has not been tried against a real Telnyx account.
+
+Pure functions of their arguments (no settings, no I/O) except `twilio_transfer_twiml` / `telnyx_transfer_params`,
+which add the signed whisper URL for warm transfers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ..providers.base import Transfer
+
+__all__ = [
+    "TransferOptions", "DetailedTransfer", "HeaderError", "is_sip", "sip_headers", "sip_uri_with_headers",
+    "build_twiml", "build_telnyx_params", "twilio_transfer_twiml", "telnyx_transfer_params", "whisper_text",
+]  # fmt: skip
+
+MAX_VALUE_CHARS = 200
+MAX_SIP_URI_CHARS = 1000
+_NAME = re.compile(r"^x-[a-z0-9][a-z0-9-]{0,60}$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+class HeaderError(ValueError):
+    """A custom SIP header the carriers would refuse (or that could inject another header)."""
+
+
+@dataclass(slots=True)
+class TransferOptions:
+    mode: str = "cold"  # "cold" | "warm"
+    intent: str = ""
+    slots: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # extra custom headers from the flow
+
+
+@dataclass(slots=True)
+class DetailedTransfer(Transfer):
+    """A `Transfer` that also says how (warm or cold) and what to tell the other side."""
+
+    options: TransferOptions = field(default_factory=TransferOptions)
+
+
+def is_sip(target: str) -> bool:
+    return target.strip().lower().startswith(("sip:", "sips:"))
+
+
+def check_header_name(name: str) -> str:
+    if not _NAME.match(name) or name.lower().startswith("x-twilio"):
+        raise HeaderError(f"SIP header {name!r}: custom headers start with 'x-' (letters, digits, '-') and never "
+                          "with 'x-twilio'")
+    return name.lower()
+
+
+def clean_value(value: object, limit: int = MAX_VALUE_CHARS) -> str:
+    """One line of text: CR/LF and other control characters (header injection) become spaces."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def sip_headers(summary: str, options: TransferOptions | None = None) -> dict[str, str]:
+    """x-summary, x-intent, x-slot-<name> for each slot, then the flow's own headers (names checked)."""
+    options = options or TransferOptions()
+    headers: dict[str, str] = {}
+    if summary:
+        headers["x-summary"] = clean_value(summary)
+    if options.intent:
+        headers["x-intent"] = clean_value(options.intent, 60)
+    for name, value in options.slots.items():
+        slug = _SLUG.sub("-", name.lower()).strip("-")
+        if slug:
+            headers[f"x-slot-{slug}"[:62]] = clean_value(value)
+    for name, value in options.headers.items():
+        headers[check_header_name(name)] = clean_value(value)
+    return {name: value for name, value in headers.items() if value}
+
+
+def _query(headers: dict[str, str]) -> str:
+    return "&".join(f"{quote(name, safe='-')}={quote(value, safe='')}" for name, value in headers.items())
+
+
+def sip_uri_with_headers(uri: str, headers: dict[str, str], limit: int = MAX_SIP_URI_CHARS) -> str:
+    """`uri` with `headers` URL-encoded in its query (Twilio's way of sending custom SIP headers). When the URI
+    would be too long, slot headers go first (last slot first), then the flow's own headers, then the intent;
+    the summary is shortened last."""
+    uri = uri.strip()
+    sep = "&" if "?" in uri else "?"
+    kept = dict(headers)
+
+    def length() -> int:
+        return len(uri) + 1 + len(_query(kept))
+
+    slots = [name for name in kept if name.startswith("x-slot-")]
+    custom = [name for name in kept if name not in ("x-summary", "x-intent") and name not in slots]
+    for name in [*reversed(slots), *reversed(custom), "x-intent"]:
+        if length() <= limit:
+            break
+        kept.pop(name, None)
+    if "x-summary" in kept and length() > limit:
+        # The longest shortened summary that fits (encoded sizes vary: binary search on the character count).
+        summary, low, high = kept["x-summary"], 0, len(kept["x-summary"])
+        while low < high:
+            middle = (low + high + 1) // 2
+            kept["x-summary"] = clean_value(summary, middle)
+            low, high = (middle, high) if length() <= limit else (low, middle - 1)
+        kept["x-summary"] = clean_value(summary, low)
+        if low < 20:
+            del kept["x-summary"]
+    return f"{uri}{sep}{_query(kept)}" if kept else uri
+
+
+def whisper_text(summary: str) -> str:
+    """What the person answering a warm transfer hears before the caller is connected."""
+    summary = clean_value(summary, 400)
+    return f"Incoming transfer from the voice assistant. {summary}" if summary else (
+        "Incoming transfer from the voice assistant."
+    )
+
+
+# ---------------------------------------------------------------- Twilio
+
+
+def build_twiml(target: str, summary: str, options: TransferOptions | None = None, whisper_url: str | None = None) -> str:
+    """`<Dial><Number>` or `<Dial><Sip>` (headers in the URI); with `whisper_url` (warm), Twilio runs that TwiML
+    for the callee before bridging."""
+    options = options or TransferOptions()
+    response = VoiceResponse()
+    dial = response.dial()
+    extra = {"url": whisper_url, "method": "POST"} if whisper_url else {}
+    if is_sip(target):
+        dial.sip(sip_uri_with_headers(target, sip_headers(summary, options)), **extra)
+    else:
+        dial.number(target.strip(), **extra)
+    return str(response)
+
+
+def twilio_transfer_twiml(target: str, summary: str, options: TransferOptions | None = None) -> str:
+    warm = options is not None and options.mode == "warm"
+    url = None
+    if warm:
+        from .whisper import twilio_whisper_url
+
+        url = twilio_whisper_url(summary)
+    return build_twiml(target, summary, options, url)
+
+
+# ---------------------------------------------------------------- Telnyx
+
+
+def build_telnyx_params(target: str, summary: str, options: TransferOptions | None = None,
+                        audio_url: str | None = None) -> dict:
+    """Keyword arguments for `client.calls.actions.transfer(call_control_id, **params)`."""
+    options = options or TransferOptions()
+    params: dict = {"to": target.strip()}
+    if is_sip(target):
+        headers = sip_headers(summary, options)
+        if headers:
+            params["custom_headers"] = [{"name": name, "value": value} for name, value in headers.items()]
+    if audio_url:
+        params["audio_url"] = audio_url
+    return params
+
+
+def telnyx_transfer_params(target: str, summary: str, options: TransferOptions | None = None) -> dict:
+    url = None
+    if options is not None and options.mode == "warm":
+        from .whisper import telnyx_whisper_audio_url
+
+        url = telnyx_whisper_audio_url(summary)
+    return build_telnyx_params(target, summary, options, url)

@@ -1,0 +1,38 @@
+"""`handover`: the same call continues with another agent of the workspace, which keeps the conversation.
+
+The engine only asks for it (`Handover` effect); `FlowBrain` loads the other agent and delegates to its brain.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from calls.providers.base import EndCall
+
+from ..effects import Handover
+
+if TYPE_CHECKING:
+    from ..engine import Action, FlowEngine
+
+TYPE = "handover"
+FAILED_LINE = "Sorry, I can't connect you right now. Please call back later. Goodbye!"
+
+
+def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+    engine.speak(node.get("text"), out, node)
+    summary = engine.fill(node["summary"]) if node.get("summary") else engine.default_summary()
+    engine.request(Handover(node_id, node["agent"].strip(), summary), out)
+    return None
+
+
+def _resume(engine: FlowEngine, node_id: str, node: dict, effect: Handover, ok: object, out: list[Action]) -> None:
+    if ok is True:
+        return  # the other agent has the call: this flow is finished
+    if node.get("on_error"):
+        engine.goto(node["on_error"], out)
+    else:
+        engine.speak(FAILED_LINE, out, node)
+        out.append(EndCall(reason="handover_failed"))
+
+
+RESUME = {Handover: _resume}

@@ -1,0 +1,78 @@
+"""Reconnecting a dropped media stream while the phone call itself is still up.
+
+The carrier keeps the call when only our socket dies (a proxy restart, a network blip): we reopen the Call row,
+issue a fresh single-use token and ask the carrier, over REST, to stream again — Twilio by replacing the call's
+TwiML with a new `<Connect><Stream>` (the TwiML after the old one pauses, see twilio_twiml), Telnyx by
+`start_streaming`. The new socket may reach any process: the session is rebuilt from the database (turns, and the
+brain state written with every agent turn), continues the turn indices and skips the greeting.
+
+Needs REST credentials. Without them nobody can ask the carrier, so the call is finished as before.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from .carriers import outbound_telnyx, twilio_rest
+from .carriers.common import grant_stream
+from .carriers.rest_errors import CarrierRestError, NotConfigured
+from .carriers.twilio_twiml import stream_twiml
+from .models import Call, CallEvent
+
+log = logging.getLogger("calls.resume")
+
+MAX_RESUMES = 3  # a stream that keeps dropping is not worth chasing forever
+
+
+def _twilio(call: Call, token: str) -> None:
+    update = twilio_rest.client().calls(call.carrier_call_id).update
+    twilio_rest.rest("stream resume", update, twiml=str(stream_twiml(token)))
+
+
+def _telnyx(call: Call, token: str) -> None:
+    outbound_telnyx.start_stream(call, token)
+
+
+# carrier -> (raises NotConfigured without credentials, asks the carrier to reconnect)
+_CARRIERS = {"twilio": (twilio_rest.client, _twilio), "telnyx": (outbound_telnyx.client_options, _telnyx)}
+
+
+def resume_stream(call_pk: int) -> bool:
+    """Ask the carrier to reconnect the call's stream. True when asked; False when the call is to be finished."""
+    close_old_connections()
+    call = Call.objects.select_related("agent").filter(pk=call_pk).first()
+    if call is None or call.carrier not in _CARRIERS:
+        return False
+    configured, reconnect = _CARRIERS[call.carrier]
+    try:
+        configured()
+    except NotConfigured as exc:
+        log.info("call %s: stream dropped; cannot resume: %s", call.carrier_call_id, exc)
+        _note(call, "resume_unavailable", str(exc))
+        return False
+    resumes = CallEvent.objects.filter(call=call, kind=CallEvent.Kind.INFO, detail__stream="resume_requested").count()
+    if resumes >= MAX_RESUMES:
+        _note(call, "resume_refused", f"already resumed {resumes} times")
+        return False
+    ended_at = call.ended_at
+    # Reopen before asking: the new stream may reach another process before the REST request even returns.
+    Call.objects.filter(pk=call.pk).update(status=Call.Status.IN_PROGRESS, ended_at=None, end_reason="")
+    try:
+        reconnect(call, grant_stream(call))
+    except CarrierRestError as exc:
+        log.warning("call %s: stream dropped and not resumed: %s", call.carrier_call_id, exc)
+        Call.objects.filter(pk=call.pk).update(status=Call.Status.COMPLETED, ended_at=ended_at or timezone.now(),
+                                               end_reason="stream-dropped", stream_nonce="")
+        _note(call, "resume_failed", str(exc))
+        return False
+    log.info("call %s: stream dropped; carrier asked to reconnect", call.carrier_call_id)
+    _note(call, "resume_requested")
+    return True
+
+
+def _note(call: Call, what: str, error: str = "") -> None:
+    detail = {"stream": what, **({"error": error[:300]} if error else {})}
+    CallEvent.objects.create(call=call, workspace_id=call.workspace_id, kind=CallEvent.Kind.INFO, detail=detail)

@@ -1,0 +1,33 @@
+"""What happens once a media stream has ended and its writes have landed: resume it, or start the post-call work.
+
+Runs in the background of the consumer that served the stream: neither a REST request to the carrier nor
+enqueueing (which, without a broker, runs the post-call work in-process) may hold up the socket's close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+log = logging.getLogger("calls.stream_end")
+
+_pending: set[asyncio.Task] = set()
+
+
+def stream_ended(call_pk: int, dropped: bool) -> None:
+    """`dropped`: the socket closed with no `stop` and no clean close, so the phone call may still be up."""
+    task = asyncio.get_running_loop().create_task(_after(call_pk, dropped), name=f"stream-end-{call_pk}")
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def _after(call_pk: int, dropped: bool) -> None:
+    from .resume import resume_stream
+    from .tasks import enqueue_post_call
+
+    try:
+        if dropped and await asyncio.to_thread(resume_stream, call_pk):
+            return  # the carrier reconnects; the post-call work waits for the real end
+        await asyncio.to_thread(enqueue_post_call, call_pk)
+    except Exception:  # a loop boundary: nothing here may take the process down
+        log.exception("call %s: after-stream work failed", call_pk)
