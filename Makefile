@@ -31,8 +31,23 @@ run: migrate
 test: install
 	$(PY) -m pytest
 
-bench: migrate
-	$(PY) manage.py bench
+# Benchmark-only packages: into .venv from bench/requirements.txt; pipecat-ai (side by side) conflicts with our
+# pins, so it gets its own venv. `make bench ARGS="--scenario overhead --max-calls 50"` runs a part.
+BENCH_STAMP := $(VENV)/.bench-installed
+PIPECAT_VENV := bench/.venv-pipecat
+PIPECAT_STAMP := $(PIPECAT_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+$(PIPECAT_STAMP): bench/requirements-pipecat.txt
+	$(PYTHON) -m venv $(PIPECAT_VENV) || python3 -m venv $(PIPECAT_VENV)
+	$(PIPECAT_VENV)/bin/python -m pip install --disable-pip-version-check -q -r bench/requirements-pipecat.txt
+	touch $(PIPECAT_STAMP)
+
+bench: migrate $(BENCH_STAMP) $(PIPECAT_STAMP)
+	$(PY) manage.py bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var $(PIPECAT_VENV)

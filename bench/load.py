@@ -172,6 +172,10 @@ def summarise(server, n: int, calls: list[dict], outs: list[dict], server_s: Sam
         "loadgen_lag_ms": [o["loop_lag_ms"] for o in outs],
         "server_endpoint_ms": summary([t["endpoint_ms"] for t in stored]),
         "server_e2e_ms": summary([t["end_to_end_ms"] for t in stored]),
+        "server_stages_p50": {k: summary([t[k] for t in stored])["p50"]
+                              for k in ("endpoint_ms", "stt_final_ms", "stt_ms", "brain_ms", "tts_ms", "end_to_end_ms")},
+        "server_stages_p95": {k: summary([t[k] for t in stored])["p95"]
+                              for k in ("endpoint_ms", "stt_final_ms", "stt_ms", "brain_ms", "tts_ms", "end_to_end_ms")},
         "wall_s": round(wall, 1), "window_s": round(t1 - t0, 1),
         "raw_calls": calls,
     }

@@ -97,6 +97,11 @@ class MediaStreamConsumer(AsyncConsumer):
                 log.warning("%s stream closed: %s", self.carrier, exc)
                 await self._close(CLOSE_UNSUPPORTED)
             return
+        except Exception:  # a serializer bug: one message is lost, not the call (no cost when nothing raises)
+            if not self.bad["serializer_error"]:
+                log.exception("%s serializer failed on a message (counted as serializer_error)", self.carrier)
+            self._bad("serializer_error")
+            return
         session = self.session
         for event in events:
             if type(event) is AudioIn:

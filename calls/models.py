@@ -68,6 +68,18 @@ class Agent(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        """Bump `flow_version` whenever the stored flow changes, so every call can say which flow it ran.
+        (Queryset `.update(flow=...)` bypasses this; edit flows through the model.)"""
+        update_fields = kwargs.get("update_fields")
+        if self.pk is not None and (update_fields is None or "flow" in update_fields):
+            stored = type(self).objects.filter(pk=self.pk).values_list("flow", "flow_version").first()
+            if stored is not None and stored[0] != self.flow:
+                self.flow_version = max(self.flow_version, stored[1]) + 1
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*update_fields, "flow_version"}
+        super().save(*args, **kwargs)
+
 
 class PhoneNumber(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="numbers")

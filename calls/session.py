@@ -522,7 +522,10 @@ class CallSession:
                                              "via": "carrier" if self.control else "none (no credentials)"})
             if self.control is not None:
                 try:
-                    await self.control.transfer(self.call_id, action.target, action.summary)
+                    # Flow transfers also say how (warm/cold) and what the other side is told (SIP headers).
+                    options = getattr(action, "options", None)
+                    await self.control.transfer(self.call_id, action.target, action.summary,
+                                                **({"options": options} if options is not None else {}))
                 except ProviderError as exc:
                     self._provider_failed(exc, "carrier")
             await self._hang_up("transferred", hang_up=False)

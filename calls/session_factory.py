@@ -6,7 +6,10 @@ from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
+from knowledge.records import save_turn_sources
+
 from .carriers.base import CallControl, CallStart, MediaSerializer
+from .flows.context import bind_call
 from .live import publisher_for
 from .models import Agent, Call, Carrier
 from .pipeline.recording import CallAudioRecorder
@@ -66,9 +69,12 @@ def build_session(
         from .carriers.browser_media import with_transcript
 
         on_written = with_transcript(on_written, serializer, send)  # the caller's page shows the transcript
-    recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written)
+    recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written, save_sources=save_turn_sources)
     recorder.start(next_index=next_turn_index)
+    recorder.update_call(flow_version=agent.flow_version)  # the flow version this call runs
     providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
+    # Flow nodes' tools, LLM, knowledge base and hand-overs; the LLM's search_knowledge tool; where sources go.
+    bind_call(providers.brain, agent, call, recorder)
     audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
     return CallSession(
         call_id=start.call_id,

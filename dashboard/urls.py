@@ -6,7 +6,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from .views import agents, analytics, calls, live, numbers, recordings, static, talk, tokens, workspaces
-from .views import campaigns, outbound, webhooks
+from .views import campaigns, knowledge, outbound, webhooks
 
 app_name = "dashboard"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("agents/<int:pk>/", agents.AgentEditView.as_view(), name="agent-edit"),
     path("agents/<int:pk>/clone/", agents.AgentCloneView.as_view(), name="agent-clone"),
     path("agents/<int:pk>/delete/", agents.AgentDeleteView.as_view(), name="agent-delete"),
+    path("agents/<int:pk>/knowledge/", knowledge.KnowledgeView.as_view(), name="agent-knowledge"),
     path("agents/<int:pk>/talk/", talk.TalkView.as_view(), name="agent-talk"),
     path("agents/<int:pk>/talk/start/", talk.TalkStartView.as_view(), name="agent-talk-start"),
     path("voices/sample.wav", agents.VoiceSampleView.as_view(), name="voice-sample"),

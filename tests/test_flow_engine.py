@@ -401,9 +401,14 @@ def test_demo_scripted_conversation():
 
     actions = engine.on_text("tomorrow")
     reply = said(actions)
-    assert "tomorrow" in reply
-    assert reply.endswith("Is there anything else I can help you with?")
+    assert "pencilled you in for tomorrow" in reply
     assert engine.state.variables["day"] == "tomorrow"
+    # The booking goes on: a time (confirmed with the day), then a name.
+    assert said(engine.on_text("3 pm please")) == "So that's tomorrow at 3 pm, right?"
+    assert "name" in said(engine.on_text("Yes, that's right."))
+    reply = said(engine.on_text("My name is Peter Brown."))
+    assert "Peter Brown" in reply
+    assert reply.endswith("Is there anything else I can help you with?")
 
     reply = said(engine.on_text("What are your opening hours"))
     assert "We're open Monday to Friday, 8 am to 6 pm, and Saturday 9 to 1." in reply
@@ -516,7 +521,7 @@ def test_flow_brain_restored_state_and_cancellation():
 
     first = asyncio.run(first_only())
     assert "Monday" in first.text
-    assert state.node == "anything_else" and state.variables["day"] == "Monday"
+    assert state.node == "ask_time" and state.variables["day"] == "Monday"
     brain.heard("x", "x", True)  # no-op, must not fail
     asyncio.run(brain.close())
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
-from calls.carriers import outbound_telnyx_hooks, outbound_twilio_hooks, telnyx_webhooks, twilio_webhooks
+from calls.carriers import outbound_telnyx_hooks, outbound_twilio_hooks, telnyx_webhooks, twilio_webhooks, whisper
 
 
 def healthz(request):
@@ -23,6 +23,9 @@ urlpatterns = [
     path("twilio/outbound/answer", outbound_twilio_hooks.answer, name="twilio-outbound-answer"),
     path("twilio/outbound/status", outbound_twilio_hooks.status, name="twilio-outbound-status"),
     path("telnyx/outbound/events", outbound_telnyx_hooks.events, name="telnyx-outbound-events"),
+    # Warm transfers: what the person answering hears first (signed, short-lived URLs; calls.carriers.whisper).
+    path("twilio/whisper", whisper.twilio_whisper, name="twilio-whisper"),
+    path("telnyx/whisper.wav", whisper.telnyx_whisper, name="telnyx-whisper"),
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

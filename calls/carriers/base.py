@@ -113,4 +113,6 @@ class CallControl(ABC):
     async def hang_up(self, call_id: str) -> None: ...
 
     @abstractmethod
-    async def transfer(self, call_id: str, target: str, summary: str = "") -> None: ...
+    async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
+        """Hand the call to `target` (number or SIP URI). `options` (`carriers.transfer.TransferOptions`, optional):
+        warm or cold, and the intent and slots sent along as SIP headers."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from ..providers.base import ProviderError
-from . import telnyx_client_state
+from . import telnyx_client_state, transfer
 from .base import CallControl
 from .common import stream_url
 from .telnyx_format import StreamFormat
@@ -86,16 +86,13 @@ class TelnyxCallControl(CallControl):
         except telnyx.APIError as exc:
             raise _failed("hang-up", exc) from exc
 
-    async def transfer(self, call_id: str, target: str, summary: str = "") -> None:
+    async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
         import telnyx
 
-        extra: dict = {}
-        if summary and target.startswith("sip:"):
-            # The human picking up sees why the call came: SIP custom headers must be X- prefixed.
-            extra["custom_headers"] = [{"name": "X-Summary", "value": summary[:500]}]
+        params = transfer.telnyx_transfer_params(target, summary, options)  # cold/warm, SIP headers: transfer.py
         try:
             async with telnyx.AsyncTelnyx(**_options()) as client:
-                await client.calls.actions.transfer(call_id, to=target, **extra)
+                await client.calls.actions.transfer(call_id, **params)
         except telnyx.APIError as exc:
             raise _failed("transfer", exc) from exc
 

@@ -44,8 +44,8 @@ from .telnyx_format import SUPPORTED
 
 log = logging.getLogger("calls.carriers.telnyx")
 
-# Frames held while waiting for a missing one: 5 x 20 ms. Enough for the reordering Telnyx shows (a frame or two),
-# small enough that a lost frame costs at most 100 ms of extra delay before it is concealed.
+# Frames held while waiting for a missing one: 5 x 20 ms. Covers frames a few places out of order; small enough
+# that a frame that is really lost costs at most 100 ms of extra delay before its slot is concealed.
 REORDER_WINDOW = 5
 FRAME_MS = 20
 _INBOUND = ("inbound", "inbound_track")

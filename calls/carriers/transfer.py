@@ -3,7 +3,8 @@ phone number or a SIP address, with the call's context in SIP headers.
 
 Rules enforced here, whatever the flow asked for (see ../shared/reference/PROTOCOLS.md):
 
-- custom SIP header names start with ``x-`` and never with ``x-twilio`` (Twilio refuses those);
+- custom SIP header names start with ``x-`` and never with ``x-twilio`` (Twilio refuses those), checked without
+  case (SIP header names are case-insensitive); ours are X-Summary, X-Intent and X-Slot-<Name>;
 - values are single-line text, control characters removed, at most `MAX_VALUE_CHARS` characters;
 - on Twilio the headers travel in the SIP URI's query, each name and value URL-encoded, the whole URI kept
   under `MAX_SIP_URI_CHARS` (slot headers are dropped first, then the custom ones, the summary last);
@@ -34,6 +35,7 @@ __all__ = [
     "build_twiml", "build_telnyx_params", "twilio_transfer_twiml", "telnyx_transfer_params", "whisper_text",
 ]  # fmt: skip
 
+SUMMARY, INTENT, SLOT_PREFIX = "X-Summary", "X-Intent", "X-Slot-"
 MAX_VALUE_CHARS = 200
 MAX_SIP_URI_CHARS = 1000
 _NAME = re.compile(r"^x-[a-z0-9][a-z0-9-]{0,60}$", re.IGNORECASE)
@@ -65,10 +67,11 @@ def is_sip(target: str) -> bool:
 
 
 def check_header_name(name: str) -> str:
+    """SIP header names are case-insensitive: the rules are checked without case, the name is kept as written."""
     if not _NAME.match(name) or name.lower().startswith("x-twilio"):
         raise HeaderError(f"SIP header {name!r}: custom headers start with 'x-' (letters, digits, '-') and never "
                           "with 'x-twilio'")
-    return name.lower()
+    return name
 
 
 def clean_value(value: object, limit: int = MAX_VALUE_CHARS) -> str:
@@ -78,17 +81,17 @@ def clean_value(value: object, limit: int = MAX_VALUE_CHARS) -> str:
 
 
 def sip_headers(summary: str, options: TransferOptions | None = None) -> dict[str, str]:
-    """x-summary, x-intent, x-slot-<name> for each slot, then the flow's own headers (names checked)."""
+    """X-Summary, X-Intent, X-Slot-<Name> for each slot, then the flow's own headers (names checked)."""
     options = options or TransferOptions()
     headers: dict[str, str] = {}
     if summary:
-        headers["x-summary"] = clean_value(summary)
+        headers[SUMMARY] = clean_value(summary)
     if options.intent:
-        headers["x-intent"] = clean_value(options.intent, 60)
+        headers[INTENT] = clean_value(options.intent, 60)
     for name, value in options.slots.items():
-        slug = _SLUG.sub("-", name.lower()).strip("-")
+        slug = "-".join(part.capitalize() for part in _SLUG.sub("-", name.lower()).split("-") if part)
         if slug:
-            headers[f"x-slot-{slug}"[:62]] = clean_value(value)
+            headers[f"{SLOT_PREFIX}{slug}"[:62]] = clean_value(value)
     for name, value in options.headers.items():
         headers[check_header_name(name)] = clean_value(value)
     return {name: value for name, value in headers.items() if value}
@@ -109,22 +112,22 @@ def sip_uri_with_headers(uri: str, headers: dict[str, str], limit: int = MAX_SIP
     def length() -> int:
         return len(uri) + 1 + len(_query(kept))
 
-    slots = [name for name in kept if name.startswith("x-slot-")]
-    custom = [name for name in kept if name not in ("x-summary", "x-intent") and name not in slots]
-    for name in [*reversed(slots), *reversed(custom), "x-intent"]:
+    slots = [name for name in kept if name.startswith(SLOT_PREFIX)]
+    custom = [name for name in kept if name not in (SUMMARY, INTENT) and name not in slots]
+    for name in [*reversed(slots), *reversed(custom), INTENT]:
         if length() <= limit:
             break
         kept.pop(name, None)
-    if "x-summary" in kept and length() > limit:
+    if SUMMARY in kept and length() > limit:
         # The longest shortened summary that fits (encoded sizes vary: binary search on the character count).
-        summary, low, high = kept["x-summary"], 0, len(kept["x-summary"])
+        summary, low, high = kept[SUMMARY], 0, len(kept[SUMMARY])
         while low < high:
             middle = (low + high + 1) // 2
-            kept["x-summary"] = clean_value(summary, middle)
+            kept[SUMMARY] = clean_value(summary, middle)
             low, high = (middle, high) if length() <= limit else (low, middle - 1)
-        kept["x-summary"] = clean_value(summary, low)
+        kept[SUMMARY] = clean_value(summary, low)
         if low < 20:
-            del kept["x-summary"]
+            del kept[SUMMARY]
     return f"{uri}{sep}{_query(kept)}" if kept else uri
 
 

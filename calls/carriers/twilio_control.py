@@ -11,10 +11,9 @@ import asyncio
 
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
-from twilio.twiml.voice_response import VoiceResponse
 
 from ..providers.base import ProviderError
-from . import twilio_rest
+from . import transfer, twilio_rest
 from .base import CallControl
 
 
@@ -31,14 +30,9 @@ class TwilioCallControl(CallControl):
     async def hang_up(self, call_id: str) -> None:
         await self._update("hang-up", call_id, status="completed")
 
-    async def transfer(self, call_id: str, target: str, summary: str = "") -> None:
-        response = VoiceResponse()
-        dial = response.dial()
-        if target.startswith("sip:"):
-            dial.sip(target)
-        else:
-            dial.number(target)
-        await self._update("transfer", call_id, twiml=str(response))
+    async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
+        twiml = transfer.twilio_transfer_twiml(target, summary, options)  # cold/warm, SIP headers: see transfer.py
+        await self._update("transfer", call_id, twiml=twiml)
 
 
 def twilio_control() -> CallControl | None:

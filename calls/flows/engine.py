@@ -187,6 +187,7 @@ class FlowEngine:
             self.state.node = None  # the flow was edited and the node is gone: nothing to resume
         self.context = context or EngineContext()
         self.pending: Effect | None = None
+        self.last_text = ""  # the caller's latest words: what `answer` and `llm` nodes respond to
         self._waiting: str | None = self.state.node if self._waits(self.state.node) else None
         self._hung_up = False
 
@@ -215,7 +216,7 @@ class FlowEngine:
     def on_text(self, text: str) -> list[Action]:
         """A caller turn (ASR text)."""
         if text.strip():
-            self.variables["_last_text"] = text.strip()
+            self.last_text = text.strip()
         return self._input(Heard(text=text, norm=normalize(text)))
 
     def on_dtmf(self, digit: str) -> list[Action]:

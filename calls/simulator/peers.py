@@ -9,13 +9,17 @@ import secrets
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from urllib.parse import urlencode
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
 from twilio.request_validator import RequestValidator
+
+from ..carriers.telnyx_format import SUPPORTED
+from ..carriers.telnyx_signature import sign
+from ..pipeline.audio import get_codec
 
 
 class SimulationError(Exception):
@@ -161,10 +165,7 @@ class TelnyxPeer(CarrierPeer):
     """
 
     def __init__(self, *args, codec: str = "PCMU", rate: int | None = None, shuffle: int = 0,
-                 private_key: str | None = None, public_base_url: str | None = None, seed: int = 7, **kw) -> None:
-        from ..pipeline.audio import get_codec
-        from ..carriers.telnyx_format import SUPPORTED
-
+                 private_key: str | None = None, seed: int = 7, **kw) -> None:
         super().__init__(*args, **kw)
         self.codec = codec.upper()
         self.sample_rate = rate or (16000 if self.codec == "L16" else 8000)
@@ -174,8 +175,8 @@ class TelnyxPeer(CarrierPeer):
             from voicebot.env import local_ed25519_keypair
 
             private_key = local_ed25519_keypair(settings.VAR_DIR)[0]
+        # Unlike Twilio's, the signature covers no URL: only the timestamp and the body.
         self.private_key = private_key
-        self.public_base_url = (public_base_url or settings.PUBLIC_BASE_URL).rstrip("/")
         # TeXML CallSids look like call control ids ("v3:..."); the stream reports the same id here.
         self.call_id = "v3:" + secrets.token_urlsafe(24)
         self.stream_id = str(uuid.uuid4())
@@ -186,11 +187,8 @@ class TelnyxPeer(CarrierPeer):
         self._block: list[str] = []  # the current block, in its shuffled sending order
         self._seq = 0
         self._chunk = 0
-        self._started_at = 0.0
 
     async def answer(self) -> StreamTarget:
-        from ..carriers.telnyx_signature import sign
-
         params = {
             "AccountSid": str(uuid.uuid4()), "CallSid": self.call_id, "CallSidLegacy": self.call_id,
             "CallStatus": "ringing", "ConnectionId": "1" * 19, "Direction": "inbound", "From": self.from_number,
@@ -222,7 +220,6 @@ class TelnyxPeer(CarrierPeer):
         return str(self._seq)  # Telnyx sends numbers as strings
 
     def opening_messages(self, stream: StreamTarget) -> list[str]:
-        self._started_at = time.monotonic()
         connected = {"event": "connected", "version": "1.0.0"}
         start = {
             "event": "start", "sequence_number": self._next_seq(), "stream_id": self.stream_id,

@@ -58,8 +58,9 @@ def agent(db, monkeypatch):
 def call_with_turns(agent: Agent, carrier: str, n: int) -> tuple[Call, str]:
     call_id = f"{carrier}-{n}"
     token, nonce = stream_tokens.issue(call_id)
+    # A call with turns already stored is a reconnected stream: it resumes where its flow was.
     call = Call.objects.create(workspace=agent.workspace, agent=agent, carrier=carrier, carrier_call_id=call_id,
-                               stream_nonce=nonce)
+                               stream_nonce=nonce, brain_state={"node": "ask", "variables": {}})
     at = timezone.now() - timedelta(minutes=1)
     for index, text in enumerate(STORED):
         Turn.objects.create(call=call, index=index, role="agent" if index % 2 == 0 else "caller", text=text,
@@ -113,7 +114,8 @@ async def drive(carrier: str, token: str, plan: list, junk: list[str], start_at:
 
     async def send(text: str) -> None:
         shadow.feed(text)
-        await comm.send_to(text_data=text)
+        # As an ASGI server delivers a text frame (the communicator's send_to refuses an empty one).
+        await comm.send_input({"type": "websocket.receive", "text": text})
 
     async def pump() -> None:
         while not comm.output_queue.empty():
@@ -150,17 +152,17 @@ async def drive(carrier: str, token: str, plan: list, junk: list[str], start_at:
         await pump()
     if not shadow.started:
         await send(wire.start())
-    # The stream still works after all that: the agent's greeting arrives.
+    # The stream still works after all that: the agent's audio arrives.
     for _ in range(300):
         await pump()
         if any(m.get("event") == "media" for m in received):
             break
         await asyncio.sleep(0.01)
     closes = [m for m in received if m["event"] == "__close__"]
-    greeted = any(m.get("event") == "media" for m in received)
+    spoke = any(m.get("event") == "media" for m in received)
     await comm.disconnect(timeout=5)
     crashed = comm.future.done() and not comm.future.cancelled() and comm.future.exception() is not None
-    return {"closes": closes, "greeted": greeted, "expected_bad": shadow.bad,
+    return {"closes": closes, "spoke": spoke, "expected_bad": shadow.bad,
             "crash": repr(comm.future.exception()) if crashed else None}
 
 
@@ -182,10 +184,10 @@ def test_random_junk_never_crashes_the_consumer_closes_the_stream_or_loses_store
 
         assert outcome["crash"] is None, outcome["crash"]
         assert outcome["closes"] == [], f"the stream was closed on recoverable junk: {outcome['closes']}"
-        assert outcome["greeted"], "the call did not go on after the junk"
+        assert outcome["spoke"], "the call did not go on after the junk"
         stored = list(Turn.objects.filter(call=call).order_by("index").values_list("index", "text"))
         assert stored[:3] == list(enumerate(STORED)), "a stored turn was lost or changed"
-        assert len(stored) > 3 and stored[3][1] == "Hello.", "the greeting was not stored after the old turns"
+        assert len(stored) > 3, "nothing new was stored after the old turns"
         assert not CallEvent.objects.filter(call=call, kind="error").exists(), \
             list(CallEvent.objects.filter(call=call, kind="error").values_list("detail", flat=True))
         expected = {reason: n for reason, n in outcome["expected_bad"].items() if n}

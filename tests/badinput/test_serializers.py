@@ -18,7 +18,7 @@ from .messages import junk_text, message_sequences, templates
 
 SERIALIZERS = {"twilio": TwilioSerializer, "telnyx": TelnyxSerializer}
 START = {"twilio": "start", "telnyx": "start_pcmu"}
-EXAMPLES = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                             HealthCheck.data_too_large])
 
 

@@ -32,7 +32,7 @@ PRIVATE = base64.b64encode(bytes(KEY)).decode()
 PUBLIC = base64.b64encode(bytes(KEY.verify_key)).decode()
 EVENTS = [json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "telnyx" / name).read_text())
           for name in ("call_initiated.json", "call_hangup.json")]
-EXAMPLES = settings(max_examples=120, deadline=None,
+EXAMPLES = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 FORM = "application/x-www-form-urlencoded"

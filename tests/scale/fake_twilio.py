@@ -1,7 +1,7 @@
 """`FakeTwilio`: Twilio's REST API and its callbacks, on 127.0.0.1, for the real twilio-python SDK.
 
-It plays the carrier's part where the tests need one: `calls.create` rings for `hold_s` and then posts a signed
-status callback (busy, no-answer or completed, per `outcome`), counting how many calls are up at once;
+It plays the carrier's part where the tests need one: `calls.create` rings for `hold_s` and then, given an
+`outcome`, posts a signed status callback (busy, no-answer or completed), counting how many calls are up at once;
 `calls(sid).update(twiml=<Connect><Stream>)` — a stream resume — hands the new stream's URL and token to the test
 (`reconnects`); `update(status=completed)` is a REST hang-up. A threaded http.server: the SDK calls come from other
 processes (daphne, the Celery worker) and from the test's own threads.
@@ -48,7 +48,7 @@ class FakeTwilio:
     def __init__(self, auth_token: str, outcome: Callable[[Dialled, int], str] | None = None,
                  hold_s: float = 1.0) -> None:
         self.auth_token = auth_token
-        self.outcome = outcome or (lambda dialled, attempt: "completed")
+        self.outcome = outcome  # None: dialled calls just ring (nobody reports their end)
         self.hold_s = hold_s
         self.local_base = ""  # where callbacks really go (the public URL's host is not resolvable here)
         self.dialled: list[Dialled] = []
@@ -113,7 +113,8 @@ class FakeTwilio:
             self.dialled.append(dialled)
             self.active += 1
             self.max_active = max(self.max_active, self.active)
-        threading.Thread(target=self._ring, args=(dialled, attempt), daemon=True).start()
+        if self.outcome is not None:
+            threading.Thread(target=self._ring, args=(dialled, attempt), daemon=True).start()
         return self._resource(dialled.sid, dialled.to, dialled.from_)
 
     def _update(self, sid: str, form: dict) -> dict:

@@ -1,4 +1,4 @@
-"""The scale tests' rows, written into the stack's PostgreSQL by a subprocess that has the stack's environment.
+"""The scale tests' database: migrated, the demo seeded, and their own rows, by a subprocess with the stack's env.
 
 Run as `python -m tests.scale.seed '<json args>'`; prints the ids the tests need as JSON.
 """
@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 SCALE_NUMBER = "+15550100001"
+RESUME_NUMBER = "+15550100003"
 DIALLER_NUMBER = "+15550100002"
 BUSY_ONCE = "+15557770003"
 CONTACTS = ["+15557770001", "+15557770002", BUSY_ONCE, "+15557770004", "+15557770005"]
@@ -47,6 +48,10 @@ def main(args: dict) -> dict:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--noinput", verbosity=0)
+    call_command("seed_demo", "--no-user", verbosity=0)
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.utils import timezone
@@ -66,6 +71,8 @@ def main(args: dict) -> dict:
 
     scale = agent("Scale", post_call_webhook_url=args["hook"] + "/hooks/scale", post_call_webhook_secret="s3cret")
     PhoneNumber.objects.create(workspace=workspace, e164=SCALE_NUMBER, carrier="twilio", agent=scale)
+    resumer = agent("Resumer")  # no webhook: its calls must not touch the receiver the other tests script
+    PhoneNumber.objects.create(workspace=workspace, e164=RESUME_NUMBER, carrier="twilio", agent=resumer)
     dialler = agent("Dialler")
     PhoneNumber.objects.create(workspace=workspace, e164=DIALLER_NUMBER, carrier="twilio", agent=dialler)
     campaign = Campaign.objects.create(workspace=workspace, agent=dialler, name="Scale", from_number=DIALLER_NUMBER,

@@ -26,15 +26,18 @@ def live_call(stack):
         url = f"{stack.b.base_url.replace('http://', 'ws://')}/ws/live/{stack.ids['workspace']}"
         async with websockets.connect(url, additional_headers={"Cookie": f"sessionid={stack.ids['session']}"}) as live:
             hello = json.loads(await asyncio.wait_for(live.recv(), 5))
-            caller = asyncio.create_task(call(stack, stack.a.base_url, SCALE_NUMBER, "What are your opening hours?",
-                                              "No, goodbye"))
-            updates = []
-            while True:
-                try:
-                    updates.append(json.loads(await asyncio.wait_for(live.recv(), 1.5 if caller.done() else 30)))
-                except TimeoutError:
-                    break
-            return hello, await caller, updates
+            updates: list[dict] = []
+
+            async def collect():
+                async for message in live:
+                    updates.append(json.loads(message))
+
+            collector = asyncio.create_task(collect())
+            result = await call(stack, stack.a.base_url, SCALE_NUMBER, "What are your opening hours?", "No, goodbye")
+            await asyncio.sleep(1.0)  # the last writes' group messages are on their way
+            collector.cancel()
+            await asyncio.gather(collector, return_exceptions=True)
+            return hello, result, updates
 
     hello, result, updates = asyncio.run(scenario())
     return {"hello": hello, "result": result, "updates": updates}

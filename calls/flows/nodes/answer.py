@@ -20,7 +20,7 @@ NOT_FOUND = "Sorry, I don't have that information."
 
 def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
     engine.speak(node.get("text"), out, node)
-    query = engine.fill(node["query"]) if node.get("query") else engine.variables.get("_last_text", "")
+    query = engine.fill(node["query"]) if node.get("query") else engine.last_text
     if not engine.context.has_knowledge or not query.strip():
         return _not_found(engine, node, out)
     engine.request(SearchKnowledge(node_id, query, node.get("k", 3)), out)

@@ -33,7 +33,7 @@ def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> st
     if node.get("text"):
         engine.speak(node["text"], out, node)
         return None
-    last = engine.variables.get("_last_text", "")
+    last = engine.last_text
     if last:
         _ask(engine, node_id, node, last, out)  # answer what the caller just said, without a detour
     return None

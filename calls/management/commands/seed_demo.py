@@ -1,4 +1,5 @@
-"""Idempotently create the demo workspace, agent and number (bound for every carrier), and a local login."""
+"""Idempotently create the demo workspace, agent (with its knowledge base) and number (bound for every carrier),
+and a local login."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from calls.flows.demo import DEMO_FLOW, DEMO_GREETING
+from calls.flows.demo import DEMO_FLOW, DEMO_GREETING, DEMO_KNOWLEDGE, DEMO_KNOWLEDGE_TITLE
 from calls.models import Agent, Carrier, PhoneNumber, Workspace
 
 DEMO_USER = "demo"
@@ -26,9 +27,10 @@ class Command(BaseCommand):
             workspace=workspace, name="Bright Smile Dental",
             defaults={"greeting": DEMO_GREETING, "flow": DEMO_FLOW},
         )
-        if not created and not agent.flow:
-            agent.flow = DEMO_FLOW
+        if not created and _outdated_demo_flow(agent.flow):
+            agent.flow = DEMO_FLOW  # a newer demo; a flow someone made their own (other id) is left alone
             agent.save(update_fields=["flow"])
+        _seed_knowledge(agent)
         for carrier in (Carrier.TWILIO, Carrier.TELNYX):
             PhoneNumber.objects.update_or_create(
                 e164=number, carrier=carrier, defaults={"workspace": workspace, "agent": agent}
@@ -42,3 +44,17 @@ class Command(BaseCommand):
                 user.save()
                 self.stdout.write(f"dashboard login: {DEMO_USER} / {DEMO_PASSWORD} (local demo only; change it)")
             workspace.members.add(user)
+
+
+def _outdated_demo_flow(flow: dict) -> bool:
+    if not flow:
+        return True
+    return flow.get("id") == DEMO_FLOW["id"] and flow.get("version", 0) < DEMO_FLOW["version"]
+
+
+def _seed_knowledge(agent: Agent) -> None:
+    from knowledge.ingest import add_document
+    from knowledge.models import Document
+
+    if not Document.objects.filter(agent=agent, title=DEMO_KNOWLEDGE_TITLE).exists():
+        add_document(agent, DEMO_KNOWLEDGE.encode(), filename="practice-information.md", title=DEMO_KNOWLEDGE_TITLE)

@@ -94,6 +94,7 @@ class OpenAIBrain(Brain):
                 self._http_tools[tool.name] = tool
         except ProviderError as exc:
             self._config_error = exc
+        self._offered: list = []  # add_tool() tools not yet checked for availability
         self.state = state or BrainState(node="llm")
         variables = self.state.variables
         self.convo = Conversation(
@@ -128,9 +129,23 @@ class OpenAIBrain(Brain):
         reply.add_text(reply.open_message(), text)
         yield TextDelta(text + " ")
 
+    def add_tool(self, tool) -> None:
+        """Offer one more tool with HttpTool's interface (`name`, `schema()`, `async call(client, arguments)`), e.g.
+        the knowledge base or a flow node's `next_step`. If it has an async `available()`, that is asked once,
+        before the next request (it may need the database, which the constructor must not touch)."""
+        self._offered.append(tool)
+
+    async def _add_offered_tools(self) -> None:
+        while self._offered:
+            tool = self._offered.pop(0)
+            if not hasattr(tool, "available") or await tool.available():
+                self._http_tools[tool.name] = tool
+
     async def respond(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
         if self._config_error is not None:
             raise self._config_error
+        if self._offered:
+            await self._add_offered_tools()
         if isinstance(event, Silence) and event.count >= self.max_reprompts:  # the flow engine's rule too
             reply = self.convo.start_reply()
             reply.add_text(reply.open_message(), SILENCE_GOODBYE)

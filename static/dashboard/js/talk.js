@@ -8,6 +8,12 @@
   var root = document.getElementById("talk");
   if (!root) return;
   var RATE = 16000;
+  // The media consumer's close codes (calls/consumers.py) that mean the call never got going.
+  var CLOSE_REASONS = {
+    4403: "refused: the call link expired or was already used — start again",
+    4408: "no audio reached the server in time — start again",
+    4415: "the server cannot decode this audio format"
+  };
   var startBtn = document.getElementById("talk-start");
   var hangBtn = document.getElementById("talk-hangup");
   var statusEl = document.getElementById("talk-status");
@@ -77,7 +83,8 @@
       onMessage(msg);
     };
     socket.onclose = function (ev) {
-      finish(ev.code === 1000 || ev.code === 1005 ? "call ended" : "call ended (" + ev.code + ")");
+      var why = CLOSE_REASONS[ev.code];
+      if (why) fail(why); else finish(ev.code === 1000 || ev.code === 1005 ? "call ended" : "call ended (" + ev.code + ")");
     };
   }
 
@@ -233,7 +240,7 @@
     row.appendChild(el("div", "avatar", turn.role === "agent" ? "AI" : "You"));
     var bubble = el("div", "bubble");
     var text = turn.text || "", heard = turn.heard_text || "";
-    if (turn.interrupted && heard && text.indexOf(heard) === 0) {
+    if (turn.interrupted && text.indexOf(heard) === 0) {  // heard may be empty: nothing of it was heard
       bubble.appendChild(el("span", "heard", heard));
       bubble.appendChild(el("span", "unheard", text.slice(heard.length)));
     } else {
