@@ -167,6 +167,8 @@ class CallSession:
         if self.state is State.ACTIVE:
             self.recorder.update_call(end_reason=reason)
         self.state = State.CLOSED
+        if self.playout.speaking:
+            self._cut_recording()  # the carrier stops playing with the stream: audio still queued never played
         # Cancelling the reply task makes it record what the caller heard of it (its `finally`).
         # stop() may run inside one of our own tasks (the reply that hung up): never wait on that one.
         others = [t for t in self._tasks if t is not asyncio.current_task()]

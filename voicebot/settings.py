@@ -133,6 +133,7 @@ TWILIO_CREDENTIALS_ARE_REAL = bool(env_str("TWILIO_AUTH_TOKEN") and TWILIO_ACCOU
 TELNYX_API_KEY = env_str("TELNYX_API_KEY")
 # As for Twilio: without the portal's key a generated Ed25519 pair (in VAR_DIR) checks, and the simulator signs.
 TELNYX_PUBLIC_KEY = env_str("TELNYX_PUBLIC_KEY") or local_ed25519_keypair(VAR_DIR)[1]
+TELNYX_CREDENTIALS_ARE_REAL = bool(env_str("TELNYX_PUBLIC_KEY"))
 TELNYX_BASE_URL = env_str("TELNYX_BASE_URL")  # empty: the SDK's default (tests point it at a fake)
 TELNYX_CONNECTION_ID = env_str("TELNYX_CONNECTION_ID")  # the Call Control application outbound calls dial from
 TWILIO_BASE_URL = env_str("TWILIO_BASE_URL")  # empty: api.twilio.com (tests point the SDK at a fake)

@@ -144,11 +144,15 @@ class FlowBrain(Brain):
             try:
                 work = self.runner.perform(effect, outcome, variables=self.engine.variables,
                                            transcript=self.transcript, quiet=not spoke)
+                last = ""
                 async with contextlib.aclosing(work):
                     async for out in work:
-                        spoke = spoke or isinstance(out, TextDelta)
+                        if isinstance(out, TextDelta):
+                            spoke, last = True, out.text or last
                         yield out
                 completed = True
+                if last and not last[-1].isspace():
+                    yield TextDelta(" ")  # streamed LLM text ends mid-line: keep the flow's next sentence apart
             finally:
                 if not completed:
                     self.engine.abandon()

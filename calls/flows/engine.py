@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from calls.providers.base import BrainState, EndCall, TextDelta, Transfer
 
+from .conditions import lookup
 from .effects import EFFECTS, ChooseRoute, Effect, EngineContext, Sources
 from .routing import DEFAULT_THRESHOLD, content_words, example_score
 from .schema import NODE_TYPES, FlowError, normalize, validate_flow
@@ -44,7 +45,7 @@ DEFAULT_REPROMPT = "Sorry, I didn't catch that."
 DEFAULT_NO_INPUT_GOODBYE = "I'm sorry, I can't hear you. Please call us back any time. Goodbye!"
 MAX_CHAIN = 100  # nodes entered in one reply; validation already rejects say-loops, this is a backstop
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*(?:\.\w+)*)\}")  # {name}, or {result.slot} into a tool's reply
 _SPACES = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.!?;:])")
 _DANGLING_COMMA = re.compile(r",+(?=[.!?;:,]|$)")  # "Which day, {name}?" with no name -> "Which day?"
@@ -282,7 +283,7 @@ class FlowEngine:
         """`text` with `{name}` placeholders filled from the variables (unknown names become empty)."""
         if "{" in text:
             variables = self.state.variables
-            text = _PLACEHOLDER.sub(lambda m: _as_text(variables.get(m.group(1))), text)
+            text = _PLACEHOLDER.sub(lambda m: _as_text(lookup(variables, m.group(1))), text)
             text = _DANGLING_COMMA.sub("", _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACES.sub(" ", text)))
         return text.strip()
 

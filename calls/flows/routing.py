@@ -14,13 +14,14 @@ from .text import tokens
 
 __all__ = ["content_words", "example_score", "DEFAULT_THRESHOLD"]
 
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.5  # e.g. two of an example's three content words
 # Words that carry no intent: matching them would make every example look alike.
 _STOP = frozenset(
     "a an the is are am was were be been to of in on at for and or but so do does did i me my we us our you "
     "your it its this that these those there here what when where which who how can could would will shall "
     "should may might like want need please just um uh well ok okay hi hello yes no not have has had get got "
-    "some any about with from into up out if then than too very really thank thanks".split()
+    "some any about with from into up out if then than too very really thank thanks someone somebody "
+    "anyone anybody something got".split()
 )
 
 

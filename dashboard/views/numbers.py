@@ -15,17 +15,9 @@ from ..forms import PhoneNumberForm
 from ..workspace import WorkspaceMixin
 
 
-def telnyx_key_is_real() -> bool:
-    """True when TELNYX_PUBLIC_KEY is the portal's key, not the generated local stand-in settings falls back to."""
-    from voicebot.env import local_ed25519_keypair
-
-    key = settings.TELNYX_PUBLIC_KEY
-    return bool(key) and key != local_ed25519_keypair(settings.VAR_DIR)[1]
-
-
 def carrier_setup() -> list[dict]:
-    telnyx_real = telnyx_key_is_real()
     """What to paste where, per carrier, and whether incoming requests are signature-checked with real keys."""
+    telnyx_real = settings.TELNYX_CREDENTIALS_ARE_REAL
     return [
         {
             "carrier": "twilio",

@@ -83,7 +83,7 @@ def test_llm_chooses_only_when_configured_and_nothing_cheap_matched():
     assert e.on_text("hello?") == []  # nothing happens while the choice is pending
     actions = e.resume("billing")
     assert isinstance(actions[-1], LlmTurn) and e.variables["intent"] == "billing"
-    e = started(has_llm=True)
+    e = started(has_llm=True, has_knowledge=True)
     e.on_text("gibberish")
     assert isinstance(e.resume(None)[-1], SearchKnowledge)  # no intent: the fallback (faq)
 
@@ -145,11 +145,13 @@ def test_answer_speaks_the_best_sentences_and_notes_sources():
 def test_answer_with_an_llm_composes_and_falls_back_to_the_chunk():
     e = started(has_knowledge=True, has_llm=True)
     e.on_text("parking?")
+    e.resume(None)  # the LLM saw no route in it: the fallback, the knowledge base
     actions = e.resume([HIT])
     assert isinstance(actions[-1], ComposeAnswer) and actions[-1].chunks == (HIT,)
     assert said(e.resume(LlmOutcome(spoke=True))) == "How can I help?"
     e = started(has_knowledge=True, has_llm=True)
     e.on_text("parking?")
+    e.resume(None)
     e.resume([HIT])
     assert "Parking is free." in said(e.resume(LlmOutcome(failed=True, spoke=False)))
 

@@ -106,10 +106,12 @@ class Stack:
                 started.result()
 
     def stop(self) -> None:
+        running = [p for p in (self.a.proc, self.b.proc, self.worker) if p is not None and p.poll() is None]
+        for proc in running:  # all at once: each takes a few seconds to shut down
+            proc.terminate()
         for server in (self.a, self.b):
             server.stop()
         if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
             try:
                 self.worker.wait(10)
             except subprocess.TimeoutExpired:

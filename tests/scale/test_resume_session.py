@@ -74,7 +74,7 @@ def test_call_variables_fill_the_greeting_and_the_brain_state_is_saved_with_each
         # Mid-call, the stored state is already the one after the agent's last reply.
         state = await until(lambda: _saved_node(call.pk, "day"))
         await comm.send_to(text_data=json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}))
-        await comm.wait(timeout=3)
+        await comm.disconnect()  # a clean close after the stop: the end of the stream, not a drop
         return state
 
     assert asyncio.run(go())["variables"]["name"] == "Ada"
@@ -94,7 +94,7 @@ def test_a_reconnected_stream_skips_the_greeting_and_continues_at_the_saved_node
         await talk(carrier, say=False)
         await talk(carrier)
         await comm.send_to(text_data=json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}))
-        await comm.wait(timeout=3)
+        await comm.disconnect()  # a clean close after the stop: the end of the stream, not a drop
 
     asyncio.run(first_stream())
     fakes.script = ["tomorrow"]
@@ -106,7 +106,7 @@ def test_a_reconnected_stream_skips_the_greeting_and_continues_at_the_saved_node
         await talk(carrier, say=False)
         await talk(carrier)
         await comm.send_to(text_data=json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}))
-        await comm.wait(timeout=3)
+        await comm.disconnect()  # a clean close after the stop: the end of the stream, not a drop
 
     asyncio.run(second_stream())
     turns = list(Turn.objects.filter(call=call).order_by("index").values_list("index", "role", "text"))

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             f"  voice webhook   {public_url('/telnyx/texml')}",
             f"  status callback {public_url('/telnyx/status')}",
             f"  call control    {public_url('/telnyx/events')}",
-            "  signatures: " + ("checked with TELNYX_PUBLIC_KEY" if settings.TELNYX_PUBLIC_KEY
+            "  signatures: " + ("checked with TELNYX_PUBLIC_KEY" if settings.TELNYX_CREDENTIALS_ARE_REAL
                                 else "checked with a generated local Ed25519 key (set TELNYX_PUBLIC_KEY for real calls)"),
         ]
         if base.startswith("http://127.0.0.1"):

@@ -37,6 +37,7 @@ log = logging.getLogger("calls.providers.deepgram")
 
 PROVIDER = "deepgram"
 FINALIZE = "Finalize"
+_STALE = "stale"  # a Finalize waiter given up on (timed out), as opposed to answered
 
 
 class _State(enum.Enum):
@@ -140,7 +141,9 @@ class DeepgramSTT(STTStream):
             except TimeoutError:
                 timed_out = True
                 if not waiter.done():
-                    waiter.set_result(None)  # stale: the next turn sends a fresh Finalize instead of waiting on it
+                    waiter.set_result(_STALE)  # the next turn sends a fresh Finalize instead of waiting on it
+            # A speculative call and the real one share the waiter: when the other one gave up on it, so do we.
+            timed_out = timed_out or waiter.result() is _STALE
         if self.error is not None:
             raise self.error
         text = " ".join(self._finals).strip()
