@@ -11,10 +11,10 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from calls.carriers.rest_errors import CarrierRestError
+from calls.carriers.rest_errors import CarrierRestError, NotConfigured
 from calls.models import Call
 from calls.outbound import place_call
 
@@ -61,6 +61,12 @@ def _due() -> Q:
 def _dial(campaign: Campaign, contact: Contact) -> None:
     try:
         call = place_call(campaign.agent, campaign.carrier, campaign.from_number, contact.number, contact.variables)
+    except NotConfigured as exc:
+        # Nothing can be dialled until the credentials are set: pause rather than fail every contact in turn.
+        log.error("campaign %s paused: %s", campaign.pk, exc)
+        Contact.objects.filter(pk=contact.pk).update(status=Contact.Status.PENDING, attempts=F("attempts") - 1)
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.PAUSED)
+        return
     except CarrierRestError as exc:
         log.warning("campaign %s: dialling contact %s failed: %s", campaign.pk, contact.pk, exc)
         _after_attempt(campaign, contact, "failed", retry=not exc.permanent)

@@ -58,10 +58,18 @@ def turns_for(n: int) -> int:
     return 12 if n == 1 else 6 if n <= 10 else 3
 
 
-def _start(cfg: Config, tmp: Path) -> VoicebotServer:
+def _start(cfg: Config, tmp: Path, ctx: Context | None = None) -> VoicebotServer:
     server = VoicebotServer(tmp, kind=cfg.kind, workers=cfg.workers, extra_env=cfg.env())
     server.start()
+    if ctx is not None:
+        warm(ctx, server, cfg.workers)
     return server
+
+
+def warm(ctx: Context, server, workers: int, number: str = PROVIDER_NUMBER) -> None:
+    """A few short calls first (not reported), so every worker has imported and built what a call needs once —
+    as a production server has long done — before anything is measured."""
+    run_level(server, 4 * workers, number, turns=1, barge_every=0, stagger_s=0.5, speech=ctx.speech)
 
 
 def _level(ctx: Context, server, n: int, number: str = PROVIDER_NUMBER, **kw) -> dict:
@@ -113,7 +121,7 @@ def overhead(ctx: Context, with_capacity: bool = False) -> dict:
     with `with_capacity`, the ramp goes on by 50 until a level fails."""
     data: dict = {"machine": machine(), "config": asdict(MAIN), "budget_ms": BUDGET_MS}
     with tempfile.TemporaryDirectory() as tmp:
-        server = _start(MAIN, Path(tmp))
+        server = _start(MAIN, Path(tmp), ctx)
         try:
             ctx.log(f"  {MAIN.name()}: provider endpointing")
             levels = ramp(ctx, server, OVERHEAD_LEVELS, stop_on_fail=False)
@@ -138,7 +146,7 @@ def capacity_configs(ctx: Context) -> dict:
     for cfg in configs:
         ctx.log(f"  {cfg.name()}")
         with tempfile.TemporaryDirectory() as tmp:
-            server = _start(cfg, Path(tmp))
+            server = _start(cfg, Path(tmp), ctx)
             try:
                 start = 50 if cfg.workers == 1 else 100
                 out[cfg.name()] = {"config": asdict(cfg),
@@ -153,7 +161,7 @@ def admission(ctx: Context, per_process: int = 50) -> dict:
     cfg = Config(MAIN.kind, MAIN.workers, MAIN.chunk_ms, max_calls_per_process=per_process)
     capacity = per_process * cfg.workers
     with tempfile.TemporaryDirectory() as tmp:
-        server = _start(cfg, Path(tmp))
+        server = _start(cfg, Path(tmp), ctx)
         try:
             ctx.log(f"  limit {per_process}/process x {cfg.workers} = {capacity}; offering {2 * capacity} calls")
             level = _level(ctx, server, 2 * capacity, turns=3)
@@ -169,7 +177,7 @@ def webhook(ctx: Context, rates: tuple[int, ...] = (200, 400), seconds: float = 
     cfg = Config(MAIN.kind, MAIN.workers, MAIN.chunk_ms)
     out = {"config": asdict(cfg), "runs": []}
     with tempfile.TemporaryDirectory() as tmp:
-        server = _start(cfg, Path(tmp))
+        server = _start(cfg, Path(tmp), ctx)
         try:
             from .load import Sampler
 
@@ -207,6 +215,7 @@ def pipecat(ctx: Context, workers: int = 1) -> dict:
         server = PipecatServer(Path(tmp), PIPECAT_PY, workers=workers)
         server.start()
         try:
+            warm(ctx, server, workers, number="+15550100000")
             ctx.log(f"  pipecat-ai 1.14 bot x{workers} (uvicorn + uvloop)")
             levels = ramp(ctx, server, [1, 5, 10], stop_on_fail=False)
             if not levels[-1]["why_failed"]:

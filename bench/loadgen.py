@@ -84,27 +84,32 @@ class BenchCaller(SimulatedCaller):
         self.underruns = 0
         self.underrun_ms = 0.0
         self._dry_since: float | None = None
+        self._flowing = False
         self.refused = ""  # "webhook" | "media" | ""
 
     def _play(self, nbytes: int) -> None:
-        had = bool(self._playback)
+        # An underrun is a tick that wanted agent audio and found too little, in the middle of a reply (audio
+        # resumes within a second, with no caller speech or clear in between). A sender that paces exactly at
+        # real time empties the buffer between its chunks without ever starving a tick: that is not counted.
+        short = len(self._playback) < nbytes
         super()._play(nbytes)
-        if had and not self._playback:
-            self._dry_since = time.monotonic()
         if self._outbox:
-            self._dry_since = None  # the caller is talking: a pause in the agent's audio now is turn-taking
+            self._flowing, self._dry_since = False, None  # the caller is talking: pauses now are turn-taking
+        elif short and self._flowing and self._dry_since is None:
+            self._dry_since = time.monotonic()
 
     def _on_agent_audio(self, payload: bytes, now: float) -> None:
         if self._dry_since is not None:
             gap = now - self._dry_since
-            if gap < 1.0:  # the same reply resumed after running dry
+            if gap < 1.0:  # the same reply resumed after a tick starved
                 self.underruns += 1
                 self.underrun_ms += gap * 1000
             self._dry_since = None
+        self._flowing = True
         super()._on_agent_audio(payload, now)
 
     def _on_clear(self, now: float) -> None:
-        self._dry_since = None
+        self._dry_since, self._flowing = None, False
         super()._on_clear(now)
 
     async def run(self):
@@ -157,11 +162,20 @@ async def one_call(spec: dict, index: int, utterances: list[bytes], rng: random.
 async def main(spec: dict) -> dict:
     import types
 
+    import functools
+
+    import websockets
+
+    import calls.simulator.caller as caller
     import calls.simulator.peers as peers
 
     # TwilioPeer.answer opens `async with httpx.AsyncClient(...)` per call: in this dedicated process, lend it the
     # shared client instead (same request, no per-call SSL context).
     peers.httpx = types.SimpleNamespace(AsyncClient=_Borrowed)
+    # Carriers do not negotiate permessage-deflate on media sockets; the websockets client offers it by default,
+    # and a server that accepts it (uvicorn does, daphne does not) would compress every frame both ways.
+    caller.websockets = types.SimpleNamespace(connect=functools.partial(websockets.connect, compression=None),
+                                              ConnectionClosed=websockets.ConnectionClosed)
     utterances = [base64.b64decode(u) for u in spec["utterances"]]
     rng = random.Random(spec.get("seed", 1))
     lag: list[float] = []

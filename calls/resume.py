@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import close_old_connections
 from django.utils import timezone
 
 from .carriers import outbound_telnyx, twilio_rest
@@ -42,7 +41,6 @@ _CARRIERS = {"twilio": (twilio_rest.client, _twilio), "telnyx": (outbound_telnyx
 
 def resume_stream(call_pk: int) -> bool:
     """Ask the carrier to reconnect the call's stream. True when asked; False when the call is to be finished."""
-    close_old_connections()
     call = Call.objects.select_related("agent").filter(pk=call_pk).first()
     if call is None or call.carrier not in _CARRIERS:
         return False

@@ -285,7 +285,11 @@ class CallSession:
             text = (await self.stt.transcript()).strip()
         except ProviderError as exc:
             self._provider_failed(exc, "stt")
-            text = ""
+            timer.mark("stt_final")
+            self.stt.commit()
+            # The caller spoke and nothing could transcribe it: ask them to repeat now, not after a silence.
+            await self._reply(None, timer, outputs=_line(FALLBACK_LINE))
+            return
         timer.mark("stt_final")
         self.stt.commit()
         if not text:
@@ -296,8 +300,10 @@ class CallSession:
                                       audio_start_ms=audio_span[0], audio_end_ms=audio_span[1]))
         await self._reply(UserTurn(text), timer)
 
-    async def _reply(self, event: BrainInput, timer: TurnTimer | None) -> None:
-        """Start the agent's answer to `event` once any uninterruptible speech still playing has finished."""
+    async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,
+                     outputs: AsyncIterator[BrainOutput] | None = None) -> None:
+        """Start the agent's answer to `event` (or say `outputs`) once any uninterruptible speech still playing has
+        finished."""
         current = self._reply_task
         if current is not None and not current.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -306,7 +312,9 @@ class CallSession:
             return
         if timer is not None:
             timer.mark("brain_started")
-        self._reply_task = self._spawn(self._speak(self.brain.respond(event), timer), "reply")
+        if outputs is None:
+            outputs = self.brain.respond(event)
+        self._reply_task = self._spawn(self._speak(outputs, timer), "reply")
 
     # ------------------------------------------------------------------ speaking
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from django.db import close_old_connections, connections
+
 log = logging.getLogger("calls.stream_end")
 
 _pending: set[asyncio.Task] = set()
@@ -22,12 +24,20 @@ def stream_ended(call_pk: int, dropped: bool) -> None:
 
 
 async def _after(call_pk: int, dropped: bool) -> None:
+    try:
+        await asyncio.to_thread(_resume_or_finish, call_pk, dropped)
+    except Exception:  # a loop boundary: nothing here may take the process down
+        log.exception("call %s: after-stream work failed", call_pk)
+
+
+def _resume_or_finish(call_pk: int, dropped: bool) -> None:
     from .resume import resume_stream
     from .tasks import enqueue_post_call
 
+    close_old_connections()
     try:
-        if dropped and await asyncio.to_thread(resume_stream, call_pk):
+        if dropped and resume_stream(call_pk):
             return  # the carrier reconnects; the post-call work waits for the real end
-        await asyncio.to_thread(enqueue_post_call, call_pk)
-    except Exception:  # a loop boundary: nothing here may take the process down
-        log.exception("call %s: after-stream work failed", call_pk)
+        enqueue_post_call(call_pk)
+    finally:
+        connections.close_all()  # this pool thread's own connections: nothing else would ever close them

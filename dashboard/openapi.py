@@ -177,8 +177,12 @@ SPEC: dict = {
                         "type": "string",
                         "description": "E.164 number of this workspace to call from (default: one bound to the agent).",
                     },
-                    "carrier": {"type": "string", "enum": ["twilio", "telnyx"], "description": "When `from` is on both."},
-                    "variables": {"type": "object", "description": "Per-call variables: fill the flow's {placeholders}."},
+                    "carrier": {
+                        "type": "string", "enum": ["twilio", "telnyx"], "description": "When `from` is on both.",
+                    },
+                    "variables": {
+                        "type": "object", "description": "Per-call variables: fill the flow's {placeholders}.",
+                    },
                 },
             },
             "CallSummary": {

@@ -38,7 +38,8 @@ class _WorkspaceForm(forms.Form):
 
 class OutboundCallForm(_WorkspaceForm):
     agent = forms.ModelChoiceField(queryset=Agent.objects.none())
-    to = forms.CharField(max_length=32, label="Number to call", widget=forms.TextInput(attrs={"placeholder": "+14155550123"}))
+    to = forms.CharField(max_length=32, label="Number to call",
+                         widget=forms.TextInput(attrs={"placeholder": "+14155550123"}))
     number = forms.ModelChoiceField(queryset=PhoneNumber.objects.none(), required=False, label="Call from",
                                     empty_label="A number bound to the agent")
     variables = JSONObjectField(required=False, help_text='Fill the flow\'s {placeholders}, e.g. {"name": "Ada"}.')

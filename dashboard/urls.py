@@ -5,8 +5,22 @@ from __future__ import annotations
 from django.urls import path
 from django.views.generic import RedirectView
 
-from .views import agents, analytics, calls, live, numbers, recordings, static, talk, tokens, workspaces
-from .views import campaigns, knowledge, outbound, webhooks
+from .views import (
+    agents,
+    analytics,
+    calls,
+    campaigns,
+    knowledge,
+    live,
+    numbers,
+    outbound,
+    recordings,
+    static,
+    talk,
+    tokens,
+    webhooks,
+    workspaces,
+)
 
 app_name = "dashboard"
 
@@ -30,6 +44,7 @@ urlpatterns = [
     path("analytics/", analytics.AnalyticsView.as_view(), name="analytics"),
     path("analytics/export.csv", analytics.AnalyticsExportView.as_view(), name="analytics-export"),
     path("live/", live.LiveView.as_view(), name="live"),
+    path("live/health.json", live.LiveHealthView.as_view(), name="live-health"),
     path("outbound/", outbound.OutboundView.as_view(), name="outbound"),
     path("outbound/campaigns/<int:pk>/", campaigns.CampaignView.as_view(), name="campaign"),
     path("outbound/campaigns/<int:pk>/progress.json", campaigns.CampaignProgressView.as_view(),

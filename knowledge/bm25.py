@@ -7,6 +7,7 @@ Terms go through the flow engine's `normalize` (lower case, contractions, light 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -15,17 +16,26 @@ from calls.flows.text import tokens
 __all__ = ["terms", "rank", "K1", "B", "HEADING_WEIGHT"]
 
 K1, B = 1.2, 0.75
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 HEADING_WEIGHT = 2  # a heading's words count twice, as FTS5's column weights do
 STOPWORDS = frozenset(
     "a an the is are was were be been am to of in on at for and or but do does did i me my we us our you your it "
     "its this that these those there what when where which who whom how can could would will shall should may "
     "might with about from by as if so not no yes any some have has had get please tell know want like much many "
-    "also just still there".split()
+    "also just still there really".split()
 )
 
 
+_STEMMED_STOPWORDS = STOPWORDS | {t for w in STOPWORDS for t in tokens(w)}  # "there's" -> "ther", "is"
+
+
 def terms(text: str) -> list[str]:
-    return [t for t in tokens(text) if t not in STOPWORDS and len(t) > 1]
+    """Content words, stemmed. Stopwords are dropped before stemming ("where" would otherwise become "wher")."""
+    out: list[str] = []
+    for word in _WORD.findall(text.lower().replace("\u2019", "'")):
+        if word not in STOPWORDS:
+            out.extend(t for t in tokens(word) if t not in _STEMMED_STOPWORDS and len(t) > 1)
+    return out
 
 
 def _document_terms(heading: str, text: str) -> Counter:

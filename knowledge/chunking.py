@@ -35,7 +35,7 @@ def _looks_like_heading(paragraph: str) -> bool:
     return "\n" not in paragraph and len(paragraph.split()) <= 8 and not re.search(r"[.!?:;,]$", paragraph)
 
 
-def _sections(text: str) -> list[tuple[str, list[str]]]:
+def _sections(text: str, guess_headings: bool) -> list[tuple[str, list[str]]]:
     sections: list[tuple[str, list[str]]] = []
     path: list[tuple[int, str]] = []
     current: list[str] = []
@@ -49,7 +49,7 @@ def _sections(text: str) -> list[tuple[str, list[str]]]:
     for i, paragraph in enumerate(paragraphs):
         lines = paragraph.split("\n")
         m = _HEADING.match(lines[0])
-        implicit = m is None and _looks_like_heading(paragraph) and i + 1 < len(paragraphs)
+        implicit = guess_headings and m is None and _looks_like_heading(paragraph) and i + 1 < len(paragraphs)
         if m or implicit:
             close()
             level = len(m.group(1)) if m else 6
@@ -94,9 +94,11 @@ def _tail(text: str) -> str:
     return " ".join(kept)
 
 
-def chunk_text(text: str) -> list[ChunkText]:
+def chunk_text(text: str, *, guess_headings: bool = False) -> list[ChunkText]:
+    """`guess_headings`: for formats without heading markup (plain text, PDF), take short title-like lines for
+    headings; Markdown and HTML say where their headings are."""
     chunks: list[ChunkText] = []
-    for heading, paragraphs in _sections(text):
+    for heading, paragraphs in _sections(text, guess_headings):
         current: list[str] = []
         count = fresh = 0  # words in the chunk being built; of those, not carried over from the previous one
         for piece in (piece for p in paragraphs for piece in _pieces(p)):

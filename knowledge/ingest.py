@@ -18,7 +18,7 @@ def add_document(agent: Agent, data: bytes, *, filename: str = "", title: str = 
     """Raises DocumentError (a message for the person uploading) when the file cannot become knowledge."""
     kind = kind or detect_kind(filename, data)
     text = extract_text(kind, data)
-    chunks = chunk_text(text)
+    chunks = chunk_text(text, guess_headings=kind in ("text", "pdf"))
     if not chunks:
         raise DocumentError("No text found in the file.")
     title = (title or filename.rsplit("/", 1)[-1] or "Untitled").strip()[:200]

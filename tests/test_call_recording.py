@@ -127,6 +127,9 @@ def test_a_recorded_call_leaves_a_stereo_wav_with_turn_offsets(recorded_call, fa
         comm = await connect()
         carrier = Carrier(comm)
         await comm.send_to(text_data=start_msg(call.token))
+        # The first session a process starts can be slow on a loaded box: wait for the greeting's first frame.
+        first = await comm.receive_output(timeout=15)
+        carrier.received.append(json.loads(first["text"]))
         await carrier.pump(wait=1.0)
         await carrier.send_audio(silence(400))
         await carrier.pump(wait=0.3)

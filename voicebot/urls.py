@@ -8,9 +8,11 @@ from calls.carriers import outbound_telnyx_hooks, outbound_twilio_hooks, telnyx_
 def healthz(request):
     from django.conf import settings
 
+    from calls.live import health
     from calls.warmup import READY
 
-    return JsonResponse({"ok": True, "warm": READY.is_set() or not settings.VOICEBOT_WARM_UP})
+    # A degraded live layer (Redis gone) is reported, not failed: calls are still served, so the instance stays in.
+    return JsonResponse({"ok": True, "warm": READY.is_set() or not settings.VOICEBOT_WARM_UP, "live": health()})
 
 
 urlpatterns = [

@@ -103,8 +103,8 @@ def _query(headers: dict[str, str]) -> str:
 
 def sip_uri_with_headers(uri: str, headers: dict[str, str], limit: int = MAX_SIP_URI_CHARS) -> str:
     """`uri` with `headers` URL-encoded in its query (Twilio's way of sending custom SIP headers). When the URI
-    would be too long, slot headers go first (last slot first), then the flow's own headers, then the intent;
-    the summary is shortened last."""
+    would be too long, slot headers go first (last slot first), then the flow's own headers; then the summary is
+    shortened (dropped below 20 characters), and the intent goes last."""
     uri = uri.strip()
     sep = "&" if "?" in uri else "?"
     kept = dict(headers)
@@ -114,7 +114,7 @@ def sip_uri_with_headers(uri: str, headers: dict[str, str], limit: int = MAX_SIP
 
     slots = [name for name in kept if name.startswith(SLOT_PREFIX)]
     custom = [name for name in kept if name not in (SUMMARY, INTENT) and name not in slots]
-    for name in [*reversed(slots), *reversed(custom), INTENT]:
+    for name in [*reversed(slots), *reversed(custom)]:
         if length() <= limit:
             break
         kept.pop(name, None)
@@ -128,6 +128,8 @@ def sip_uri_with_headers(uri: str, headers: dict[str, str], limit: int = MAX_SIP
         kept[SUMMARY] = clean_value(summary, low)
         if low < 20:
             del kept[SUMMARY]
+    if length() > limit:
+        kept.pop(INTENT, None)
     return f"{uri}{sep}{_query(kept)}" if kept else uri
 
 

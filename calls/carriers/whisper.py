@@ -49,9 +49,9 @@ def telnyx_whisper_audio_url(summary: str) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def twilio_whisper(request: HttpRequest) -> HttpResponse:
-    from .twilio_webhooks import _verified, twiml
+    from .twilio_webhooks import twiml, verified
 
-    if not _verified(request):
+    if not verified(request):
         return HttpResponseForbidden("invalid signature")
     summary = read_summary(request.GET.get("t", ""))
     if summary is None:

@@ -93,9 +93,15 @@ def bind_call(brain, agent, call=None, recorder=None) -> None:
 
     A flow that is only the fallback of a failing LLM gets no LLM itself (it is there because the LLM failed).
     """
+    import sys
+
     from ..providers.fallback import FallbackBrain
-    from ..providers.llm.openai_brain import OpenAIBrain
     from .brain import FlowBrain
+
+    # Only look for LLM brains if their module is loaded: importing the openai SDK costs seconds, and a call
+    # whose brain is a flow must not pay that before its greeting.
+    llm_module = sys.modules.get("calls.providers.llm.openai_brain")
+    OpenAIBrain = getattr(llm_module, "OpenAIBrain", ())
 
     def visit(node, *, fallback: bool) -> None:
         if isinstance(node, FallbackBrain):

@@ -19,7 +19,6 @@ import os
 import wave
 from pathlib import Path
 
-import numpy as np
 
 log = logging.getLogger("calls.recording")
 
@@ -95,12 +94,14 @@ class CallAudioRecorder:
 
     def stereo(self) -> bytes:
         """Interleaved PCM16LE: left caller, right agent, as long as the longer side."""
-        caller = np.frombuffer(bytes(self._in[: len(self._in) // 2 * 2]), dtype="<i2")
-        agent = np.frombuffer(bytes(self._out[: len(self._out) // 2 * 2]), dtype="<i2")
-        frames = np.zeros((max(caller.size, agent.size), 2), dtype="<i2")
-        frames[: caller.size, 0] = caller
-        frames[: agent.size, 1] = agent
-        return frames.tobytes()
+        samples = max(len(self._in), len(self._out)) // 2
+        left = bytes(self._in[: samples * 2]).ljust(samples * 2, b"\0")
+        right = bytes(self._out[: samples * 2]).ljust(samples * 2, b"\0")
+        # Byte-level extended slices interleave in C: frame i is left[2i:2i+2] + right[2i:2i+2].
+        frames = bytearray(samples * 4)
+        frames[0::4], frames[1::4] = left[0::2], left[1::2]
+        frames[2::4], frames[3::4] = right[0::2], right[1::2]
+        return bytes(frames)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the stereo WAV (blocking: run it in a thread). Written beside, then renamed: never half a file."""

@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+from asgiref.sync import async_to_sync
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
+from calls import live
 from calls.models import Call
 
 from ..workspace import WorkspaceMixin
 
 # A call the engine never closed (a crashed process) must not haunt the page forever.
 STALE_AFTER = timedelta(hours=4)
+# The health endpoint probes the layer itself when no send has told it anything for this long.
+PROBE_AFTER_S = 10.0
 
 
 class LiveView(WorkspaceMixin, View):
@@ -29,4 +35,14 @@ class LiveView(WorkspaceMixin, View):
             .prefetch_related("turns")
             .order_by("-created_at")
         )
-        return render(request, "dashboard/live.html", {"active": active, "nav": "live"})
+        return render(request, "dashboard/live.html", {"active": active, "nav": "live", "live_health": live.health()})
+
+
+class LiveHealthView(WorkspaceMixin, View):
+    """Polled by the live page: is the layer that carries live updates working? (`calls.live.HEALTH`)"""
+
+    def get(self, request):
+        last = live.HEALTH.last_attempt_at
+        if last is None or time.time() - last > PROBE_AFTER_S:
+            return JsonResponse(async_to_sync(live.probe)())
+        return JsonResponse(live.health())

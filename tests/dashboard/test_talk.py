@@ -108,18 +108,26 @@ class Browser:
             await asyncio.sleep(0.002)
             await self.pump()
 
+    async def first(self, timeout: float = 15.0) -> None:
+        """Wait for the server's first message: a session's first start in a process, on a loaded box, is slow."""
+        await self._handle(await self.comm.receive_output(timeout=timeout))
+
     async def pump(self, wait: float = 0.0) -> None:
         while True:
             if self.comm.output_queue.empty() and (not wait or await self.comm.receive_nothing(wait, 0.01)):
                 return
-            out = await self.comm.receive_output(timeout=1)
-            if out["type"] == "websocket.close":
-                self.received.append({"event": "__close__", "code": out.get("code")})
+            if not await self._handle(await self.comm.receive_output(timeout=1)):
                 return
-            msg = json.loads(out["text"])
-            self.received.append(msg)
-            if msg["event"] == "mark":
-                await self.comm.send_to(text_data=json.dumps({"event": "mark", "mark": msg["mark"]}))
+
+    async def _handle(self, out: dict) -> bool:
+        if out["type"] == "websocket.close":
+            self.received.append({"event": "__close__", "code": out.get("code")})
+            return False
+        msg = json.loads(out["text"])
+        self.received.append(msg)
+        if msg["event"] == "mark":
+            await self.comm.send_to(text_data=json.dumps({"event": "mark", "mark": msg["mark"]}))
+        return True
 
     def events(self, kind: str) -> list[dict]:
         return [m for m in self.received if m["event"] == kind]
@@ -147,6 +155,7 @@ def test_a_browser_call_talks_streams_its_transcript_and_is_stored(client_a, tal
         comm, connected, _ = await open_stream(data["token"])
         assert connected
         page = Browser(comm)
+        await page.first()
         await page.pump(wait=1.0)
         greeting = page.events("media")
         assert greeting, "the greeting plays at once"
@@ -189,6 +198,7 @@ def test_barge_in_clears_the_page_audio(client_a, talker, fakes):
     async def go() -> Browser:
         comm, connected, _ = await open_stream(data["token"])
         page = Browser(comm)
+        await page.first()
         await page.pump(wait=1.0)
         await page.speak(silence(300, RATE) + voiced(700, RATE) + silence(450, RATE))
         # The answer starts; the caller talks over it before it has played.
@@ -227,7 +237,7 @@ def test_the_stream_gate(client_a, talker, ws_a):
         assert not connected and code == 4403
         first, connected, _ = await open_stream(good["token"])
         assert connected
-        assert json.loads(await first.receive_from(timeout=3))["event"] in ("media", "transcript")
+        assert json.loads(await first.receive_from(timeout=15))["event"] in ("media", "transcript")
         # Single use: the same token cannot open a second stream.
         assert await refused(good["token"]) == {"type": "websocket.close", "code": 4403}
         await first.disconnect()

@@ -13,7 +13,7 @@ from .line import PhoneLine
 
 FLOW = {"start": "ask", "nodes": {"ask": {"type": "ask", "text": "How can I help?", "routes": []}}}
 SAID = ["my first question", "my second question", "my third question"]
-ANSWER = "Sure, I can help with that."
+ANSWER = "Sure."
 
 
 def cloud_agent(**fallback) -> Agent:
@@ -37,7 +37,7 @@ def new_call(agent: Agent, carrier: str = "twilio") -> tuple[Call, str]:
 
 async def run_call(settings, token: str, fault: Callable[[FakeCloud], Awaitable[None] | None] | None = None,
                    *, turns: int = 2, before_turn: Callable[[FakeCloud, int], None] | None = None) -> PhoneLine:
-    """Greeting, then `turns` caller turns, then hang up. `fault(cloud)` runs before the call starts;
+    """Greeting, then `turns` caller turns (each answered), then hang up. `fault(cloud)` runs before the call starts;
     `before_turn(cloud, n)` before caller turn n (0-based)."""
     async with FakeCloud(openai=FakeOpenAI(responder=lambda body: ScriptedReply(text=ANSWER))) as cloud:
         for name, value in cloud.env.items():
@@ -54,7 +54,9 @@ async def run_call(settings, token: str, fault: Callable[[FakeCloud], Awaitable[
                 if before_turn is not None:
                     before_turn(cloud, n)
                 await line.say()
-                await line.listen()
+                if n < turns - 1:
+                    await line.listen()  # the last reply need not finish: it is recorded when the call ends
         finally:
             await line.hang_up()
+    line.cloud = cloud  # what the fakes saw, for the assertions
     return line

@@ -11,11 +11,14 @@ import pytest
 from calls.models import CallEvent, Turn
 from calls.providers import registry
 from calls.providers.fallback import BRAIN_FALLBACK_LINE
+from calls.session import FALLBACK_LINE
 from tests import tally
 from tests.fakes import DeepgramFault, ElevenLabsFault, ScriptedReply
 from tests.pipeline_fakes import ScriptedSTT
 
 from .cloud_call import ANSWER, SAID, cloud_agent, new_call, run_call
+from .embedded import embedded_call
+from .line import PhoneLine
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -43,8 +46,10 @@ def conversation(call) -> list[tuple[str, str]]:
     return list(Turn.objects.filter(call=call).order_by("index").values_list("role", "text"))
 
 
-def assert_answered_in_time(line) -> None:
+def assert_answered_in_time(line, stage: str) -> None:
     assert len(line.gaps) == 2
+    for gap in line.gaps:
+        tally.measured("faults", f"dead air after a {stage} fault (s)", gap)
     assert all(gap <= LIMIT_S for gap in line.gaps), f"dead air {line.gaps} s (limit {LIMIT_S} s)"
 
 
@@ -74,7 +79,7 @@ def test_a_failing_deepgram_hands_the_utterance_to_the_backup_stt_within_1_5_s(s
              "disconnects": dict(before_turn=_deepgram_drops_mid_utterance)}[fault]
     line = asyncio.run(run_call(settings, token, **setup))
 
-    assert_answered_in_time(line)
+    assert_answered_in_time(line, "stt")
     (failure, *_) = failures(call, "stt")
     assert failure["provider"] == "deepgram" and failure["fallback"] is True
     turns = conversation(call)
@@ -94,7 +99,7 @@ def test_a_failing_llm_apologises_and_hands_the_turn_to_the_flow_within_1_5_s(se
     call, token = new_call(cloud_agent())
     line = asyncio.run(run_call(settings, token, fault=lambda cloud: cloud.openai.replies.append(reply)))
 
-    assert_answered_in_time(line)
+    assert_answered_in_time(line, "brain")
     (failure, *_) = failures(call, "brain")
     assert failure["provider"] == "openai" and failure["fallback"] is True
     turns = conversation(call)
@@ -119,9 +124,41 @@ def test_a_dead_tts_falls_back_to_espeak_within_1_5_s(settings, fault):
     line = asyncio.run(run_call(settings, token, fault=lambda cloud: cloud.elevenlabs.ws_faults.extend(
         [ElevenLabsFault(), fault])))
 
-    assert_answered_in_time(line)
+    assert_answered_in_time(line, "tts")
     (failure, *_) = failures(call, "tts")
     assert failure["provider"] == "elevenlabs" and failure["fallback"] is True
-    replies = list(Turn.objects.filter(call=call, role="agent").order_by("index").select_related("metrics"))
-    assert [t.text for t in replies[1:3]] == [ANSWER, ANSWER]
-    assert replies[1].metrics.providers["tts"]["provider"] == "espeak", "the first reply was spoken by espeak"
+    replies = list(Turn.objects.filter(call=call, role="agent").order_by("index").values_list("text", flat=True))
+    assert replies[1:3] == [ANSWER, ANSWER]
+    # ElevenLabs sent no audio for the first reply, yet the caller heard it in time: espeak spoke it.
+    first_reply_socket = line.cloud.elevenlabs.connections[1]
+    assert first_reply_socket.text.strip() == ANSWER and first_reply_socket.audio_chunks == 0
+
+
+# ------------------------------------------------------------------------------------------------ embedded
+
+
+def test_a_raising_embedded_stt_asks_the_caller_to_repeat_within_1_5_s(settings, monkeypatch):
+    """Nothing stands behind the embedded recogniser: the session itself must answer, not leave dead air."""
+    tally.ran("faults", "embedded")
+    monkeypatch.setitem(registry.STT, "failing_whisper", "tests.faults.embedded.FailingWhisper")
+    call, token = embedded_call()
+
+    async def talk():
+        line = await PhoneLine(token).open()
+        try:
+            await line.listen()
+            await line.say()
+            await line.listen()
+            await line.say()
+        finally:
+            await line.hang_up()
+        return line
+
+    line = asyncio.run(talk())
+
+    assert_answered_in_time(line, "embedded stt")
+    (failure, *_) = failures(call, "stt")
+    assert failure["provider"] == "whisper"
+    turns = conversation(call)
+    assert turns[1] == ("agent", FALLBACK_LINE), turns
+    assert turns[2] == ("caller", SAID[1]) and turns[3][0] == "agent", "the next turn is heard and answered"

@@ -19,6 +19,7 @@ from calls.providers.base import UserTurn
 from calls.providers.llm.openai_brain import OpenAIBrain
 from knowledge.ingest import add_document
 from knowledge.models import TurnSource
+from tests.fakes import start_in_thread
 from tests.scale.test_resume_session import open_stream, talk, until
 from tests.test_media_consumer import fakes  # noqa: F401 (a fixture)
 
@@ -120,7 +121,9 @@ def test_handover_loads_an_agent_of_the_same_workspace(workspace):
     assert text == "Passing you over. Nobody is free."
 
 
-def test_llm_agents_get_search_knowledge_only_with_documents(workspace, openai_fake):
+def test_llm_agents_get_search_knowledge_only_with_documents(workspace, settings):
+    cloud = start_in_thread()  # the fake OpenAI in its own loop: this test runs its own with asyncio.run
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = cloud.env["OPENAI_API_KEY"], cloud.env["OPENAI_BASE_URL"]
     agent = Agent.objects.create(workspace=workspace, name="L", llm_provider="openai", flow=FLOW)
 
     async def tools_offered() -> list[str]:
@@ -128,11 +131,14 @@ def test_llm_agents_get_search_knowledge_only_with_documents(workspace, openai_f
         bind_call(brain, agent)
         await collect(brain.respond(UserTurn("hello")))
         await brain.close()
-        return [t["function"]["name"] for t in openai_fake.requests[-1]["tools"]]
+        return [t["function"]["name"] for t in cloud.cloud.openai.requests[-1]["tools"]]
 
-    assert asyncio.run(tools_offered()) == ["end_call"]
-    add_document(agent, DOC, filename="clinic.md")
-    assert asyncio.run(tools_offered()) == ["end_call", "search_knowledge"]
+    try:
+        assert asyncio.run(tools_offered()) == ["end_call"]
+        add_document(agent, DOC, filename="clinic.md")
+        assert asyncio.run(tools_offered()) == ["end_call", "search_knowledge"]
+    finally:
+        cloud.stop()
 
 
 def test_bind_call_gives_the_flow_the_calls_variables_and_checks_it_against_the_agent(workspace):

@@ -88,8 +88,9 @@ def main(args: dict) -> dict:
     def call(owner: Agent, sid: str, days_ago: float, recording: str = "", turns=()) -> Call:
         at = now - timedelta(days=days_ago)
         made = Call.objects.create(workspace=workspace, agent=owner, carrier="twilio", carrier_call_id=sid,
-                                   status="completed", created_at=at, answered_at=at, ended_at=at + timedelta(seconds=30),
-                                   end_reason="caller-hung-up", recording=recording)
+                                   status="completed", created_at=at, answered_at=at,
+                                   ended_at=at + timedelta(seconds=30), end_reason="caller-hung-up",
+                                   recording=recording)
         for index, (role, text) in enumerate(turns):
             Turn.objects.create(call=made, index=index, role=role, text=text, started_at=at, ended_at=at)
         if recording:

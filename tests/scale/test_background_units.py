@@ -170,7 +170,8 @@ def test_extractive_summary_has_the_callers_intents_and_the_agents_confirmations
     for index, (role, text, heard) in enumerate([
         ("agent", "Hello. How can I help?", ""),
         ("caller", "I'd like to book a cleaning", ""),
-        ("agent", "Great, I've pencilled you in for tomorrow. We'll text you the time.", "Great, I've pencilled you in"),
+        ("agent", "Great, I've pencilled you in for tomorrow. We'll text you the time.",
+         "Great, I've pencilled you in"),
         ("caller", "Thanks, bye", ""),
     ]):
         Turn.objects.create(call=call, index=index, role=role, text=text, heard_text=heard, interrupted=bool(heard),
@@ -178,3 +179,13 @@ def test_extractive_summary_has_the_callers_intents_and_the_agents_confirmations
     summary = extractive_summary(call, list(call.turns.order_by("index")))
     assert summary == ("Caller: I'd like to book a cleaning / Thanks, bye. Agent: Great, I've pencilled you in. "
                        "Details: day: tomorrow. Outcome: agent-ended.")
+
+
+def test_a_campaign_without_carrier_credentials_pauses_instead_of_failing_its_contacts(campaign, settings):
+    settings.TWILIO_CREDENTIALS_ARE_REAL = False
+    contact = Contact.objects.create(campaign=campaign, number="+15557770001")
+    assert campaigns.dial_due(campaign.pk) == 1
+    contact.refresh_from_db()
+    campaign.refresh_from_db()
+    assert (contact.status, contact.attempts, campaign.status) == ("pending", 0, "paused")
+    assert not Call.objects.exists()

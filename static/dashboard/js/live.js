@@ -107,6 +107,7 @@
     socket.onopen = function () {
       retryMs = 500;
       setConn("on", "live");
+      if (degraded) checkHealth();
       ping = setInterval(function () { socket.send(JSON.stringify({ type: "ping" })); }, 25000);
     };
     socket.onmessage = function (ev) {
@@ -122,5 +123,19 @@
       retryMs = Math.min(retryMs * 2, 10000);
     };
   }
+  // The server's own view of its live layer: a dead Redis drops updates without closing this socket.
+  var degraded = document.getElementById("live-degraded");
+  function checkHealth() {
+    fetch(degraded.getAttribute("data-health-url"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (h) {
+        if (!h) return;
+        degraded.hidden = !h.degraded;
+        degraded.querySelector('[data-role="error"]').textContent = h.last_error || "";
+      })
+      .catch(function () {});
+  }
+  if (degraded) setInterval(checkHealth, 5000);
+
   connect();
 })();
