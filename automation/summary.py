@@ -19,7 +19,7 @@ from calls.providers.cloud import base_url
 log = logging.getLogger("automation.summary")
 
 MAX_CHARS = 800
-LLM_TIMEOUT_S = 20.0
+LLM_TIMEOUT_S = 10.0
 TRANSCRIPT_BUDGET_CHARS = 12000
 PROMPT = ("Summarise this phone call between a caller and an AI agent in two or three sentences for the business "
           "that runs the agent: what the caller wanted, what was agreed or done, and anything left open. Plain text.")
@@ -83,12 +83,15 @@ def llm_summary(agent: Agent, turns: list[Turn]) -> str:
     client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=base_url(options, "OPENAI_BASE_URL") or None,
                            timeout=LLM_TIMEOUT_S, max_retries=0)
     transcript = "\n".join(f"{t.role}: {_spoken(t)}" for t in turns if _spoken(t))[-TRANSCRIPT_BUDGET_CHARS:]
-    response = client.chat.completions.create(
+    # Streamed like the brain's requests, so any server the agent talks to (OpenAI-compatible ones included)
+    # serves this one too.
+    stream = client.chat.completions.create(
         model=options.get("summary_model") or options.get("model") or "gpt-4o-mini",
         messages=[{"role": "system", "content": PROMPT}, {"role": "user", "content": transcript or "(no speech)"}],
-        max_tokens=250,
+        max_tokens=250, stream=True,
     )
-    text = (response.choices[0].message.content or "").strip() if response.choices else ""
+    with stream:
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices).strip()
     if not text:
         raise ValueError("empty completion")
     return text[:MAX_CHARS]

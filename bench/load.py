@@ -88,7 +88,7 @@ def split(n: int, parts: int) -> list[int]:
 
 
 def run_level(server, n: int, number: str, *, turns: int, barge_every: int = 3, stagger_s: float | None = None,
-              loadgens: int = 1, speech: list[bytes] | None = None, log=print, timeout_s: float = 240) -> dict:
+              loadgens: int = 1, speech: list[bytes] | None = None, log=print, timeout_s: float = 90) -> dict:
     speech = speech or utterances()
     stagger = stagger_s if stagger_s is not None else min(8.0, 0.05 * n)
     baseline = Sampler(server.pids).read()[2]

@@ -43,7 +43,9 @@ def shared_client():
     if _client is None:
         import httpx
 
-        _client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64, max_keepalive_connections=64))
+        # No keep-alive: each webhook on its own connection, as from a carrier's many edges or through a load
+        # balancer, so SO_REUSEPORT spreads webhooks over the workers independently of the media sockets.
+        _client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64, max_keepalive_connections=0))
     return _client
 
 

@@ -6,15 +6,16 @@ and every entry point asks it:
 - the voice webhooks (Twilio `<Connect>`, Telnyx TeXML and Call Control) call `admit()` before answering: beyond
   the limit the caller hears a short apology and the call ends (`<Say>` + `<Hangup/>`), or is put through to
   `OVERFLOW_NUMBER` (`<Dial>`) when one is configured;
-- the media consumer calls `admit_stream()` when a stream starts: a stream that lands on a process already full
-  (the webhook was answered by another process, or a burst slipped past) is closed with code 1013 "Try Again
-  Later" before any session is built.
+- the media consumer calls `admit_stream()` when a stream starts: a stream that lands on a process already
+  holding its limit of sessions (the webhook was answered by another process, or a burst slipped past) is closed
+  with code 1013 "Try Again Later" before any session is built.
 
 What a process holds is `settings.MAX_CONCURRENT_CALLS` live sessions (`calls.consumers.ACTIVE_SESSIONS`; each
 server process holds its own sockets, so the count is per process) plus the calls this process admitted at the
 webhook in the last `RESERVATION_S` whose stream has not started yet — without those, a burst of webhooks would
 all be admitted before the first stream arrives. A reservation whose stream lands on another process simply
-expires. Every refusal is counted (`REFUSED`) and stored: the Call row with status "rejected" and a CallEvent of
+expires; the media socket counts sessions only. Per-process counting is approximate when webhooks and streams
+are spread over processes independently (a load balancer, SO_REUSEPORT): the media check is the exact guard. Every refusal is counted (`REFUSED`) and stored: the Call row with status "rejected" and a CallEvent of
 kind "overflow".
 """
 
@@ -102,16 +103,17 @@ def admit(call_id: str) -> Decision:
 def admit_stream(call_id: str) -> Decision:
     """Media socket: may this stream become a live session here? Consumes the call's reservation if it has one.
 
-    An admitted stream counts as live from here on; call `settled(call_id)` once its session is in
+    Only sessions count here, not reservations: with several processes a stream often lands on another process
+    than the one that answered its webhook, and must not be refused for places held by calls that will start
+    elsewhere. An admitted stream counts as live from here on; call `settled(call_id)` once its session is in
     ACTIVE_SESSIONS (or its start failed), so a burst of streams cannot all pass before the first session exists.
     """
     cap = limit()
     with _lock:
         _expire(time.monotonic())
-        mine = _reserved.pop(call_id, None) is not None
+        _reserved.pop(call_id, None)
         live, reserved = live_sessions() + len(_starting), len(_reserved)
-        # A reserved call was counted when it was admitted; others must fit beside everything held.
-        ok = live < cap if mine else live + reserved < cap
+        ok = live < cap
         if ok:
             _starting.add(call_id)
     return Decision(ok, live, reserved, cap)

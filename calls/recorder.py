@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import DataError, DatabaseError, IntegrityError, close_old_connections, transaction
+from django.db import DataError, DatabaseError, IntegrityError, InterfaceError, close_old_connections, transaction
 from django.utils import timezone
 
 from .models import Call, CallEvent, Turn, TurnMetrics
@@ -149,7 +149,7 @@ class CallRecorder:
             except (IntegrityError, DataError) as exc:
                 self._log_unwritten([item], f"rejected by the database: {exc}")
                 return False
-            except DatabaseError as exc:
+            except (DatabaseError, InterfaceError) as exc:  # InterfaceError: e.g. the connection was closed under us
                 self.failures += 1
                 delay = self.RETRY_DELAYS[min(attempt, len(self.RETRY_DELAYS) - 1)]
                 if self._flush_deadline is not None:

@@ -14,7 +14,8 @@ from .models import Chunk, Document
 __all__ = ["add_document", "DocumentError"]
 
 
-def add_document(agent: Agent, data: bytes, *, filename: str = "", title: str = "", kind: str | None = None) -> Document:
+def add_document(agent: Agent, data: bytes, *, filename: str = "", title: str = "",
+                 kind: str | None = None) -> Document:
     """Raises DocumentError (a message for the person uploading) when the file cannot become knowledge."""
     kind = kind or detect_kind(filename, data)
     text = extract_text(kind, data)

@@ -31,7 +31,9 @@ class KnowledgeTool:
                 "Use it before answering any question about the business; answer only from what it returns.",
                 "parameters": {
                     "type": "object",
-                    "properties": {"query": {"type": "string", "description": "The caller's question, in a few words."}},
+                    "properties": {
+                        "query": {"type": "string", "description": "The caller's question, in a few words."},
+                    },
                     "required": ["query"],
                 },
             },

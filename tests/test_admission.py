@@ -77,15 +77,18 @@ def test_reservations_expire(monkeypatch):
     assert admission.admit("CA3").admit
 
 
-def test_a_reserved_stream_takes_its_own_place_and_an_unreserved_one_must_fit():
+def test_streams_count_sessions_only_and_consume_their_reservation():
     assert admission.admit("CA1").admit
     assert admission.admit("CA2").admit
-    assert admission.admit_stream("CA1").admit  # its place was held at the webhook
+    assert admission.admit_stream("CA1").admit  # its place was held at the webhook; the reservation is used up
     hold(1)
     admission.settled("CA1")
-    # CA2 still holds the other place: a stream nobody reserved (answered by another process) does not fit.
-    assert not admission.admit_stream("CA9").admit
-    assert admission.admit_stream("CA2").admit
+    # A stream answered by another process is not refused for CA2's reservation here: only sessions count.
+    assert admission.admit_stream("CA9").admit
+    hold(1)
+    admission.settled("CA9")
+    assert not admission.admit_stream("CA2").admit  # two live sessions: full
+    assert not admission.admit("CA3").admit  # and the webhook sees CA2's reservation gone, the sessions not
 
 
 def test_streams_still_starting_count_as_live():
@@ -110,7 +113,8 @@ def test_overflow_twiml_says_sorry_and_hangs_up_or_dials_the_overflow_number(set
 def twilio_post(client, sid: str):
     data = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": "+15557654321", "To": "+15550100000",
             "CallStatus": "ringing", "Direction": "inbound"}
-    sig = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(settings.PUBLIC_BASE_URL + "/twilio/voice", data)
+    url = settings.PUBLIC_BASE_URL + "/twilio/voice"
+    sig = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, data)
     return client.post("/twilio/voice", data, HTTP_X_TWILIO_SIGNATURE=sig)
 
 

@@ -126,7 +126,8 @@ def test_twilio_whisper_endpoint_checks_both_signatures(client, settings):
     assert say.text == "Incoming transfer from the voice assistant. Peter wants Friday at 3 pm"
     assert client.post(path, params, HTTP_X_TWILIO_SIGNATURE="bad").status_code == 403
     forged = "/twilio/whisper?t=" + signing.dumps({"s": "Say something rude"}, salt="other")
-    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(settings.PUBLIC_BASE_URL + forged, params)
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    signature = validator.compute_signature(settings.PUBLIC_BASE_URL + forged, params)
     assert client.post(forged, params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 403
 
 
@@ -137,7 +138,8 @@ def test_telnyx_parameters():
     assert build_telnyx_params("+15550100001", "sum") == {"to": "+15550100001"}  # PSTN: no SIP headers
     params = build_telnyx_params("sip:desk@pbx.example", "sum", OPTIONS, audio_url="https://bot.example/a.wav")
     assert params["to"] == "sip:desk@pbx.example" and params["audio_url"] == "https://bot.example/a.wav"
-    assert params["custom_headers"][:2] == [{"name": "X-Summary", "value": "sum"}, {"name": "X-Intent", "value": "booking"}]
+    assert params["custom_headers"][:2] == [{"name": "X-Summary", "value": "sum"},
+                                            {"name": "X-Intent", "value": "booking"}]
     assert all(h["name"].lower().startswith("x-") for h in params["custom_headers"])
 
 

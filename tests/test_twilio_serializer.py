@@ -61,13 +61,24 @@ def test_connected_mark_dtmf_and_stop_map_to_events():
         ('{"event": "media", "media": {"payload": "@@@"}}', "invalid_base64"),
         ('{"event": "mark"}', "bad_mark"),
         ('{"event": "dtmf", "dtmf": {"digit": "xx"}}', "bad_dtmf"),
-        ('{"event": "start", "start": {"mediaFormat": {"encoding": "audio/x-alaw"}}}', "unsupported_media_format"),
     ],
 )
 def test_junk_raises_bad_message_with_a_countable_reason(text, reason):
     with pytest.raises(BadMessage) as err:
         started().parse(text)
     assert err.value.reason == reason
+
+
+def test_a_start_in_another_codec_is_rejected():
+    with pytest.raises(BadMessage) as err:
+        TwilioSerializer().parse('{"event": "start", "start": {"mediaFormat": {"encoding": "audio/x-alaw"}}}')
+    assert err.value.reason == "unsupported_media_format"
+
+
+def test_a_second_start_is_rejected():
+    with pytest.raises(BadMessage) as err:
+        started().parse(fixture("start"))
+    assert err.value.reason == "duplicate_start"
 
 
 def test_media_before_start_is_rejected():

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('calls', '0003_turn_audio_offsets'),
+        ('calls', '0002_call_lifecycle_fields'),
     ]
 
     operations = [

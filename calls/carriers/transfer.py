@@ -144,7 +144,8 @@ def whisper_text(summary: str) -> str:
 # ---------------------------------------------------------------- Twilio
 
 
-def build_twiml(target: str, summary: str, options: TransferOptions | None = None, whisper_url: str | None = None) -> str:
+def build_twiml(target: str, summary: str, options: TransferOptions | None = None,
+                whisper_url: str | None = None) -> str:
     """`<Dial><Number>` or `<Dial><Sip>` (headers in the URI); with `whisper_url` (warm), Twilio runs that TwiML
     for the callee before bridging."""
     options = options or TransferOptions()

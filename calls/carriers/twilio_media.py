@@ -79,9 +79,6 @@ class TwilioSerializer(MediaSerializer):
         return [AudioIn(self.codec.decode(payload))]
 
     def _start(self, msg: dict) -> CallStart:
-        if self.started is not None:
-            # A second start must not re-point the stream: audio sent with another streamSid is dropped by Twilio.
-            raise BadMessage("duplicate_start")
         start = msg.get("start")
         if not isinstance(start, dict):
             raise BadMessage("bad_start")
@@ -91,6 +88,9 @@ class TwilioSerializer(MediaSerializer):
         encoding = str(fmt.get("encoding", "audio/x-mulaw"))
         if encoding != "audio/x-mulaw" or _int(fmt.get("sampleRate", 8000)) != 8000:
             raise BadMessage("unsupported_media_format", f"{encoding[:40]} at {str(fmt.get('sampleRate'))[:20]}")
+        if self.started is not None:
+            # A second start must not re-point the stream: audio sent with another streamSid is dropped by Twilio.
+            raise BadMessage("duplicate_start")
         self.stream_sid = str(start.get("streamSid") or msg.get("streamSid") or "")
         params = start.get("customParameters") or {}
         if not isinstance(params, dict):

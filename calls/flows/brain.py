@@ -65,7 +65,7 @@ class FlowBrain(Brain):
     def last_ttfb_ms(self) -> float | None:  # type: ignore[override]
         if self.delegate is not None:
             return self.delegate.last_ttfb_ms
-        return self.runner.llm and self.runner.llm._last and self.runner.llm._last.last_ttfb_ms or None
+        return self.runner.llm.last_ttfb_ms if self.runner.llm is not None else None
 
     def bind(self, context: FlowContext, agent=None) -> None:
         """Use what this call offers (see `FlowContext`). Variables the call started with fill in what the saved
@@ -75,7 +75,7 @@ class FlowBrain(Brain):
         for name, value in context.variables.items():
             self.engine.variables.setdefault(name, value)
         self.runner = EffectRunner(context)
-        if agent is not None:
+        if agent is not None and agent.flow:  # an agent without a flow runs the demo, which is valid
             try:
                 validate_flow(agent.flow, capabilities_for(agent))
             except FlowError as exc:  # the dashboard should have refused it; say so on the call record
@@ -106,6 +106,10 @@ class FlowBrain(Brain):
             return
         handler = self._HANDLERS.get(type(event))
         actions = handler(self, event) if handler else []
+        if not actions and self.engine.state.node is None and self.engine.pending is None:
+            # Nowhere to resume from (a stream resumed after the flow was edited, or after a hand-over whose
+            # agent this brain is not): start the flow rather than leave the caller in silence.
+            actions = self.engine.start()
         async for out in self._run(actions):
             yield out
 

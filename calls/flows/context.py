@@ -27,7 +27,8 @@ def agent_has_llm(agent) -> bool:
 
 
 def capabilities_for(agent, agent_names: set[str] | None = None) -> Capabilities:
-    tools = frozenset(str(t.get("name", "")) for t in (agent.provider_options or {}).get("tools", []) if isinstance(t, dict))
+    configs = (agent.provider_options or {}).get("tools", [])
+    tools = frozenset(str(t.get("name", "")) for t in configs if isinstance(t, dict))
     return Capabilities(has_llm=agent_has_llm(agent), tools=tools,
                         agents=frozenset(agent_names) if agent_names is not None else None)
 

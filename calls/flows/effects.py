@@ -12,7 +12,7 @@ the host and never spoken.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -117,4 +117,3 @@ class EngineContext:
     has_llm: bool = False
     has_knowledge: bool = False
     clock: Callable[[], datetime] | None = None
-    extra: dict = field(default_factory=dict)

@@ -110,7 +110,7 @@ class LlmBridge:
                     self._last = brain
                 yield out
         except ProviderError as exc:
-            self.context.event("provider_failure", {"stage": "flow-llm", "provider": exc.provider, "error": str(exc)[:300]})
+            self._failed(exc)
             yield TextDelta(TROUBLE_LINE)
             outcome.value = LlmOutcome(failed=True, spoke=True)
             return
@@ -130,7 +130,7 @@ class LlmBridge:
                     self._last = brain
                     yield out
         except ProviderError as exc:
-            self.context.event("provider_failure", {"stage": "flow-llm", "provider": exc.provider, "error": str(exc)[:300]})
+            self._failed(exc)
             outcome.value = LlmOutcome(failed=True, spoke=spoke)
             return
         outcome.value = LlmOutcome(spoke=spoke)
@@ -154,6 +154,14 @@ class LlmBridge:
             if wanted and f" {wanted} " in answer:
                 return intent
         return None
+
+    def _failed(self, exc: ProviderError) -> None:
+        detail = {"stage": "flow-llm", "provider": exc.provider, "error": str(exc)[:300]}
+        self.context.event("provider_failure", detail)
+
+    @property
+    def last_ttfb_ms(self) -> float | None:
+        return self._last.last_ttfb_ms if self._last is not None else None
 
     def _fresh(self, key: str):
         """A brain for one-off requests: no history from earlier uses."""

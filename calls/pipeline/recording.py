@@ -53,7 +53,8 @@ class CallAudioRecorder:
             self._in += pcm
             if len(self._in) >= self.max_bytes:
                 self._full = True
-                log.info("recording reached its %d s cap; later audio is not recorded", self.max_bytes // 2 // self.sample_rate)
+                cap_s = self.max_bytes // 2 // self.sample_rate
+                log.info("recording reached its %d s cap; later audio is not recorded", cap_s)
 
     def outbound(self, pcm: bytes) -> int:
         """Agent audio just sent to the carrier; returns where it lands in the recording (ms)."""
@@ -68,7 +69,7 @@ class CallAudioRecorder:
         return self._ms(start)
 
     def truncate_outbound(self) -> int:
-        """The carrier dropped its unplayed audio (barge-in `clear`): drop agent audio past now. Returns the new end (ms)."""
+        """The carrier drops its unplayed audio (barge-in `clear`): so do we, past now. Returns the new end (ms)."""
         now = len(self._in)
         if len(self._out) > now:
             del self._out[now:]

@@ -58,6 +58,7 @@ def test_page_shows_webhook_urls_and_signature_state(client_a, settings, agent_a
     from voicebot.env import local_ed25519_keypair
 
     settings.TELNYX_PUBLIC_KEY = local_ed25519_keypair(settings.VAR_DIR)[1]  # the generated stand-in
+    settings.TELNYX_CREDENTIALS_ARE_REAL = False
     html = client_a.get(reverse("dashboard:numbers")).content.decode()
     for path in ("/twilio/voice", "/twilio/status", "/telnyx/texml", "/telnyx/status", "/telnyx/events"):
         assert f'data-copy="https://voice.example.com{path}"' in html, path
@@ -65,6 +66,7 @@ def test_page_shows_webhook_urls_and_signature_state(client_a, settings, agent_a
     assert "Signatures are checked with TWILIO_AUTH_TOKEN." in html
     assert "set TELNYX_PUBLIC_KEY" in html
     settings.TELNYX_PUBLIC_KEY = "cG9ydGFsIGtleQ=="  # as if pasted from the Telnyx portal
+    settings.TELNYX_CREDENTIALS_ARE_REAL = True
     assert (
         "Signatures are checked with TELNYX_PUBLIC_KEY." in client_a.get(reverse("dashboard:numbers")).content.decode()
     )

@@ -12,8 +12,6 @@ from calls.models import Call, Turn
 from calls.pipeline.recording import CallAudioRecorder, relative_path
 from dashboard.views.recordings import parse_range
 
-from .conftest import PASSWORD, make_call  # noqa: F401
-
 
 @pytest.fixture
 def media(settings, tmp_path):

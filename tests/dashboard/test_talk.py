@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import wave
 
 import pytest
 from channels.testing import WebsocketCommunicator
@@ -184,8 +185,6 @@ def test_a_browser_call_talks_streams_its_transcript_and_is_stored(client_a, tal
     # Recorded like a phone call, at the browser's 16 kHz.
     assert call.recording == f"recordings/{call.workspace_id}/{call.pk}.wav"
     assert (settings.MEDIA_ROOT / call.recording).stat().st_size > 44
-    import wave
-
     with wave.open(str(settings.MEDIA_ROOT / call.recording)) as wav:
         assert (wav.getframerate(), wav.getnchannels()) == (RATE, 2)
 

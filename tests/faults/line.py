@@ -40,7 +40,7 @@ class PhoneLine:
         if self.comm.future.done() and not self.comm.future.cancelled():
             assert self.comm.future.exception() is None, repr(self.comm.future.exception())
 
-    async def say(self, ms: int = 400, limit_s: float = 6.0) -> float:
+    async def say(self, ms: int = 300, limit_s: float = 6.0) -> float:
         """Speak `ms` of speech, then stay silent until the agent answers; returns (and records) the dead air in
         seconds, or infinity when no answer came within `limit_s`."""
         pcm = voiced(ms)
@@ -53,7 +53,7 @@ class PhoneLine:
         self.gaps.append(gap)
         return gap
 
-    async def listen(self, quiet_s: float = 0.3, limit_s: float = 8.0) -> None:
+    async def listen(self, quiet_s: float = 0.25, limit_s: float = 8.0) -> None:
         """Line silence until the agent has said nothing for `quiet_s` (its reply finished)."""
         await self._silence_until(lambda: time.monotonic() - (self.media_at[-1] if self.media_at else 0) >= quiet_s
                                   and bool(self.media_at), limit_s)

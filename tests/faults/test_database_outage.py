@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 FLOW = {"start": "ask", "nodes": {"ask": {"type": "ask", "text": "How can I help?", "routes": []}}}
 SAID = ["my first question", "my second question", "my third question"]
-OUTAGE_S = 2.0
+OUTAGE_S = 1.5
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_turns_completed_during_a_database_outage_are_buffered_and_written_when_
             await line.pause(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
             during = lock.turns(call.pk)
             lock.release()
-            await line.pause(1.0)  # still mid-call
+            await line.pause(0.8)  # still mid-call
             after = lock.turns(call.pk)
         finally:
             lock.release()
@@ -93,7 +93,7 @@ def test_a_database_down_at_hang_up_is_retried_for_a_bounded_time_and_what_is_lo
         call_and_token, caplog, monkeypatch, back_after_s):
     tally.ran("faults", "database")
     call, token, lock = call_and_token
-    monkeypatch.setattr(CallRecorder, "FLUSH_TIMEOUT_S", 1.5)
+    monkeypatch.setattr(CallRecorder, "FLUSH_TIMEOUT_S", 1.0)
     caplog.set_level(logging.INFO, logger="calls.recorder")
 
     async def talk():

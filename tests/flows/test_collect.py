@@ -16,7 +16,8 @@ def flow(time: dict | None = None, **booking) -> dict:
                           {"intent": "human", "keywords": ["person"], "dtmf": "0", "next": "bye"}],
         "nodes": {
             "day": {"type": "collect", "slot": "day", "kind": "date", "text": "Which day?",
-                    "invalid": "Sorry, which day? For example, Monday.", "out_of_range": "We book a month ahead at most.",
+                    "invalid": "Sorry, which day? For example, Monday.",
+                    "out_of_range": "We book a month ahead at most.",
                     "max_days_ahead": 31, "next": "time", **booking},
             "time": {"type": "collect", "slot": "time", "kind": "time", "text": "What time?",
                      "min": "08:00", "max": "17:30", "confirm": "So that's {day} at {time}, right?",

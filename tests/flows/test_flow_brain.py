@@ -180,6 +180,7 @@ async def test_handover_delegates_to_the_other_agents_brain():
     reply = await collect(brain.respond(UserTurn("It's Ana")))
     assert said(reply) == "Passing you to billing. Billing here, Ana. What's your question?"
     assert handed[0][0] == "Billing" and handed[0][1]["name"] == "Ana"
-    assert handed[0][2] == [{"role": "assistant", "content": "Hello. Your name?"}, {"role": "user", "content": "It's Ana"}]
+    assert handed[0][2] == [{"role": "assistant", "content": "Hello. Your name?"},
+                            {"role": "user", "content": "It's Ana"}]
     assert brain.delegate is other and brain.state is other.state and brain.state.node == "hi"
     assert said(await collect(brain.respond(UserTurn("bye")))) == "Bye from billing."

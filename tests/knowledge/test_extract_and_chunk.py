@@ -37,7 +37,7 @@ def test_pdf_text_is_extracted():
 
 
 def test_plain_text_headings_are_guessed_and_bad_files_refused():
-    text = extract_text("text", "Opening hours\n\nWe open at 8.\n\nParking\n\nFree parking.".encode())
+    text = extract_text("text", b"Opening hours\n\nWe open at 8.\n\nParking\n\nFree parking.")
     chunks = chunk_text(text, guess_headings=True)
     assert [(c.heading, c.text) for c in chunks] == [("Opening hours", "We open at 8."), ("Parking", "Free parking.")]
     with pytest.raises(DocumentError, match="Unknown file type"):

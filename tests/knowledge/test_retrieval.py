@@ -8,7 +8,8 @@ import pytest
 
 from calls.flows.demo import DEMO_KNOWLEDGE
 from calls.models import Agent, Workspace
-from knowledge import bm25, search as search_module
+from knowledge import bm25
+from knowledge import search as search_module
 from knowledge.ingest import add_document
 from knowledge.search import has_documents, search
 

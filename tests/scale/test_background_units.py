@@ -189,3 +189,35 @@ def test_a_campaign_without_carrier_credentials_pauses_instead_of_failing_its_co
     campaign.refresh_from_db()
     assert (contact.status, contact.attempts, campaign.status) == ("pending", 0, "paused")
     assert not Call.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_openai_agent_gets_its_summary_from_the_model_and_falls_back_when_it_fails(settings):
+    import asyncio
+
+    from automation.summary import summarize
+    from tests.fakes.fake_openai import API_KEY, FakeOpenAI, ScriptedReply
+
+    ws = Workspace.objects.create(name="W", slug="w")
+    agent = Agent.objects.create(workspace=ws, name="A", llm_provider="openai",
+                                 provider_options={"llm": {"model": "gpt-test"}})
+    call = Call.objects.select_related("agent").get(pk=Call.objects.create(
+        workspace=ws, agent=agent, carrier="twilio", carrier_call_id="CA1", status="completed").pk)
+    now = timezone.now()
+    turns = [Turn(call=call, index=0, role="caller", text="Book me for Monday", started_at=now, ended_at=now)]
+
+    async def go():
+        fake = FakeOpenAI(replies=[ScriptedReply(text="The caller booked Monday."), ScriptedReply(status=500)])
+        await fake.start()
+        try:
+            settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = API_KEY, fake.base_url
+            first = await asyncio.to_thread(summarize, call, turns)
+            second = await asyncio.to_thread(summarize, call, turns)
+            return first, second, fake.requests
+        finally:
+            await fake.stop()
+
+    first, second, requests = asyncio.run(go())
+    assert first == "The caller booked Monday."
+    assert requests[0]["model"] == "gpt-test" and "caller: Book me for Monday" in requests[0]["messages"][1]["content"]
+    assert second.startswith("Caller: Book me for Monday.")  # the model failed: the extractive summary instead

@@ -27,14 +27,18 @@ def live_call(stack):
         async with websockets.connect(url, additional_headers={"Cookie": f"sessionid={stack.ids['session']}"}) as live:
             hello = json.loads(await asyncio.wait_for(live.recv(), 5))
             updates: list[dict] = []
+            goodbye = asyncio.Event()
 
             async def collect():
                 async for message in live:
-                    updates.append(json.loads(message))
+                    updates.append(update := json.loads(message))
+                    if update.get("kind") == "turn" and update["data"].get("text") == "Goodbye.":
+                        goodbye.set()
 
             collector = asyncio.create_task(collect())
             result = await call(stack, stack.a.base_url, SCALE_NUMBER, "What are your opening hours?", "No, goodbye")
-            await asyncio.sleep(1.0)  # the last writes' group messages are on their way
+            # The last turn's write, and so its group message, may trail the hang-up on a busy machine.
+            await asyncio.wait_for(goodbye.wait(), 15)
             collector.cancel()
             await asyncio.gather(collector, return_exceptions=True)
             return hello, result, updates

@@ -49,12 +49,19 @@ class Command(BaseCommand):
         parser.add_argument("--calls", type=int, default=3, help="embedded: calls in sequence")
         parser.add_argument("--max-calls", type=int, default=300, help="largest concurrency any ramp may reach")
         parser.add_argument("--loadgens", type=int, default=1, help="load-generator processes")
-        parser.add_argument("--admission-limit", type=int, default=50, help="admission: MAX_CONCURRENT_CALLS per process")
+        parser.add_argument("--admission-limit", type=int, default=25, help="admission: MAX_CONCURRENT_CALLS per process")
+        parser.add_argument("--report-only", action="store_true",
+                            help="rewrite the sections from docs/benchmarks/*.json without measuring anything")
 
-    def handle(self, *args, scenario=None, calls=3, max_calls=300, loadgens=1, admission_limit=50, **opts):
+    def handle(self, *args, scenario=None, calls=3, max_calls=300, loadgens=1, admission_limit=25, report_only=False,
+               **opts):
         from bench import cloud
         from bench.load import utterances
         from bench.report import machine, write_section
+
+        if report_only:
+            self._report_only(cloud)
+            return
 
         chosen = list(scenario or SCENARIOS)
         argv = " ".join(sys.argv[1:])
@@ -120,10 +127,37 @@ class Command(BaseCommand):
             write_section("targets", cloud.targets_markdown(ours, cap, pc if pc and pc.get("levels") else None, wh))
 
         loads = load.stop()
+        (cloud.RAW / "run.json").write_text(__import__("json").dumps(
+            {"command": command, "scenarios": chosen, "minutes": round((time.monotonic() - started) / 60, 1),
+             "load_average": loads, "machine": machine()}, indent=2))
         minutes = (time.monotonic() - started) / 60
         write_section("run", f"""## This run
 
 `{command}` ({', '.join(chosen)}) took {minutes:.1f} min on {machine()}. The machine is shared: its 1-minute
 load average during the run was min {loads['min']}, median {loads['median']}, max {loads['max']} (2 cores; other
 engineers' test suites run here too), so read medians and ratios rather than single figures.""")
-        log(f"done in {minutes:.1f} min (load average median {loads['median']}); written: docs/benchmarks.md, docs/benchmarks/")
+        log(f"done in {minutes:.1f} min (load average median {loads['median']}); "
+            "written: docs/benchmarks.md, docs/benchmarks/")
+
+    def _report_only(self, cloud) -> None:
+        """Sections again from the stored figures (e.g. after a change to the report's wording)."""
+        run = cloud.load_raw("run") or {}
+        command = run.get("command", "make bench")
+        ov, cap, adm, wh, pc = (cloud.load_raw(n) for n in ("overhead", "capacity", "admission", "webhook", "pipecat"))
+        if ov:
+            cloud.save("overhead", ov, cloud.overhead_markdown(ov, command))
+            cloud.save("bargein", ov, cloud.bargein_markdown(ov, command))
+        if cap:
+            cloud.save("capacity", cap, cloud.capacity_markdown(cap["main"], cap["others"], command))
+        if adm:
+            cloud.save("admission", adm, cloud.admission_markdown(adm, command))
+        if wh:
+            cloud.save("webhook", wh, cloud.webhook_markdown(wh, command))
+        if pc and ov:
+            cap_ours = cloud.capacity_of((cap or {}).get("main", ov)["levels"])
+            cloud.save("pipecat", pc, cloud.side_by_side_markdown(ov, ov, pc, cap_ours, command))
+        if ov:
+            cloud.chart(ov, pc, (cap or {}).get("others"), cloud.RAW / "cloud.png")
+            write_section("targets", cloud.targets_markdown(
+                ov, cloud.capacity_of((cap or {}).get("main", ov)["levels"]) if cap else None, pc, wh))
+        self.stdout.write("sections rewritten from docs/benchmarks/*.json")
