@@ -61,11 +61,17 @@ async def main(spec: dict) -> dict:
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(params, headers)))
-        await asyncio.gather(*tasks)
+        t_sent = time.monotonic()
+        # Bounded: what is not answered within 10 s of the last request being sent counts as unanswered.
+        _, pending = await asyncio.wait(tasks, timeout=10.0)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         t1, ru1 = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
     latencies.sort()
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     return {"offered_rps": rate, "sent": len(reqs), "completed": len(latencies), "errors": errors,
+            "unanswered": len(pending), "send_s": round(t_sent - t0, 2),
             "statuses": statuses, "achieved_rps": round(len(latencies) / (t1 - t0), 1), "latencies_ms": latencies,
             "client_cpu_pct": round(100 * cpu / (t1 - t0), 1)}
 

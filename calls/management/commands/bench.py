@@ -141,6 +141,8 @@ engineers' test suites run here too), so read medians and ratios rather than sin
 
     def _report_only(self, cloud) -> None:
         """Sections again from the stored figures (e.g. after a change to the report's wording)."""
+        from bench.report import write_section
+
         run = cloud.load_raw("run") or {}
         command = run.get("command", "make bench")
         ov, cap, adm, wh, pc = (cloud.load_raw(n) for n in ("overhead", "capacity", "admission", "webhook", "pipecat"))
