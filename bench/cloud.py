@@ -64,14 +64,14 @@ def _start(cfg: Config, tmp: Path, ctx: Context | None = None) -> VoicebotServer
     server = VoicebotServer(tmp, kind=cfg.kind, workers=cfg.workers, extra_env=cfg.env())
     server.start()
     if ctx is not None:
-        warm(ctx, server, cfg.workers)
+        warm(ctx, server, min(4 * cfg.workers, cfg.max_calls_per_process))
     return server
 
 
-def warm(ctx: Context, server, workers: int, number: str = PROVIDER_NUMBER) -> None:
+def warm(ctx: Context, server, calls: int, number: str = PROVIDER_NUMBER) -> None:
     """A few short calls first (not reported), so every worker has imported and built what a call needs once —
     as a production server has long done — before anything is measured."""
-    run_level(server, 4 * workers, number, turns=1, barge_every=0, stagger_s=0.5, speech=ctx.speech)
+    run_level(server, calls, number, turns=1, barge_every=0, stagger_s=0.5, speech=ctx.speech)
 
 
 def _level(ctx: Context, server, n: int, number: str = PROVIDER_NUMBER, **kw) -> dict:
@@ -241,7 +241,7 @@ def pipecat(ctx: Context, workers: int = 1) -> dict:
         server = PipecatServer(Path(tmp), PIPECAT_PY, workers=workers)
         server.start()
         try:
-            warm(ctx, server, workers, number="+15550100000")
+            warm(ctx, server, 4 * workers, number="+15550100000")
             ctx.log(f"  pipecat-ai 1.14 bot x{workers} (uvicorn + uvloop)")
             levels = ramp(ctx, server, [1, 5, 10], stop_on_fail=False)
             if not levels[-1]["why_failed"]:
@@ -405,7 +405,8 @@ def admission_markdown(data: dict, command: str) -> str:
 |---|---|---|---|---|---|
 | {data['offered']} | {lv['admitted']} | {lv['refused_webhook']} | {lv['refused_media']} | {_f(o['p50'])} / {_f(o['p99'])} | {lv['lost_turns']} / {lv['underruns']} |
 
-Stored by the servers: calls by status {data['db'].get('calls', {})}; events {data['db'].get('events', {})}.
+Stored by the servers (including the warm-up calls): calls by status {data['db'].get('calls', {})}; events
+{data['db'].get('events', {})}; first errors: {data['db'].get('error_samples', [])}.
 """
 
 

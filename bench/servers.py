@@ -92,7 +92,7 @@ class VoicebotServer(Server):
             if self.kind == "daphne":
                 cmd = [sys.executable, "-m", "daphne", "--fd", str(fd), "voicebot.asgi:application"]
             elif self.kind == "uvicorn":
-                cmd = [sys.executable, "-m", "uvicorn", "--fd", str(fd), "--loop", "uvloop", "--ws", "websockets",
+                cmd = [sys.executable, "-m", "uvicorn", "--fd", str(fd), "--loop", "uvloop", "--ws", "websockets-sansio",
                        "--lifespan", "off", "--no-access-log", "--log-level", "warning", "voicebot.asgi:application"]
             else:
                 raise ValueError(f"unknown server kind {self.kind!r}")
@@ -145,10 +145,12 @@ class VoicebotServer(Server):
                 " JOIN calls_call c ON c.id = t.call_id").fetchall()
             calls = con.execute("SELECT status, count(*) FROM calls_call GROUP BY status").fetchall()
             events = con.execute("SELECT kind, count(*) FROM calls_callevent GROUP BY kind").fetchall()
+            errors = [r[0] for r in con.execute(
+                "SELECT detail FROM calls_callevent WHERE kind IN ('error', 'provider_failure') LIMIT 3")]
         finally:
             con.close()
         keys = ("call_id", "to", "endpoint_ms", "stt_final_ms", "end_to_end_ms", "stt_ms", "brain_ms", "tts_ms")
-        self.db_counts = {"calls": dict(calls), "events": dict(events)}
+        self.db_counts = {"calls": dict(calls), "events": dict(events), "error_samples": errors}
         return [dict(zip(keys, r)) for r in rows]
 
 

@@ -177,3 +177,14 @@ def test_a_recorded_call_leaves_a_stereo_wav_with_turn_offsets(recorded_call, fa
     assert answered.role == "caller" and question.audio_start_ms < answered.audio_start_ms < question.audio_end_ms
     later = [t.audio_start_ms for t in turns[4:] if t.role == "agent"]
     assert energy(agent, question.audio_end_ms + 5, later[0] if later else len(agent) * 1000 // RATE) == 0
+
+
+def test_a_resumed_stream_is_appended_to_the_same_recording(tmp_path):
+    path = tmp_path / "call.wav"
+    first, second = CallAudioRecorder(8000), CallAudioRecorder(8000)
+    first.inbound(voiced(200))
+    first.save(path)
+    second.inbound(voiced(300))
+    second.save(path)
+    with wave.open(str(path), "rb") as wav:
+        assert wav.getnframes() == 8000 * 500 // 1000

@@ -236,6 +236,10 @@ class FlowEngine:
             self.speak(self.flow.no_input_goodbye, out, node)
             out.append(EndCall(reason="no_input"))
             return out
+        if node.get("on_silence"):
+            out = []
+            self.goto(node["on_silence"], out)
+            return out
         reprompt = self._REPROMPT.get(node["type"])
         return reprompt(self, node_id, node, silence=True) if reprompt else []
 

@@ -22,7 +22,9 @@ Top level::
     }
 
 Every node has a ``"type"`` and may carry ``"uninterruptible": true`` (its speech cannot be barged in on, e.g.
-a legal disclosure) plus the metadata fields ``"label"`` / ``"description"``. Node types:
+a legal disclosure) plus the metadata fields ``"label"`` / ``"description"``. Nodes that wait (``ask``,
+``collect``, ``llm``) may name an ``on_silence`` node: taken when the caller says nothing, instead of the
+re-prompt (the hang-up after the session's maximum of silences still applies). Node types:
 
 ``say``       ``text`` (required), ``next`` (required). Speaks and moves on at once; consecutive nodes that do not
               wait chain into one reply, ending at the first node that waits or ends the call. A loop made only
@@ -156,7 +158,7 @@ class NodeType:
 
 _SLOT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "invalid": str, "out_of_range": str, "reprompt": str, "confirm": str, "on_deny": str, "dtmf_choices": dict,
-    "max_attempts": int, "on_fail": str, "routes": list, "when": list,
+    "max_attempts": int, "on_fail": str, "routes": list, "when": list, "on_silence": str,
     "min": (int, str), "max": (int, str), "min_days_ahead": int, "max_days_ahead": int, "weekdays": list,
     "min_digits": int, "max_digits": int, "assume_daytime": bool,
 }  # fmt: skip
@@ -165,22 +167,23 @@ NODE_TYPES: dict[str, NodeType] = {
     "say": NodeType(required={"text": str, "next": str}, node_refs=("next",), moves_on=("next",)),
     "ask": NodeType(
         required={"text": str},
-        optional={"routes": list, "reprompt": str, "fallback": str, "llm_routing": bool},
-        node_refs=("fallback",),
+        optional={"routes": list, "reprompt": str, "fallback": str, "llm_routing": bool, "on_silence": str},
+        node_refs=("fallback", "on_silence"),
         waits=True,
         check=NODE_CHECKS["ask"],
     ),
     "collect": NodeType(
         required={"slot": str, "kind": str, "text": str, "next": str},
         optional=_SLOT_FIELDS,
-        node_refs=("next", "on_deny", "on_fail"),
+        node_refs=("next", "on_deny", "on_fail", "on_silence"),
         waits=True,
         check=NODE_CHECKS["collect"],
     ),
     "llm": NodeType(
         required={"prompt": str},
-        optional={"text": str, "tools": list, "routes": list, "max_turns": int, "next": str, "fallback": str},
-        node_refs=("next", "fallback"),
+        optional={"text": str, "tools": list, "routes": list, "max_turns": int, "next": str, "fallback": str,
+                  "on_silence": str},
+        node_refs=("next", "fallback", "on_silence"),
         waits=True,
         check=NODE_CHECKS["llm"],
     ),

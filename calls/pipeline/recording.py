@@ -109,13 +109,26 @@ class CallAudioRecorder:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
+        earlier = _earlier_stream(path, self.sample_rate)
         with wave.open(str(tmp), "wb") as wav:
             wav.setnchannels(2)
             wav.setsampwidth(2)
             wav.setframerate(self.sample_rate)
-            wav.writeframes(self.stereo())
+            # A resumed stream continues the call: its audio follows the first stream's in the same file.
+            wav.writeframes(earlier + self.stereo())
         os.replace(tmp, path)
         return path
+
+
+def _earlier_stream(path: Path, sample_rate: int) -> bytes:
+    """Frames already recorded for this call by an earlier stream (same format), else nothing."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getframerate() == sample_rate and wav.getnchannels() == 2 and wav.getsampwidth() == 2:
+                return wav.readframes(wav.getnframes())
+    except (OSError, wave.Error, EOFError):
+        pass
+    return b""
 
 
 async def store(audio: CallAudioRecorder, call_recorder, media_root: str | os.PathLike | None = None) -> str | None:

@@ -156,3 +156,9 @@ def test_state_survives_a_new_engine():
     e.on_text("3 pm")
     resumed = FlowEngine(flow(), e.state, context=context())
     assert said(resumed.on_text("yes")) == "Your patient code?"
+
+
+def test_silence_can_move_the_flow_on():
+    e = engine(on_silence="time")
+    assert said(e.on_silence(1, 3)) == "What time?"
+    assert isinstance(e.on_silence(3, 3)[-1], EndCall)  # the session's maximum still ends the call
