@@ -373,13 +373,17 @@ the `clear`, before the caller stopped talking (must be 0).
 def capacity_markdown(main: dict, others: dict, command: str) -> str:
     rows = []
     all_cfgs = {main["config"]["label"]: main["levels"], **{k: v["levels"] for k, v in others.items()}}
+    if main.get("alt_levels"):
+        all_cfgs[main["alt_config"]["label"]] = main["alt_levels"]
     for name, levels in all_cfgs.items():
         cap = capacity_of(levels)
         at = cap["at_max"] or {}
+        est = cpu_estimate(levels)
         rows.append(f"| {name} | **{cap['max_calls']}** | {_f(at.get('overhead', {}).get('p99'))} | "
                     f"{_f(at.get('server_cpu_pct'))} | {_f(at.get('server_cpu_pct_per_call'), 2)} | "
                     f"{_f(at.get('server_rss_mb_per_call'), 2)} | {_f(at.get('loadgen_cpu_pct'))} | "
-                    f"{cap['next_failed'] or 'not reached within --max-calls'} |")
+                    f"{cap['next_failed'] or 'not reached within --max-calls'} | {_f(est['per_call'], 2)} | "
+                    f"{_f(est['calls'])} |")
     return f"""## Capacity
 
 `{command}`. Ramp (by 50) until the overhead p99 passes {P99_LIMIT_MS:.0f} ms, a turn gets no reply, a reply's
@@ -387,10 +391,30 @@ audio runs dry mid-way (underrun), or a call fails. CPU and RSS are the server p
 0.25 s over the window in which all calls were live; RSS per call = (peak − idle) / calls). The load generator
 runs in its own process on the same 2 cores, so it competes with the server: its CPU is shown.
 
-| set-up | max calls | overhead p99 at max | server CPU % | CPU % per call | RSS MB per call | load-gen CPU % | next level failed because |
-|---|---|---|---|---|---|---|---|
+| set-up | max calls | overhead p99 at max | server CPU % | CPU % per call | RSS MB per call | load-gen CPU % | next level failed because | server CPU % per call (median, levels ≥ 10 not collapsed) | CPU-bound estimate: calls on 2 dedicated cores |
+|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
+
+The last two columns take the machine's other tenants out of the figure: the CPU a call costs the server
+(CPU-seconds per call-second, which the noise barely moves) and how many calls two cores would carry at that cost
+with nothing else on them (200 / cost) — the load generator excluded, which here costs about
+{_f(loadgen_per_call(main['levels']), 2)} % of a core per call itself.
 """
+
+
+def cpu_estimate(levels: list[dict]) -> dict:
+    costs = sorted(lv["server_cpu_pct_per_call"] for lv in run_levels(levels)
+                   if lv["calls"] >= 10 and not collapsed(lv) and lv["server_cpu_pct_per_call"])
+    if not costs:
+        return {"per_call": None, "calls": None}
+    per_call = costs[len(costs) // 2]
+    return {"per_call": per_call, "calls": round(200 / per_call)}
+
+
+def loadgen_per_call(levels: list[dict]) -> float | None:
+    costs = sorted(lv["loadgen_cpu_pct"] / lv["calls"] for lv in run_levels(levels)
+                   if lv["calls"] >= 10 and lv["loadgen_cpu_pct"])
+    return costs[len(costs) // 2] if costs else None
 
 
 def admission_markdown(data: dict, command: str) -> str:
@@ -491,6 +515,7 @@ def chart(ours: dict, pc: dict | None, others: dict | None, path: Path) -> None:
                  "s--", color=colour, label=f"{name} p99")
     ax1.axhline(P99_LIMIT_MS, color="grey", lw=0.8, ls=":")
     ax1.set_yscale("log")
+    ax1.set_xscale("log")
     ax1.set_xlabel("concurrent calls")
     ax1.set_ylabel("overhead ms (turn − 450 ms)")
     ax1.set_title("Turn overhead")
@@ -500,11 +525,14 @@ def chart(ours: dict, pc: dict | None, others: dict | None, path: Path) -> None:
         cfgs[ours["alt_config"]["label"]] = ours["alt_levels"]
     if pc:
         cfgs["Pipecat 1.14 x1"] = pc["levels"]
+    colours = iter(["tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:red"])
     for name, levels in cfgs.items():
         levels = run_levels(levels)
         pts = [(lv["calls"], lv["server_cpu_pct"]) for lv in levels if lv["server_cpu_pct"] is not None]
+        colour = "tab:red" if name.startswith("Pipecat") else next(colours)
         if pts:
-            ax2.plot(*zip(*pts), "o-", label=name)
+            ax2.plot(*zip(*pts), "o-", label=name, color=colour)
+    ax2.set_xscale("log")
     ax2.set_xlabel("concurrent calls")
     ax2.set_ylabel("server CPU % (200 = both cores)")
     ax2.set_title("Server CPU")

@@ -90,5 +90,6 @@ def build_session(
         control=control,
         fallback_tts=providers.fallback_tts,
         audio_recorder=audio,
-        resumed=next_turn_index > 0,  # turns already stored: a reconnected stream, the greeting was said
+        # Turns already stored and a flow position saved: a reconnected stream, the greeting was said.
+        resumed=next_turn_index > 0 and (bool(saved.get("node")) or agent.llm_provider != "flow"),
     )

@@ -6,7 +6,7 @@
 - "tools": the LLM's HTTP tools (see `llm/tools.py`);
 - "fallback": {"stt": "whisper", "tts": "espeak", "tts_voice": "en-us",
   "brain": "flow" | "end", "line": "<said when the brain fails>", "stt_deadline_s": 1.5,
-  "tts_first_audio_s": 1.0, "brain_first_output_s": 1.5, "max_failures": 2}.
+  "tts_first_audio_s": 1.0, "brain_first_output_s": 1.1, "max_failures": 2}.
 
 The embedded providers (whisper, espeak, flow) are used unwrapped: there is nothing below them to fall back to.
 A cloud provider whose key is missing fails at its first use with a permanent ProviderError, so the call
@@ -65,7 +65,7 @@ def build_providers(agent, sample_rate: int, state: BrainState | None,
     if agent.llm_provider != EMBEDDED["brain"]:
         secondary = None if fb.get("brain", "flow") == "end" else flow_brain(agent, None)
         brain = FallbackBrain(brain, secondary, reporter("brain"),
-                              first_output_s=float(fb.get("brain_first_output_s", 1.5)),
+                              first_output_s=float(fb.get("brain_first_output_s", 1.1)),
                               line=fb.get("line"), max_failures=int(fb.get("max_failures", 2)))
     return CallProviders(stt=stt, tts=tts, brain=brain, fallback_tts=fallback_tts)
 
