@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from calls.flows.schema import NODE_TYPES
+from calls.flows.schema import NODE_TYPES, outgoing
 
 
 @dataclass
@@ -50,14 +50,18 @@ def _route_label(route: dict) -> str:
 
 
 def _transitions(node: dict) -> list[Transition]:
-    kind = node.get("type")
+    """Every way out of a node, as the schema defines them (routes get a readable label)."""
+    routes = {r["next"]: r for r in node.get("routes") or []}
     out: list[Transition] = []
-    if kind == "say":
-        out.append(Transition("then", node["next"], "next"))
-    elif kind == "ask":
-        out += [Transition(_route_label(r), r["next"], "route") for r in node.get("routes", [])]
-        if node.get("fallback"):
-            out.append(Transition("no match", node["fallback"], "fallback"))
+    for label, target in outgoing(node):
+        if label == "next":
+            out.append(Transition("then", target, "next"))
+        elif label == "fallback":
+            out.append(Transition("no match", target, "fallback"))
+        elif target in routes and label == (routes[target].get("intent") or label):
+            out.append(Transition(_route_label(routes[target]) or label, target, "route"))
+        else:
+            out.append(Transition(label.replace("_", " "), target, "route"))
     return out
 
 

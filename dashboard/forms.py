@@ -9,6 +9,7 @@ from functools import lru_cache
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
+from calls.flows.context import capabilities_for
 from calls.flows.schema import FlowError, validate_flow
 from calls.models import Agent, Call, Carrier, PhoneNumber, Workspace
 
@@ -199,6 +200,14 @@ class AgentForm(forms.ModelForm):
         data = super().clean()
         if data.get("llm_provider") == "flow" and "flow" in data and not data["flow"]:
             self.add_error("flow", "The Flow brain needs a flow. Write one here or choose another brain.")
+        elif data.get("flow") and "flow" not in self.errors and "provider_options" not in self.errors:
+            # Check the flow against what this agent will have (an LLM, its tools, the workspace's agents).
+            probe = Agent(llm_provider=data.get("llm_provider", "flow"), provider_options=data.get("provider_options") or {})
+            names = set(Agent.objects.filter(workspace=self.workspace).values_list("name", flat=True))
+            try:
+                validate_flow(data["flow"], capabilities_for(probe, names | {data.get("name", "")}))
+            except FlowError as exc:
+                self.add_error("flow", str(exc))
         voice = (data.get("voice") or "").strip()
         if data.get("tts_provider") == "espeak" and voice and "voice" not in self.errors:
             error = espeak_voice_error(voice)
