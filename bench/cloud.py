@@ -284,13 +284,13 @@ def _overhead_rows(levels: list[dict]) -> str:
             continue
         o = lv["overhead"]
         rows.append(f"| {lv['calls']} | {_f(o['p50'])} | {_f(o['p95'])} | {_f(o['p99'])} | {o['n']} | "
-                    f"{lv['lost_turns']} / {lv['underruns']} | {_f(lv['server_cpu_pct'])} | "
+                    f"{lv['lost_turns']} / {lv['underruns']} ({lv.get('late_ticks', '–')}) | {_f(lv['server_cpu_pct'])} | "
                     f"{_f(lv['server_rss_mb_per_call'], 2)} | {_f(lv['loadgen_cpu_pct'])} | "
                     f"{_f(lv['loadgen_lag_ms'][0]['p99'], 1)} |")
     return "\n".join(rows)
 
 
-OVERHEAD_HEAD = ("| concurrent calls | overhead p50 ms | p95 | p99 | turns | lost turns / underruns | server CPU % "
+OVERHEAD_HEAD = ("| concurrent calls | overhead p50 ms | p95 | p99 | turns | lost turns / underruns (late ticks) | server CPU % "
                  "(both workers; 200 = both cores) | RSS MB per call | load-gen CPU % | load-gen lag p99 ms |\n"
                  "|---|---|---|---|---|---|---|---|---|---|")
 
@@ -387,7 +387,7 @@ def capacity_markdown(main: dict, others: dict, command: str) -> str:
     return f"""## Capacity
 
 `{command}`. Ramp (by 50) until the overhead p99 passes {P99_LIMIT_MS:.0f} ms, a turn gets no reply, a reply's
-audio runs dry mid-way (underrun), or a call fails. CPU and RSS are the server processes' (psutil, sampled every
+audio runs dry mid-way for at least one 20 ms frame slot (underrun: a lost frame), or a call fails. CPU and RSS are the server processes' (psutil, sampled every
 0.25 s over the window in which all calls were live; RSS per call = (peak − idle) / calls). The load generator
 runs in its own process on the same 2 cores, so it competes with the server: its CPU is shown.
 

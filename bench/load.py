@@ -52,18 +52,22 @@ class Sampler(threading.Thread):
         self.procs = [psutil.Process(p) for p in pids]
         self.every = every
         self.samples: list[tuple[float, float, int]] = []  # (monotonic, cpu seconds, rss bytes)
+        self.per_proc: list[tuple[float, list[float]]] = []  # (monotonic, cpu seconds of each process)
         self._halt = threading.Event()
 
     def read(self) -> tuple[float, float, int]:
-        cpu, rss = 0.0, 0
+        cpu, rss, each = 0.0, 0, []
         for p in self.procs:
             try:
                 t = p.cpu_times()
                 cpu += t.user + t.system
+                each.append(t.user + t.system)
                 rss += p.memory_info().rss
             except psutil.Error:
-                pass
-        return time.monotonic(), cpu, rss
+                each.append(0.0)
+        now = time.monotonic()
+        self.per_proc.append((now, each))
+        return now, cpu, rss
 
     def run(self) -> None:
         while not self._halt.is_set():
@@ -80,7 +84,12 @@ class Sampler(threading.Thread):
         if len(inside) < 2:
             return {"cpu_pct": None, "rss_max_mb": None}
         (a, ca, _), (b, cb, _) = inside[0], inside[-1]
-        return {"cpu_pct": round(100 * (cb - ca) / (b - a), 1), "rss_max_mb": round(max(s[2] for s in inside) / 2**20, 1)}
+        each = [e for e in self.per_proc if t0 <= e[0] <= t1]
+        busiest = None
+        if len(each) >= 2 and len(each[0][1]) == len(each[-1][1]):
+            busiest = round(max(100 * (y - x) / (each[-1][0] - each[0][0]) for x, y in zip(each[0][1], each[-1][1])), 1)
+        return {"cpu_pct": round(100 * (cb - ca) / (b - a), 1), "busiest_pct": busiest,
+                "rss_max_mb": round(max(s[2] for s in inside) / 2**20, 1)}
 
 
 def split(n: int, parts: int) -> list[int]:
@@ -162,9 +171,10 @@ def summarise(server, n: int, calls: list[dict], outs: list[dict], server_s: Sam
         "frames_after_clear": sum(t["frames_after_clear"] for t in barge),
         "lost_turns": lost_turns, "underruns": sum(c["underruns"] for c in admitted),
         "underrun_ms": round(sum(c["underrun_ms"] for c in admitted), 1),
+        "late_ticks": sum(c.get("late_ticks", 0) for c in admitted),
         "errors": len(errors), "error_samples": sorted(set(errors))[:5],
         "timeouts": sum(1 for c in admitted if c["error"] == "timeout"),
-        "server_cpu_pct": srv["cpu_pct"],
+        "server_cpu_pct": srv["cpu_pct"], "server_busiest_process_cpu_pct": srv.get("busiest_pct"),
         "server_cpu_pct_per_call": round(srv["cpu_pct"] / live, 3) if srv["cpu_pct"] is not None and live else None,
         "server_rss_idle_mb": round(baseline_rss / 2**20, 1), "server_rss_max_mb": srv["rss_max_mb"],
         "server_rss_mb_per_call": rss_per_call,

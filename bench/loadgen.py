@@ -9,7 +9,8 @@ evenly over `stagger_s`, with a random pause after each reply, so their turns do
 
 Each caller measures, as a carrier-side observer on this machine: turn latency (last voiced frame sent → first
 reply frame received), barge-in onset → `clear` received, reply frames received after the `clear`, playback
-underruns (the reply's audio ran dry and resumed: a late or lost frame), and how the call was refused if it was
+underruns (a reply's audio ran dry for at least a frame slot and then resumed: a lost frame; a gap shorter than a
+frame, which a carrier's jitter buffer absorbs, is counted apart as a late tick), and how the call was refused if it was
 (overflow TwiML at the webhook, or close code 1013 on the media socket). The process also reports its own CPU
 time and event-loop lag, since a loaded load generator inflates every latency it measures.
 
@@ -30,6 +31,7 @@ from calls.simulator.caller import SimulatedCaller, Step
 from calls.simulator.peers import SimulationError, TwilioPeer
 
 BARGE_AFTER_MS = 700
+FRAME_S = 0.020
 _MEDIA = ('{"event":"media","sequenceNumber":"%d","streamSid":"%s","media":{"track":"inbound","chunk":"%d",'
           '"timestamp":"%d","payload":"%s"}}')
 
@@ -85,6 +87,7 @@ class BenchCaller(SimulatedCaller):
         super().__init__(*args, **kw)
         self.underruns = 0
         self.underrun_ms = 0.0
+        self.late_ticks = 0
         self._dry_since: float | None = None
         self._flowing = False
         self.refused = ""  # "webhook" | "media" | ""
@@ -104,8 +107,11 @@ class BenchCaller(SimulatedCaller):
         if self._dry_since is not None:
             gap = now - self._dry_since
             if gap < 1.0:  # the same reply resumed after a tick starved
-                self.underruns += 1
-                self.underrun_ms += gap * 1000
+                if gap >= FRAME_S:  # a whole frame slot went unfilled: the caller heard a gap (a lost frame)
+                    self.underruns += 1
+                    self.underrun_ms += gap * 1000
+                else:  # late by less than a frame: a carrier's jitter buffer absorbs it
+                    self.late_ticks += 1
             self._dry_since = None
         self._flowing = True
         super()._on_agent_audio(payload, now)
@@ -155,7 +161,7 @@ async def one_call(spec: dict, index: int, utterances: list[bytes], rng: random.
         "index": index, "call_id": result.call_id, "start": started, "end": time.monotonic(),
         "greeting_ms": result.greeting_ms, "error": result.error, "closed_by": result.closed_by,
         "close_code": result.close_code, "refused": caller.refused, "underruns": caller.underruns,
-        "underrun_ms": round(caller.underrun_ms, 1), "agent_audio_ms": result.agent_audio_ms,
+        "underrun_ms": round(caller.underrun_ms, 1), "late_ticks": caller.late_ticks, "agent_audio_ms": result.agent_audio_ms,
         "turns": [{"latency_ms": t.latency_ms, "barge_in": t.barge_in, "clear_ms": t.clear_ms,
                    "frames_after_clear": t.frames_after_clear} for t in result.turns],
     }

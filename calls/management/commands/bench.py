@@ -107,9 +107,15 @@ class Command(BaseCommand):
 
         if "pipecat" in chosen:
             log("scenario pipecat:")
-            pc = cloud.pipecat(ctx)
+            try:
+                pc = cloud.pipecat(ctx)
+            except Exception as exc:  # noqa: BLE001 - the other scenarios' figures still get written
+                log(f"  pipecat scenario failed: {exc!r}")
+                pc = None
             ours = ov or cloud.load_raw("overhead")
-            if ours is None:
+            if pc is None:
+                pass
+            elif ours is None:
                 log("  (no voicebot overhead figures yet: run --scenario overhead too for the side-by-side)")
                 cloud.write_raw("pipecat", pc)
             else:

@@ -157,7 +157,8 @@ class WhisperEngine:
             return None
         try:
             self.calls += 1
-            return self._run(audio, beam_size or self.beam_size)
+            # A partial (wait=False) is cut mid-word and loops easily: never pay the 30 s redo for it.
+            return self._run(audio, beam_size or self.beam_size, redo=wait)
         except ProviderError:
             raise
         except Exception as exc:
@@ -176,11 +177,13 @@ class WhisperEngine:
 
     # ---------------------------------------------------------------- internals
 
-    def _run(self, audio: np.ndarray, beam_size: int) -> str:
+    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True) -> str:
         if self.window_s > 0 and audio.size + _TAIL_PAD_S * WHISPER_RATE <= MAX_WINDOW_S * WHISPER_RATE:
             text = self._short_window(audio, beam_size)
             if text is not None:
                 return text
+            if not redo:
+                return ""  # no partial this time (None would mean "model busy, ask again")
             self.fallbacks += 1
         return self._full_window(audio, beam_size)
 
@@ -227,6 +230,8 @@ class WhisperEngine:
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
+            # A decoding loop must not hold the model (and every other call's turn) for seconds.
+            max_new_tokens=int(audio.size / WHISPER_RATE * 7) + 12,
         )
         return " ".join(s.text.strip() for s in segments).strip()
 

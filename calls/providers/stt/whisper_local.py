@@ -107,7 +107,7 @@ class WhisperSTT(STTStream):
 
     async def start(self) -> None:
         await self._ensure_engine()
-        if self.on_partial is not None and self.options.get("partials", True):
+        if self.on_partial is not None and self.options.get("partials", False):
             self._partial_wake = asyncio.Event()
             self._partial_task = asyncio.create_task(self._partials_loop(), name="whisper-partials")
 
