@@ -147,7 +147,7 @@ def test_partials_while_speaking(engine):
     partials: list[str] = []
 
     async def run() -> tuple[str, int]:
-        stt = WhisperSTT(8000, {"partial_interval_s": 0.8}, on_partial=partials.append)
+        stt = WhisperSTT(8000, {"partials": True, "partial_interval_s": 0.8}, on_partial=partials.append)
         await stt.start()
         pcm = phone_audio(BOOKING, 8000, tail_ms=300)
         step = 8000 * 2 * 20 // 1000

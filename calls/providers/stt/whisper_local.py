@@ -10,7 +10,7 @@ Partials (optional, only when an `on_partial` callback is set): while audio keep
 is transcribed at most once per `partial_interval_s` of new audio, only when no transcription of this stream
 is running and the model is free (`wait=False`), so partials never delay anybody's final transcript.
 
-Options (agent `provider_options["stt"]`): `partials` (default true), `partial_interval_s` (1.0),
+Options (agent `provider_options["stt"]`): `partials` (default false: partials compete with finals for the one model), `partial_interval_s` (1.0),
 `max_utterance_s` (29; the head of a longer utterance is dropped), `beam_size` (the engine's, 1).
 """
 
