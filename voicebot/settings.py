@@ -77,7 +77,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
             # WAL lets the dashboard read while a call writes its turns.
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # IMMEDIATE: a write transaction takes the lock when it begins, so concurrent writers wait for it
+            # (up to `timeout`) instead of failing with "database is locked" when they upgrade mid-transaction.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -156,6 +159,7 @@ VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", "pytest" not in sys.modules)
 MAX_WS_MESSAGE_BYTES = env_int("MAX_WS_MESSAGE_BYTES", 64 * 1024)
 # Admission control: beyond this many live calls a process answers new calls with a polite overflow message.
 MAX_CONCURRENT_CALLS = env_int("MAX_CONCURRENT_CALLS", 150)
+OVERFLOW_NUMBER = env_str("OVERFLOW_NUMBER")  # where calls beyond the limit are sent; empty: a polite message
 TURN_SILENCE_MS = env_int("TURN_SILENCE_MS", 300)
 TTS_CHUNK_MS = env_int("TTS_CHUNK_MS", 20)
 MARK_EVERY_MS = env_int("MARK_EVERY_MS", 200)
