@@ -7,6 +7,7 @@ that need no action.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -17,6 +18,17 @@ class BadMessage(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
+
+
+def load_message(text: str) -> dict:
+    """One media-socket text message as a JSON object, or BadMessage (never another exception)."""
+    try:
+        msg = json.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
+        raise BadMessage("invalid_json", str(exc)[:80]) from None
+    if not isinstance(msg, dict):
+        raise BadMessage("not_an_object")
+    return msg
 
 
 @dataclass(slots=True)

@@ -30,7 +30,16 @@ import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from .base import AudioIn, BadMessage, CallStart, CarrierEvent, MarkPlayed, MediaSerializer, StreamStopped
+from .base import (
+    AudioIn,
+    BadMessage,
+    CallStart,
+    CarrierEvent,
+    MarkPlayed,
+    MediaSerializer,
+    StreamStopped,
+    load_message,
+)
 
 log = logging.getLogger("calls.carriers.browser")
 
@@ -45,12 +54,7 @@ class BrowserSerializer(MediaSerializer):
     carrier = "browser"
 
     def parse(self, text: str) -> list[CarrierEvent]:
-        try:
-            msg = json.loads(text)
-        except (ValueError, TypeError) as exc:
-            raise BadMessage("invalid_json", str(exc)[:80]) from exc
-        if not isinstance(msg, dict):
-            raise BadMessage("not_an_object")
+        msg = load_message(text)
         event = msg.get("event")
         if event == "media":
             return self._media(msg)

@@ -39,6 +39,7 @@ from .base import (
     MarkPlayed,
     MediaSerializer,
     StreamStopped,
+    load_message,
 )
 from .telnyx_format import SUPPORTED
 
@@ -68,12 +69,7 @@ class TelnyxSerializer(MediaSerializer):
     # ------------------------------------------------------------------ inbound
 
     def parse(self, text: str) -> list[CarrierEvent]:
-        try:
-            msg = json.loads(text)
-        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
-            raise BadMessage("invalid_json", str(exc)[:80]) from None
-        if not isinstance(msg, dict):
-            raise BadMessage("not_an_object")
+        msg = load_message(text)
         event = msg.get("event")
         if event == "media":
             return self._media(msg)

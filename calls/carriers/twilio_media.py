@@ -21,6 +21,7 @@ from .base import (
     MarkPlayed,
     MediaSerializer,
     StreamStopped,
+    load_message,
 )
 
 _NOTHING: list[CarrierEvent] = []
@@ -37,12 +38,7 @@ class TwilioSerializer(MediaSerializer):
         self._media_prefix = ""
 
     def parse(self, text: str) -> list[CarrierEvent]:
-        try:
-            msg = json.loads(text)
-        except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
-            raise BadMessage("invalid_json", str(exc)[:80]) from None
-        if not isinstance(msg, dict):
-            raise BadMessage("not_an_object")
+        msg = load_message(text)
         event = msg.get("event")
         if event == "media":
             return self._media(msg)
