@@ -204,3 +204,29 @@ def test_full_window_path_and_beam_option(engine):
         assert "appointment" in engine.transcribe(pcm, 8000, beam_size=2).lower()
     finally:
         engine.window_s = window
+
+
+@pytest.mark.parametrize(
+    "looped, kept",
+    [
+        ("Goodbye! Goodbye!", "Goodbye!"),
+        ("no have not right no have not right no have not right no", "no have not right no"),
+        ("I would like to book, book, book, book an appointment", "I would like to book, an appointment"),
+        ("Tomorrow morning please", "Tomorrow morning please"),
+    ],
+)
+def test_collapse_repeats_keeps_each_phrase_once(looped, kept):
+    from calls.providers.stt.whisper_engine import collapse_repeats
+
+    assert collapse_repeats(looped) == kept
+
+
+def test_a_looping_short_window_is_collapsed_not_redone(engine, monkeypatch):
+    """The 30 s redo was the whole tail of the turn latency: a loop's first pass is kept, its repeats collapsed."""
+    pcm = phone_audio("Goodbye", 8000)
+    monkeypatch.setattr(engine, "_short_window", lambda audio, beam: ("Goodbye! Goodbye! Goodbye!", True))
+    monkeypatch.setattr(engine, "_full_window", lambda audio, beam: pytest.fail("redone over the full window"))
+    loops = engine.loops
+    assert engine.transcribe(pcm, 8000) == "Goodbye!"
+    assert engine.transcribe(pcm, 8000, wait=False) == ""  # a looping partial says nothing
+    assert engine.loops == loops + 2
