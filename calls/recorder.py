@@ -18,7 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import DataError, DatabaseError, IntegrityError, InterfaceError, close_old_connections, transaction
+from django.db import (
+    DataError,
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from .models import Call, CallEvent, Turn, TurnMetrics
@@ -29,7 +37,22 @@ _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voicebot-db")
 
 async def run_db(fn: Callable, *args):
     """Run ORM work on the shared DB thread."""
-    return await asyncio.get_running_loop().run_in_executor(_db_thread, fn, *args)
+    return await asyncio.get_running_loop().run_in_executor(_db_thread, _on_db_thread, fn, args)
+
+
+def _on_db_thread(fn: Callable, args: tuple):
+    """The DB thread keeps one connection for its whole life instead of opening one per write.
+
+    CONN_MAX_AGE is for request threads, which come and go under ASGI; this thread does every call's writes, and a
+    new connection each time (SQLite: open, PRAGMAs, close) was the largest single cost of a turn in the capacity
+    profile. A connection that errored and is no longer usable is still replaced (`close_old_connections`).
+    """
+    close_old_connections()
+    try:
+        return fn(*args)
+    finally:
+        if connection.connection is not None:
+            connection.close_at = None  # never obsolete by age on this thread
 
 
 @dataclass(slots=True)
@@ -142,7 +165,7 @@ class CallRecorder:
         attempt = 0
         while True:
             try:
-                await run_db(self._write, item)
+                await run_db(self._write, item, attempt == 0)
                 if attempt:
                     log.info("call %s: %s written after %d failed attempts", self.call_id, item[0], attempt)
                 return True
@@ -182,29 +205,42 @@ class CallRecorder:
         for item in items:
             log.error("call %s: not stored: %s %s", self.call_id, item[0], json.dumps(_summary(item), default=str)[:2000])
 
-    def _write(self, item: tuple) -> None:
-        close_old_connections()
+    def _write(self, item: tuple, first_attempt: bool = False) -> None:
         kind = item[0]
         if kind == "turn":
             _, index, rec = item
-            with transaction.atomic():
-                turn, _ = Turn.objects.update_or_create(
-                    call_id=self.call_id, index=index,
-                    defaults=dict(role=rec.role, text=rec.text, heard_text=rec.heard_text, interrupted=rec.interrupted,
-                                  started_at=rec.started_at, ended_at=rec.ended_at, node=rec.node,
-                                  audio_start_ms=rec.audio_start_ms, audio_end_ms=rec.audio_end_ms),
-                )
-                if rec.metrics is not None:
-                    TurnMetrics.objects.update_or_create(turn=turn, defaults=rec.metrics)
-                if rec.brain_state is not None:
-                    Call.objects.filter(pk=self.call_id).update(brain_state=rec.brain_state)
-                if rec.sources and self.save_sources is not None:
-                    self.save_sources(turn, rec.sources)
+            if first_attempt:
+                # Each index is written once: plain INSERTs (update_or_create costs a SELECT and two savepoints per
+                # row). Should the row exist after all (a retry after a commit whose answer was lost), overwrite it.
+                try:
+                    self._write_turn(index, rec, insert=True)
+                    return
+                except IntegrityError:
+                    pass
+            self._write_turn(index, rec, insert=False)
         elif kind == "event":
             _, ev_kind, detail, at = item
             CallEvent.objects.create(call_id=self.call_id, workspace_id=self.workspace_id, kind=ev_kind, detail=detail, at=at)
         elif kind == "call":
             Call.objects.filter(pk=self.call_id).update(**item[1])
+
+    def _write_turn(self, index: int, rec: TurnRecord, insert: bool) -> None:
+        fields = dict(role=rec.role, text=rec.text, heard_text=rec.heard_text, interrupted=rec.interrupted,
+                      started_at=rec.started_at, ended_at=rec.ended_at, node=rec.node,
+                      audio_start_ms=rec.audio_start_ms, audio_end_ms=rec.audio_end_ms)
+        with transaction.atomic():
+            if insert:
+                turn = Turn.objects.create(call_id=self.call_id, index=index, **fields)
+                if rec.metrics is not None:
+                    TurnMetrics.objects.create(turn=turn, **rec.metrics)
+            else:
+                turn, _ = Turn.objects.update_or_create(call_id=self.call_id, index=index, defaults=fields)
+                if rec.metrics is not None:
+                    TurnMetrics.objects.update_or_create(turn=turn, defaults=rec.metrics)
+            if rec.brain_state is not None:
+                Call.objects.filter(pk=self.call_id).update(brain_state=rec.brain_state)
+            if rec.sources and self.save_sources is not None:
+                self.save_sources(turn, rec.sources)
 
 
 def _summary(item: tuple) -> dict:

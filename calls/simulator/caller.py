@@ -77,6 +77,9 @@ class SimulatedCaller:
         self._stale_window = False  # between a clear and the end of the barge-in utterance
         self._onset_at: float | None = None
         self._ws = None
+        # The script waits on these instead of polling every frame (a bench runs hundreds of callers per process):
+        self._audio_arrived = asyncio.Event()  # set on every agent audio message
+        self._drained = asyncio.Event()  # set when the ticker sends the last queued caller frame
 
     # ------------------------------------------------------------------ public
 
@@ -151,26 +154,45 @@ class SimulatedCaller:
             self._outbox.append(encoded[off : off + step].ljust(step, self._silence[:1]))
 
     async def _wait_outbox_empty(self) -> None:
-        while self._outbox and not self._closed.is_set():
-            await asyncio.sleep(FRAME_MS / 1000)
+        if self._outbox and not self._closed.is_set():
+            self._drained.clear()
+            await self._drained.wait()
+
+    async def _wait_audio(self, timeout: float) -> None:
+        """Until agent audio arrives (or the call closes, or `timeout`)."""
+        self._audio_arrived.clear()
+        try:
+            await asyncio.wait_for(self._audio_arrived.wait(), timeout)
+        except TimeoutError:
+            pass
 
     async def _wait_agent_idle(self) -> None:
         """Until the agent has answered and its audio finished playing, then `idle_ms` of quiet."""
         while not self._closed.is_set():
-            await asyncio.sleep(0.02)
             now = time.monotonic()
-            if self._playback or self._reply_started is None and self._awaiting_reply_since is not None:
-                if self._awaiting_reply_since is not None and now - self._awaiting_reply_since > 15:
+            if self._reply_started is None and self._awaiting_reply_since is not None:
+                left = 15 - (now - self._awaiting_reply_since)
+                if left <= 0:
                     return  # no answer at all; move on
-                continue
-            if now - self._agent_last_audio >= self.idle_ms / 1000:
-                return
+                await self._wait_audio(left)
+            elif self._playback:
+                # The ticker plays one frame each FRAME_MS: look again when what is buffered now has played.
+                await asyncio.sleep(max(1, len(self._playback) // self._frame) * FRAME_MS / 1000)
+            else:
+                left = self._agent_last_audio + self.idle_ms / 1000 - now
+                if left <= 0:
+                    return
+                await asyncio.sleep(left)
 
     async def _wait_agent_speaking(self, after_ms: int) -> None:
         while not self._closed.is_set():
-            await asyncio.sleep(0.01)
-            if self._reply_started is not None and time.monotonic() - self._reply_started >= after_ms / 1000:
+            if self._reply_started is None:
+                await self._wait_audio(1.0)
+                continue
+            left = self._reply_started + after_ms / 1000 - time.monotonic()
+            if left <= 0:
                 return
+            await asyncio.sleep(left)
 
     # ------------------------------------------------------------------ clock
 
@@ -180,8 +202,10 @@ class SimulatedCaller:
         while not self._closed.is_set():
             next_at += FRAME_MS / 1000
             frame = self._outbox.popleft() if self._outbox else self._silence
-            if not self._outbox and frame is not self._silence and self._current is not None:
-                self._last_voiced_sent = time.monotonic()
+            if not self._outbox and frame is not self._silence:
+                if self._current is not None:
+                    self._last_voiced_sent = time.monotonic()
+                self._drained.set()
             if self._onset_at is None and frame is not self._silence and self._current and self._current.barge_in:
                 self._onset_at = time.monotonic()
             try:
@@ -235,6 +259,8 @@ class SimulatedCaller:
         if not self.result.closed_by:
             self.result.closed_by = "agent"
         self._closed.set()
+        self._audio_arrived.set()  # wake whatever the script waits on
+        self._drained.set()
 
     def _on_agent_audio(self, payload: bytes, now: float) -> None:
         if self.result.greeting_ms is None:
@@ -245,6 +271,7 @@ class SimulatedCaller:
         self._playback += payload
         self.result.agent_audio_ms += len(payload) * FRAME_MS // self._frame
         self._agent_last_audio = now
+        self._audio_arrived.set()
         if self._reply_started is None:
             self._reply_started = now
         if self._awaiting_reply_since is not None:
