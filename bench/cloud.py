@@ -42,7 +42,7 @@ class Config:
         return {"TTS_CHUNK_MS": str(self.chunk_ms), "MAX_CONCURRENT_CALLS": str(self.max_calls_per_process)}
 
 
-MAIN = Config("uvicorn", 2, 100, label="uvicorn x2 (uvloop, SO_REUSEPORT), 100 ms chunks")
+MAIN = Config("procfile", 2, 100, label="uvicorn --workers 2 (the Procfile's web), 100 ms chunks")
 ALT = Config("daphne", 2, 100, label="daphne x2 (SO_REUSEPORT), 100 ms chunks")
 COLLAPSED_P99_MS = 5000.0  # a level this far gone says all there is to say about the ones above it
 

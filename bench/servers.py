@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from calls.simulator.local_server import ROOT, Server
+from calls.simulator.local_server import ROOT, Server, free_port
 
 PROVIDER_NUMBER = "+15550100001"  # synthetic agent, STT endpointing (as Deepgram speech_final)
 LOCAL_NUMBER = "+15550100002"  # synthetic agent, our VAD decides the end of turn
@@ -40,6 +40,15 @@ for name, number, endpointing in (("Synthetic provider EOT", {provider!r}, "prov
         PhoneNumber.objects.update_or_create(e164=number, carrier=carrier, defaults=dict(workspace=ws, agent=agent))
 print("ok")
 """
+
+
+def procfile_command(name: str) -> str:
+    """The command of one Procfile process type (e.g. "web")."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        kind, _, command = line.partition(":")
+        if kind.strip() == name:
+            return command.strip()
+    raise KeyError(f"no {name!r} process in the Procfile")
 
 
 def reuseport_sockets(n: int, port: int = 0) -> tuple[int, list[socket.socket]]:
@@ -76,7 +85,11 @@ class VoicebotServer(Server):
         return (self.tmp / "var" / "local_twilio_auth_token").read_text().strip()
 
     def start(self) -> None:
-        port, self._socks = reuseport_sockets(self.workers)
+        if self.kind == "procfile":
+            self._socks = []
+            port = free_port()
+        else:
+            port, self._socks = reuseport_sockets(self.workers)
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.env.update({"PORT": str(port), "PUBLIC_BASE_URL": self.base_url})
@@ -87,6 +100,12 @@ class VoicebotServer(Server):
         done = self.manage("shell", "-c", code)
         assert done.returncode == 0 and "ok" in done.stdout, done.stderr
         log = self.log.open("w")
+        if self.kind == "procfile":
+            # Exactly the production command the README documents: the Procfile's `web` line, run by a shell.
+            env = {**self.env, "WEB_CONCURRENCY": str(self.workers), "HOST": "127.0.0.1",
+                   "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+            self.procs.append(subprocess.Popen(["bash", "-c", "exec " + procfile_command("web")], cwd=ROOT, env=env,
+                                               stdout=log, stderr=subprocess.STDOUT))
         for sock in self._socks:
             fd = sock.fileno()
             if self.kind == "daphne":
@@ -118,7 +137,13 @@ class VoicebotServer(Server):
 
     @property
     def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
+        """The serving processes: with the Procfile's uvicorn, its workers (children of the supervisor)."""
+        if self.kind != "procfile":
+            return [p.pid for p in self.procs]
+        import psutil
+
+        return [c.pid for c in psutil.Process(self.procs[0].pid).children(recursive=True)
+                if "multiprocessing.resource_tracker" not in " ".join(c.cmdline())] or [self.procs[0].pid]
 
     def stop(self) -> None:
         for p in self.procs:
@@ -126,7 +151,7 @@ class VoicebotServer(Server):
                 p.terminate()
         for p in self.procs:
             try:
-                p.wait(10)
+                p.wait(15)
             except subprocess.TimeoutExpired:
                 p.kill()
         for s in self._socks:
@@ -165,7 +190,11 @@ class PipecatServer:
         self._socks: list[socket.socket] = []
 
     def start(self) -> None:
-        port, self._socks = reuseport_sockets(self.workers)
+        if self.kind == "procfile":
+            self._socks = []
+            port = free_port()
+        else:
+            port, self._socks = reuseport_sockets(self.workers)
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DJANGO_", "VIRTUAL_ENV"))}
@@ -173,6 +202,12 @@ class PipecatServer:
                     "HF_HUB_OFFLINE": "1", "PIPECAT_NO_TELEMETRY": "1", "DO_NOT_TRACK": "1",
                     "PYTHONPATH": ""})
         log = self.log.open("w")
+        if self.kind == "procfile":
+            # Exactly the production command the README documents: the Procfile's `web` line, run by a shell.
+            env = {**self.env, "WEB_CONCURRENCY": str(self.workers), "HOST": "127.0.0.1",
+                   "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+            self.procs.append(subprocess.Popen(["bash", "-c", "exec " + procfile_command("web")], cwd=ROOT, env=env,
+                                               stdout=log, stderr=subprocess.STDOUT))
         for sock in self._socks:
             fd = sock.fileno()
             cmd = [str(self.python), str(ROOT / "bench" / "pipecat_bot.py"), "--fd", str(fd)]

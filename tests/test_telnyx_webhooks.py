@@ -38,7 +38,7 @@ def telnyx_key(settings):
 
 
 @pytest.fixture
-def number(db):
+def number(transactional_db):
     ws = Workspace.objects.create(name="W", slug="w")
     agent = Agent.objects.create(workspace=ws, name="A", greeting="Hi")
     return PhoneNumber.objects.create(workspace=ws, e164="+15550100000", carrier="telnyx", agent=agent)

@@ -24,7 +24,7 @@ def sign(path, data, token=None):
 
 
 @pytest.fixture
-def number(db):
+def number(transactional_db):
     ws = Workspace.objects.create(name="W", slug="w")
     agent = Agent.objects.create(workspace=ws, name="A", greeting="Hi")
     return PhoneNumber.objects.create(workspace=ws, e164="+15550100000", carrier="twilio", agent=agent)

@@ -1,4 +1,5 @@
-"""ASGI entry: HTTP goes to Django, carrier media sockets to the call engine, dashboard sockets behind a login."""
+"""ASGI entry: HTTP goes to Django (carrier webhooks without the browser middleware), carrier media sockets to the
+call engine, dashboard sockets behind a login."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path, re_path  # noqa: E402
 
 from calls.consumers import MediaStreamConsumer  # noqa: E402
+from voicebot.carrier_http import route_http  # noqa: E402
 
 websocket_routes = [
     # Carrier sockets carry no cookie: the single-use stream token inside the stream is their authentication.
@@ -35,7 +37,8 @@ if settings.VOICEBOT_WARM_UP:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_app,
+        # Carrier webhooks skip the dashboard's middleware (voicebot/carrier_http.py).
+        "http": route_http(django_app),
         "websocket": URLRouter(websocket_routes + [re_path(r"^", AuthMiddlewareStack(URLRouter(dashboard_routes)))]
                                if dashboard_routes else websocket_routes),
     }

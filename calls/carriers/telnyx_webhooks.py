@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from .. import admission
 from ..models import Call, Carrier
 from ..providers.base import ProviderError
+from ..recorder import run_db
 from . import common, telnyx_signature
 from .telnyx_format import stream_format
 
@@ -55,25 +56,21 @@ def _texml(root: ET.Element) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def texml(request: HttpRequest) -> HttpResponse:
+async def texml(request: HttpRequest) -> HttpResponse:
+    # Async, as Twilio's voice webhook: the database work runs on the DB thread (common.answer_call).
     if not telnyx_signature.verified(request):
         return HttpResponseForbidden("invalid signature")
-    call_id = request.POST.get("CallSid", "")
-    to_number = request.POST.get("To", "")
-    from_number = request.POST.get("From", "")
+    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
+    answer = await run_db(common.answer_call, Carrier.TELNYX, request.POST.get("CallSid", ""),
+                          request.POST.get("From", ""), request.POST.get("To", ""), direction)
     root = ET.Element("Response")
-    number = common.find_number(Carrier.TELNYX, to_number) if call_id else None
-    if number is None:
-        common.record_unknown_number(Carrier.TELNYX, call_id, from_number, to_number)
+    if answer.number is None:
         ET.SubElement(root, "Say").text = APOLOGY
         ET.SubElement(root, "Hangup")
         return _texml(root)
-    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
-    decision = admission.admit(call_id)
-    if not decision.admit:
-        admission.record_overflow(Carrier.TELNYX, number, call_id, from_number, decision, "webhook", direction)
+    if answer.overflow:
         return HttpResponse(admission.overflow_twiml(), content_type="application/xml")
-    token = common.open_call(Carrier.TELNYX, number, call_id, from_number, direction)
+    number, token = answer.number, answer.token
     fmt = stream_format(number.agent)
     stream = ET.SubElement(ET.SubElement(root, "Connect"), "Stream", {
         "url": common.stream_url(Carrier.TELNYX),

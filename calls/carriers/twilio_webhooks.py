@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .. import admission
 from ..models import Carrier
+from ..recorder import run_db
 from . import common
 from .twilio_twiml import stream_twiml
 
@@ -42,26 +43,21 @@ def twiml(response: VoiceResponse) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def voice(request: HttpRequest) -> HttpResponse:
+async def voice(request: HttpRequest) -> HttpResponse:
+    # Async: the signature check needs no thread, and the database work runs on the DB thread (common.answer_call).
     if not verified(request):
         return HttpResponseForbidden("invalid signature")
-    call_id = request.POST.get("CallSid", "")
-    to_number = request.POST.get("To", "")
-    from_number = request.POST.get("From", "")
-    response = VoiceResponse()
-    number = common.find_number(Carrier.TWILIO, to_number) if call_id else None
-    if number is None:
-        common.record_unknown_number(Carrier.TWILIO, call_id, from_number, to_number)
+    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
+    answer = await run_db(common.answer_call, Carrier.TWILIO, request.POST.get("CallSid", ""),
+                          request.POST.get("From", ""), request.POST.get("To", ""), direction)
+    if answer.number is None:
+        response = VoiceResponse()
         response.say(APOLOGY)
         response.hangup()
         return twiml(response)
-    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
-    decision = admission.admit(call_id)
-    if not decision.admit:
-        admission.record_overflow(Carrier.TWILIO, number, call_id, from_number, decision, "webhook", direction)
+    if answer.overflow:
         return HttpResponse(admission.overflow_twiml(), content_type="application/xml")
-    token = common.open_call(Carrier.TWILIO, number, call_id, from_number, direction)
-    return twiml(stream_twiml(token))
+    return twiml(stream_twiml(answer.token))
 
 
 @csrf_exempt

@@ -46,7 +46,7 @@ query_pairs = st.lists(st.tuples(st.text(max_size=6), st.text(max_size=10)), max
 
 
 @pytest.fixture
-def stored(db, settings):
+def stored(transactional_db, settings):
     settings.TELNYX_PUBLIC_KEY = PUBLIC
     settings.TELNYX_API_KEY = ""
     ws = Workspace.objects.create(name="W", slug="w")

@@ -1,0 +1,49 @@
+"""Django for the carriers' signed webhooks (`/twilio/...`, `/telnyx/...`), without the browser middleware.
+
+Carriers are machines posting signed forms: they carry no session, need no CSRF token, login, messages or
+frame options. Under ASGI every classic (sync) Django middleware costs two thread hops per request, and a
+request's first hop also starts and joins a thread: with the seven the dashboard needs, that was most of a voice
+webhook's CPU (about 5 ms of 7 ms per call on this 2-core machine; docs/benchmarks.md). These paths are served by
+the same URLconf and views through a handler whose middleware chain is empty; everything else keeps the full one.
+"""
+
+from __future__ import annotations
+
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
+
+CARRIER_PREFIXES = ("/twilio/", "/telnyx/")
+
+
+class CarrierWebhookHandler(ASGIHandler):
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler.load_middleware with MIDDLEWARE = [] (no view, template-response or exception middleware).
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        # What the chain keeps of CommonMiddleware: a Content-Length, so the answer is not chunked.
+        if is_async:
+            async def get_response(request):
+                return _with_length(await self._get_response_async(request))
+        else:
+            def get_response(request):
+                return _with_length(self._get_response(request))
+        self._middleware_chain = convert_exception_to_response(get_response)
+
+
+def _with_length(response):
+    if not response.streaming and not response.has_header("Content-Length"):
+        response.headers["Content-Length"] = str(len(response.content))
+    return response
+
+
+def route_http(django_app, carrier_app=None):
+    """An ASGI app sending carrier webhook paths to `carrier_app`, everything else to `django_app`."""
+    carrier_app = carrier_app or CarrierWebhookHandler()
+
+    async def app(scope, receive, send):
+        if scope["path"].startswith(CARRIER_PREFIXES):
+            return await carrier_app(scope, receive, send)
+        return await django_app(scope, receive, send)
+
+    return app
