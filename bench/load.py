@@ -112,8 +112,10 @@ def run_level(server, n: int, number: str, *, turns: int, barge_every: int = 3, 
             procs.append((subprocess.Popen([sys.executable, "-m", "bench.loadgen", str(spec_path), str(out_path)],
                                            cwd=ROOT, stderr=subprocess.PIPE, text=True), out_path))
         server_s, gen_s = Sampler(server.pids), Sampler([p.pid for p, _ in procs])
+        backing_s = Sampler(getattr(server, "backing_pids", []))
         server_s.start()
         gen_s.start()
+        backing_s.start()
         t_start = time.monotonic()
         outs = []
         for proc, out_path in procs:
@@ -127,9 +129,13 @@ def run_level(server, n: int, number: str, *, turns: int, barge_every: int = 3, 
             outs.append(json.loads(out_path.read_text()))
         server_s.stop()
         gen_s.stop()
+        backing_s.stop()
     wall = time.monotonic() - t_start
     calls = [c for o in outs for c in o["calls"]]
-    return summarise(server, n, calls, outs, server_s, gen_s, baseline, wall)
+    level = summarise(server, n, calls, outs, server_s, gen_s, baseline, wall)
+    # PostgreSQL, Redis and the Celery worker share the cores too (production backing only).
+    level["backing_cpu_pct"] = backing_s.window(level.pop("_t0"), level.pop("_t1"))["cpu_pct"] if backing_s.procs else None
+    return level
 
 
 def summarise(server, n: int, calls: list[dict], outs: list[dict], server_s: Sampler, gen_s: Sampler,
@@ -186,7 +192,7 @@ def summarise(server, n: int, calls: list[dict], outs: list[dict], server_s: Sam
                               for k in ("endpoint_ms", "stt_final_ms", "stt_ms", "brain_ms", "tts_ms", "end_to_end_ms")},
         "server_stages_p95": {k: summary([t[k] for t in stored])["p95"]
                               for k in ("endpoint_ms", "stt_final_ms", "stt_ms", "brain_ms", "tts_ms", "end_to_end_ms")},
-        "wall_s": round(wall, 1), "window_s": round(t1 - t0, 1),
+        "wall_s": round(wall, 1), "window_s": round(t1 - t0, 1), "_t0": t0, "_t1": t1,
         "raw_calls": calls,
     }
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -66,14 +67,33 @@ def reuseport_sockets(n: int, port: int = 0) -> tuple[int, list[socket.socket]]:
     return port, socks
 
 
+PG = "postgres://postgres@127.0.0.1:5432"
+BENCH_REDIS_DB = 14  # a Redis database of the bench's own, flushed before and after each server
+
+
 class VoicebotServer(Server):
-    """voicebot in `workers` processes of `kind` ("daphne" | "uvicorn") behind SO_REUSEPORT sockets."""
+    """voicebot in `workers` processes of `kind`: "procfile" (the Procfile's `web` command: uvicorn --workers),
+    or "daphne" / "uvicorn" processes behind SO_REUSEPORT sockets.
+
+    `backing="embedded"` is `make run`'s: SQLite, the in-memory channel layer, Celery eager (post-call work in the
+    web process). `backing="production"` is the README's production set-up: a fresh PostgreSQL database, Redis
+    (channel layer, cache, Celery broker) and the Procfile's Celery `worker`; their CPU is sampled apart
+    (`backing_pids`), since they share the two cores with the web workers.
+    """
 
     def __init__(self, tmp: Path, kind: str = "daphne", workers: int = 1, extra_env: dict | None = None,
-                 end_of_turn_silence_ms: int = 200, barge_in_min_ms: int = 200) -> None:
+                 end_of_turn_silence_ms: int = 200, barge_in_min_ms: int = 200, backing: str = "embedded") -> None:
         env = {"VOICEBOT_SYNTHETIC_PROVIDERS": "1", "VOICEBOT_WARM_UP": "0", "LOG_LEVEL": "WARNING",
                "DJANGO_SETTINGS_MODULE": "bench.server_settings", **(extra_env or {})}
+        self.backing = backing
+        self.db_name = ""
+        if backing == "production":
+            self.db_name = f"voicebot_bench_{os.getpid()}_{secrets.token_hex(3)}"
+            env.update({"DATABASE_URL": f"{PG}/{self.db_name}", "REDIS_URL": f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}"})
+        elif backing != "embedded":
+            raise ValueError(f"unknown backing {backing!r}")
         super().__init__(tmp, env)
+        self.worker: subprocess.Popen | None = None
         self.kind, self.workers = kind, workers
         self.agent_cfg = {"end_of_turn_silence_ms": end_of_turn_silence_ms, "barge_in_min_ms": barge_in_min_ms}
         self.procs: list[subprocess.Popen] = []
@@ -93,6 +113,8 @@ class VoicebotServer(Server):
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.env.update({"PORT": str(port), "PUBLIC_BASE_URL": self.base_url})
+        if self.backing == "production":
+            self._backing_up()
         for cmd in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--no-user")):
             done = self.manage(*cmd)
             assert done.returncode == 0, done.stderr
@@ -100,12 +122,16 @@ class VoicebotServer(Server):
         done = self.manage("shell", "-c", code)
         assert done.returncode == 0 and "ok" in done.stdout, done.stderr
         log = self.log.open("w")
+        procfile_env = {**self.env, "WEB_CONCURRENCY": str(self.workers), "HOST": "127.0.0.1",
+                        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+        if self.backing == "production":
+            self.worker = subprocess.Popen(["bash", "-c", "exec " + procfile_command("worker")], cwd=ROOT,
+                                           env=procfile_env, stdout=(self.tmp / "worker.log").open("w"),
+                                           stderr=subprocess.STDOUT)
         if self.kind == "procfile":
             # Exactly the production command the README documents: the Procfile's `web` line, run by a shell.
-            env = {**self.env, "WEB_CONCURRENCY": str(self.workers), "HOST": "127.0.0.1",
-                   "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-            self.procs.append(subprocess.Popen(["bash", "-c", "exec " + procfile_command("web")], cwd=ROOT, env=env,
-                                               stdout=log, stderr=subprocess.STDOUT))
+            self.procs.append(subprocess.Popen(["bash", "-c", "exec " + procfile_command("web")], cwd=ROOT,
+                                               env=procfile_env, stdout=log, stderr=subprocess.STDOUT))
         for sock in self._socks:
             fd = sock.fileno()
             if self.kind == "daphne":
@@ -145,6 +171,44 @@ class VoicebotServer(Server):
         return [c.pid for c in psutil.Process(self.procs[0].pid).children(recursive=True)
                 if "multiprocessing.resource_tracker" not in " ".join(c.cmdline())] or [self.procs[0].pid]
 
+    @property
+    def backing_pids(self) -> list[int]:
+        """PostgreSQL, Redis and the Celery worker (with its pool), when the backing is "production"."""
+        if self.backing != "production":
+            return []
+        import psutil
+
+        pids = []
+        if self.worker is not None and self.worker.poll() is None:
+            pids.append(self.worker.pid)
+            pids += [c.pid for c in psutil.Process(self.worker.pid).children(recursive=True)]
+        for p in psutil.process_iter(["name"]):
+            if p.info["name"] in ("postgres", "redis-server"):
+                pids.append(p.pid)
+        return pids
+
+    def _backing_up(self) -> None:
+        import psycopg
+        import redis
+
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.db_name}"')
+        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+
+    def _backing_down(self) -> None:
+        import psycopg
+        import redis
+
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(15)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
     def stop(self) -> None:
         for p in self.procs:
             if p.poll() is None:
@@ -157,12 +221,22 @@ class VoicebotServer(Server):
         for s in self._socks:
             s.close()
         self._socks = []
+        if self.backing == "production" and self.db_name:
+            self._backing_down()
+            self.db_name = ""
 
-    def stored_turns(self) -> list[dict]:
-        """Server-side TurnMetrics of every agent turn (read straight from this server's SQLite file)."""
+    def _connect_db(self):
+        if self.backing == "production":
+            import psycopg
+
+            return psycopg.connect(self.env["DATABASE_URL"])
         import sqlite3
 
-        con = sqlite3.connect(f"file:{self.tmp / 'db.sqlite3'}?mode=ro", uri=True, timeout=30)
+        return sqlite3.connect(f"file:{self.tmp / 'db.sqlite3'}?mode=ro", uri=True, timeout=30)
+
+    def stored_turns(self) -> list[dict]:
+        """Server-side TurnMetrics of every agent turn (read straight from this server's database)."""
+        con = self._connect_db()
         try:
             rows = con.execute(
                 "SELECT c.carrier_call_id, c.to_number, m.endpoint_ms, m.stt_final_ms, m.end_to_end_ms, m.stt_ms,"
@@ -202,12 +276,6 @@ class PipecatServer:
                     "HF_HUB_OFFLINE": "1", "PIPECAT_NO_TELEMETRY": "1", "DO_NOT_TRACK": "1",
                     "PYTHONPATH": ""})
         log = self.log.open("w")
-        if self.kind == "procfile":
-            # Exactly the production command the README documents: the Procfile's `web` line, run by a shell.
-            env = {**self.env, "WEB_CONCURRENCY": str(self.workers), "HOST": "127.0.0.1",
-                   "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-            self.procs.append(subprocess.Popen(["bash", "-c", "exec " + procfile_command("web")], cwd=ROOT, env=env,
-                                               stdout=log, stderr=subprocess.STDOUT))
         for sock in self._socks:
             fd = sock.fileno()
             cmd = [str(self.python), str(ROOT / "bench" / "pipecat_bot.py"), "--fd", str(fd)]

@@ -46,14 +46,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default: all")
-        parser.add_argument("--calls", type=int, default=3, help="embedded: calls in sequence")
-        parser.add_argument("--max-calls", type=int, default=300, help="largest concurrency any ramp may reach")
+        parser.add_argument("--calls", type=int, default=5, help="embedded: calls in sequence (5 calls = 25 turns)")
+        parser.add_argument("--max-calls", type=int, default=400, help="largest concurrency any ramp may reach")
         parser.add_argument("--loadgens", type=int, default=1, help="load-generator processes")
-        parser.add_argument("--admission-limit", type=int, default=25, help="admission: MAX_CONCURRENT_CALLS per process")
+        parser.add_argument("--admission-limit", type=int, default=100, help="admission: MAX_CONCURRENT_CALLS per process")
         parser.add_argument("--report-only", action="store_true",
                             help="rewrite the sections from docs/benchmarks/*.json without measuring anything")
 
-    def handle(self, *args, scenario=None, calls=3, max_calls=300, loadgens=1, admission_limit=25, report_only=False,
+    def handle(self, *args, scenario=None, calls=5, max_calls=400, loadgens=1, admission_limit=100, report_only=False,
                **opts):
         from bench import cloud
         from bench.load import utterances
@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
         chosen = list(scenario or SCENARIOS)
         argv = " ".join(sys.argv[1:])
-        command = "make bench" if not scenario and max_calls == 300 else f"manage.py {argv}"
+        command = "make bench" if not scenario and max_calls == 400 else f"manage.py {argv}"
         log = self.stdout.write
         load = _Load()
         load.start()
