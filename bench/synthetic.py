@@ -13,7 +13,8 @@ Latencies (the "cloud style" budget, 450 ms in all):
   `transcript()` request is answered `final_ms` after it was made (a speculative request and the real one share
   one pending request, as `DeepgramSTT` shares one Finalize).
 - Brain: first text `first_token_ms` (200) after the request; the first sentence arrives whole in that delta.
-- TTS: the sentence's audio `first_audio_ms` (150) after the request.
+- TTS: the sentence's first audio `first_audio_ms` (150) after the request, the rest streamed 4x faster than it
+  plays.
 
 How the STT knows the true end of speech: bench callers speak audio prepared by `caller_utterance()`: the speech
 is trimmed to its first and last voiced samples, the quiet stretches inside it are filled with a ±8 dither that
@@ -182,7 +183,12 @@ def _tone(sample_rate: int, seconds: int = 20) -> bytes:
 
 
 class SyntheticTTS(TTSProvider):
-    """Options: first_audio_ms (150), ms_per_char (55). All of a sentence's audio arrives with the first chunk."""
+    """Options: first_audio_ms (150), ms_per_char (55), chunk_ms (250), realtime_factor (4).
+
+    Streams as a cloud TTS does: the first `chunk_ms` of audio `first_audio_ms` after the request, then the rest in
+    `chunk_ms` pieces produced `realtime_factor` times faster than they play. A pipeline that waited for a
+    sentence's last chunk before playing it would show that wait in the overhead.
+    """
 
     name = "synthetic"
 
@@ -190,6 +196,8 @@ class SyntheticTTS(TTSProvider):
         super().__init__(sample_rate, voice, options)
         self.first_audio_s = float(self.options.get("first_audio_ms", 150)) / 1000
         self.ms_per_char = int(self.options.get("ms_per_char", MS_PER_CHAR))
+        self.chunk_ms = int(self.options.get("chunk_ms", 250))
+        self.realtime_factor = float(self.options.get("realtime_factor", 4))
         self.last_ttfb_ms: float | None = None
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
@@ -198,7 +206,11 @@ class SyntheticTTS(TTSProvider):
         self.last_ttfb_ms = round((time.monotonic() - started) * 1000, 1)
         tone = _tone(self.sample_rate)
         n = min(len(tone), self.sample_rate * 2 * self.ms_per_char * max(1, len(text)) // 1000) & ~1
-        yield tone[:n]
+        step = self.sample_rate * 2 * self.chunk_ms // 1000
+        for offset in range(0, n, step):
+            if offset:
+                await asyncio.sleep(self.chunk_ms / 1000 / self.realtime_factor)
+            yield tone[offset : min(n, offset + step)]
 
 
 def speech_ms(text: str) -> int:

@@ -328,25 +328,25 @@ class CallSession:
         if timer is not None:
             self.playout.on_first_frame = lambda: timer.mark("first_frame_sent")
         producer = self._spawn(self._produce(outputs, sentences, actions, timer), "tts")
+        synth: asyncio.Task | None = None
         try:
             while (item := await sentences.get()) is not None:
-                text, uninterruptible, audio = item
-                utt = self.playout.new_utterance(text, b"", uninterruptible)
+                text, uninterruptible, audio, synth = item
+                # Played while it is still being synthesised: the first chunk goes out as soon as it exists.
+                utt = self.playout.new_utterance(text, b"", uninterruptible, streaming=True)
                 spoken.append(utt)
-                pcm = await audio
-                if pcm:
-                    utt.pcm = pcm
-                    await self.playout.play(utt)
-                else:
-                    utt.done.set()
-                    self.playout.active.remove(utt)
+                audio.attach(utt)
+                await self.playout.play(utt)  # an utterance that got no audio at all is retired by play
+                await synth  # done by now (play returns once the audio is complete); surfaces its errors
             await producer
             await self.playout.wait_heard(timeout=self.playout.duration_s(spoken) + 3.0)
         except asyncio.CancelledError:
             producer.cancel()
+            if synth is not None:
+                synth.cancel()
             while not sentences.empty():
                 if (item := sentences.get_nowait()) is not None:
-                    item[2].cancel()
+                    item[3].cancel()
             raise
         finally:
             self._finish_reply(spoken, started_at, timer, audio_span)
@@ -379,24 +379,32 @@ class CallSession:
         sentences.put_nowait(None)
 
     def _queue_sentence(self, sentences: asyncio.Queue, text: str, uninterruptible: bool, timer) -> None:
-        audio = self._spawn(self._synthesize(text, timer), "synth")
-        sentences.put_nowait((text, uninterruptible, audio))
+        # Synthesis starts now, ahead of playout; its audio waits in `audio` until the sentence's turn to play.
+        audio = SentenceAudio()
+        synth = self._spawn(self._synthesize(text, timer, audio), "synth")
+        sentences.put_nowait((text, uninterruptible, audio, synth))
 
-    async def _synthesize(self, text: str, timer: TurnTimer | None) -> bytes:
+    async def _synthesize(self, text: str, timer: TurnTimer | None, audio: SentenceAudio) -> None:
         if timer is not None:
             timer.mark("tts_started")
-        chunks = []
+        dropped = False
         try:
             async for chunk in self.tts.synthesize(text):
                 if timer is not None:
                     timer.mark("tts_first_audio")
-                chunks.append(chunk)
+                audio.feed(chunk)
         except ProviderError as exc:
             self._provider_failed(exc, "tts")
-            if self.fallback_tts is None or self.fallback_tts is self.tts:
-                return b""
-            chunks = [c async for c in self.fallback_tts.synthesize(text)]
-        return b"".join(chunks)
+            # Once some of the sentence exists (it may already be playing) it is not said again by another voice.
+            if not audio.fed and self.fallback_tts is not None and self.fallback_tts is not self.tts:
+                async for chunk in self.fallback_tts.synthesize(text):
+                    audio.feed(chunk)
+        except asyncio.CancelledError:
+            dropped = True  # a barge-in: the sentence stays incomplete, so its heard share is not overstated
+            raise
+        finally:
+            if not dropped:
+                audio.finish()  # also after an unexpected error: playout must never wait for audio that won't come
 
     def _finish_reply(
         self, spoken: list[Utterance], started_at, timer: TurnTimer | None, audio_span=(None, None)
@@ -571,3 +579,38 @@ def _state_dict(brain: Brain) -> dict:
     if state is None:
         return {}
     return {"node": state.node, "variables": state.variables}
+
+
+class SentenceAudio:
+    """A sentence's synthesised audio on its way to playout: chunks wait here until the sentence's turn comes
+    (`attach`), then flow straight into its Utterance as they arrive."""
+
+    __slots__ = ("_chunks", "_utt", "_finished", "fed")
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._utt: Utterance | None = None
+        self._finished = False
+        self.fed = False
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.fed = True
+        if self._utt is not None:
+            self._utt.feed(chunk)
+        else:
+            self._chunks.append(chunk)
+
+    def finish(self) -> None:
+        self._finished = True
+        if self._utt is not None:
+            self._utt.finish()
+
+    def attach(self, utt: Utterance) -> None:
+        self._utt = utt
+        for chunk in self._chunks:
+            utt.feed(chunk)
+        self._chunks = []
+        if self._finished:
+            utt.finish()

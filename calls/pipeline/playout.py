@@ -3,6 +3,10 @@
 Audio is sent a little ahead of real time (`lead_ms`) so the carrier never starves, but not far ahead, so a
 `clear` has little to drop. A mark follows every `mark_every_ms` of audio; the carrier echoes it once the audio
 before it has played. Marks echoed after our `clear` only mean "dropped", so they are ignored.
+
+An utterance's audio may still be arriving while it plays (a streaming TTS): `Utterance.feed` adds to it,
+`finish` says there is no more, and `play` sends what it has and waits for the rest, so the caller hears the first
+words as soon as the TTS's first chunk exists rather than once the whole sentence is synthesised.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from dataclasses import dataclass, field
 from ..carriers.base import MediaSerializer
 
 
+#: Speech rate used to guess how long a sentence's audio will be while it is still being synthesised (brisk TTS).
+MS_PER_CHAR = 60
+
+
 @dataclass(eq=False)
 class Utterance:
     """One sentence of a reply, with its audio and how much of it the caller has heard."""
@@ -27,19 +35,32 @@ class Utterance:
     sent_bytes: int = 0
     heard_bytes: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set when fully heard or dropped
+    complete: bool = True  # False while a streaming TTS is still adding audio (see `feed`, `finish`)
+    expected_bytes: int = 0  # a guess of the whole sentence's audio while it is incomplete
+    grew: asyncio.Event = field(default_factory=asyncio.Event)  # set by `feed` and `finish`
+
+    def feed(self, chunk: bytes) -> None:
+        if chunk:
+            self.pcm += chunk
+            self.grew.set()
+
+    def finish(self) -> None:
+        self.complete = True
+        self.grew.set()
 
     @property
     def fully_heard(self) -> bool:
-        return self.heard_bytes >= len(self.pcm)
+        return self.complete and self.heard_bytes >= len(self.pcm)
 
     def heard_text(self) -> str:
         """The words of `text` the caller heard, by the share of audio played, cut at a word boundary."""
-        if not self.pcm or self.fully_heard:
+        if self.fully_heard or (self.complete and not self.pcm):
             return self.text
         if self.heard_bytes <= 0:
             return ""
+        total = len(self.pcm) if self.complete else max(len(self.pcm), self.expected_bytes)
         words = self.text.split()
-        keep = int(len(words) * self.heard_bytes / len(self.pcm))
+        keep = int(len(words) * self.heard_bytes / total)
         return " ".join(words[:keep])
 
 
@@ -82,17 +103,28 @@ class Playout:
     def interruptible(self) -> bool:
         return not any(u.uninterruptible for u in self.active)
 
-    def new_utterance(self, text: str, pcm: bytes, uninterruptible: bool = False) -> Utterance:
-        utt = Utterance(text=text, pcm=pcm, uninterruptible=uninterruptible, id=next(self._ids))
+    def new_utterance(self, text: str, pcm: bytes, uninterruptible: bool = False, streaming: bool = False) -> Utterance:
+        """A sentence about to be played, counted as active (speaking) from now. With `streaming`, its audio comes
+        later through `feed` / `finish`."""
+        utt = Utterance(text=text, pcm=pcm, uninterruptible=uninterruptible, id=next(self._ids), complete=not streaming,
+                        expected_bytes=len(text) * MS_PER_CHAR * self._bytes_per_ms)
         self.active.append(utt)
         self.cleared = False
         return utt
 
     async def play(self, utt: Utterance) -> None:
-        """Send all of `utt`, paced; returns when sent (not yet heard). Cancel it to stop sending at once."""
-        pcm, chunk = utt.pcm, self._chunk
+        """Send all of `utt`, paced, waiting for audio still being synthesised; returns when sent (not yet heard).
+        Cancel it to stop sending at once."""
+        chunk = self._chunk
         next_mark = self._mark_every
-        while utt.sent_bytes < len(pcm):
+        marked = 0
+        while True:
+            if utt.sent_bytes >= len(utt.pcm):
+                if utt.complete:
+                    break
+                utt.grew.clear()
+                await utt.grew.wait()
+                continue
             now = time.monotonic()
             ahead = self._play_end - now
             if ahead > self._lead_s:
@@ -101,7 +133,7 @@ class Playout:
                 continue
             if self.cleared:
                 return
-            piece = pcm[utt.sent_bytes : utt.sent_bytes + chunk]
+            piece = utt.pcm[utt.sent_bytes : utt.sent_bytes + chunk]
             utt.sent_bytes += len(piece)
             self._play_end = max(self._play_end, now) + len(piece) / self._bytes_per_ms / 1000
             await self._send(self._serializer.encode_audio(piece))
@@ -111,12 +143,14 @@ class Playout:
             if self.on_first_frame is not None:
                 self.on_first_frame()
                 self.on_first_frame = None
-            if utt.sent_bytes >= next_mark or utt.sent_bytes >= len(pcm):
+            if utt.sent_bytes >= next_mark:
                 await self._mark(utt, utt.sent_bytes)
-                next_mark = utt.sent_bytes + self._mark_every
-        if not pcm:
+                marked, next_mark = utt.sent_bytes, utt.sent_bytes + self._mark_every
+        if not utt.pcm:
             utt.done.set()
             self._retire(utt)
+        elif marked < len(utt.pcm) and not self.cleared:
+            await self._mark(utt, len(utt.pcm))  # the end of the sentence: it tells when all of it was heard
 
     async def _mark(self, utt: Utterance, position: int) -> None:
         name = f"{utt.id}:{position}"
