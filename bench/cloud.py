@@ -230,7 +230,7 @@ def webhook(ctx: Context, rates: tuple[int, ...] = (50, 200), seconds: float = 8
                 out["runs"].append(res)
                 ctx.log(f"    {rate} req/s offered: {res['achieved_rps']} done/s, p50 {res['latency_ms']['p50']} "
                         f"p99 {res['latency_ms']['p99']} ms, statuses {res['statuses']}, errors {res['errors']}, "
-                        f"unanswered {res['unanswered']}, "
+                        f"unanswered {res['unanswered']} {res.get('error_kinds') or ''}, "
                         f"server cpu {res['server_cpu_pct']}%, client cpu {res['client_cpu_pct']}%")
         finally:
             server.stop()

@@ -264,11 +264,7 @@ class PipecatServer:
         self._socks: list[socket.socket] = []
 
     def start(self) -> None:
-        if self.kind == "procfile":
-            self._socks = []
-            port = free_port()
-        else:
-            port, self._socks = reuseport_sockets(self.workers)
+        port, self._socks = reuseport_sockets(self.workers)
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "DJANGO_", "VIRTUAL_ENV"))}

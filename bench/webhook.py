@@ -34,6 +34,9 @@ def signed_requests(n: int, base_url: str, auth_token: str, to: str) -> list[tup
     return out
 
 
+KEEPALIVE_EXPIRY_S = 4.0
+
+
 def request_bytes(host: str, path: str, params: dict, headers: dict) -> bytes:
     body = urlencode(params).encode()
     head = [f"POST {path} HTTP/1.1", f"Host: {host}", "Content-Type: application/x-www-form-urlencoded",
@@ -46,6 +49,7 @@ class Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.monotonic()
 
     async def exchange(self, request: bytes) -> int:
         self.writer.write(request)
@@ -82,7 +86,14 @@ async def main(spec: dict) -> dict:
     idle: list[Connection] = []
 
     async def connection() -> Connection:
-        return idle.pop() if idle else Connection(*await asyncio.open_connection(url.hostname, url.port))
+        while idle:
+            conn = idle.pop()
+            # Like any keep-alive client (httpx: 5 s): never reuse a connection the server may be closing as idle
+            # (uvicorn's keep-alive timeout is 5 s).
+            if time.monotonic() - conn.last_used < KEEPALIVE_EXPIRY_S:
+                return conn
+            conn.writer.close()
+        return Connection(*await asyncio.open_connection(url.hostname, url.port))
 
     async def one(request: bytes) -> None:
         nonlocal errors
@@ -96,6 +107,7 @@ async def main(spec: dict) -> dict:
             return
         statuses[status] = statuses.get(status, 0) + 1
         latencies.append((time.monotonic() - t) * 1000)
+        conn.last_used = time.monotonic()
         idle.append(conn)
 
     # Warm a few connections (not measured).

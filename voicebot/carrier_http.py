@@ -16,6 +16,14 @@ CARRIER_PREFIXES = ("/twilio/", "/telnyx/")
 
 
 class CarrierWebhookHandler(ASGIHandler):
+    async def __call__(self, scope, receive, send):
+        # Without ASGIHandler's per-request ThreadSensitiveContext, which starts and joins a thread for every
+        # request: the views are async and do their database work on the DB thread, so the only sync code left
+        # (the request_started/finished signal receivers) is tiny and may share asgiref's one sync thread.
+        if scope["type"] != "http":
+            raise ValueError(f"carrier webhooks are HTTP, not {scope['type']}")
+        await self.handle(scope, receive, send)
+
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler.load_middleware with MIDDLEWARE = [] (no view, template-response or exception middleware).
         self._view_middleware = []

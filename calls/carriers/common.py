@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import admission, stream_tokens
@@ -37,12 +37,15 @@ def find_number(carrier: str, to_number: str) -> PhoneNumber | None:
 def open_call(carrier: str, number: PhoneNumber, call_id: str, from_number: str, direction: str) -> str:
     """Create (or re-open, on a carrier retry) the Call and return a fresh stream token for it."""
     token, nonce = stream_tokens.issue(call_id)
+    fields = dict(carrier=carrier, carrier_call_id=call_id, workspace=number.workspace, agent=number.agent,
+                  from_number=from_number, to_number=number.e164, direction=direction, stream_nonce=nonce)
     try:
-        # A new call is the common case: one INSERT (get_or_create would SELECT first and add savepoints).
-        with transaction.atomic():
-            Call.objects.create(carrier=carrier, carrier_call_id=call_id, workspace=number.workspace,
-                                agent=number.agent, from_number=from_number, to_number=number.e164,
-                                direction=direction, stream_nonce=nonce)
+        # A new call is the common case: one INSERT (get_or_create would SELECT first and wrap it in savepoints).
+        if connection.get_autocommit():
+            Call.objects.create(**fields)  # one statement: a failed INSERT leaves nothing to roll back
+        else:
+            with transaction.atomic():  # inside a caller's transaction: the savepoint keeps it usable
+                Call.objects.create(**fields)
     except IntegrityError:
         # The carrier retried the webhook: the newest token wins, older ones stop working.
         Call.objects.filter(carrier=carrier, carrier_call_id=call_id).update(stream_nonce=nonce)

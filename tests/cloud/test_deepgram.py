@@ -71,6 +71,24 @@ async def test_speech_final_and_utterance_end_become_end_of_turn_hints(deepgram)
     await stt.close()
 
 
+async def test_after_deepgram_endpointed_the_transcript_needs_no_finalize_round_trip(deepgram):
+    deepgram.transcripts.extend(["hello", "and more"])
+    hints: list[SpeechHint] = []
+    stt = await started({"endpointing_ms": 300}, on_hint=hints.append)
+    feed(stt, tone(400, RATE) + silence(500, RATE))
+    await until(lambda: any(h.kind == "end_of_turn" for h in hints))
+    feed(stt, silence(100, RATE))  # the line keeps sending silence while the session asks for the transcript
+
+    assert await stt.transcript() == "hello"
+    assert "Finalize" not in deepgram.connections[0].controls  # speech_final already flushed it: no extra trip
+    assert stt.last_ttfb_ms == 0.0
+    stt.commit()
+    feed(stt, tone(300, RATE))  # no endpointing this time: the next transcript must ask with a Finalize
+    assert await stt.transcript() == "and more"
+    assert deepgram.connections[0].controls.count("Finalize") == 1
+    await stt.close()
+
+
 async def test_commit_starts_a_new_utterance(deepgram):
     deepgram.transcripts.extend(["first", "second"])
     stt = await started()
@@ -110,7 +128,9 @@ async def test_it_reconnects_after_a_drop_and_replays_unacknowledged_audio(deepg
 
     assert await stt.transcript() == "first part second part"
     assert stt.reconnects == 1 and deepgram.connections[0].closed_by == "fault"
-    acked = int(0.7 * RATE) * 2  # the final covered 400 ms of speech + 300 ms of endpointing silence
+    # Acknowledged: the final of 400 ms of speech + 300 ms of endpointing silence, then the empty final of the
+    # silence before the second utterance (800 ms in all).
+    acked = int(0.8 * RATE) * 2
     assert bytes(deepgram.connections[1].audio) == (first + second)[acked:]
     await stt.close()
 

@@ -195,6 +195,12 @@ class _Session:
         if voiced:
             self.silent_ms = 0
             if not self.in_speech:
+                if self.t - 0.02 - self.final_upto >= 0.1:
+                    # As Deepgram does, the silence before new speech is finalised on its own (an empty is_final
+                    # result), so the new utterance's results start where its speech starts.
+                    self.t -= 0.02
+                    await self._send(self._finalize())
+                    self.t += 0.02
                 self.in_speech = True
                 self.voiced_ms = 0
                 if not self.words:

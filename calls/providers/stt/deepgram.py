@@ -91,6 +91,11 @@ class DeepgramSTT(STTStream):
         self._origin = 0  # global byte offset of t=0 on the current socket
         self._commit_mark = 0  # global byte offset where the current utterance began
         self._finalized_upto = 0  # `total` when the last Finalize was queued
+        # Where the audio stood when Deepgram's own endpointing closed this utterance (speech_final / UtteranceEnd):
+        # if little audio and no new words came since, its finals are complete and a transcript needs no Finalize
+        # round trip (the session asks for it a few ms after that end-of-turn hint).
+        self._endpointed_at: int | None = None
+        self._endpoint_slack = int(0.2 * self.bytes_per_s)
         self._finalize_waiter: asyncio.Future | None = None
         self._finalize_sent_at: float | None = None
         self._last_sent = time.monotonic()
@@ -130,7 +135,10 @@ class DeepgramSTT(STTStream):
         if self._state is _State.NEW:
             raise ProviderError("transcript() before start()", provider=PROVIDER)
         timed_out = False
-        if self._audio.total > self._finalized_upto or self._finalize_pending():
+        if (self._endpointed_at is not None and not self._interim and not self._finalize_pending()
+                and self._audio.total - self._endpointed_at <= self._endpoint_slack):
+            self.last_ttfb_ms = 0.0  # answered by Deepgram's endpointing before we asked
+        elif self._audio.total > self._finalized_upto or self._finalize_pending():
             # Finalize makes Deepgram flush what it holds as is_final results now, instead of waiting for its own
             # endpointing; a speculative call and the real one share one pending Finalize.
             if not self._finalize_pending():
@@ -154,6 +162,7 @@ class DeepgramSTT(STTStream):
     def commit(self) -> None:
         self._finals.clear()
         self._interim = ""
+        self._endpointed_at = None
         self._commit_mark = self._audio.total
 
     async def close(self) -> None:
@@ -318,6 +327,10 @@ class DeepgramSTT(STTStream):
         elif kind == "SpeechStarted":
             self._hint("speech_started")
         elif kind == "UtteranceEnd":
+            last_word_end = getattr(message, "last_word_end", None)
+            if self._finals and (last_word_end is None or
+                                 self._origin + int(last_word_end * self.bytes_per_s) >= self._commit_mark):
+                self._endpointed_at = self._audio.total  # not a late one about the utterance before the last commit
             self._hint("end_of_turn")
         elif kind == "Error":
             log.warning("deepgram error frame: %s", getattr(message, "description", message))
@@ -326,8 +339,9 @@ class DeepgramSTT(STTStream):
         alternatives = msg.channel.alternatives if msg.channel else []
         text = (alternatives[0].transcript or "").strip() if alternatives else ""
         if msg.is_final:
-            end = self._origin + int((msg.start + msg.duration) * self.bytes_per_s)
-            start = self._origin + int(msg.start * self.bytes_per_s)
+            # round, not int: start + duration in float seconds (0.7 + 0.1 = 0.7999…) must not lose a sample
+            end = self._origin + round((msg.start + msg.duration) * self.bytes_per_s)
+            start = self._origin + round(msg.start * self.bytes_per_s)
             self._audio.ack(end)
             # A late final of the previous utterance (after its commit) must not leak into this one.
             if text and (start + end) // 2 >= self._commit_mark:
@@ -338,9 +352,13 @@ class DeepgramSTT(STTStream):
                     self.last_ttfb_ms = ms_since(self._finalize_sent_at)
                 self._finalize_waiter.set_result(None)
             if msg.speech_final:
+                if end >= self._commit_mark:  # not a late one about the utterance before the last commit
+                    self._endpointed_at = self._audio.total
                 self._hint("end_of_turn")
         else:
             self._interim = text
+            if text:
+                self._endpointed_at = None  # the caller spoke again: the next transcript needs a Finalize
         if self.on_partial is not None and (text or self._finals):
             self.on_partial(" ".join([*self._finals, self._interim]).strip())
 
