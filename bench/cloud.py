@@ -170,7 +170,8 @@ def capacity_configs(ctx: Context) -> dict:
     """The same ramp on other set-ups: the README's single daphne, uvicorn, and 20 ms chunks."""
     configs = [Config("daphne", 1, 100, label="daphne x1 (README's make run: SQLite, in-memory, eager), 100 ms chunks",
                       backing="embedded"),
-               Config(MAIN.kind, MAIN.workers, 20, label=f"{MAIN.kind} x{MAIN.workers}, 20 ms chunks (TTS_CHUNK_MS default)")]
+               Config(MAIN.kind, MAIN.workers, 20, label="uvicorn --workers 2 (the Procfile's web; PostgreSQL, Redis, "
+                                                         "Celery worker), 20 ms chunks (make run's TTS_CHUNK_MS)")]
     out = {}
     for cfg in configs:
         ctx.log(f"  {cfg.name()}")
