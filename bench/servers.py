@@ -43,6 +43,20 @@ print("ok")
 """
 
 
+def stop_processes(procs: list[subprocess.Popen], socks: list[socket.socket] = (), timeout_s: float = 15) -> None:
+    """Terminate all at once (each takes a moment to shut down), kill what outlives `timeout_s`, close `socks`."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for s in socks:
+        s.close()
+
+
 def procfile_command(name: str) -> str:
     """The command of one Procfile process type (e.g. "web")."""
     for line in (ROOT / "Procfile").read_text().splitlines():
@@ -199,27 +213,14 @@ class VoicebotServer(Server):
         import psycopg
         import redis
 
-        if self.worker is not None and self.worker.poll() is None:
-            self.worker.terminate()
-            try:
-                self.worker.wait(15)
-            except subprocess.TimeoutExpired:
-                self.worker.kill()
+        if self.worker is not None:
+            stop_processes([self.worker])
         redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
     def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for s in self._socks:
-            s.close()
+        stop_processes(self.procs, self._socks)
         self._socks = []
         if self.backing == "production" and self.db_name:
             self._backing_down()
@@ -295,16 +296,7 @@ class PipecatServer:
         return [p.pid for p in self.procs]
 
     def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for s in self._socks:
-            s.close()
+        stop_processes(self.procs, self._socks)
 
     def stored_turns(self) -> list[dict]:
         return []

@@ -43,10 +43,35 @@ class CarrierPeer(ABC):
         self.from_number = from_number
         self.call_id = ""
         self.twiml = ""
+        self._seq = 0
 
     @abstractmethod
     async def answer(self) -> StreamTarget:
         """Place the call: POST the signed webhook, follow the answer to the media stream."""
+
+    def _next_seq(self) -> str:
+        self._seq += 1
+        return str(self._seq)  # both carriers send numbers as strings
+
+    async def _webhook_stream(self, path: str, language: str, **post) -> ET.Element:
+        """POST the voice webhook as the carrier does; the `<Connect><Stream>` of its answer (TwiML or TeXML)."""
+        async with httpx.AsyncClient(timeout=10) as client:
+            resp = await client.post(self.base_url + path, **post)
+        if resp.status_code != 200:
+            raise SimulationError(f"{language} webhook answered {resp.status_code}: {resp.text[:200]}")
+        self.twiml = resp.text
+        stream = ET.fromstring(resp.text).find("./Connect/Stream")
+        if stream is None:
+            raise SimulationError(f"no <Connect><Stream> in {language}: {resp.text[:300]}")
+        return stream
+
+    def _target(self, stream: ET.Element, headers: dict | None = None) -> StreamTarget:
+        """The stream to open: its path on our local server (even when the public URL is a tunnel), its parameters."""
+        url = stream.get("url", "")
+        params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+        local = self.base_url.replace("http://", "ws://").replace("https://", "wss://")
+        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+        return StreamTarget(url=f"{local}/{path}", params=params, headers=headers or {})
 
     @abstractmethod
     def opening_messages(self, stream: StreamTarget) -> list[str]: ...
@@ -79,7 +104,6 @@ class TwilioPeer(CarrierPeer):
         self.call_id = "CA" + secrets.token_hex(16)
         self.stream_sid = "MZ" + secrets.token_hex(16)
         self.account_sid = "AC" + "0" * 32
-        self._seq = 0
         self._chunk = 0
 
     async def answer(self) -> StreamTarget:
@@ -88,27 +112,11 @@ class TwilioPeer(CarrierPeer):
             "To": self.to_number, "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01",
         }
         signature = RequestValidator(self.auth_token).compute_signature(self.public_base_url + "/twilio/voice", params)
-        async with httpx.AsyncClient(timeout=10) as client:
-            resp = await client.post(self.base_url + "/twilio/voice", data=params,
-                                     headers={"X-Twilio-Signature": signature})
-        if resp.status_code != 200:
-            raise SimulationError(f"voice webhook answered {resp.status_code}: {resp.text[:200]}")
-        self.twiml = resp.text
-        root = ET.fromstring(resp.text)
-        stream = root.find("./Connect/Stream")
-        if stream is None:
-            raise SimulationError(f"no <Connect><Stream> in TwiML: {resp.text[:300]}")
-        url = stream.get("url", "")
-        params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
-        # Connect to our local server even when the public URL is a tunnel.
-        local = self.base_url.replace("http://", "ws://").replace("https://", "wss://")
-        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-        ws_sig = RequestValidator(self.auth_token).compute_signature(url, {})
-        return StreamTarget(url=f"{local}/{path}", params=params, headers={"X-Twilio-Signature": ws_sig})
-
-    def _next_seq(self) -> str:
-        self._seq += 1
-        return str(self._seq)
+        stream = await self._webhook_stream("/twilio/voice", "TwiML", data=params,
+                                            headers={"X-Twilio-Signature": signature})
+        # Twilio signs the WebSocket upgrade too, over the stream URL as given.
+        ws_sig = RequestValidator(self.auth_token).compute_signature(stream.get("url", ""), {})
+        return self._target(stream, headers={"X-Twilio-Signature": ws_sig})
 
     def opening_messages(self, stream: StreamTarget) -> list[str]:
         connected = {"event": "connected", "protocol": "Call", "version": "1.0.0"}
@@ -185,7 +193,6 @@ class TelnyxPeer(CarrierPeer):
         self._silence = get_codec(self.codec, self.sample_rate).silence(20)
         self._captured: list[str] = []  # media messages made, not yet in a shuffled block
         self._block: list[str] = []  # the current block, in its shuffled sending order
-        self._seq = 0
         self._chunk = 0
 
     async def answer(self) -> StreamTarget:
@@ -198,26 +205,10 @@ class TelnyxPeer(CarrierPeer):
         # Telnyx signs the exact bytes it posts: build them once, sign them, send them unchanged.
         body = urlencode(params).encode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, self.private_key)}
-        async with httpx.AsyncClient(timeout=10) as client:
-            resp = await client.post(self.base_url + "/telnyx/texml", content=body, headers=headers)
-        if resp.status_code != 200:
-            raise SimulationError(f"TeXML webhook answered {resp.status_code}: {resp.text[:200]}")
-        self.twiml = resp.text
-        root = ET.fromstring(resp.text)
-        stream = root.find("./Connect/Stream")
-        if stream is None:
-            raise SimulationError(f"no <Connect><Stream> in TeXML: {resp.text[:300]}")
+        stream = await self._webhook_stream("/telnyx/texml", "TeXML", content=body, headers=headers)
         if stream.get("bidirectionalMode") != "rtp":
             raise SimulationError("TeXML stream is not bidirectional rtp: Telnyx would send mp3 back, not frames")
-        url = stream.get("url", "")
-        params = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
-        local = self.base_url.replace("http://", "ws://").replace("https://", "wss://")
-        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-        return StreamTarget(url=f"{local}/{path}", params=params)
-
-    def _next_seq(self) -> str:
-        self._seq += 1
-        return str(self._seq)  # Telnyx sends numbers as strings
+        return self._target(stream)
 
     def opening_messages(self, stream: StreamTarget) -> list[str]:
         connected = {"event": "connected", "version": "1.0.0"}

@@ -8,8 +8,8 @@ import pytest_asyncio
 
 from calls.flows.effects import EngineContext
 from calls.providers.base import TextDelta
-from tests.fakes import FakeOpenAI
 from tests.fakes.fake_tool_server import FakeToolServer
+from tests.fakes.fixtures import openai_fake  # noqa: F401
 
 # Wednesday 4 March 2026, 15:00 UTC (10:00 in New York): every relative date in these tests resolves from here.
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
@@ -33,16 +33,6 @@ def said(actions) -> str:
 
 async def collect(iterator) -> list:
     return [item async for item in iterator]
-
-
-@pytest_asyncio.fixture
-async def openai_fake(settings):
-    fake = FakeOpenAI()
-    await fake.start()
-    settings.OPENAI_API_KEY = fake.api_key
-    settings.OPENAI_BASE_URL = fake.base_url
-    yield fake
-    await fake.stop()
 
 
 @pytest_asyncio.fixture
