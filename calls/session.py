@@ -21,7 +21,7 @@ from django.utils import timezone
 from .carriers.base import CallControl, MediaSerializer
 from .pipeline import recording, turns
 from .pipeline.observers import TurnTimer
-from .pipeline.playout import Playout, Utterance
+from .pipeline.playout import Playout, SentenceAudio, Utterance
 from .providers.base import (
     Brain,
     BrainInput,
@@ -580,37 +580,3 @@ def _state_dict(brain: Brain) -> dict:
         return {}
     return {"node": state.node, "variables": state.variables}
 
-
-class SentenceAudio:
-    """A sentence's synthesised audio on its way to playout: chunks wait here until the sentence's turn comes
-    (`attach`), then flow straight into its Utterance as they arrive."""
-
-    __slots__ = ("_chunks", "_utt", "_finished", "fed")
-
-    def __init__(self) -> None:
-        self._chunks: list[bytes] = []
-        self._utt: Utterance | None = None
-        self._finished = False
-        self.fed = False
-
-    def feed(self, chunk: bytes) -> None:
-        if not chunk:
-            return
-        self.fed = True
-        if self._utt is not None:
-            self._utt.feed(chunk)
-        else:
-            self._chunks.append(chunk)
-
-    def finish(self) -> None:
-        self._finished = True
-        if self._utt is not None:
-            self._utt.finish()
-
-    def attach(self, utt: Utterance) -> None:
-        self._utt = utt
-        for chunk in self._chunks:
-            utt.feed(chunk)
-        self._chunks = []
-        if self._finished:
-            utt.finish()

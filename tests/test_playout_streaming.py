@@ -8,8 +8,7 @@ import time
 import pytest
 
 from calls.carriers.base import MediaSerializer
-from calls.pipeline.playout import Playout
-from calls.session import SentenceAudio
+from calls.pipeline.playout import Playout, SentenceAudio
 
 RATE = 8000
 BYTES_PER_MS = RATE * 2 // 1000
