@@ -47,7 +47,10 @@ def _on_db_thread(fn: Callable, args: tuple):
     new connection each time (SQLite: open, PRAGMAs, close) was the largest single cost of a turn in the capacity
     profile. A connection that errored and is no longer usable is still replaced (`close_old_connections`).
     """
-    close_old_connections()
+    if connection.connection is not None and connection.errors_occurred:
+        # Only a connection that saw an error is checked (and replaced if broken): `close_old_connections()` on
+        # every call would also arm Django's health check, one extra `SELECT 1` round trip per write on PostgreSQL.
+        close_old_connections()
     try:
         return fn(*args)
     finally:
