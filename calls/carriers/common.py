@@ -61,6 +61,15 @@ class Answer:
     overflow: bool = False  # beyond this process's capacity (already recorded)
 
 
+async def answer_voice_webhook(carrier: str, form) -> Answer:
+    """A carrier's voice webhook form (TwiML and TeXML share the field names) → `answer_call` on the DB thread."""
+    from ..recorder import run_db
+
+    direction = "outbound" if form.get("Direction", "").startswith("outbound") else "inbound"
+    return await run_db(answer_call, carrier, form.get("CallSid", ""), form.get("From", ""), form.get("To", ""),
+                        direction)
+
+
 def answer_call(carrier: str, call_id: str, from_number: str, to_number: str, direction: str) -> Answer:
     """The database half of a voice webhook: the number, admission, the Call row and its stream token.
 

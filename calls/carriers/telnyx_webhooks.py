@@ -26,7 +26,6 @@ from django.views.decorators.http import require_POST
 from .. import admission
 from ..models import Call, Carrier
 from ..providers.base import ProviderError
-from ..recorder import run_db
 from . import common, telnyx_signature
 from .telnyx_format import stream_format
 
@@ -60,9 +59,7 @@ async def texml(request: HttpRequest) -> HttpResponse:
     # Async, as Twilio's voice webhook: the database work runs on the DB thread (common.answer_call).
     if not telnyx_signature.verified(request):
         return HttpResponseForbidden("invalid signature")
-    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
-    answer = await run_db(common.answer_call, Carrier.TELNYX, request.POST.get("CallSid", ""),
-                          request.POST.get("From", ""), request.POST.get("To", ""), direction)
+    answer = await common.answer_voice_webhook(Carrier.TELNYX, request.POST)
     root = ET.Element("Response")
     if answer.number is None:
         ET.SubElement(root, "Say").text = APOLOGY

@@ -13,7 +13,6 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from .. import admission
 from ..models import Carrier
-from ..recorder import run_db
 from . import common
 from .twilio_twiml import stream_twiml
 
@@ -47,9 +46,7 @@ async def voice(request: HttpRequest) -> HttpResponse:
     # Async: the signature check needs no thread, and the database work runs on the DB thread (common.answer_call).
     if not verified(request):
         return HttpResponseForbidden("invalid signature")
-    direction = "outbound" if request.POST.get("Direction", "").startswith("outbound") else "inbound"
-    answer = await run_db(common.answer_call, Carrier.TWILIO, request.POST.get("CallSid", ""),
-                          request.POST.get("From", ""), request.POST.get("To", ""), direction)
+    answer = await common.answer_voice_webhook(Carrier.TWILIO, request.POST)
     if answer.number is None:
         response = VoiceResponse()
         response.say(APOLOGY)
