@@ -22,8 +22,8 @@ from . import admission, stream_tokens
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
 from .models import Call
-from .recorder import run_db
-from .session import CallSession
+from .db import run_db
+from .session.call_session import CallSession
 from .stream_end import stream_ended
 
 log = logging.getLogger("calls.consumers")
@@ -166,15 +166,22 @@ class MediaStreamConsumer(AsyncConsumer):
         try:
             await run_db(_mark_answered, call.pk, start.stream_id)
             next_index = await run_db(_next_turn_index, call.pk)
-            from .session_factory import build_session
+            from .session.factory import build_session
 
             self.call = call
             self.session = build_session(call, start, self.serializer, self._send_text, self._hang_up,
-                                         self.kit.control(), next_turn_index=next_index)
+                                         self.kit.control(), next_turn_index=next_index,
+                                         watch_records=self._watch_records())
             ACTIVE_SESSIONS.add(self.session)
         finally:
             admission.settled(call.carrier_call_id)
         await self.session.start()
+
+    def _watch_records(self):
+        watch = self.kit.watch_records
+        if watch is None:
+            return None
+        return lambda publish: watch(publish, self.serializer, self._send_text)
 
     async def _send_text(self, text: str) -> None:
         if not self._closed:

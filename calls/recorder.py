@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,41 +22,14 @@ from django.db import (
     DatabaseError,
     IntegrityError,
     InterfaceError,
-    close_old_connections,
-    connection,
     transaction,
 )
 from django.utils import timezone
 
+from .db import run_db
 from .models import Call, CallEvent, Turn, TurnMetrics
 
 log = logging.getLogger("calls.recorder")
-_db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voicebot-db")
-
-
-async def run_db(fn: Callable, *args):
-    """Run ORM work on the shared DB thread."""
-    return await asyncio.get_running_loop().run_in_executor(_db_thread, _on_db_thread, fn, args)
-
-
-def _on_db_thread(fn: Callable, args: tuple):
-    """The DB thread keeps one connection for its whole life instead of opening one per write.
-
-    CONN_MAX_AGE is for request threads, which come and go under ASGI; this thread does every call's writes, and a
-    new connection each time (SQLite: open, PRAGMAs, close) was the largest single cost of a turn in the capacity
-    profile. A connection that errored and is no longer usable is still replaced (`close_old_connections`).
-    """
-    if connection.connection is not None and connection.errors_occurred:
-        # Only a connection that saw an error is checked (and replaced if broken): `close_old_connections()` on
-        # every call would also arm Django's health check, one extra `SELECT 1` round trip per write on PostgreSQL.
-        close_old_connections()
-    try:
-        return fn(*args)
-    finally:
-        if connection.connection is not None:
-            connection.close_at = None  # never obsolete by age on this thread
-
-
 @dataclass(slots=True)
 class TurnRecord:
     role: str

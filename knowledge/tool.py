@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from calls.recorder import run_db
+from calls.db import run_db
 
 from .search import has_documents, search
 

@@ -8,8 +8,11 @@ that need no action.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from dataclasses import dataclass, field
+
+# CallControl is re-exported: the carriers implement it beside their serializers.
+from ..pipeline.ports import CallControl, CallStart, MediaEncoder  # noqa: F401
 
 
 class BadMessage(Exception):
@@ -29,18 +32,6 @@ def load_message(text: str) -> dict:
     if not isinstance(msg, dict):
         raise BadMessage("not_an_object")
     return msg
-
-
-@dataclass(slots=True)
-class CallStart:
-    """The carrier's `start` event, normalised."""
-
-    carrier: str
-    call_id: str
-    stream_id: str
-    sample_rate: int
-    codec: str
-    params: dict = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -88,8 +79,10 @@ class SerializerStats:
         self.bad[reason] = self.bad.get(reason, 0) + 1
 
 
-class MediaSerializer(ABC):
-    """Carrier media-socket JSON <-> carrier events. One instance per stream (it may hold codec state)."""
+class MediaSerializer(MediaEncoder):
+    """Carrier media-socket JSON <-> carrier events. One instance per stream (it may hold codec state).
+
+    The encoding half (`MediaEncoder`) is all the session and playout see of it."""
 
     carrier: str = ""
 
@@ -101,30 +94,6 @@ class MediaSerializer(ABC):
     def parse(self, text: str) -> list[CarrierEvent]:
         """Events in one text message; raises BadMessage for junk."""
 
-    @abstractmethod
-    def encode_audio(self, pcm: bytes) -> str:
-        """One outbound media message carrying `pcm` (PCM16LE at the stream rate)."""
-
-    @abstractmethod
-    def encode_mark(self, name: str) -> str:
-        """A mark the carrier echoes once the audio sent before it has been played."""
-
-    @abstractmethod
-    def encode_clear(self) -> str:
-        """Drop audio the carrier has buffered but not yet played (barge-in)."""
-
     def flush(self) -> list[CarrierEvent]:
         """Events still held (e.g. in a reorder buffer) when the stream ends."""
         return []
-
-
-class CallControl(ABC):
-    """REST side effects on a live call. Implementations exist only when credentials do."""
-
-    @abstractmethod
-    async def hang_up(self, call_id: str) -> None: ...
-
-    @abstractmethod
-    async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
-        """Hand the call to `target` (number or SIP URI). `options` (`carriers.transfer.TransferOptions`, optional):
-        warm or cold, and the intent and slots sent along as SIP headers."""

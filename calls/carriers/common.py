@@ -63,7 +63,7 @@ class Answer:
 
 async def answer_voice_webhook(carrier: str, form) -> Answer:
     """A carrier's voice webhook form (TwiML and TeXML share the field names) → `answer_call` on the DB thread."""
-    from ..recorder import run_db
+    from ..db import run_db
 
     direction = "outbound" if form.get("Direction", "").startswith("outbound") else "inbound"
     return await run_db(answer_call, carrier, form.get("CallSid", ""), form.get("From", ""), form.get("To", ""),
@@ -73,7 +73,7 @@ async def answer_voice_webhook(carrier: str, form) -> Answer:
 def answer_call(carrier: str, call_id: str, from_number: str, to_number: str, direction: str) -> Answer:
     """The database half of a voice webhook: the number, admission, the Call row and its stream token.
 
-    Synchronous, for the async webhook views to run on the DB thread (`calls.recorder.run_db`): one long-lived
+    Synchronous, for the async webhook views to run on the DB thread (`calls.db.run_db`): one long-lived
     connection instead of a request thread and a new connection per webhook (≈ 40 % of a webhook's cost on SQLite).
     """
     number = find_number(carrier, to_number) if call_id else None

@@ -14,6 +14,8 @@ class CarrierKit:
     # Checks the WebSocket upgrade request (headers, path); returns an error string or None.
     check_upgrade: Callable[[dict], str | None]
     control: Callable[[], CallControl | None]
+    # Wraps a call's record publisher (publish, serializer, send) -> publish; the browser phone shows the transcript.
+    watch_records: Callable | None = None
 
 
 def _twilio() -> CarrierKit:
@@ -32,9 +34,9 @@ def _telnyx() -> CarrierKit:
 
 
 def _browser() -> CarrierKit:
-    from .browser_media import BrowserSerializer, check_upgrade, no_control
+    from .browser_media import BrowserSerializer, check_upgrade, no_control, with_transcript
 
-    return CarrierKit(BrowserSerializer, check_upgrade, no_control)
+    return CarrierKit(BrowserSerializer, check_upgrade, no_control, watch_records=with_transcript)
 
 
 def _unsigned_upgrade(scope: dict) -> str | None:

@@ -20,7 +20,7 @@ def _find_agent(workspace_id: int | None, name: str):
 
 async def load_brain(context: FlowContext, effect: Handover, variables: dict, transcript: list[dict]):
     from ..providers.chains import build_brain
-    from ..recorder import run_db
+    from ..db import run_db
 
     agent = await run_db(_find_agent, context.workspace_id, effect.agent)
     if agent is None or agent.pk == context.agent_id:

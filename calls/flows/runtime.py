@@ -117,7 +117,7 @@ class EffectRunner:
                 return []
             from knowledge.search import search
 
-            from ..recorder import run_db
+            from ..db import run_db
 
             hits = await run_db(search, context.agent_id, effect.query, effect.k)
         except Exception:  # a broken index must cost an answer, not the call

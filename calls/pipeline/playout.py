@@ -17,8 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ..carriers.base import MediaSerializer
-
+from .ports import MediaEncoder
 
 #: Speech rate used to guess how long a sentence's audio will be while it is still being synthesised (brisk TTS).
 MS_PER_CHAR = 60
@@ -70,7 +69,7 @@ class Playout:
     def __init__(
         self,
         send: Callable[[str], Awaitable[None]],
-        serializer: MediaSerializer,
+        serializer: MediaEncoder,
         sample_rate: int,
         chunk_ms: int = 20,
         lead_ms: int = 200,

@@ -15,7 +15,7 @@ from calls.providers.stt.deepgram import DeepgramSTT
 from calls.providers.stt.whisper_local import WhisperSTT
 from calls.providers.tts.elevenlabs import ElevenLabsTTS
 from calls.providers.tts.espeak_local import EspeakTTS
-from calls.session_factory import failure_reporter
+from calls.session.factory import failure_reporter
 
 
 def agent(**overrides) -> SimpleNamespace:

@@ -12,7 +12,7 @@ import pytest
 from calls.models import Agent, CallEvent, Turn
 from calls.providers import registry
 from calls.providers.fallback import BRAIN_FALLBACK_LINE
-from calls.session import FALLBACK_LINE
+from calls.session.call_session import FALLBACK_LINE
 from tests import tally
 from tests.fakes import DeepgramFault, ElevenLabsFault, ScriptedReply
 from tests.pipeline_fakes import ScriptedSTT

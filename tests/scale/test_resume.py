@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from calls.session import RESUME_LINE
+from calls.session.call_session import RESUME_LINE
 
 from .callers import DroppingCaller, steps
 from .seed import RESUME_NUMBER

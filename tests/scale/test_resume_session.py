@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from calls import stream_tokens
 from calls.models import Agent, Call, CallEvent, Turn, Workspace
-from calls.session import RESUME_LINE
+from calls.session.call_session import RESUME_LINE
 from tests.pipeline_fakes import silence, voiced
 from tests.test_media_consumer import Carrier, fakes, start_msg  # noqa: F401 (fakes: a fixture)
 from voicebot.asgi import application

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from .carriers.base import CallControl, MediaSerializer
-from .pipeline import recording, turns
-from .pipeline.observers import TurnTimer
-from .pipeline.playout import Playout, SentenceAudio, Utterance
-from .providers.base import (
+from ..pipeline import recording, turns
+from ..pipeline.observers import TurnTimer
+from ..pipeline.playout import Playout, SentenceAudio, Utterance
+from ..pipeline.ports import CallControl, MediaEncoder
+from ..providers.base import (
     Brain,
     BrainInput,
     BrainOutput,
@@ -38,7 +38,7 @@ from .providers.base import (
     UserTurn,
     split_sentences,
 )
-from .recorder import CallRecorder, TurnRecord
+from ..recorder import CallRecorder, TurnRecord
 
 log = logging.getLogger("calls.session")
 
@@ -85,7 +85,7 @@ class CallSession:
         *,
         call_id: str,
         settings: AgentSettings,
-        serializer: MediaSerializer,
+        serializer: MediaEncoder,
         send: Callable[[str], Awaitable[None]],
         close: Callable[[], Awaitable[None]],
         stt: STTStream,

@@ -8,16 +8,16 @@ from django.conf import settings
 
 from knowledge.records import save_turn_sources
 
-from .carriers.base import CallControl, CallStart, MediaSerializer
-from .flows.context import bind_call
-from .live import publisher_for
-from .models import Agent, Call, Carrier
-from .pipeline.recording import CallAudioRecorder
-from .providers.base import Brain, BrainState, ProviderError
-from .providers.chains import build_brain as _build_brain
-from .providers.chains import build_providers
-from .recorder import CallRecorder
-from .session import AgentSettings, CallSession
+from ..flows.context import bind_call
+from ..live import publisher_for
+from ..models import Agent, Call
+from ..pipeline.ports import CallControl, CallStart, MediaEncoder
+from ..pipeline.recording import CallAudioRecorder
+from ..providers.base import Brain, BrainState, ProviderError
+from ..providers.chains import build_brain as _build_brain
+from ..providers.chains import build_providers
+from ..recorder import CallRecorder
+from .call_session import AgentSettings, CallSession
 
 
 def agent_settings(agent: Agent) -> AgentSettings:
@@ -53,22 +53,23 @@ def failure_reporter(recorder: CallRecorder):
 def build_session(
     call: Call,
     start: CallStart,
-    serializer: MediaSerializer,
+    serializer: MediaEncoder,
     send: Callable[[str], Awaitable[None]],
     close: Callable[[], Awaitable[None]],
     control: CallControl | None,
     next_turn_index: int = 0,
+    watch_records: Callable[[Callable | None], Callable] | None = None,
 ) -> CallSession:
+    """`watch_records` wraps the live-monitor publisher of the call's records (the browser phone's page shows the
+    transcript this way); the carrier edge supplies it, so this module knows no carrier."""
     agent = call.agent
     rate = start.sample_rate
     saved = call.brain_state or {}
     # Per-call variables (outbound, campaigns) fill the flow's {placeholders}; what the brain saved wins.
     state = BrainState(node=saved.get("node"), variables={**(call.variables or {}), **saved.get("variables", {})})
     on_written = publisher_for(call)
-    if call.carrier == Carrier.BROWSER:
-        from .carriers.browser_media import with_transcript
-
-        on_written = with_transcript(on_written, serializer, send)  # the caller's page shows the transcript
+    if watch_records is not None:
+        on_written = watch_records(on_written)
     recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written, save_sources=save_turn_sources)
     recorder.start(next_index=next_turn_index)
     recorder.update_call(flow_version=agent.flow_version)  # the flow version this call runs
