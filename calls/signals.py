@@ -1,0 +1,11 @@
+"""Signals the call engine sends, so that the layers above it (post-call automation) can act without the engine
+importing them.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+#: A call has ended and its record is final: `call_id` (the Call's pk). Sent once per end, after the row is
+#: committed. automation connects its post-call work (campaign result, redaction, summary, webhooks) to it.
+call_finished = Signal()
