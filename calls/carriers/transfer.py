@@ -23,12 +23,12 @@ which add the signed whisper URL for warm transfers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..providers.base import Transfer
+# TransferOptions, DetailedTransfer and is_sip are the brain's vocabulary (providers.base), re-exported here.
+from ..providers.base import DetailedTransfer, Transfer, TransferOptions, is_sip  # noqa: F401
 
 __all__ = [
     "TransferOptions", "DetailedTransfer", "HeaderError", "is_sip", "sip_headers", "sip_uri_with_headers",
@@ -45,25 +45,6 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 class HeaderError(ValueError):
     """A custom SIP header the carriers would refuse (or that could inject another header)."""
-
-
-@dataclass(slots=True)
-class TransferOptions:
-    mode: str = "cold"  # "cold" | "warm"
-    intent: str = ""
-    slots: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)  # extra custom headers from the flow
-
-
-@dataclass(slots=True)
-class DetailedTransfer(Transfer):
-    """A `Transfer` that also says how (warm or cold) and what to tell the other side."""
-
-    options: TransferOptions = field(default_factory=TransferOptions)
-
-
-def is_sip(target: str) -> bool:
-    return target.strip().lower().startswith(("sip:", "sips:"))
 
 
 def check_header_name(name: str) -> str:

@@ -47,5 +47,5 @@ class CallControl(ABC):
 
     @abstractmethod
     async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
-        """Hand the call to `target` (number or SIP URI). `options` (`carriers.transfer.TransferOptions`, optional):
+        """Hand the call to `target` (number or SIP URI). `options` (`providers.base.TransferOptions`, optional):
         warm or cold, and the intent and slots sent along as SIP headers."""

@@ -98,6 +98,25 @@ class Transfer:
     summary: str = ""
 
 
+@dataclass(slots=True)
+class TransferOptions:
+    mode: str = "cold"  # "cold" | "warm"
+    intent: str = ""
+    slots: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # extra custom headers from the flow
+
+
+@dataclass(slots=True)
+class DetailedTransfer(Transfer):
+    """A `Transfer` that also says how (warm or cold) and what to tell the other side (carriers.transfer)."""
+
+    options: TransferOptions = field(default_factory=TransferOptions)
+
+
+def is_sip(target: str) -> bool:
+    return target.strip().lower().startswith(("sip:", "sips:"))
+
+
 BrainOutput = TextDelta | EndCall | Transfer
 
 

@@ -3,7 +3,7 @@ asks for, and what it does with each outcome. Pure: outcomes are handed in by th
 
 from __future__ import annotations
 
-from calls.carriers.transfer import DetailedTransfer
+from calls.providers.base import DetailedTransfer
 from calls.flows.effects import (
     CallTool,
     ChooseRoute,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from calls.carriers.transfer import DetailedTransfer, TransferOptions, is_sip
-from calls.providers.base import Transfer
+from calls.providers.base import DetailedTransfer, Transfer, TransferOptions, is_sip
 
 if TYPE_CHECKING:
     from ..engine import Action, FlowEngine
