@@ -71,4 +71,15 @@ class TurnDetector:
 
     @property
     def voiced_ms(self) -> int:
+        """Voiced ms of the utterance under way; 0 between utterances."""
         return self.tracker.voiced_ms if self.tracker.speaking else 0
+
+    @property
+    def speaking(self) -> bool:
+        """Inside an utterance (its voiced frames and its pauses)."""
+        return self.tracker.speaking
+
+    @property
+    def silence_ms(self) -> int:
+        """Unvoiced ms since the last voiced frame."""
+        return self.tracker.silence_ms

@@ -1,15 +1,23 @@
-"""CallSession: one call's conversation — listening, deciding, speaking, being interrupted — and its record.
+"""CallSession: one call's conversation — listening, deciding, speaking, being interrupted — coordinated.
 
 The session knows nothing of carriers: it receives decoded PCM, digits and played-marks, and sends through a
-serializer it is handed. Everything on the per-frame path (`on_audio`) is synchronous and allocation-light; the
-slow work (transcription, the brain, synthesis, database writes) runs in tasks.
+serializer it is handed. It wires together the parts that do the work, each testable alone:
+
+- turn-taking strategies (`turn_taking`): has the caller's turn ended; is their speech over the agent's an
+  interruption;
+- the speaker (`speaker.Speaker`): brain outputs -> sentences -> TTS -> playout, then the reply's actions;
+- the turn log (`turn_log.TurnLog`): turn records, what was heard, recording offsets, latency metrics;
+- the watchdog (`watchdog.Watchdog`): silence re-prompts and the maximum call duration.
+
+What stays here: the per-frame path, the caller's turn (transcript -> brain), barge-in, DTMF, ending the call and
+transfers, and the lifetime of every task. Everything on the per-frame path (`on_audio`) is synchronous and
+allocation-light; the slow work (transcription, the brain, synthesis, database writes) runs in tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import enum
 import logging
 import time
@@ -18,10 +26,11 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from ..pipeline import recording, turns
+from ..pipeline import recording
 from ..pipeline.observers import TurnTimer
-from ..pipeline.playout import Playout, SentenceAudio, Utterance
+from ..pipeline.playout import Playout
 from ..pipeline.ports import CallControl, MediaEncoder
+from ..pipeline.turns import END_OF_TURN, PAUSE, QUIET, SPEAKING, SPEECH_START
 from ..providers.base import (
     Brain,
     BrainInput,
@@ -36,39 +45,24 @@ from ..providers.base import (
     Transfer,
     TTSProvider,
     UserTurn,
-    split_sentences,
 )
-from ..recorder import CallRecorder, TurnRecord
+from ..recorder import CallRecorder
+from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE
+from .settings import AgentSettings
+from .speaker import Speaker
+from .turn_log import CallerSpeech, TurnLog, brain_state
+from .turn_taking import INTERRUPT, EndOfTurnStrategy, InterruptionStrategy, end_of_turn_for, interruption_for
+from .watchdog import Watchdog
+
+__all__ = ["CallSession", "AgentSettings", "State", "Stats", "FALLBACK_LINE", "TIME_LIMIT_LINE", "RESUME_LINE"]
 
 log = logging.getLogger("calls.session")
-
-FALLBACK_LINE = "Sorry, I'm having a little trouble right now. Could you say that again?"
-TIME_LIMIT_LINE = "We've reached the time limit for this call. Thank you for calling. Goodbye!"
-# Said instead of the greeting when a dropped stream reconnects (calls.resume): the conversation goes on.
-RESUME_LINE = "Sorry, we got cut off."
 
 
 class State(enum.Enum):
     ACTIVE = "active"
     ENDING = "ending"  # saying goodbye; no new turns
     CLOSED = "closed"
-
-
-@dataclass(slots=True)
-class AgentSettings:
-    """The slice of an Agent a session needs, read once at call start (no ORM on the call path)."""
-
-    barge_in_enabled: bool = True
-    barge_in_min_ms: int = 200
-    end_of_turn_silence_ms: int = 300
-    silence_timeout_s: float = 8.0
-    max_reprompts: int = 2
-    max_duration_s: float = 600.0
-    min_speech_ms: int = 120
-    speculate_ms: int = 100
-    chunk_ms: int = 20
-    lead_ms: int = 200
-    mark_every_ms: int = 200
 
 
 @dataclass
@@ -97,12 +91,15 @@ class CallSession:
         fallback_tts: TTSProvider | None = None,
         audio_recorder: recording.CallAudioRecorder | None = None,
         resumed: bool = False,
+        end_of_turn: EndOfTurnStrategy | None = None,
+        interruption: InterruptionStrategy | None = None,
     ) -> None:
+        """`end_of_turn` / `interruption`: the turn-taking strategies (the factory picks the agent's); by default
+        those `settings` name."""
         self.call_id = call_id
         self.resumed = resumed
         self.cfg = settings
         self.stt, self.tts, self.brain = stt, tts, brain
-        self.fallback_tts = fallback_tts
         self.recorder = recorder
         self.audio_recorder = audio_recorder
         self.control = control
@@ -110,25 +107,30 @@ class CallSession:
         self._close = close
         self.state = State.ACTIVE
         self.stats = Stats()
-        self.detector = turns.TurnDetector(
-            sample_rate, end_silence_ms=settings.end_of_turn_silence_ms, speculate_ms=settings.speculate_ms
-        )
+        self.end_of_turn = end_of_turn if end_of_turn is not None else end_of_turn_for(settings, sample_rate)
+        self.end_of_turn.bind(self._end_of_turn)
+        self.interruption = interruption if interruption is not None else interruption_for(settings)
+        self.interruption.bind(self._barge_in)
+        self.turn_log = TurnLog(call_id=call_id, recorder=recorder, brain=brain, audio_recorder=audio_recorder,
+                                providers={"stt": stt, "brain": brain, "tts": tts})
         self.playout = Playout(
             self._send, serializer, sample_rate,
             chunk_ms=settings.chunk_ms, lead_ms=settings.lead_ms, mark_every_ms=settings.mark_every_ms,
-            on_sent=self._on_audio_sent if audio_recorder is not None else None,
+            on_sent=self.turn_log.on_audio_sent if audio_recorder is not None else None,
         )
-        self._caller_audio_start: int | None = None  # recording offsets (ms) of the current caller utterance
-        self._reply_audio: list | None = None  # [start, end] in the recording of the reply being spoken
+        self.watchdog = Watchdog(
+            silence_timeout_s=settings.silence_timeout_s, max_reprompts=settings.max_reprompts,
+            max_duration_s=settings.max_duration_s, active=self._active, engaged=self._engaged,
+            on_silence=self._on_silence, on_time_up=self._on_time_up, event=recorder.event,
+        )
+        self.speaker = Speaker(
+            playout=self.playout, tts=tts, fallback_tts=fallback_tts, turn_log=self.turn_log, spawn=self._spawn,
+            act=self._act, provider_failed=self._provider_failed, on_idle=self.watchdog.touch,
+        )
         self._rest = b""
-        self._frame_bytes = self.detector.frame_bytes
-        self._reply_task: asyncio.Task | None = None
+        self._frame_bytes = self.end_of_turn.frame_bytes
         self._turn_task: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._caller_started_at = timezone.now()
-        self._reprompts = 0
-        self._idle_since = time.monotonic()
-        self._started = time.monotonic()
         self._closed = asyncio.Event()
         self.speech_started_at: float | None = None
         self.barge_in_latencies: list[float] = []
@@ -140,8 +142,8 @@ class CallSession:
         self.stt.on_partial = self._on_partial
         await asyncio.gather(self.stt.start(), self.tts.start())
         opening = _line(RESUME_LINE) if self.resumed else self.brain.greeting()
-        self._reply_task = self._spawn(self._speak(opening, None), "greeting")
-        self._spawn(self._watchdog(), "watchdog")
+        self.speaker.say(opening, None, "greeting")
+        self._spawn(self.watchdog.run(), "watchdog")
 
     async def _send(self, text: str) -> None:
         if self.state is not State.CLOSED:
@@ -168,7 +170,7 @@ class CallSession:
             self.recorder.update_call(end_reason=reason)
         self.state = State.CLOSED
         if self.playout.speaking:
-            self._cut_recording()  # the carrier stops playing with the stream: audio still queued never played
+            self.turn_log.cut_recording()  # the carrier stops playing with the stream: queued audio never played
         # Cancelling the reply task makes it record what the caller heard of it (its `finally`).
         # stop() may run inside one of our own tasks (the reply that hung up): never wait on that one.
         others = [t for t in self._tasks if t is not asyncio.current_task()]
@@ -182,8 +184,11 @@ class CallSession:
                 log.warning("call %s: closing %s failed: %r", self.call_id, provider.name, exc)
         if self.audio_recorder is not None:
             await recording.store(self.audio_recorder, self.recorder)
-        self.recorder.update_call(status="completed", ended_at=timezone.now(), brain_state=_state_dict(self.brain))
+        self.recorder.update_call(status="completed", ended_at=timezone.now(), brain_state=brain_state(self.brain))
         self._closed.set()
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
 
     # ------------------------------------------------------------------ inbound (hot path)
 
@@ -205,35 +210,31 @@ class CallSession:
     def _on_frame(self, frame: bytes) -> None:
         if self.audio_recorder is not None:
             self.audio_recorder.inbound(frame)
-        outcome = self.detector.feed(frame)
-        if outcome == turns.QUIET:
+        listener = self.end_of_turn
+        outcome = listener.feed(frame)
+        if outcome == QUIET:
             return
-        if outcome == turns.SPEECH_START:
-            for early in self.detector.pop_preroll():
+        if outcome == SPEECH_START:
+            for early in listener.pop_preroll():
                 self.stt.send_audio(early)
             self.stt.send_audio(frame)
             self._on_speech_start()
             return
         self.stt.send_audio(frame)
-        if outcome == turns.SPEAKING:
-            if self._agent_busy() and self.detector.voiced_ms >= self.cfg.barge_in_min_ms:
+        if outcome == SPEAKING:
+            if self.speaker.busy and self.interruption.on_speech(listener.voiced_ms) == INTERRUPT:
                 self._barge_in()
-        elif outcome == turns.PAUSE:
+        elif outcome == PAUSE:
             # Transcribe during the end-of-turn silence; if the caller resumes, the result is simply not used.
             self._spawn(self._speculate(), "speculate")
-        elif outcome == turns.END_OF_TURN:
+        elif outcome == END_OF_TURN:
             self._end_of_turn()
-
-    def _agent_busy(self) -> bool:
-        return self._reply_task is not None and not self._reply_task.done()
 
     def _on_speech_start(self) -> None:
         self.speech_started_at = time.monotonic()
-        self._caller_started_at = timezone.now()
-        self._reprompts = 0
-        if self.audio_recorder is not None:
-            # The VAD confirms speech some voiced frames in: the utterance began that much earlier.
-            self._caller_audio_start = max(0, self.audio_recorder.position_ms - self.detector.tracker.voiced_ms)
+        self.turn_log.caller_speech_started(self.end_of_turn.voiced_ms)
+        self.watchdog.caller_spoke()
+        self.interruption.caller_started()
 
     # ------------------------------------------------------------------ turn-taking
 
@@ -244,39 +245,35 @@ class CallSession:
             pass  # the real request at end of turn will report it
 
     def _on_partial(self, text: str) -> None:
-        """Interim transcripts go to the live view only; turns are stored from the final transcript."""
+        """Interim transcripts go to the live view (turns are stored from the final transcript) and to the
+        turn-taking strategies, which may decide on them."""
         if self.recorder.on_written is not None and text:
             self.recorder.on_written("partial", {"text": text})
+        if self.interruption.on_partial(text) == INTERRUPT:
+            self._barge_in()
+        if self.end_of_turn.on_partial(text):
+            self._end_of_turn()
 
     def _on_stt_hint(self, hint: SpeechHint) -> None:
-        """Provider-side endpointing (e.g. Deepgram speech_final): end the turn without waiting for our VAD."""
-        if hint.kind == "end_of_turn" and self.detector.tracker.speaking:
-            self.detector.end_utterance()
+        """Provider-side endpointing (e.g. Deepgram speech_final), if the end-of-turn strategy listens to it."""
+        if self.end_of_turn.on_hint(hint):
             self._end_of_turn()
 
     def _end_of_turn(self) -> None:
         if self.state is not State.ACTIVE:
             return
-        if self.detector.utterance_voiced_ms < self.cfg.min_speech_ms:
+        listener = self.end_of_turn
+        if listener.utterance_voiced_ms < self.cfg.min_speech_ms:
             self.stats.noise_turns += 1
             self.stt.commit()
             return
-        timer = TurnTimer(last_voiced=self.detector.last_voiced_at)
+        timer = TurnTimer(last_voiced=listener.last_voiced_at)
         timer.mark("endpoint")
-        started_at = self._caller_started_at
+        speech = self.turn_log.caller_speech_ended(listener.silence_ms)
         previous = self._turn_task
-        span = self._caller_audio_span()
-        self._turn_task = self._spawn(self._caller_turn(timer, started_at, previous, span), "turn")
+        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous), "turn")
 
-    def _caller_audio_span(self) -> tuple[int | None, int | None]:
-        if self.audio_recorder is None or self._caller_audio_start is None:
-            return None, None
-        # The turn ends after its trailing silence: the speech itself ended that much earlier.
-        end = self.audio_recorder.position_ms - self.detector.tracker.silence_ms
-        return self._caller_audio_start, max(self._caller_audio_start, end)
-
-    async def _caller_turn(self, timer: TurnTimer, started_at, previous: asyncio.Task | None,
-                           audio_span: tuple[int | None, int | None] = (None, None)) -> None:
+    async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None) -> None:
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
@@ -296,241 +293,73 @@ class CallSession:
             self.stats.noise_turns += 1
             return
         self.stats.turns += 1
-        self.recorder.turn(TurnRecord(role="caller", text=text, started_at=started_at, ended_at=timezone.now(),
-                                      audio_start_ms=audio_span[0], audio_end_ms=audio_span[1]))
+        self.turn_log.caller_turn(speech, text)
         await self._reply(UserTurn(text), timer)
 
     async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,
                      outputs: AsyncIterator[BrainOutput] | None = None) -> None:
         """Start the agent's answer to `event` (or say `outputs`) once any uninterruptible speech still playing has
         finished."""
-        current = self._reply_task
-        if current is not None and not current.done():
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await current
+        await self.speaker.finish()
         if self.state is not State.ACTIVE:
             return
         if timer is not None:
             timer.mark("brain_started")
         if outputs is None:
             outputs = self.brain.respond(event)
-        self._reply_task = self._spawn(self._speak(outputs, timer), "reply")
-
-    # ------------------------------------------------------------------ speaking
-
-    async def _speak(self, outputs: AsyncIterator[BrainOutput], timer: TurnTimer | None) -> None:
-        """Brain text → sentences → TTS (running ahead) → playout, then the actions (end, transfer)."""
-        started_at = timezone.now()
-        sentences: asyncio.Queue = asyncio.Queue()
-        actions: list[EndCall | Transfer] = []
-        spoken: list[Utterance] = []
-        audio_span = self._reply_audio = [None, None]
-        if timer is not None:
-            self.playout.on_first_frame = lambda: timer.mark("first_frame_sent")
-        producer = self._spawn(self._produce(outputs, sentences, actions, timer), "tts")
-        synth: asyncio.Task | None = None
-        try:
-            while (item := await sentences.get()) is not None:
-                text, uninterruptible, audio, synth = item
-                # Played while it is still being synthesised: the first chunk goes out as soon as it exists.
-                utt = self.playout.new_utterance(text, b"", uninterruptible, streaming=True)
-                spoken.append(utt)
-                audio.attach(utt)
-                await self.playout.play(utt)  # an utterance that got no audio at all is retired by play
-                await synth  # done by now (play returns once the audio is complete); surfaces its errors
-            await producer
-            await self.playout.wait_heard(timeout=self.playout.duration_s(spoken) + 3.0)
-        except asyncio.CancelledError:
-            producer.cancel()
-            if synth is not None:
-                synth.cancel()
-            while not sentences.empty():
-                if (item := sentences.get_nowait()) is not None:
-                    item[3].cancel()
-            raise
-        finally:
-            self._finish_reply(spoken, started_at, timer, audio_span)
-        for action in actions:
-            await self._act(action)
-        self._idle_since = time.monotonic()
-
-    async def _produce(self, outputs, sentences: asyncio.Queue, actions: list, timer: TurnTimer | None) -> None:
-        pending = ""
-        uninterruptible = False
-        try:
-            async for out in outputs:
-                if isinstance(out, TextDelta):
-                    if timer is not None:
-                        timer.mark("brain_first_text")
-                    if out.uninterruptible != uninterruptible and pending.strip():
-                        self._queue_sentence(sentences, pending.strip(), uninterruptible, timer)
-                        pending = ""
-                    uninterruptible = out.uninterruptible
-                    done, pending = split_sentences(pending + out.text)
-                    for sentence in done:
-                        self._queue_sentence(sentences, sentence, uninterruptible, timer)
-                else:
-                    actions.append(out)
-        except ProviderError as exc:
-            self._provider_failed(exc, "brain")
-            pending = FALLBACK_LINE
-        if pending.strip():
-            self._queue_sentence(sentences, pending.strip(), uninterruptible, timer)
-        sentences.put_nowait(None)
-
-    def _queue_sentence(self, sentences: asyncio.Queue, text: str, uninterruptible: bool, timer) -> None:
-        # Synthesis starts now, ahead of playout; its audio waits in `audio` until the sentence's turn to play.
-        audio = SentenceAudio()
-        synth = self._spawn(self._synthesize(text, timer, audio), "synth")
-        sentences.put_nowait((text, uninterruptible, audio, synth))
-
-    async def _synthesize(self, text: str, timer: TurnTimer | None, audio: SentenceAudio) -> None:
-        if timer is not None:
-            timer.mark("tts_started")
-        dropped = False
-        try:
-            async for chunk in self.tts.synthesize(text):
-                if timer is not None:
-                    timer.mark("tts_first_audio")
-                audio.feed(chunk)
-        except ProviderError as exc:
-            self._provider_failed(exc, "tts")
-            # Once some of the sentence exists (it may already be playing) it is not said again by another voice.
-            if not audio.fed and self.fallback_tts is not None and self.fallback_tts is not self.tts:
-                async for chunk in self.fallback_tts.synthesize(text):
-                    audio.feed(chunk)
-        except asyncio.CancelledError:
-            dropped = True  # a barge-in: the sentence stays incomplete, so its heard share is not overstated
-            raise
-        finally:
-            if not dropped:
-                audio.finish()  # also after an unexpected error: playout must never wait for audio that won't come
-
-    def _finish_reply(
-        self, spoken: list[Utterance], started_at, timer: TurnTimer | None, audio_span=(None, None)
-    ) -> None:
-        if not spoken:
-            return
-        full = " ".join(u.text for u in spoken)
-        heard = " ".join(t for t in (u.heard_text() for u in spoken) if t)
-        interrupted = any(not u.fully_heard for u in spoken)
-        self.brain.heard(full, heard, interrupted)
-        if timer is not None:
-            timer.providers = self._provider_ttfb()
-        self.recorder.turn(
-            TurnRecord(
-                role="agent", text=full, heard_text=heard, interrupted=interrupted,
-                started_at=started_at, ended_at=timezone.now(),
-                node=(getattr(self.brain, "state", None) and self.brain.state.node) or "",
-                metrics=timer.as_metrics() if timer is not None else None,
-                audio_start_ms=audio_span[0], audio_end_ms=audio_span[1],
-                # A copy: the brain goes on changing its state while this write waits in the recorder's queue.
-                brain_state=copy.deepcopy(_state_dict(self.brain)),
-            )
-        )
-        if timer is not None:
-            log.debug("call %s turn latency %s", self.call_id, timer.as_metrics())
-
-    def _provider_ttfb(self) -> dict:
-        """Each provider's time to first byte on this turn, under the name of the one that actually served."""
-        out = {}
-        for stage, provider in (("stt", self.stt), ("brain", self.brain), ("tts", self.tts)):
-            ttfb = getattr(provider, "last_ttfb_ms", None)
-            if ttfb is not None:
-                out[stage] = {"provider": getattr(getattr(provider, "active", provider), "name", provider.name),
-                              "ttfb_ms": round(ttfb, 1)}
-        return out
-
-    def _on_audio_sent(self, pcm: bytes) -> None:
-        """Playout put a chunk on the wire: place it in the recording, and extend the reply's span there."""
-        start = self.audio_recorder.outbound(pcm)
-        span = self._reply_audio
-        if span is not None:
-            if span[0] is None:
-                span[0] = start
-            span[1] = self.audio_recorder.outbound_end_ms
-
-    def _cut_recording(self) -> None:
-        """A clear is coming: drop the agent audio not yet played, before the cut reply's turn is recorded (the
-        cancelled reply records itself before the clear task runs)."""
-        if self.audio_recorder is None:
-            return
-        end = self.audio_recorder.truncate_outbound()
-        span = self._reply_audio
-        if span is not None and span[0] is not None:
-            span[1] = max(span[0], min(span[1], end))
+        self.speaker.say(outputs, timer, "reply")
 
     # ------------------------------------------------------------------ interruptions and input
 
     def _barge_in(self) -> None:
-        if not self.cfg.barge_in_enabled or self.state is not State.ACTIVE:
-            return
-        if not self.playout.interruptible:
-            return
-        task = self._reply_task
-        if task is None or task.done():
+        if self.state is not State.ACTIVE or not self.playout.interruptible or not self.speaker.busy:
             return
         self.stats.barge_ins += 1
-        self._cut_recording()
-        task.cancel()
-        self._spawn(self._clear(), "clear")
-        detail = {"voiced_ms": self.detector.voiced_ms}
+        self.speaker.interrupt()
+        detail = {"voiced_ms": self.end_of_turn.voiced_ms}
         if self.speech_started_at is not None:
             detail["onset_to_clear_ms"] = round((time.monotonic() - self.speech_started_at) * 1000, 1)
             self.barge_in_latencies.append(detail["onset_to_clear_ms"])
         self.recorder.event("barge_in", detail)
 
-    async def _clear(self) -> None:
-        await self.playout.clear()
-
     def on_dtmf(self, digit: str) -> None:
         if self.state is not State.ACTIVE:
             return
         self.recorder.event("dtmf", {"digit": digit})
-        self._reprompts = 0
-        if self._agent_busy() and self.playout.interruptible:
-            self._cut_recording()
-            self._reply_task.cancel()
-            self._spawn(self._clear(), "clear")
+        self.watchdog.caller_spoke()
+        if self.playout.interruptible:
+            self.speaker.interrupt()
         self._spawn(self._reply(Dtmf(digit), None), "dtmf")
 
     def on_mark(self, name: str) -> None:
         self.playout.on_mark(name)
 
-    # ------------------------------------------------------------------ timers and ending
+    # ------------------------------------------------------------------ the watchdog's verdicts
 
-    async def _watchdog(self) -> None:
-        """Silence re-prompts and the maximum call duration, checked four times a second."""
-        while self.state is State.ACTIVE:
-            await asyncio.sleep(0.25)
-            now = time.monotonic()
-            if now - self._started >= self.cfg.max_duration_s:
-                self.recorder.event("info", {"limit": "max_duration", "seconds": self.cfg.max_duration_s})
-                await self._say_goodbye(TIME_LIMIT_LINE, "max-duration")
-                return
-            busy = self._agent_busy() or (self._turn_task is not None and not self._turn_task.done())
-            if busy or self.detector.tracker.speaking:
-                self._idle_since = now
-                continue
-            if now - self._idle_since >= self.cfg.silence_timeout_s:
-                self._idle_since = now
-                # The brain re-prompts while fewer than max_reprompts were made, then says goodbye.
-                if self._reprompts < self.cfg.max_reprompts:
-                    self.recorder.event("reprompt", {"count": self._reprompts + 1})
-                await self._reply(Silence(self._reprompts), None)
-                self._reprompts += 1
+    def _active(self) -> bool:
+        return self.state is State.ACTIVE
+
+    def _engaged(self) -> bool:
+        """Someone is talking or a turn is being answered: silence is not counted."""
+        turn = self._turn_task
+        return self.speaker.busy or (turn is not None and not turn.done()) or self.end_of_turn.speaking
+
+    async def _on_silence(self, count: int) -> None:
+        await self._reply(Silence(count), None)
+
+    async def _on_time_up(self) -> None:
+        await self._say_goodbye(TIME_LIMIT_LINE, "max-duration")
+
+    # ------------------------------------------------------------------ ending the call and transfers
 
     async def _say_goodbye(self, line: str, reason: str) -> None:
-        if self._reply_task is not None and not self._reply_task.done():
-            self._cut_recording()
-            self._reply_task.cancel()
-            await self._clear()
+        await self.speaker.stop_talking()
 
         async def goodbye():
             yield TextDelta(line, uninterruptible=True)
             yield EndCall(reason)
 
-        self._reply_task = self._spawn(self._speak(goodbye(), None), "goodbye")
+        self.speaker.say(goodbye(), None, "goodbye")
 
     async def _act(self, action: EndCall | Transfer) -> None:
         if isinstance(action, EndCall):
@@ -566,17 +395,6 @@ class CallSession:
         log.warning("call %s: %s provider %s failed: %s", self.call_id, stage, exc.provider, exc)
         self.recorder.event("provider_failure", {"stage": stage, "provider": exc.provider, "error": str(exc)[:300]})
 
-    async def wait_closed(self) -> None:
-        await self._closed.wait()
-
 
 async def _line(text: str) -> AsyncIterator[BrainOutput]:
     yield TextDelta(text)
-
-
-def _state_dict(brain: Brain) -> dict:
-    state = getattr(brain, "state", None)
-    if state is None:
-        return {}
-    return {"node": state.node, "variables": state.variables}
-

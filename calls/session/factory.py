@@ -17,10 +17,15 @@ from ..providers.base import Brain, BrainState, ProviderError
 from ..providers.chains import build_brain as _build_brain
 from ..providers.chains import build_providers
 from ..recorder import CallRecorder
-from .call_session import AgentSettings, CallSession
+from .call_session import CallSession
+from .settings import AgentSettings
+from .turn_taking import DEFAULT_END_OF_TURN, DEFAULT_INTERRUPTION, end_of_turn_for, interruption_for
 
 
 def agent_settings(agent: Agent) -> AgentSettings:
+    # Turn-taking strategies (`turn_taking`) by name, from `provider_options["turn_taking"]`:
+    # {"end_of_turn": "silence+provider", "interruption": "voiced-time", "<strategy name>": {its options}}.
+    turn_taking = dict((agent.provider_options or {}).get("turn_taking") or {})
     return AgentSettings(
         barge_in_enabled=agent.barge_in_enabled,
         barge_in_min_ms=agent.barge_in_min_ms,
@@ -30,6 +35,9 @@ def agent_settings(agent: Agent) -> AgentSettings:
         max_duration_s=agent.max_duration_s,
         chunk_ms=settings.TTS_CHUNK_MS,
         mark_every_ms=settings.MARK_EVERY_MS,
+        end_of_turn=turn_taking.pop("end_of_turn", DEFAULT_END_OF_TURN),
+        interruption=turn_taking.pop("interruption", DEFAULT_INTERRUPTION),
+        turn_taking_options=turn_taking,
     )
 
 
@@ -77,9 +85,10 @@ def build_session(
     # Flow nodes' tools, LLM, knowledge base and hand-overs; the LLM's search_knowledge tool; where sources go.
     bind_call(providers.brain, agent, call, recorder)
     audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
+    session_settings = agent_settings(agent)
     return CallSession(
         call_id=start.call_id,
-        settings=agent_settings(agent),
+        settings=session_settings,
         serializer=serializer,
         send=send,
         close=close,
@@ -91,6 +100,8 @@ def build_session(
         control=control,
         fallback_tts=providers.fallback_tts,
         audio_recorder=audio,
+        end_of_turn=end_of_turn_for(session_settings, rate),
+        interruption=interruption_for(session_settings),
         # Turns already stored and a flow position saved: a reconnected stream, the greeting was said.
         resumed=next_turn_index > 0 and (bool(saved.get("node")) or agent.llm_provider != "flow"),
     )

@@ -1,0 +1,6 @@
+"""What the agent says on its own, not from the brain."""
+
+FALLBACK_LINE = "Sorry, I'm having a little trouble right now. Could you say that again?"
+TIME_LIMIT_LINE = "We've reached the time limit for this call. Thank you for calling. Goodbye!"
+# Said instead of the greeting when a dropped stream reconnects (calls.resume): the conversation goes on.
+RESUME_LINE = "Sorry, we got cut off."
