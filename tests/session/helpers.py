@@ -1,0 +1,118 @@
+"""Small stand-ins for the session's collaborators: a carrier sink that can play marks back, a recorder that
+keeps what it is given, a brain that says scripted lines."""
+
+from __future__ import annotations
+
+import asyncio
+
+from calls.pipeline.ports import MediaEncoder
+from calls.providers.base import Brain, BrainState, TextDelta, TTSProvider
+from tests.pipeline_fakes import silence, voiced  # noqa: F401  (re-exported for the tests)
+
+RATE = 8000
+BYTES_PER_MS = RATE * 2 // 1000
+
+
+class TextSerializer(MediaEncoder):
+    """Readable wire messages: `audio:<bytes>`, `mark:<name>`, `clear`."""
+
+    def encode_audio(self, pcm: bytes) -> str:
+        return f"audio:{len(pcm)}"
+
+    def encode_mark(self, name: str) -> str:
+        return f"mark:{name}"
+
+    def encode_clear(self) -> str:
+        return "clear"
+
+
+class Carrier:
+    """The far end of the media socket. With `plays=True` it echoes every mark as if the caller heard the audio
+    before it (on the next loop turn, as a real echo would come later)."""
+
+    def __init__(self, plays: bool = True) -> None:
+        self.sent: list[str] = []
+        self.plays = plays
+        self.playout = None  # set by the test: where echoed marks go
+
+    async def send(self, text: str) -> None:
+        self.sent.append(text)
+        if self.plays and text.startswith("mark:") and self.playout is not None:
+            asyncio.get_running_loop().call_soon(self.playout.on_mark, text[5:])
+
+    def audio_bytes(self) -> int:
+        return sum(int(t[6:]) for t in self.sent if t.startswith("audio:"))
+
+
+class KeepingRecorder:
+    """Duck-types `CallRecorder`: keeps turns, events and call updates in lists."""
+
+    def __init__(self) -> None:
+        self.turns: list = []
+        self.events: list[tuple[str, dict]] = []
+        self.updates: list[dict] = []
+        self.on_written = None
+
+    def turn(self, record) -> int:
+        self.turns.append(record)
+        return len(self.turns) - 1
+
+    def event(self, kind: str, detail: dict | None = None) -> None:
+        self.events.append((kind, detail or {}))
+
+    def update_call(self, **fields) -> None:
+        self.updates.append(fields)
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.events]
+
+
+class WordTTS(TTSProvider):
+    """60 ms of audio per word, in one chunk."""
+
+    name = "words"
+
+    def __init__(self, sample_rate: int = RATE) -> None:
+        super().__init__(sample_rate)
+        self.said: list[str] = []
+
+    async def synthesize(self, text: str):
+        self.said.append(text)
+        yield b"\x10\x00" * (self.sample_rate * 60 // 1000) * len(text.split())
+
+
+class ScriptBrain(Brain):
+    """Greets, then answers every event with `answer`; remembers what it was told was heard."""
+
+    name = "script"
+
+    def __init__(self, greeting: str = "Hello.", answer: str = "Okay.") -> None:
+        self.state = BrainState(node="start", variables={})
+        self._greeting = greeting
+        self.answer = answer
+        self.events: list = []
+        self.heard_calls: list[tuple[str, str, bool]] = []
+
+    async def greeting(self):
+        yield TextDelta(self._greeting)
+
+    async def respond(self, event):
+        self.events.append(event)
+        yield TextDelta(self.answer)
+
+    def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
+        self.heard_calls.append((full_text, heard_text, interrupted))
+
+
+async def until(predicate, timeout: float = 3.0) -> None:
+    """Let the loop run until `predicate()` holds (fails the test after `timeout`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
+
+
+def frames(pcm: bytes, frame_bytes: int) -> list[bytes]:
+    return [pcm[i : i + frame_bytes] for i in range(0, len(pcm), frame_bytes)]
