@@ -21,8 +21,17 @@ from calls.session.turn_taking import (
     VoicedTimeInterruption,
 )
 from tests.pipeline_fakes import ScriptedSTT
-from tests.session.helpers import RATE, Carrier, KeepingRecorder, ScriptBrain, TextSerializer, WordTTS, silence, \
-    until, voiced
+from tests.session.helpers import (
+    RATE,
+    Carrier,
+    KeepingRecorder,
+    ScriptBrain,
+    TextSerializer,
+    WordTTS,
+    silence,
+    until,
+    voiced,
+)
 
 
 class LaterVerdict(SilenceEndOfTurn):

@@ -9,11 +9,24 @@ import pytest_asyncio
 
 from calls.pipeline.observers import TurnTimer
 from calls.pipeline.playout import Playout
-from calls.providers.base import EndCall, ProviderError, TextDelta, Transfer, TTSProvider
+from calls.providers.base import (
+    EndCall,
+    ProviderError,
+    TextDelta,
+    Transfer,
+    TTSProvider,
+)
 from calls.session.lines import FALLBACK_LINE
 from calls.session.speaker import Speaker
 from calls.session.turn_log import ReplyTrack
-from tests.session.helpers import BYTES_PER_MS, RATE, Carrier, TextSerializer, WordTTS, until
+from tests.session.helpers import (
+    BYTES_PER_MS,
+    RATE,
+    Carrier,
+    TextSerializer,
+    WordTTS,
+    until,
+)
 
 
 class FakeTurnLog:

@@ -46,7 +46,7 @@ def test_a_caller_turn_is_placed_where_the_speech_was_in_the_recording():
 
 def test_the_recording_span_never_starts_before_the_call_or_ends_before_it_starts():
     audio = CallAudioRecorder(RATE)
-    log, recorder, _ = make_log(audio)
+    log, _recorder, _ = make_log(audio)
     audio.inbound(bytes(40 * BYTES_PER_MS))
     log.caller_speech_started(voiced_ms=60)
     speech = log.caller_speech_ended(silence_ms=300)
@@ -89,7 +89,7 @@ def test_an_agent_turn_records_what_the_caller_heard_and_tells_the_brain_first()
 
 
 def test_a_reply_heard_in_full_is_not_interrupted():
-    log, recorder, brain = make_log()
+    log, recorder, _brain = make_log()
     log.agent_turn(log.begin_reply(), [utterance("All done.", 400, 400)], None)
     assert not recorder.turns[0].interrupted and recorder.turns[0].heard_text == "All done."
 
@@ -117,7 +117,7 @@ def test_the_reply_metrics_carry_each_providers_time_to_first_byte():
 
 def test_agent_audio_extends_the_span_of_the_reply_being_said():
     audio = CallAudioRecorder(RATE)
-    log, recorder, _ = make_log(audio)
+    log, _recorder, _ = make_log(audio)
     audio.inbound(bytes(500 * BYTES_PER_MS))
     reply = log.begin_reply()
     log.on_audio_sent(bytes(200 * BYTES_PER_MS))
