@@ -9,8 +9,8 @@ are 0..1; the best example above the threshold wins. Microseconds per route.
 
 from __future__ import annotations
 
+from ..text import tokens
 from .fuzzy import similar_words
-from .text import tokens
 
 __all__ = ["content_words", "example_score", "DEFAULT_THRESHOLD"]
 

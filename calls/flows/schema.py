@@ -121,9 +121,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..text import normalize
 from .checks import NODE_CHECKS, Capabilities, check_capabilities, check_routes
 from .errors import DTMF_KEYS, FlowError
-from .text import normalize
 
 __all__ = [
     "FlowError", "NodeType", "NODE_TYPES", "Capabilities", "validate_flow", "normalize", "DTMF_KEYS", "outgoing",
