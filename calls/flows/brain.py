@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from calls.providers.base import Brain, BrainInput, BrainOutput, BrainState, Dtmf, Silence, TextDelta, UserTurn
 
 from .context import FlowContext, capabilities_for
+from .demo import DEMO_FLOW
 from .effects import Sources
 from .engine import CompiledFlow, FlowEngine, is_effect
 from .llm_bridge import Outcome
@@ -56,6 +57,11 @@ class FlowBrain(Brain):
         self.transcript: list[dict] = []  # what was said, as chat messages, for an LLM agent taking over
         if context is not None:
             self.bind(context)
+
+    @classmethod
+    def for_agent(cls, agent, state: BrainState | None) -> FlowBrain:
+        """The agent's flow — the demo flow if it has none — as the provider registry builds brains."""
+        return cls(agent.flow or DEMO_FLOW, agent.greeting, state, max_reprompts=agent.max_reprompts)
 
     @property
     def state(self) -> BrainState:  # type: ignore[override]

@@ -156,6 +156,12 @@ class Brain(ABC):
     #: Request → first output of the latest reply, in ms (None for brains that make no request).
     last_ttfb_ms: float | None = None
 
+    @classmethod
+    def for_agent(cls, agent, state: BrainState | None) -> Brain:
+        """This kind of brain for one call of `agent` (how `chains` builds the brain it finds in `registry`),
+        resuming `state` where it can."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from an agent")
+
     @abstractmethod
     def greeting(self) -> AsyncIterator[BrainOutput]:
         """What to say when the call connects."""
