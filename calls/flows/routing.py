@@ -1,4 +1,4 @@
-"""Matching a caller's words to routes without a model: exact keywords (in `engine.Route`) first, then example
+"""Matching a caller's words to routes without a model: exact keywords (in `types.Route`) first, then example
 phrases by similarity.
 
 Similarity is token overlap with a tolerance for misheard words: each content word of an example counts as
