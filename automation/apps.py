@@ -6,3 +6,9 @@ class AutomationConfig(AppConfig):
 
     name = "automation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The call engine announces finished calls (calls.signals.call_finished) without knowing who listens.
+        from . import receivers
+
+        receivers.connect()

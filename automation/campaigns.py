@@ -19,6 +19,7 @@ from calls.models import Call
 from calls.outbound import place_call
 
 from .models import Campaign, Contact
+from .signals import contact_settled
 
 log = logging.getLogger("automation.campaigns")
 
@@ -82,7 +83,8 @@ def settle(call: Call) -> Contact | None:
         if contact is None:
             return None
         _after_attempt(contact.campaign, contact, result_of(call))
-    transaction.on_commit(lambda: _wake(contact.campaign_id))
+    # Wakes the campaign (automation.tasks.run_campaign receives this: this module stays below the tasks).
+    transaction.on_commit(lambda: contact_settled.send(sender=Contact, campaign_id=contact.campaign_id))
     return contact
 
 
@@ -111,9 +113,3 @@ def seconds_until_due(campaign_id: int) -> float | None:
     if soonest is None:
         return None
     return max(0.0, (soonest - timezone.now()).total_seconds())
-
-
-def _wake(campaign_id: int) -> None:
-    from .tasks import run_campaign
-
-    run_campaign.delay(campaign_id)

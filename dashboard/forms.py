@@ -12,10 +12,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from calls.flows.context import capabilities_for
 from calls.flows.schema import FlowError, validate_flow
 from calls.models import Agent, Call, Carrier, PhoneNumber, Workspace
+from calls.providers import registry
 
-STT_PROVIDERS = [("whisper", "Whisper (embedded, offline)"), ("deepgram", "Deepgram (cloud)")]
-LLM_PROVIDERS = [("flow", "Flow (embedded state machine, no LLM)"), ("openai", "OpenAI (cloud LLM)")]
-TTS_PROVIDERS = [("espeak", "eSpeak NG (embedded, offline)"), ("elevenlabs", "ElevenLabs (cloud)")]
+# What an agent may choose: the providers the registry labels for people (not the benchmark's or tests').
+STT_PROVIDERS = registry.choices("stt")
+LLM_PROVIDERS = registry.choices("brain")
+TTS_PROVIDERS = registry.choices("tts")
 # provider_options sections (see calls.providers.chains): an options object per capability, the carrier stream
 # format, the fallback policy, and the LLM's HTTP tools (a list).
 PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts", "telephony", "fallback")

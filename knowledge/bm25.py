@@ -1,7 +1,8 @@
 """Okapi BM25 in Python: the ranking for PostgreSQL (its own ts_rank is not BM25) and for databases without a
 full-text index. SQLite's FTS5 ranks with its built-in bm25() instead.
 
-Terms go through the flow engine's `normalize` (lower case, contractions, light stemming) on both sides.
+Terms go through the same `normalize` as the flows' keyword routes (`calls.text`: lower case, contractions, light
+stemming) on both sides.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from calls.flows.text import tokens
+from calls.text import tokens
 
 __all__ = ["terms", "rank", "K1", "B", "HEADING_WEIGHT"]
 

@@ -104,7 +104,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with late acks: a worker holds one task, not a batch others could run
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "purge-expired-calls": {"task": "calls.tasks.purge_expired_calls", "schedule": 24 * 3600.0},
+    "purge-expired-calls": {"task": "automation.tasks.purge_expired_calls", "schedule": 24 * 3600.0},
     # A safety net only: campaigns reschedule themselves as calls end.
     "tick-campaigns": {"task": "automation.tasks.tick_campaigns", "schedule": 60.0},
 }

@@ -17,9 +17,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from calls.providers.base import Brain, BrainInput, BrainOutput, BrainState, Dtmf, Silence, TextDelta, UserTurn
+from calls.providers.base import (
+    Brain,
+    BrainInput,
+    BrainOutput,
+    BrainState,
+    CallContext,
+    Dtmf,
+    Silence,
+    TextDelta,
+    UserTurn,
+)
 
 from .context import FlowContext, capabilities_for
+from .demo import DEMO_FLOW
 from .effects import Sources
 from .engine import CompiledFlow, FlowEngine, is_effect
 from .llm_bridge import Outcome
@@ -55,7 +66,12 @@ class FlowBrain(Brain):
         self.delegate: Brain | None = None  # the agent that took the call over (hand-over)
         self.transcript: list[dict] = []  # what was said, as chat messages, for an LLM agent taking over
         if context is not None:
-            self.bind(context)
+            self.attach(context)
+
+    @classmethod
+    def for_agent(cls, agent, state: BrainState | None) -> FlowBrain:
+        """The agent's flow — the demo flow if it has none — as the provider registry builds brains."""
+        return cls(agent.flow or DEMO_FLOW, agent.greeting, state, max_reprompts=agent.max_reprompts)
 
     @property
     def state(self) -> BrainState:  # type: ignore[override]
@@ -67,9 +83,15 @@ class FlowBrain(Brain):
             return self.delegate.last_ttfb_ms
         return self.runner.llm.last_ttfb_ms if self.runner.llm is not None else None
 
-    def bind(self, context: FlowContext, agent=None) -> None:
+    def bind(self, call: CallContext) -> None:
+        """The call's tools, LLM, knowledge base and variables, and where sources and events go (`FlowContext`).
+        A flow that stands in for a failed LLM gets no LLM itself (it is there because the LLM failed)."""
+        has_llm = False if call.as_fallback else None
+        self.attach(FlowContext.for_agent(call.agent, call.call, call.recorder, has_llm=has_llm), call.agent)
+
+    def attach(self, context: FlowContext, agent=None) -> None:
         """Use what this call offers (see `FlowContext`). Variables the call started with fill in what the saved
-        state does not have."""
+        state does not have. With `agent`, check the flow against it (and say so on the call if it does not fit)."""
         self.context = context
         self.engine.context = context.engine_context()
         for name, value in context.variables.items():

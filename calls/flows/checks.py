@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..text import normalize
 from .errors import DTMF_KEYS, IDENTIFIER, FlowError
 from .slots import KINDS
-from .text import normalize
 
 __all__ = ["Capabilities", "check_routes", "check_when", "CONDITION_OPS", "NODE_CHECKS", "check_capabilities"]
 

@@ -1,4 +1,4 @@
-"""What a flow can use on a live call, and how a call gives it to the brain.
+"""What a flow can use on a live call (`FlowBrain.bind` builds it from the call).
 
 `FlowContext` is built from the agent (and call) at session start, without touching the database (the session
 is built on the event loop): the HTTP tool configs, whether an LLM is configured, the initial variables. Anything
@@ -18,7 +18,7 @@ from .effects import EngineContext, KnowledgeHit
 
 log = logging.getLogger("calls.flows")
 
-__all__ = ["FlowContext", "agent_has_llm", "capabilities_for", "bind_call"]
+__all__ = ["FlowContext", "agent_has_llm", "capabilities_for"]
 
 
 def agent_has_llm(agent) -> bool:
@@ -86,34 +86,3 @@ class FlowContext:
             note_sources=getattr(recorder, "note_sources", None),
             on_event=getattr(recorder, "event", None),
         )
-
-
-def bind_call(brain, agent, call=None, recorder=None) -> None:
-    """Give a call's brain (however wrapped) what its flows and LLMs need on this call: the agent's tools, LLM,
-    knowledge base, the call's variables, and where to record sources and events.
-
-    A flow that is only the fallback of a failing LLM gets no LLM itself (it is there because the LLM failed).
-    """
-    import sys
-
-    from ..providers.fallback import FallbackBrain
-    from .brain import FlowBrain
-
-    # Only look for LLM brains if their module is loaded: importing the openai SDK costs seconds, and a call
-    # whose brain is a flow must not pay that before its greeting.
-    llm_module = sys.modules.get("calls.providers.llm.openai_brain")
-    OpenAIBrain = getattr(llm_module, "OpenAIBrain", ())
-
-    def visit(node, *, fallback: bool) -> None:
-        if isinstance(node, FallbackBrain):
-            visit(node.primary, fallback=False)
-            if node.secondary is not None:
-                visit(node.secondary, fallback=True)
-        elif isinstance(node, FlowBrain):
-            node.bind(FlowContext.for_agent(agent, call, recorder, has_llm=False if fallback else None), agent)
-        elif isinstance(node, OpenAIBrain) and agent.pk is not None:
-            from knowledge.tool import KnowledgeTool
-
-            node.add_tool(KnowledgeTool(agent.pk, on_sources=getattr(recorder, "note_sources", None)))
-
-    visit(brain, fallback=False)

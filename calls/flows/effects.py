@@ -18,7 +18,7 @@ from typing import Any
 
 __all__ = [
     "CallTool", "SearchKnowledge", "LlmTurn", "ComposeAnswer", "ChooseRoute", "Handover", "Effect", "EFFECTS",
-    "ToolResult", "KnowledgeHit", "LlmOutcome", "Sources", "EngineContext",
+    "is_effect", "ToolResult", "KnowledgeHit", "LlmOutcome", "Sources", "EngineContext",
 ]  # fmt: skip
 
 
@@ -74,6 +74,10 @@ class Handover:
 
 Effect = CallTool | SearchKnowledge | LlmTurn | ComposeAnswer | ChooseRoute | Handover
 EFFECTS = (CallTool, SearchKnowledge, LlmTurn, ComposeAnswer, ChooseRoute, Handover)
+
+
+def is_effect(action: object) -> bool:
+    return isinstance(action, EFFECTS)
 
 
 # ---------------------------------------------------------------- outcomes

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from ..providers.base import BrainState
-from .context import FlowContext, bind_call
+from ..providers.base import BrainState, CallContext
+from .context import FlowContext
 from .effects import Handover
 
 MAX_TRANSCRIPT = 40  # messages handed to an LLM agent; older ones are summarised by its own context budget
@@ -33,6 +33,6 @@ async def load_brain(context: FlowContext, effect: Handover, variables: dict, tr
         state = BrainState(node="llm", variables={"messages": list(transcript[-MAX_TRANSCRIPT:]), "summary": summary})
     brain = build_brain(agent, state)
     recorder = SimpleNamespace(note_sources=context.note_sources, event=context.on_event)
-    bind_call(brain, agent, None, recorder)
+    brain.bind(CallContext(agent, None, recorder))
     context.event("info", {"handover": agent.name, "agent_id": agent.pk, "summary": effect.summary[:300]})
     return brain

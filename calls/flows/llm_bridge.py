@@ -13,9 +13,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from ..providers.base import BrainOutput, BrainState, ProviderError, TextDelta, UserTurn
+from ..text import normalize
 from .context import FlowContext
 from .effects import ChooseRoute, ComposeAnswer, LlmOutcome, LlmTurn
-from .text import normalize
 
 log = logging.getLogger("calls.flows.llm")
 

@@ -1,4 +1,4 @@
-"""Matching a caller's words to routes without a model: exact keywords (in `engine.Route`) first, then example
+"""Matching a caller's words to routes without a model: exact keywords (in `types.Route`) first, then example
 phrases by similarity.
 
 Similarity is token overlap with a tolerance for misheard words: each content word of an example counts as
@@ -9,8 +9,8 @@ are 0..1; the best example above the threshold wins. Microseconds per route.
 
 from __future__ import annotations
 
+from ..text import tokens
 from .fuzzy import similar_words
-from .text import tokens
 
 __all__ = ["content_words", "example_score", "DEFAULT_THRESHOLD"]
 

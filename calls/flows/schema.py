@@ -113,7 +113,7 @@ Keys starting with ``_`` are ignored anywhere (room for editor positions and com
 an error, so typos such as ``"nxt"`` are caught.
 
 Adding a node type means one `NodeType` entry in `NODE_TYPES` here (and its checks in `checks.py`) and one
-handler in the engine's dispatch tables.
+module in `calls.flows.nodes` that registers its handlers (`nodes.registry`).
 """
 
 from __future__ import annotations
@@ -121,9 +121,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..text import normalize
 from .checks import NODE_CHECKS, Capabilities, check_capabilities, check_routes
 from .errors import DTMF_KEYS, FlowError
-from .text import normalize
 
 __all__ = [
     "FlowError", "NodeType", "NODE_TYPES", "Capabilities", "validate_flow", "normalize", "DTMF_KEYS", "outgoing",
@@ -141,7 +141,7 @@ _COMMON = {"type": str, "uninterruptible": bool, "label": str, "description": st
 
 @dataclass(frozen=True)
 class NodeType:
-    """What a node type looks like. The engine keeps the matching behaviour in its own dispatch tables."""
+    """What a node type looks like. Its behaviour is its handlers in `calls.flows.nodes` (registered by name)."""
 
     required: dict[str, type | tuple[type, ...]] = field(default_factory=dict)
     optional: dict[str, type | tuple[type, ...]] = field(default_factory=dict)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .text import tokens
+from ..text import tokens
 
 __all__ = ["spoken_snippet"]
 

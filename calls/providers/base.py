@@ -11,6 +11,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class ProviderError(Exception):
@@ -148,6 +149,17 @@ class BrainState:
     variables: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """What one call offers its brain at the start (see `Brain.bind`)."""
+
+    agent: Any  # the calls.models.Agent
+    call: Any = None  # the calls.models.Call; None for the agent a hand-over brings in mid-call
+    recorder: Any = None  # where sources and events go (`note_sources(hits)`, `event(kind, detail)`), if anywhere
+    #: The brain stands in for one that failed (a fallback's secondary), so it must not count on the LLM.
+    as_fallback: bool = False
+
+
 class Brain(ABC):
     """Decides what the agent says. The flow engine and LLMs implement it."""
 
@@ -155,6 +167,17 @@ class Brain(ABC):
     state: BrainState
     #: Request → first output of the latest reply, in ms (None for brains that make no request).
     last_ttfb_ms: float | None = None
+
+    @classmethod
+    def for_agent(cls, agent, state: BrainState | None) -> Brain:
+        """This kind of brain for one call of `agent` (how `chains` builds the brain it finds in `registry`),
+        resuming `state` where it can."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from an agent")
+
+    def bind(self, call: CallContext) -> None:
+        """Take what this call offers — the agent's tools, knowledge base, variables, where to record sources and
+        events — before the greeting. Each kind of brain takes what it uses; a wrapper passes the call on to the
+        brains it wraps. Nothing by default."""
 
     @abstractmethod
     def greeting(self) -> AsyncIterator[BrainOutput]:

@@ -8,6 +8,10 @@
   "brain": "flow" | "end", "line": "<said when the brain fails>", "stt_deadline_s": 1.5,
   "tts_first_audio_s": 1.0, "brain_first_output_s": 1.1, "max_failures": 2}.
 
+Every provider, the flow brain included, is found by name in `registry` and built there from its dotted path, so
+this module knows no vendor and no flow (the flows sit above the providers). A brain class builds itself from the
+agent with `for_agent(agent, state)`.
+
 The embedded providers (whisper, espeak, flow) are used unwrapped: there is nothing below them to fall back to.
 A cloud provider whose key is missing fails at its first use with a permanent ProviderError, so the call
 proceeds on the embedded one from the start, and the failure is reported.
@@ -18,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..flows.brain import FlowBrain
-from ..flows.demo import DEMO_FLOW
 from .base import Brain, BrainState, ProviderError, STTStream, TTSProvider
 from .fallback import FallbackBrain, FallbackSTT, FallbackTTS
 from .registry import provider_class
@@ -63,18 +65,17 @@ def build_providers(agent, sample_rate: int, state: BrainState | None,
 
     brain = build_brain(agent, state)
     if agent.llm_provider != EMBEDDED["brain"]:
-        secondary = None if fb.get("brain", "flow") == "end" else flow_brain(agent, None)
+        secondary = None if fb.get("brain", "flow") == "end" else embedded_brain(agent, None)
         brain = FallbackBrain(brain, secondary, reporter("brain"),
                               first_output_s=float(fb.get("brain_first_output_s", 1.1)),
                               line=fb.get("line"), max_failures=int(fb.get("max_failures", 2)))
     return CallProviders(stt=stt, tts=tts, brain=brain, fallback_tts=fallback_tts)
 
 
-def flow_brain(agent, state: BrainState | None) -> FlowBrain:
-    return FlowBrain(agent.flow or DEMO_FLOW, agent.greeting, state, max_reprompts=agent.max_reprompts)
+def embedded_brain(agent, state: BrainState | None) -> Brain:
+    """The embedded brain (the agent's flow): what answers when the chosen one fails."""
+    return provider_class("brain", EMBEDDED["brain"]).for_agent(agent, state)
 
 
 def build_brain(agent, state: BrainState | None) -> Brain:
-    if agent.llm_provider == EMBEDDED["brain"]:
-        return flow_brain(agent, state)
     return provider_class("brain", agent.llm_provider).for_agent(agent, state)

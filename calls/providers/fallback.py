@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 from .base import (
     Brain,
     BrainInput,
     BrainOutput,
     BrainState,
+    CallContext,
     EndCall,
     ProviderError,
     STTStream,
@@ -272,6 +274,12 @@ class FallbackBrain(Brain):
     @property
     def last_ttfb_ms(self) -> float | None:  # type: ignore[override]
         return self._last.last_ttfb_ms
+
+    def bind(self, call: CallContext) -> None:
+        """Both brains get the call; the secondary knows it stands in for a failed primary."""
+        self.primary.bind(replace(call, as_fallback=False))
+        if self.secondary is not None:
+            self.secondary.bind(replace(call, as_fallback=True))
 
     def greeting(self) -> AsyncIterator[BrainOutput]:
         return self._guarded(lambda brain: brain.greeting(), None)

@@ -1,4 +1,7 @@
-"""Providers by name. Classes are imported lazily, so an unused vendor SDK costs nothing at start-up."""
+"""Providers by name. Classes are imported lazily, so an unused vendor SDK costs nothing at start-up.
+
+`LABELS` says which of them a person may choose for an agent (the dashboard offers `choices(kind)`); providers
+registered without a label (the benchmark's, tests') can be used but are never offered."""
 
 from __future__ import annotations
 
@@ -20,16 +23,33 @@ BRAINS = {
     "openai": "calls.providers.llm.openai_brain.OpenAIBrain",
 }
 
-# Benchmark-only providers with fixed latencies (bench/synthetic.py). Offered only when the bench starts a server
-# with VOICEBOT_SYNTHETIC_PROVIDERS=1; production never sets it, so no agent can choose them there.
+LABELS = {
+    "stt": {"whisper": "Whisper (embedded, offline)", "deepgram": "Deepgram (cloud)"},
+    "brain": {"flow": "Flow (embedded state machine, no LLM)", "openai": "OpenAI (cloud LLM)"},
+    "tts": {"espeak": "eSpeak NG (embedded, offline)", "elevenlabs": "ElevenLabs (cloud)"},
+}
+
+# Benchmark-only providers with fixed latencies (bench/synthetic.py). Registered only when the bench starts a
+# server with VOICEBOT_SYNTHETIC_PROVIDERS=1; production never sets it, so no agent can use them there. Unlabelled:
+# the dashboard never offers them.
 if env_bool("VOICEBOT_SYNTHETIC_PROVIDERS", False):
     STT["synthetic"] = "bench.synthetic.SyntheticSTT"
     TTS["synthetic"] = "bench.synthetic.SyntheticTTS"
     BRAINS["synthetic"] = "bench.synthetic.SyntheticBrain"
 
 
+def _table(kind: str) -> dict[str, str]:
+    return {"stt": STT, "tts": TTS, "brain": BRAINS}[kind]
+
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    """(name, label) of each provider of `kind` ("stt", "brain" or "tts") an agent may choose, in registry order."""
+    labels = LABELS[kind]
+    return [(name, labels[name]) for name in _table(kind) if name in labels]
+
+
 def provider_class(kind: str, name: str):
-    table = {"stt": STT, "tts": TTS, "brain": BRAINS}[kind]
+    table = _table(kind)
     try:
         path = table[name]
     except KeyError:

@@ -8,12 +8,11 @@ from django.conf import settings
 
 from knowledge.records import save_turn_sources
 
-from ..flows.context import bind_call
 from ..live import publisher_for
 from ..models import Agent, Call
 from ..pipeline.ports import CallControl, CallStart, MediaEncoder
 from ..pipeline.recording import CallAudioRecorder
-from ..providers.base import Brain, BrainState, ProviderError
+from ..providers.base import Brain, BrainState, CallContext, ProviderError
 from ..providers.chains import build_brain as _build_brain
 from ..providers.chains import build_providers
 from ..recorder import CallRecorder
@@ -83,7 +82,7 @@ def build_session(
     recorder.update_call(flow_version=agent.flow_version)  # the flow version this call runs
     providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
     # Flow nodes' tools, LLM, knowledge base and hand-overs; the LLM's search_knowledge tool; where sources go.
-    bind_call(providers.brain, agent, call, recorder)
+    providers.brain.bind(CallContext(agent, call, recorder))
     audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
     session_settings = agent_settings(agent)
     return CallSession(

@@ -70,3 +70,18 @@ def test_the_session_factory_records_failures_as_call_events():
     failure_reporter(recorder)("tts", ProviderError("HTTP 500", provider="elevenlabs"))
     assert events == [("provider_failure", {"stage": "tts", "provider": "elevenlabs", "error": "HTTP 500",
                                             "permanent": False, "fallback": True})]
+
+
+def test_the_dashboard_offers_the_labelled_providers_of_the_registry(monkeypatch):
+    from calls.providers import registry
+    from dashboard.forms import AgentForm
+
+    assert registry.choices("stt") == [("whisper", "Whisper (embedded, offline)"), ("deepgram", "Deepgram (cloud)")]
+    assert registry.choices("brain") == [("flow", "Flow (embedded state machine, no LLM)"),
+                                         ("openai", "OpenAI (cloud LLM)")]
+    assert registry.choices("tts") == [("espeak", "eSpeak NG (embedded, offline)"),
+                                       ("elevenlabs", "ElevenLabs (cloud)")]
+    monkeypatch.setitem(registry.STT, "scripted", "tests.pipeline_fakes.ScriptedSTT")  # usable, never offered
+    assert [name for name, _ in registry.choices("stt")] == ["whisper", "deepgram"]
+    for field, kind in (("stt_provider", "stt"), ("llm_provider", "brain"), ("tts_provider", "tts")):
+        assert list(AgentForm.base_fields[field].choices) == registry.choices(kind)

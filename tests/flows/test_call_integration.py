@@ -13,9 +13,9 @@ import pytest
 from calls import stream_tokens
 from calls.export import call_as_dict
 from calls.flows.brain import FlowBrain
-from calls.flows.context import FlowContext, bind_call
+from calls.flows.context import FlowContext
 from calls.models import Agent, Call, Turn, Workspace
-from calls.providers.base import UserTurn
+from calls.providers.base import CallContext, UserTurn
 from calls.providers.llm.openai_brain import OpenAIBrain
 from knowledge.ingest import add_document
 from knowledge.models import TurnSource
@@ -108,8 +108,8 @@ def test_handover_loads_an_agent_of_the_same_workspace(workspace):
 
     async def go(agent):
         brain = FlowBrain(agent.flow)
-        brain.bind(FlowContext.for_agent(agent, recorder=type("R", (), {"event": lambda s, k, d: events.append(d),
-                                                                       "note_sources": None})()))
+        brain.attach(FlowContext.for_agent(agent, recorder=type("R", (), {"event": lambda s, k, d: events.append(d),
+                                                                         "note_sources": None})()))
         text = said(await collect(brain.greeting()))
         return brain, text
 
@@ -128,7 +128,7 @@ def test_llm_agents_get_search_knowledge_only_with_documents(workspace, settings
 
     async def tools_offered() -> list[str]:
         brain = OpenAIBrain.for_agent(agent, None)
-        bind_call(brain, agent)
+        brain.bind(CallContext(agent))
         await collect(brain.respond(UserTurn("hello")))
         await brain.close()
         return [t["function"]["name"] for t in cloud.cloud.openai.requests[-1]["tools"]]
@@ -150,6 +150,6 @@ def test_bind_call_gives_the_flow_the_calls_variables_and_checks_it_against_the_
     call = Call.objects.create(workspace=workspace, agent=agent, carrier="twilio", carrier_call_id="CA9",
                                from_number="+15551230000", variables={"name": "Ada"})
     brain = FlowBrain(flow)
-    bind_call(brain, agent, call)
+    brain.bind(CallContext(agent, call))
     assert said(asyncio.run(collect(brain.greeting()))) == "Hi Ada, calling from +15551230000."
     assert brain.context.has_llm is False  # a flow agent without LLM options: the llm node's fallback ran

@@ -102,7 +102,7 @@ def test_an_unreachable_receiver_is_retried_until_the_last_attempt(finished_call
 
 @pytest.mark.django_db
 def test_the_webhook_task_retries_through_celery(finished_call, receiver, settings):
-    from calls.tasks import deliver_call_webhook
+    from automation.tasks import deliver_call_webhook
 
     receiver.answers["/hook"] = [500]
     # Eager (no broker in the test settings): Celery re-runs the task at once, with the same task id.
@@ -221,3 +221,49 @@ def test_an_openai_agent_gets_its_summary_from_the_model_and_falls_back_when_it_
     assert first == "The caller booked Monday."
     assert requests[0]["model"] == "gpt-test" and "caller: Book me for Monday" in requests[0]["messages"][1]["content"]
     assert second.startswith("Caller: Book me for Monday.")  # the model failed: the extractive summary instead
+
+
+# ---------------------------------------------------------------- signals -> tasks (automation.receivers)
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """The tasks' `delay`, recorded instead of run: {task name: [args, ...]}."""
+    from automation import tasks
+
+    made: dict[str, list] = {}
+    for task in (tasks.post_call, tasks.run_campaign, tasks.deliver_call_webhook):
+        monkeypatch.setattr(task, "delay", lambda *args, name=task.name: made.setdefault(name, []).append(args))
+    return made
+
+
+def test_a_finished_call_queues_its_post_call_work(queued):
+    from calls.signals import call_finished
+
+    call_finished.send(sender=Call, call_id=41)
+    assert queued == {"automation.tasks.post_call": [(41,)]}
+
+
+def test_a_broker_outage_at_the_end_of_a_call_is_logged_not_raised(monkeypatch, caplog):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from automation import tasks
+    from calls.signals import call_finished
+
+    def down(*args):
+        raise BrokerDown("connection refused")
+
+    monkeypatch.setattr(tasks.post_call, "delay", down)
+    call_finished.send(sender=Call, call_id=42)
+    assert "call 42: post-call work not queued (broker unavailable)" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_settled_contact_wakes_its_campaign_and_a_finished_call_its_webhook(campaign, queued, receiver):
+    from automation import post_call
+
+    contact, call = dialled(campaign, "+15557770001", status="completed", end_reason="agent-ended")
+    Agent.objects.filter(pk=campaign.agent_id).update(post_call_webhook_url=receiver.url + "/hook")
+    assert post_call.run(call.pk) == "done"  # outside a transaction: the on-commit sends happen at once
+    assert queued == {"automation.tasks.run_campaign": [(campaign.pk,)],
+                      "automation.tasks.deliver_call_webhook": [(call.pk,)]}

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.services
 def test_post_call_redacts_pii_from_the_stored_transcript_and_a_4xx_webhook_is_not_retried(stack):
     stack.receiver.answers["/hooks/private"] = [410]
     call_id = stack.ids["pii_call"]
-    stack.send_task("calls.tasks.post_call", call_id)
+    stack.send_task("automation.tasks.post_call", call_id)
     stack.wait_for("the summary", lambda: stack.sql(
         "SELECT 1 FROM calls_call WHERE id = %s AND summary <> ''", call_id))
     texts = [t for (t,) in stack.sql("SELECT text FROM calls_turn WHERE call_id = %s ORDER BY index", call_id)]
@@ -31,7 +31,7 @@ def test_post_call_redacts_pii_from_the_stored_transcript_and_a_4xx_webhook_is_n
 def test_retention_purges_expired_calls_and_their_recordings(stack):
     recordings = Path(stack.env["MEDIA_ROOT"]) / "recordings"
     assert (recordings / "expired.wav").exists()
-    stack.send_task("calls.tasks.purge_expired_calls")
+    stack.send_task("automation.tasks.purge_expired_calls")
     stack.wait_for("the purge", lambda: not stack.sql(
         "SELECT 1 FROM calls_call WHERE id = %s", stack.ids["expired_call"]))
     assert not (recordings / "expired.wav").exists()

@@ -81,4 +81,4 @@ def test_post_call_work_runs_on_the_worker_summary_and_signed_webhook_with_a_ret
     assert event["call"]["summary"] == summary
     # It was the worker process that ran it (daphne processes with a broker never run tasks eagerly).
     log = stack.worker_log.read_text()
-    assert "calls.tasks.post_call" in log and "calls.tasks.deliver_call_webhook" in log
+    assert "automation.tasks.post_call" in log and "automation.tasks.deliver_call_webhook" in log

@@ -1,19 +1,15 @@
-"""Node types beyond say / ask / end, one module each. Every module exposes `TYPE`, `enter` and, as it needs,
-`on_input` (the node waits for the caller), `reprompt` (silence) and `RESUME` ({effect type: handler})."""
+"""The node types, one module each. Every module defines `TYPE` and `enter` and, as it needs, `on_input` (the
+node waits for the caller), `reprompt` (silence) and `RESUME` ({effect type: handler}), and registers them in
+`registry`. Importing this package registers every built-in type; the engine finds them there by name.
+
+Node modules import `calls.flows.types` (and the effects, slots, conditions they use), never the engine.
+"""
 
 from __future__ import annotations
 
-from . import answer, collect, handover, llm, tool, transfer
+from . import answer, ask, collect, end, handover, llm, say, tool, transfer
+from .registry import HANDLERS, register
 
-MODULES = (collect, llm, tool, answer, transfer, handover)
+__all__ = ["HANDLERS", "MODULES", "register"]
 
-
-def register(engine_cls) -> None:
-    for module in MODULES:
-        engine_cls._ENTER[module.TYPE] = module.enter
-        if hasattr(module, "on_input"):
-            engine_cls._INPUT[module.TYPE] = module.on_input
-        if hasattr(module, "reprompt"):
-            engine_cls._REPROMPT[module.TYPE] = module.reprompt
-        for effect_type, handler in getattr(module, "RESUME", {}).items():
-            engine_cls._RESUME[(module.TYPE, effect_type)] = handler
+MODULES = (say, ask, end, collect, llm, tool, answer, transfer, handover)

@@ -6,19 +6,17 @@ phrases the answer from the chunks. Either way the chunks are noted as the reply
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..effects import ComposeAnswer, KnowledgeHit, LlmOutcome, SearchKnowledge
 from ..snippets import spoken_snippet
+from ..types import Action, Engine, NodeHandlers
+from .registry import register
 
-if TYPE_CHECKING:
-    from ..engine import Action, FlowEngine
 
 TYPE = "answer"
 NOT_FOUND = "Sorry, I don't have that information."
 
 
-def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
     engine.speak(node.get("text"), out, node)
     query = engine.fill(node["query"]) if node.get("query") else engine.last_text
     if not engine.context.has_knowledge or not query.strip():
@@ -27,14 +25,14 @@ def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> st
     return None
 
 
-def _not_found(engine: FlowEngine, node: dict, out: list[Action]) -> str:
+def _not_found(engine: Engine, node: dict, out: list[Action]) -> str:
     if node.get("fallback"):
         return node["fallback"]
     engine.speak(node.get("not_found") or NOT_FOUND, out, node)
     return node["next"]
 
 
-def _found(engine: FlowEngine, node_id: str, node: dict, effect: SearchKnowledge, hits: object,
+def _found(engine: Engine, node_id: str, node: dict, effect: SearchKnowledge, hits: object,
            out: list[Action]) -> None:
     chunks = tuple(h for h in (hits or ()) if isinstance(h, KnowledgeHit))  # type: ignore[union-attr]
     if not chunks:
@@ -48,7 +46,7 @@ def _found(engine: FlowEngine, node_id: str, node: dict, effect: SearchKnowledge
     engine.goto(node["next"], out)
 
 
-def _composed(engine: FlowEngine, node_id: str, node: dict, effect: ComposeAnswer, outcome: object,
+def _composed(engine: Engine, node_id: str, node: dict, effect: ComposeAnswer, outcome: object,
               out: list[Action]) -> None:
     if not isinstance(outcome, LlmOutcome) or outcome.failed or not outcome.spoke:
         engine.speak(spoken_snippet(effect.chunks[0].text, effect.question), out, node)
@@ -56,3 +54,5 @@ def _composed(engine: FlowEngine, node_id: str, node: dict, effect: ComposeAnswe
 
 
 RESUME = {SearchKnowledge: _found, ComposeAnswer: _composed}
+
+register(NodeHandlers(TYPE, enter, resume=RESUME))

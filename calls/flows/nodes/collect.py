@@ -6,20 +6,18 @@ far), `_attempts` (invalid answers in a row), `_confirming` (the node whose valu
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..conditions import first_true
 from ..slots import KINDS, NO_KEY, YES_KEY, OutOfRange, SlotKind, SlotValue, parse_yes_no
+from ..types import Action, Engine, Heard, NodeHandlers
+from .registry import register
 
-if TYPE_CHECKING:
-    from ..engine import Action, FlowEngine, Heard
 
 TYPE = "collect"
 DIGITS, ATTEMPTS, CONFIRMING = "_digits", "_attempts", "_confirming"
 _YES_NO_KEYS = {YES_KEY: "yes", NO_KEY: "no"}
 
 
-def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
     variables = engine.variables
     variables.pop(CONFIRMING, None)
     variables[DIGITS] = ""
@@ -28,7 +26,7 @@ def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> st
     return None
 
 
-def on_input(engine: FlowEngine, node_id: str, node: dict, heard: Heard) -> list[Action]:
+def on_input(engine: Engine, node_id: str, node: dict, heard: Heard) -> list[Action]:
     out: list[Action] = []
     kind = KINDS[node["kind"]]
     if engine.variables.get(CONFIRMING) == node_id:
@@ -40,7 +38,7 @@ def on_input(engine: FlowEngine, node_id: str, node: dict, heard: Heard) -> list
     return out
 
 
-def reprompt(engine: FlowEngine, node_id: str, node: dict, *, silence: bool) -> list[Action]:
+def reprompt(engine: Engine, node_id: str, node: dict, *, silence: bool) -> list[Action]:
     out: list[Action] = []
     if engine.variables.get(CONFIRMING) == node_id:
         engine.speak(node["confirm"], out, node)
@@ -52,7 +50,7 @@ def reprompt(engine: FlowEngine, node_id: str, node: dict, *, silence: bool) -> 
 # ---------------------------------------------------------------- values
 
 
-def _offer(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, text: str, heard: Heard,
+def _offer(engine: Engine, node_id: str, node: dict, kind: SlotKind, text: str, heard: Heard,
            out: list[Action]) -> None:
     """`text` should hold the slot's value: accept it, or say why not."""
     value = kind.parse(text, engine.today(), node)
@@ -63,7 +61,7 @@ def _offer(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, text: s
     _check_and_accept(engine, node_id, node, kind, value, out)
 
 
-def _check_and_accept(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, value: SlotValue,
+def _check_and_accept(engine: Engine, node_id: str, node: dict, kind: SlotKind, value: SlotValue,
                       out: list[Action]) -> None:
     if kind.check is not None:
         try:
@@ -82,14 +80,14 @@ def _check_and_accept(engine: FlowEngine, node_id: str, node: dict, kind: SlotKi
     _leave(engine, node, out)
 
 
-def _leave(engine: FlowEngine, node: dict, out: list[Action]) -> None:
+def _leave(engine: Engine, node: dict, out: list[Action]) -> None:
     variables = engine.variables
     variables.pop(CONFIRMING, None)
     variables[ATTEMPTS] = 0
     engine.goto(first_true(node.get("when"), variables) or node["next"], out)
 
 
-def _invalid(engine: FlowEngine, node_id: str, node: dict, out: list[Action], *, out_of_range: bool) -> None:
+def _invalid(engine: Engine, node_id: str, node: dict, out: list[Action], *, out_of_range: bool) -> None:
     variables = engine.variables
     variables[ATTEMPTS] = variables.get(ATTEMPTS, 0) + 1
     limit = node.get("max_attempts")
@@ -101,7 +99,7 @@ def _invalid(engine: FlowEngine, node_id: str, node: dict, out: list[Action], *,
     engine.speak(text or f"{engine.flow.default_reprompt} {node['text']}", out, node)
 
 
-def _escape(engine: FlowEngine, node_id: str, heard: Heard, out: list[Action]) -> bool:
+def _escape(engine: Engine, node_id: str, heard: Heard, out: list[Action]) -> bool:
     """The flow's global routes and the node's own routes (keywords, keys, examples): ways out of the question."""
     found = engine.match(heard, engine.routes_for(node_id))
     if found is None:
@@ -114,7 +112,7 @@ def _escape(engine: FlowEngine, node_id: str, heard: Heard, out: list[Action]) -
 # ---------------------------------------------------------------- keypad
 
 
-def _key(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, heard: Heard, out: list[Action]) -> None:
+def _key(engine: Engine, node_id: str, node: dict, kind: SlotKind, heard: Heard, out: list[Action]) -> None:
     key = heard.dtmf or ""
     choices = node.get("dtmf_choices") or (_YES_NO_KEYS if node["kind"] == "yes_no" else None)
     if choices is not None or kind.from_digits is None:
@@ -149,7 +147,7 @@ def _key(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, heard: He
 # ---------------------------------------------------------------- confirmation
 
 
-def _confirmation(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, heard: Heard,
+def _confirmation(engine: Engine, node_id: str, node: dict, kind: SlotKind, heard: Heard,
                   out: list[Action]) -> None:
     if heard.dtmf is not None:
         answer = {YES_KEY: True, NO_KEY: False}.get(heard.dtmf)
@@ -180,3 +178,6 @@ def _confirmation(engine: FlowEngine, node_id: str, node: dict, kind: SlotKind, 
     if heard.dtmf is None and _escape(engine, node_id, heard, out):
         return
     engine.speak(f"{engine.flow.default_reprompt} {node['confirm']}", out, node)
+
+
+register(NodeHandlers(TYPE, enter, on_input=on_input, reprompt=reprompt))

@@ -5,27 +5,25 @@ The engine only asks for it (`Handover` effect); `FlowBrain` loads the other age
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from calls.providers.base import EndCall
 
 from ..effects import Handover
+from ..types import Action, Engine, NodeHandlers
+from .registry import register
 
-if TYPE_CHECKING:
-    from ..engine import Action, FlowEngine
 
 TYPE = "handover"
 FAILED_LINE = "Sorry, I can't connect you right now. Please call back later. Goodbye!"
 
 
-def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
     engine.speak(node.get("text"), out, node)
     summary = engine.fill(node["summary"]) if node.get("summary") else engine.default_summary()
     engine.request(Handover(node_id, node["agent"].strip(), summary), out)
     return None
 
 
-def _resume(engine: FlowEngine, node_id: str, node: dict, effect: Handover, ok: object, out: list[Action]) -> None:
+def _resume(engine: Engine, node_id: str, node: dict, effect: Handover, ok: object, out: list[Action]) -> None:
     if ok is True:
         return  # the other agent has the call: this flow is finished
     if node.get("on_error"):
@@ -36,3 +34,5 @@ def _resume(engine: FlowEngine, node_id: str, node: dict, effect: Handover, ok: 
 
 
 RESUME = {Handover: _resume}
+
+register(NodeHandlers(TYPE, enter, resume=RESUME))

@@ -6,14 +6,12 @@ route by choosing its intent. Without an LLM the node is never entered: the engi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from calls.providers.base import EndCall
 
 from ..effects import LlmOutcome, LlmTurn
+from ..types import Action, Engine, Heard, NodeHandlers
+from .registry import register
 
-if TYPE_CHECKING:
-    from ..engine import Action, FlowEngine, Heard
 
 TYPE = "llm"
 TURNS = "_llm_turns"
@@ -21,7 +19,7 @@ NO_LLM_LINE = "Sorry, I can't help with that right now. Please call back later. 
 SILENT = "[The caller has been silent for a while. Briefly check whether they are still there.]"
 
 
-def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
     if not engine.context.has_llm:
         if node.get("fallback"):
             return node["fallback"]
@@ -39,7 +37,7 @@ def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> st
     return None
 
 
-def on_input(engine: FlowEngine, node_id: str, node: dict, heard: Heard) -> list[Action]:
+def on_input(engine: Engine, node_id: str, node: dict, heard: Heard) -> list[Action]:
     out: list[Action] = []
     found = engine.match(heard, engine.routes_for(node_id))
     if found is not None:
@@ -50,13 +48,13 @@ def on_input(engine: FlowEngine, node_id: str, node: dict, heard: Heard) -> list
     return out
 
 
-def reprompt(engine: FlowEngine, node_id: str, node: dict, *, silence: bool) -> list[Action]:
+def reprompt(engine: Engine, node_id: str, node: dict, *, silence: bool) -> list[Action]:
     out: list[Action] = []
     _ask(engine, node_id, node, SILENT, out)
     return out
 
 
-def _ask(engine: FlowEngine, node_id: str, node: dict, text: str, out: list[Action]) -> None:
+def _ask(engine: Engine, node_id: str, node: dict, text: str, out: list[Action]) -> None:
     engine.variables[TURNS] = engine.variables.get(TURNS, 0) + 1
     prompt = engine.fill(node["prompt"])
     known = engine.default_summary()
@@ -66,21 +64,17 @@ def _ask(engine: FlowEngine, node_id: str, node: dict, text: str, out: list[Acti
     engine.request(LlmTurn(node_id, prompt, text, tuple(node.get("tools", ())), intents), out)
 
 
-def _resume(engine: FlowEngine, node_id: str, node: dict, effect: LlmTurn, outcome: object, out: list[Action]) -> None:
+def _resume(engine: Engine, node_id: str, node: dict, effect: LlmTurn, outcome: object, out: list[Action]) -> None:
     outcome = outcome if isinstance(outcome, LlmOutcome) else LlmOutcome(failed=True)
     route = engine.route_by_intent(node_id, outcome.intent)
     if route is not None:
-        engine.take(route, effect.text, _heard(effect.text), out)
+        engine.take(route, effect.text, Heard(text=effect.text), out)
     elif outcome.failed and node.get("fallback"):
         engine.goto(node["fallback"], out)
     elif node.get("next") and engine.variables.get(TURNS, 0) >= node.get("max_turns", 10**9):
         engine.goto(node["next"], out)
 
 
-def _heard(text: str) -> Heard:
-    from ..engine import Heard
-
-    return Heard(text=text)
-
-
 RESUME = {LlmTurn: _resume}
+
+register(NodeHandlers(TYPE, enter, on_input=on_input, reprompt=reprompt, resume=RESUME))

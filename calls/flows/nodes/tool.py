@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ..conditions import first_true
 from ..effects import CallTool, ToolResult
+from ..types import Action, Engine, NodeHandlers
+from .registry import register
 
-if TYPE_CHECKING:
-    from ..engine import Action, FlowEngine
 
 TYPE = "tool"
 _WHOLE_VARIABLE = re.compile(r"^\{([A-Za-z_]\w*)\}$")
 
 
-def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
     engine.speak(node.get("text"), out, node)
     engine.request(CallTool(node_id, node["tool"], _arguments(engine, node.get("args", {}))), out)
     return None
 
 
-def _arguments(engine: FlowEngine, value: object) -> object:
+def _arguments(engine: Engine, value: object) -> object:
     """Templates filled from the variables. A string that is exactly one placeholder passes the variable itself,
     so numbers and booleans keep their JSON type ("{party_value}" -> 4, not "4")."""
     if isinstance(value, str):
@@ -34,7 +33,7 @@ def _arguments(engine: FlowEngine, value: object) -> object:
     return value
 
 
-def _resume(engine: FlowEngine, node_id: str, node: dict, effect: CallTool, result: object, out: list[Action]) -> None:
+def _resume(engine: Engine, node_id: str, node: dict, effect: CallTool, result: object, out: list[Action]) -> None:
     if not isinstance(result, ToolResult):
         result = ToolResult(ok=False, value={"error": "no result"})
     engine.variables[node.get("result", "result")] = result.value
@@ -45,3 +44,5 @@ def _resume(engine: FlowEngine, node_id: str, node: dict, effect: CallTool, resu
 
 
 RESUME = {CallTool: _resume}
+
+register(NodeHandlers(TYPE, enter, resume=RESUME))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from calls.providers.base import DetailedTransfer, Transfer, TransferOptions, is_sip
 
-if TYPE_CHECKING:
-    from ..engine import Action, FlowEngine
+from ..types import Action, Engine, NodeHandlers
+from .registry import register
+
 
 TYPE = "transfer"
 
@@ -21,7 +20,7 @@ def slots(variables: dict) -> dict[str, str]:
     }  # fmt: skip
 
 
-def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> str | None:
+def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
     engine.speak(node.get("text"), out, node)
     target = node["target"].strip()
     summary = engine.fill(node["summary"]) if node.get("summary") else engine.default_summary()
@@ -36,3 +35,6 @@ def enter(engine: FlowEngine, node_id: str, node: dict, out: list[Action]) -> st
     )
     out.append(DetailedTransfer(target=target, summary=summary, options=options))
     return None
+
+
+register(NodeHandlers(TYPE, enter))

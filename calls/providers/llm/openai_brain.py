@@ -24,6 +24,7 @@ from ..base import (
     BrainInput,
     BrainOutput,
     BrainState,
+    CallContext,
     Dtmf,
     EndCall,
     ProviderError,
@@ -128,6 +129,16 @@ class OpenAIBrain(Brain):
         reply = self.convo.start_reply()
         reply.add_text(reply.open_message(), text)
         yield TextDelta(text + " ")
+
+    def bind(self, call: CallContext) -> None:
+        """The agent's knowledge base as the `search_knowledge` tool (offered only once it holds documents)."""
+        if call.agent.pk is None:
+            return
+        # Imported on use, as before: the knowledge app brings its Django models, which this module otherwise
+        # does without.
+        from knowledge.tool import KnowledgeTool
+
+        self.add_tool(KnowledgeTool(call.agent.pk, on_sources=getattr(call.recorder, "note_sources", None)))
 
     def add_tool(self, tool) -> None:
         """Offer one more tool with HttpTool's interface (`name`, `schema()`, `async call(client, arguments)`), e.g.

@@ -1,4 +1,8 @@
-"""Text normalisation shared by keyword routes, example phrases and slot parsing.
+"""Text normalisation shared by the flows (keyword routes, example phrases, slot parsing) and the knowledge
+base's BM25 ranking.
+
+It lives here, low in `calls` and free of Django, because both of its users sit above it: `calls.flows` and
+`knowledge` (which is below the flows) may both import it, and the pure flow engine stays pure.
 
 Both sides of every comparison (the flow's words and the caller's) go through `normalize()`, so ASR punctuation,
 curly apostrophes, accents, contractions and simple inflections do not matter.
