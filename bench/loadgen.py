@@ -27,8 +27,8 @@ import resource
 import sys
 import time
 
-from calls.simulator.caller import SimulatedCaller, Step
-from calls.simulator.peers import SimulationError, TwilioPeer
+from voicebot.testing.carrier.caller import SimulatedCaller, Step
+from voicebot.testing.carrier.peers import SimulationError, TwilioPeer
 
 BARGE_AFTER_MS = 700
 FRAME_S = 0.020
@@ -168,14 +168,13 @@ async def one_call(spec: dict, index: int, utterances: list[bytes], rng: random.
 
 
 async def main(spec: dict) -> dict:
-    import types
-
     import functools
+    import types
 
     import websockets
 
-    import calls.simulator.caller as caller
-    import calls.simulator.peers as peers
+    import voicebot.testing.carrier.caller as caller
+    import voicebot.testing.carrier.peers as peers
 
     # TwilioPeer.answer opens `async with httpx.AsyncClient(...)` per call: in this dedicated process, lend it the
     # shared client instead (same request, no per-call SSL context).

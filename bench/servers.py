@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from calls.simulator.local_server import ROOT, Server, free_port
+from voicebot.testing.server import ROOT, Server, free_port
 
 PROVIDER_NUMBER = "+15550100001"  # synthetic agent, STT endpointing (as Deepgram speech_final)
 LOCAL_NUMBER = "+15550100002"  # synthetic agent, our VAD decides the end of turn
