@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import random
 import resource
-import sys
 import time
 
 from voicebot.testing.carrier.caller import SimulatedCaller, Step
 from voicebot.testing.carrier.peers import SimulationError, TwilioPeer
+
+from .child import serve
 
 BARGE_AFTER_MS = 700
 FRAME_S = 0.020
@@ -203,17 +203,5 @@ async def main(spec: dict) -> dict:
                             "max": round(lag[-1], 2) if lag else None}}
 
 
-def run(spec: dict) -> dict:
-    try:
-        import uvloop
-    except ImportError:  # bench/requirements.txt brings it; plain asyncio still works, only dearer
-        return asyncio.run(main(spec))
-    return uvloop.run(main(spec))
-
-
 if __name__ == "__main__":
-    with open(sys.argv[1]) as fh:
-        spec_in = json.load(fh)
-    out = run(spec_in)
-    with open(sys.argv[2], "w") as fh:
-        json.dump(out, fh)
+    serve(main)
