@@ -27,8 +27,7 @@ def test_caller_speech_is_pcm16_at_the_rate_asked():
 
 
 def test_trimmed_caller_speech_starts_and_ends_loud():
-    trimmed, full = caller_speech(TEXT, 8000, trim=True), caller_speech(TEXT, 8000)
-    assert len(trimmed) < len(full)
+    trimmed = caller_speech(TEXT, 8000, trim=True)
     edge = 8000 * 2 * 40 // 1000  # 40 ms: the 30 ms of silence kept at each end, and a little voice
     assert peak(trimmed[:edge]) > 64 and peak(trimmed[-edge:]) > 64
 
