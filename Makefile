@@ -47,7 +47,7 @@ $(PIPECAT_STAMP): bench/requirements-pipecat.txt
 	touch $(PIPECAT_STAMP)
 
 bench: migrate $(BENCH_STAMP) $(PIPECAT_STAMP)
-	$(PY) manage.py bench $(ARGS)
+	$(PY) -m bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) var $(PIPECAT_VENV)

@@ -26,12 +26,11 @@ SCRIPT = [
 
 
 async def one_call(base_url: str, public_url: str, auth_token: str) -> dict:
-    from calls.management.commands.simulate_call import speech
-    from calls.simulator.caller import SimulatedCaller, Step
-    from calls.simulator.peers import TwilioPeer
+    from voicebot.testing.carrier.caller import SimulatedCaller, Step
+    from voicebot.testing.carrier.peers import TwilioPeer
 
     peer = TwilioPeer(base_url, "+15550100000", auth_token=auth_token, public_base_url=public_url)
-    steps = [Step(text=t, pcm=speech(t, peer.sample_rate)) for t in SCRIPT]
+    steps = [Step.spoken(t, peer.sample_rate) for t in SCRIPT]
     result = await SimulatedCaller(peer, steps, timeout_s=120).run()
     return {"greeting_ms": result.greeting_ms, "turns": [t.latency_ms for t in result.turns], "call_id": result.call_id}
 
@@ -59,7 +58,7 @@ def _figures(results: list[dict], breakdown: list[dict]) -> dict:
 
 
 def run(calls: int = 5, log=print) -> dict:
-    from calls.simulator.local_server import Server
+    from voicebot.testing.server import Server
 
     with tempfile.TemporaryDirectory() as tmp:
         server = Server(Path(tmp))

@@ -36,12 +36,12 @@ SENTENCES = [
 
 
 def utterances(rate: int = 8000) -> list[bytes]:
-    """Caller speech (espeak-ng), prepared so the synthetic STT can see the true end of speech."""
-    from calls.management.commands.simulate_call import speech
+    """Caller speech (the harnesses' caller voice), prepared so the synthetic STT can see the true end of speech."""
+    from voicebot.testing.speech import caller_speech
 
     from .synthetic import caller_utterance
 
-    return [caller_utterance(speech(text, rate)) for text in SENTENCES]
+    return [caller_utterance(caller_speech(text, rate)) for text in SENTENCES]
 
 
 class Sampler(threading.Thread):

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import random
 import resource
-import sys
 import time
 
-from calls.simulator.caller import SimulatedCaller, Step
-from calls.simulator.peers import SimulationError, TwilioPeer
+from voicebot.testing.carrier.caller import SimulatedCaller, Step
+from voicebot.testing.carrier.peers import SimulationError, TwilioPeer
+
+from .child import serve
 
 BARGE_AFTER_MS = 700
 FRAME_S = 0.020
@@ -168,14 +168,13 @@ async def one_call(spec: dict, index: int, utterances: list[bytes], rng: random.
 
 
 async def main(spec: dict) -> dict:
-    import types
-
     import functools
+    import types
 
     import websockets
 
-    import calls.simulator.caller as caller
-    import calls.simulator.peers as peers
+    import voicebot.testing.carrier.caller as caller
+    import voicebot.testing.carrier.peers as peers
 
     # TwilioPeer.answer opens `async with httpx.AsyncClient(...)` per call: in this dedicated process, lend it the
     # shared client instead (same request, no per-call SSL context).
@@ -204,17 +203,5 @@ async def main(spec: dict) -> dict:
                             "max": round(lag[-1], 2) if lag else None}}
 
 
-def run(spec: dict) -> dict:
-    try:
-        import uvloop
-    except ImportError:  # bench/requirements.txt brings it; plain asyncio still works, only dearer
-        return asyncio.run(main(spec))
-    return uvloop.run(main(spec))
-
-
 if __name__ == "__main__":
-    with open(sys.argv[1]) as fh:
-        spec_in = json.load(fh)
-    out = run(spec_in)
-    with open(sys.argv[2], "w") as fh:
-        json.dump(out, fh)
+    serve(main)

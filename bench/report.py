@@ -45,6 +45,19 @@ def write_section(name: str, markdown: str) -> None:
     DOC.write_text(text)
 
 
+def load_raw(name: str) -> dict | None:
+    """A scenario's stored figures (docs/benchmarks/<name>.json), or None before its first run."""
+    path = RAW / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def save(name: str, data: dict, markdown: str) -> None:
+    """A scenario's figures and table: its .json and .md in docs/benchmarks/, its section of docs/benchmarks.md."""
+    write_raw(name, data)
+    (RAW / f"{name}.md").write_text(markdown.strip() + "\n")
+    write_section(name, markdown)
+
+
 def write_raw(name: str, data: dict) -> Path:
     RAW.mkdir(parents=True, exist_ok=True)
     path = RAW / f"{name}.json"

@@ -10,18 +10,15 @@ each process holds its own calls (admission counts per process). Agents use the 
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 
-from calls.simulator.local_server import ROOT, Server, free_port
+from voicebot.testing.server import ROOT, Server, free_port, healthy, wait_started
 
 PROVIDER_NUMBER = "+15550100001"  # synthetic agent, STT endpointing (as Deepgram speech_final)
 LOCAL_NUMBER = "+15550100002"  # synthetic agent, our VAD decides the end of turn
@@ -158,22 +155,13 @@ class VoicebotServer(Server):
             self.procs.append(subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                                pass_fds=(fd,)))
         self.proc = self.procs[0]
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if all(self._healthy() for _ in range(self.workers * 3)):
-                return
-            if any(p.poll() is not None for p in self.procs):
-                break
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not start:\n{self.log.read_text()[-3000:]}")
-
-    def _healthy(self) -> bool:
         try:
-            resp = httpx.get(self.base_url + "/healthz", timeout=2)
-            return resp.status_code == 200 and resp.json().get("warm")
-        except httpx.HTTPError:
-            return False
+            # Several answers in a row, so that (behind SO_REUSEPORT) every worker has most likely answered one.
+            wait_started(lambda: all(healthy(self.base_url, timeout_s=2) for _ in range(self.workers * 3)),
+                         self.procs, self.log, self.kind, timeout_s=90, every_s=0.3)
+        except RuntimeError:
+            self.stop()
+            raise
 
     @property
     def pids(self) -> list[int]:
@@ -278,18 +266,12 @@ class PipecatServer:
             cmd = [str(self.python), str(ROOT / "bench" / "pipecat_bot.py"), "--fd", str(fd)]
             self.procs.append(subprocess.Popen(cmd, cwd=self.tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                pass_fds=(fd,)))
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if any(p.poll() is not None for p in self.procs):
-                break
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"pipecat bot did not start:\n{self.log.read_text()[-3000:]}")
+        try:
+            wait_started(lambda: healthy(self.base_url, timeout_s=2, warm=False), self.procs, self.log, "pipecat bot",
+                         timeout_s=120, every_s=0.3)
+        except RuntimeError:
+            self.stop()
+            raise
 
     @property
     def pids(self) -> list[int]:
@@ -300,7 +282,3 @@ class PipecatServer:
 
     def stored_turns(self) -> list[dict]:
         return []
-
-
-def dump(obj) -> str:
-    return json.dumps(obj, default=str)

@@ -14,14 +14,14 @@ httpx cost this process 77 % of a core at 200 requests/s, on the two cores the s
 from __future__ import annotations
 
 import asyncio
-import json
 import resource
 import secrets
-import sys
 import time
 from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
+
+from .child import serve
 
 
 def signed_requests(n: int, base_url: str, auth_token: str, to: str) -> list[tuple[dict, dict]]:
@@ -138,17 +138,5 @@ async def main(spec: dict) -> dict:
             "client_cpu_pct": round(100 * cpu / (t1 - t0), 1)}
 
 
-def run(spec: dict) -> dict:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main(spec))
-    return uvloop.run(main(spec))
-
-
 if __name__ == "__main__":
-    with open(sys.argv[1]) as fh:
-        spec_in = json.load(fh)
-    result = run(spec_in)
-    with open(sys.argv[2], "w") as fh:
-        json.dump(result, fh)
+    serve(main)

@@ -2,7 +2,8 @@
 
 Run: `.venv/bin/python -m bench.wer` (writes the "Wideband" section of docs/benchmarks.md).
 
-Each sentence is synthesised once by espeak-ng (22.05 kHz), then carried as a carrier would carry it:
+Each sentence is synthesised once in the simulated caller's voice (voicebot/testing/speech.py: espeak-ng,
+22.05 kHz), then carried as a carrier would carry it:
 - 8 kHz μ-law (PCMU, what Twilio and Telnyx send by default): resampled to 8 kHz (the phone band, < 4 kHz),
   μ-law encoded and decoded;
 - 8 kHz A-law (PCMA, what some Telnyx legs send instead): the same band, A-law's quantisation;
@@ -71,11 +72,11 @@ def carry(pcm: bytes, native: int, codec_name: str, rate: int) -> bytes:
 
 def run(log=print) -> dict:
     from calls.providers.stt.whisper_engine import get_whisper
-    from calls.providers.tts.espeak_engine import get_espeak
+    from voicebot.testing.speech import speak
 
     whisper = get_whisper()
     whisper.warm_up()
-    voices = [get_espeak().synthesize(s, voice="en-us", rate_wpm=165) for s in SENTENCES]
+    voices = [speak(s) for s in SENTENCES]  # once each: espeak varies by a few samples between runs
     results = {}
     for codec_name, rate in PATHS:
         errors = words = 0

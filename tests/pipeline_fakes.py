@@ -1,27 +1,10 @@
-"""Fakes for pipeline tests. They subclass the real provider bases, so the session cannot tell them apart."""
+"""Fakes for pipeline tests. They subclass the real provider bases, so the session cannot tell them apart.
+
+(The synthetic caller audio these tests feed them, `voiced` and `silence`, is in voicebot/testing/pcm.py.)"""
 
 from __future__ import annotations
 
-import math
-import struct
-
 from calls.providers.base import STTStream, TTSProvider
-
-
-def voiced(ms: int, rate: int = 8000, f0: float = 140.0) -> bytes:
-    """Speech-like audio (harmonics of a glottal pitch, syllable-rate modulation) that a real VAD calls speech."""
-    n = rate * ms // 1000
-    out = []
-    for i in range(n):
-        t = i / rate
-        env = 0.6 + 0.4 * math.sin(2 * math.pi * 4 * t)
-        s = sum(math.sin(2 * math.pi * f0 * k * t) / k for k in range(1, 12))
-        out.append(int(max(-32767, min(32767, 6000 * env * s))))
-    return struct.pack(f"<{n}h", *out)
-
-
-def silence(ms: int, rate: int = 8000) -> bytes:
-    return b"\x00\x00" * (rate * ms // 1000)
 
 
 class ScriptedSTT(STTStream):

@@ -11,8 +11,8 @@ import pytest
 
 from calls.models import Agent, Call, Turn
 from calls.pipeline.recording import CallAudioRecorder, relative_path
+from voicebot.testing.pcm import silence, voiced
 
-from .pipeline_fakes import silence, voiced
 # The media consumer tests' Twilio stand-in and fixtures (`call`, `fakes`: a call on an agent with fake providers).
 from .test_media_consumer import Carrier, call, connect, fakes, start_msg  # noqa: F401
 

@@ -15,8 +15,9 @@ from calls.models import Agent, Call, CallEvent, PhoneNumber, Turn, Workspace
 from calls.pipeline.audio import ulaw_encode
 from calls.providers import registry
 from voicebot.asgi import application
+from voicebot.testing.pcm import silence, voiced
 
-from .pipeline_fakes import ScriptedSTT, ToneTTS, silence, voiced
+from .pipeline_fakes import ScriptedSTT, ToneTTS
 
 FLOW = {
     "start": "ask",

@@ -18,8 +18,9 @@ from calls.models import Agent, Call, CallEvent, PhoneNumber, Turn, Workspace
 from calls.pipeline.audio import get_codec
 from calls.providers import registry
 from voicebot.asgi import application
+from voicebot.testing.pcm import silence, voiced
 
-from .pipeline_fakes import ScriptedSTT, silence, voiced
+from .pipeline_fakes import ScriptedSTT
 
 FLOW = {
     "start": "ask",

@@ -10,7 +10,7 @@ import pytest
 from calls.carriers.base import AudioIn, CallStart, MarkPlayed, StreamStopped
 from calls.carriers.telnyx_media import TelnyxSerializer
 from calls.pipeline.audio import get_codec
-from calls.simulator.peers import PEERS, SimulationError, StreamTarget, TelnyxPeer
+from voicebot.testing.carrier.peers import PEERS, SimulationError, StreamTarget, TelnyxPeer
 
 
 def opened(**kw) -> tuple[TelnyxPeer, TelnyxSerializer, CallStart]:

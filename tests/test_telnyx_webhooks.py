@@ -20,8 +20,7 @@ from calls.carriers.telnyx_control import TelnyxCallControl, telnyx_control
 from calls.carriers.telnyx_signature import sign
 from calls.models import Agent, Call, CallEvent, PhoneNumber, Workspace
 from calls.providers.base import ProviderError
-
-from .fakes.fake_telnyx import FakeTelnyx
+from voicebot.testing.vendors.telnyx_rest import FakeTelnyx
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telnyx"
 CCID = "v3:T02llQxIyaRkhfRKxgAP8nY511EhFLizdvdUKJiSw8d6A9BborherQ"

@@ -30,8 +30,7 @@ from calls.carriers.transfer import (
     twilio_transfer_twiml,
 )
 from calls.carriers.twilio_control import TwilioCallControl
-
-from .fakes.fake_telnyx import FakeTelnyx
+from voicebot.testing.vendors.telnyx_rest import FakeTelnyx
 
 OPTIONS = TransferOptions(mode="warm", intent="booking", slots={"name": "Peter Brown", "day": "Friday", "time": "3 pm"},
                           headers={"x-account": "A&B=1"})  # fmt: skip

@@ -9,13 +9,12 @@ import warnings
 
 import numpy as np
 import pytest
-import soxr
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from calls.providers.stt.whisper_engine import get_whisper  # noqa: E402
 from calls.providers.stt.whisper_local import WhisperSTT  # noqa: E402
-from calls.providers.tts.espeak_engine import get_espeak  # noqa: E402
+from voicebot.testing.speech import caller_speech  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -33,8 +32,7 @@ def engine():
 
 def phone_audio(text: str, rate: int, lead_ms: int = 200, tail_ms: int = 0) -> bytes:
     """What the session hands the STT for `text` said on a call at `rate` (u-law on narrowband lines)."""
-    pcm, native = get_espeak().synthesize(text)
-    samples = soxr.resample(np.frombuffer(pcm, dtype="<i2"), native, rate)
+    samples = np.frombuffer(caller_speech(text, rate, wpm=175), dtype="<i2")
     pcm = np.concatenate(
         [np.zeros(rate * lead_ms // 1000, np.int16), samples, np.zeros(rate * tail_ms // 1000, np.int16)]
     ).tobytes()

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "dashboard",
     "knowledge",
     "automation",
+    # The test harnesses' management commands (simulate_call); the app itself never imports voicebot.testing.
+    "voicebot.testing",
 ]
 
 MIDDLEWARE = [

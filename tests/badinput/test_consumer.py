@@ -24,8 +24,9 @@ from calls.carriers.twilio_media import TwilioSerializer
 from calls.models import Agent, Call, CallEvent, Turn, Workspace
 from calls.providers import registry
 from tests import tally
-from tests.pipeline_fakes import ScriptedSTT, silence, voiced
+from tests.pipeline_fakes import ScriptedSTT
 from voicebot.asgi import application
+from voicebot.testing.pcm import silence, voiced
 
 from .messages import junk_text
 from .wire import Wire

@@ -1,3 +1,3 @@
 """Fixtures: each cloud fake running in the test's event loop, with settings pointing the real SDKs at it."""
 
-from tests.fakes.fixtures import deepgram, elevenlabs, openai_fake  # noqa: F401
+from tests.vendor_fixtures import deepgram, elevenlabs, openai_fake  # noqa: F401

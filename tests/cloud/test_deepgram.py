@@ -9,8 +9,8 @@ import pytest
 
 from calls.providers.base import ProviderError, SpeechHint
 from calls.providers.stt.deepgram import DeepgramSTT
-from tests.fakes import DeepgramFault
-from tests.fakes.pcm import frames, silence, tone
+from voicebot.testing.pcm import frames, silence, tone
+from voicebot.testing.vendors import DeepgramFault
 
 RATE = 8000
 pytestmark = [

@@ -8,7 +8,7 @@ import pytest
 
 from calls.providers.base import ProviderError
 from calls.providers.tts.elevenlabs import DEFAULT_VOICE_ID, ElevenLabsTTS
-from tests.fakes import ElevenLabsFault
+from voicebot.testing.vendors import ElevenLabsFault
 
 pytestmark = pytest.mark.asyncio
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.fakes import ScriptedReply, start_in_thread
+from voicebot.testing.vendors import ScriptedReply, start_in_thread
 
 
 def test_start_in_thread_serves_all_three_and_says_how_to_point_the_app_at_them():

@@ -21,8 +21,8 @@ from calls.providers.fallback import BRAIN_END_LINE, FallbackBrain, FallbackSTT,
 from calls.providers.llm.openai_brain import OpenAIBrain
 from calls.providers.stt.deepgram import DeepgramSTT
 from calls.providers.tts.elevenlabs import ElevenLabsTTS
-from tests.fakes import DeepgramFault, ElevenLabsFault, ScriptedReply
-from tests.fakes.pcm import frames, tone
+from voicebot.testing.pcm import frames, tone
+from voicebot.testing.vendors import DeepgramFault, ElevenLabsFault, ScriptedReply
 
 RATE = 8000
 pytestmark = [

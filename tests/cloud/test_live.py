@@ -13,7 +13,7 @@ from calls.providers.base import TextDelta, UserTurn
 from calls.providers.llm.openai_brain import OpenAIBrain
 from calls.providers.stt.deepgram import DeepgramSTT
 from calls.providers.tts.elevenlabs import ElevenLabsTTS
-from calls.providers.tts.espeak_local import EspeakTTS
+from voicebot.testing.speech import caller_speech
 
 pytestmark = [
     pytest.mark.live,
@@ -32,9 +32,7 @@ def needs(var: str):
 async def test_deepgram_transcribes_real_speech(settings):
     settings.DEEPGRAM_API_KEY = os.environ["DEEPGRAM_API_KEY"]
     settings.DEEPGRAM_BASE_URL = "https://api.deepgram.com"
-    voice = EspeakTTS(16000, "en-us")
-    await voice.start()
-    speech = b"".join([c async for c in voice.synthesize("Hello, I would like to book a table.")])
+    speech = caller_speech("Hello, I would like to book a table.", 16000, wpm=175, trim=True)
     stt = DeepgramSTT(16000, {})
     await stt.start()
     frame = 640
@@ -43,7 +41,6 @@ async def test_deepgram_transcribes_real_speech(settings):
     stt.send_audio(b"\x00" * 16000)  # half a second of silence
     text = (await stt.transcript()).lower()
     await stt.close()
-    await voice.close()
     assert "book" in text and "table" in text
 
 

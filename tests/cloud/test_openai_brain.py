@@ -12,8 +12,8 @@ import pytest
 from calls.providers.base import BrainState, Dtmf, EndCall, ProviderError, TextDelta, Transfer, UserTurn
 from calls.providers.llm.conversation import INTERRUPTED
 from calls.providers.llm.openai_brain import FILLER, OpenAIBrain
-from tests.fakes import ScriptedReply
-from tests.fakes.fake_tool_server import FakeToolServer
+from voicebot.testing.vendors import ScriptedReply
+from voicebot.testing.vendors.tool_server import FakeToolServer
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,8 +15,9 @@ from django.test import Client
 from calls import stream_tokens
 from calls.models import Agent, Call, Turn
 from calls.providers import registry
-from tests.pipeline_fakes import ScriptedSTT, silence, voiced
+from tests.pipeline_fakes import ScriptedSTT
 from voicebot.asgi import application
+from voicebot.testing.pcm import silence, voiced
 
 RATE = 16000
 FRAME = RATE * 2 * 20 // 1000  # 20 ms of PCM16

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from calls.simulator.local_server import Server
+from voicebot.testing.server import Server
+from voicebot.testing.speech import caller_speech
 
 from . import browser as b
 from .conftest import PASSWORD
@@ -46,10 +47,8 @@ print(json.dumps({"agent": agent.pk}))
 
 
 def caller_wav(folder: Path) -> Path:
-    """The caller's line, spoken by the embedded eSpeak at 16 kHz, between stretches of silence."""
-    from calls.providers.tts.espeak_local import render
-
-    speech = render(QUESTION, RATE, "en-us", 150)
+    """The caller's line, in the simulated caller's voice at 16 kHz, between stretches of silence."""
+    speech = caller_speech(QUESTION, RATE, wpm=150, trim=True)
     pcm = bytes(int(LEAD_SILENCE_S * RATE) * 2) + speech + bytes(int(TAIL_SILENCE_S * RATE) * 2)
     path = folder / "caller.wav"
     with wave.open(str(path), "wb") as wav:

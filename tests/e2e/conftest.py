@@ -1,6 +1,6 @@
 import pytest
 
-from calls.simulator.local_server import Server
+from voicebot.testing.server import Server
 
 
 @pytest.fixture(scope="module")

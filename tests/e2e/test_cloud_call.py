@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from calls.simulator.local_server import Server
-from tests.fakes import FakeDeepgram, FakeOpenAI, ScriptedReply, start_in_thread
+from voicebot.testing.server import Server
+from voicebot.testing.vendors import FakeDeepgram, FakeOpenAI, ScriptedReply, start_in_thread
 
 pytestmark = pytest.mark.e2e
 

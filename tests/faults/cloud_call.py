@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from calls import stream_tokens
 from calls.models import Agent, Call, Workspace
-from tests.fakes import FakeCloud, FakeOpenAI, ScriptedReply
+from voicebot.testing.vendors import FakeCloud, FakeOpenAI, ScriptedReply
 
 from .line import PhoneLine
 

@@ -11,8 +11,8 @@ import time
 from channels.testing import WebsocketCommunicator
 
 from tests.badinput.wire import Wire
-from tests.pipeline_fakes import silence, voiced
 from voicebot.asgi import application
+from voicebot.testing.pcm import silence, voiced
 
 FRAME_S = 0.02
 SILENCE = silence(20)

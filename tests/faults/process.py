@@ -1,5 +1,5 @@
 """Real processes for the process-level faults: daphne serving voicebot on a copy of the test database, a Redis of
-our own on a free port, and a simulated Twilio caller (calls.simulator) talking to them over real sockets."""
+our own on a free port, and a simulated Twilio caller (voicebot.testing.carrier) talking to them over real sockets."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from django.db import connection
 
-from calls.simulator.local_server import ROOT, Server, free_port
+from voicebot.testing.server import ROOT, Server, free_port
 
 TWILIO_TOKEN = "faults-suite-twilio-token"
 
@@ -40,7 +40,7 @@ def turns_in(db_path: Path, carrier_call_id: str) -> list[tuple[int, str, str, b
 
 
 class Daphne(Server):
-    """`calls.simulator.local_server.Server` on a prepared database: no migrate, no seed, no warm-up."""
+    """`voicebot.testing.server.Server` on a prepared database: no migrate, no seed, no warm-up."""
 
     def __init__(self, tmp: Path, extra_env: dict) -> None:
         super().__init__(tmp, {"VOICEBOT_WARM_UP": "0", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, **extra_env})

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 
 from calls import live
 from calls.models import Call, Workspace
-from calls.simulator.local_server import free_port
 from tests import tally
+from voicebot.testing.server import free_port
 
 from .process import Redis
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from calls.models import Agent, PhoneNumber, Workspace
-from calls.simulator.caller import CallResult, SimulatedCaller, Step
-from calls.simulator.peers import TwilioPeer
 from tests import tally
-from tests.fakes import FakeOpenAI, ScriptedReply, ThreadedCloud, start_in_thread
-from tests.pipeline_fakes import voiced
+from voicebot.testing.carrier.caller import CallResult, SimulatedCaller, Step
+from voicebot.testing.carrier.peers import TwilioPeer
+from voicebot.testing.pcm import voiced
+from voicebot.testing.vendors import FakeOpenAI, ScriptedReply, ThreadedCloud, start_in_thread
 
 from .process import TWILIO_TOKEN, Daphne, Redis, copy_test_database, turns_in
 

@@ -14,8 +14,8 @@ from calls.providers import registry
 from calls.providers.fallback import BRAIN_FALLBACK_LINE
 from calls.session.call_session import FALLBACK_LINE
 from tests import tally
-from tests.fakes import DeepgramFault, ElevenLabsFault, ScriptedReply
 from tests.pipeline_fakes import ScriptedSTT
+from voicebot.testing.vendors import DeepgramFault, ElevenLabsFault, ScriptedReply
 
 from .cloud_call import ANSWER, SAID, cloud_agent, new_call, run_call
 from .embedded import embedded_call

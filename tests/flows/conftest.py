@@ -8,8 +8,8 @@ import pytest_asyncio
 
 from calls.flows.effects import EngineContext
 from calls.providers.base import TextDelta
-from tests.fakes.fake_tool_server import FakeToolServer
-from tests.fakes.fixtures import openai_fake  # noqa: F401
+from tests.vendor_fixtures import openai_fake  # noqa: F401
+from voicebot.testing.vendors.tool_server import FakeToolServer
 
 # Wednesday 4 March 2026, 15:00 UTC (10:00 in New York): every relative date in these tests resolves from here.
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)

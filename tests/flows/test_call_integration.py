@@ -19,9 +19,9 @@ from calls.providers.base import CallContext, UserTurn
 from calls.providers.llm.openai_brain import OpenAIBrain
 from knowledge.ingest import add_document
 from knowledge.models import TurnSource
-from tests.fakes import start_in_thread
 from tests.scale.test_resume_session import open_stream, talk, until
 from tests.test_media_consumer import fakes  # noqa: F401 (a fixture)
+from voicebot.testing.vendors import start_in_thread
 
 from .conftest import collect, said
 

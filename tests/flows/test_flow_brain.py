@@ -12,7 +12,7 @@ from calls.flows.context import FlowContext
 from calls.flows.effects import KnowledgeHit
 from calls.flows.runtime import FILLER
 from calls.providers.base import BrainState, EndCall, TextDelta, UserTurn
-from tests.fakes import ScriptedReply
+from voicebot.testing.vendors import ScriptedReply
 
 from .conftest import clock, collect, said
 

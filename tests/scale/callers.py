@@ -6,18 +6,16 @@ import asyncio
 import secrets
 import time
 
-import websockets
 from twilio.request_validator import RequestValidator
 
-from calls.management.commands.simulate_call import speech
-from calls.simulator.caller import CallResult, SimulatedCaller, Step, TurnResult
-from calls.simulator.peers import StreamTarget, TwilioPeer
+from voicebot.testing.carrier.caller import CallResult, SimulatedCaller, Step, TurnResult
+from voicebot.testing.carrier.peers import StreamTarget, TwilioPeer
 
 from .stack import PUBLIC_BASE_URL, Stack
 
 
 def steps(*texts: str) -> list[Step]:
-    return [Step(text=t, pcm=speech(t, 8000)) for t in texts]
+    return [Step.spoken(t, 8000) for t in texts]
 
 
 def peer(stack: Stack, base_url: str, to: str) -> TwilioPeer:
@@ -67,23 +65,12 @@ class DroppingCaller(SimulatedCaller):
         self._current, self._reply_started = None, None
         self.result.closed_by = ""
         self.steps = script
-        async with websockets.connect(stream.url, max_size=2**20, additional_headers=stream.headers) as ws:
-            self._ws = ws
-            for message in self.peer.opening_messages(stream):
-                await ws.send(message)
-            self._greeting_from = self._awaiting_reply_since = time.monotonic()
-            receiver = asyncio.create_task(self._receive(ws))
-            ticker = asyncio.create_task(self._tick(ws))
-            try:
-                if drop:
-                    await asyncio.wait_for(self._talk(), self.timeout_s)
-                    ws.transport.abort()
-                else:
-                    await asyncio.wait_for(self._script(), self.timeout_s)
-            finally:
-                ticker.cancel()
-                receiver.cancel()
-                await asyncio.gather(ticker, receiver, return_exceptions=True)
+        async with self._streaming(stream) as ws:
+            if drop:
+                await asyncio.wait_for(self._talk(), self.timeout_s)
+                ws.transport.abort()
+            else:
+                await asyncio.wait_for(self._script(), self.timeout_s)
 
     async def _talk(self) -> None:
         """Each step after the agent has finished speaking, and wait for its whole reply (no stop at the end)."""

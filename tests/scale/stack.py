@@ -19,9 +19,9 @@ from pathlib import Path
 import psycopg
 import redis
 
-from calls.simulator.local_server import ROOT, Server
+from voicebot.testing.server import ROOT, Server
+from voicebot.testing.vendors.twilio_rest import ACCOUNT_SID, FakeTwilio
 
-from .fake_twilio import ACCOUNT_SID, FakeTwilio
 from .receiver import WebhookReceiver
 
 PG = "postgres://postgres@127.0.0.1:5432"

@@ -196,7 +196,7 @@ def test_an_openai_agent_gets_its_summary_from_the_model_and_falls_back_when_it_
     import asyncio
 
     from automation.summary import summarize
-    from tests.fakes.fake_openai import API_KEY, FakeOpenAI, ScriptedReply
+    from voicebot.testing.vendors.openai import API_KEY, FakeOpenAI, ScriptedReply
 
     ws = Workspace.objects.create(name="W", slug="w")
     agent = Agent.objects.create(workspace=ws, name="A", llm_provider="openai",

@@ -20,9 +20,8 @@ from calls.carriers.telnyx_signature import sign
 from calls.models import Agent, Call, PhoneNumber, Workspace
 from calls.outbound import place_call
 from dashboard.models import ApiToken
-
-from .fake_telnyx_rest import FakeTelnyxRest
-from .fake_twilio import ACCOUNT_SID, FakeTwilio
+from voicebot.testing.vendors.telnyx_rest import FakeTelnyx
+from voicebot.testing.vendors.twilio_rest import ACCOUNT_SID, FakeTwilio
 
 pytestmark = pytest.mark.django_db
 PUBLIC = "https://voicebot.test"
@@ -43,14 +42,14 @@ def twilio(settings):
 
 @pytest.fixture
 def telnyx(settings):
-    fake = FakeTelnyxRest()
+    fake = FakeTelnyx().start()
     settings.PUBLIC_BASE_URL = PUBLIC
     settings.TELNYX_API_KEY, settings.TELNYX_CONNECTION_ID = "KEY0123", "conn-1"
     settings.TELNYX_BASE_URL = fake.base_url
     settings.TELNYX_PUBLIC_KEY = base64.b64encode(bytes(KEY.verify_key)).decode()
     settings.TELNYX_STREAM_CODEC, settings.TELNYX_STREAM_RATE = "PCMU", 8000
     yield fake
-    fake.close()
+    fake.stop()
 
 
 @pytest.fixture
@@ -141,7 +140,7 @@ def test_a_dial_that_cannot_reach_the_carrier_leaves_a_failed_call(twilio, setti
 
 def test_telnyx_dial_then_the_stream_starts_when_a_human_answers(telnyx, workspace, client):
     call = place_call(make_agent(workspace), "telnyx", "+15550100000", "+15557770001")
-    (path, body), = telnyx.requests
+    (path, body), = telnyx.bodies()
     assert path == "/v2/calls" and call.carrier_call_id == "v3:dialled-call"
     assert body["connection_id"] == "conn-1" and body["to"] == "+15557770001" and body["from"] == "+15550100000"
     assert body["webhook_url"] == f"{PUBLIC}/telnyx/outbound/events"
@@ -158,7 +157,7 @@ def test_telnyx_dial_then_the_stream_starts_when_a_human_answers(telnyx, workspa
 
 def test_telnyx_voicemail_is_spoken_after_the_greeting_then_the_call_is_hung_up(telnyx, workspace, client):
     call = place_call(make_agent(workspace, machine_detection="message"), "telnyx", "+15550100000", "+15557770001")
-    assert telnyx.requests[0][1]["answering_machine_detection"] == "detect_beep"
+    assert telnyx.bodies()[0][1]["answering_machine_detection"] == "detect_beep"
     telnyx_event(client, "call.answered", call)
     telnyx_event(client, "call.machine.detection.ended", call, result="machine")
     assert telnyx.actions() == []  # wait for the beep

@@ -14,11 +14,11 @@ from channels.testing import WebsocketCommunicator
 from calls import stream_tokens
 from calls.models import Agent, Call, CallEvent, Turn, Workspace
 from calls.session.call_session import RESUME_LINE
-from tests.pipeline_fakes import silence, voiced
 from tests.test_media_consumer import Carrier, fakes, start_msg  # noqa: F401 (fakes: a fixture)
 from voicebot.asgi import application
+from voicebot.testing.pcm import silence, voiced
+from voicebot.testing.vendors.twilio_rest import ACCOUNT_SID, FakeTwilio
 
-from .fake_twilio import ACCOUNT_SID, FakeTwilio
 from .seed import FLOW
 
 pytestmark = pytest.mark.django_db(transaction=True)

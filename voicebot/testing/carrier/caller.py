@@ -9,15 +9,17 @@ as the carriers do.
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 import websockets
 
-from ..pipeline.audio import get_codec
-from .peers import CarrierPeer
+from calls.pipeline.audio import get_codec
+
+from ..speech import caller_speech
+from .peers import CarrierPeer, StreamTarget
 
 FRAME_MS = 20
 
@@ -30,6 +32,11 @@ class Step:
     pcm: bytes = b""
     digit: str = ""
     barge_after_ms: int | None = None
+
+    @classmethod
+    def spoken(cls, text: str, rate: int, barge_after_ms: int | None = None) -> Step:
+        """The caller saying `text` (in the harnesses' one caller voice), sent at `rate`."""
+        return cls(text=text, pcm=caller_speech(text, rate), barge_after_ms=barge_after_ms)
 
 
 @dataclass
@@ -86,13 +93,8 @@ class SimulatedCaller:
     async def run(self) -> CallResult:
         stream = await self.peer.answer()
         self.result.call_id = self.peer.call_id
-        async with websockets.connect(stream.url, max_size=2**20, additional_headers=stream.headers) as ws:
-            self._ws = ws
-            for message in self.peer.opening_messages(stream):
-                await ws.send(message)
-            self._greeting_from = self._awaiting_reply_since = time.monotonic()
-            receiver = asyncio.create_task(self._receive(ws))
-            ticker = asyncio.create_task(self._tick(ws))
+        # The pause before the receiver stops lets the agent's answer to our `stop` (its close) arrive.
+        async with self._streaming(stream, linger_s=0.05) as ws:
             try:
                 await asyncio.wait_for(self._script(), self.timeout_s)
             except TimeoutError:
@@ -106,11 +108,27 @@ class SimulatedCaller:
                         self.result.closed_by = "caller"
                     except websockets.ConnectionClosed:
                         pass
+        return self.result
+
+    @contextlib.asynccontextmanager
+    async def _streaming(self, stream: StreamTarget, linger_s: float = 0.0):
+        """The media socket open, the opening messages sent, the clock and the receiver running (stopped on exit,
+        the receiver `linger_s` after the clock)."""
+        async with websockets.connect(stream.url, max_size=2**20, additional_headers=stream.headers) as ws:
+            self._ws = ws
+            for message in self.peer.opening_messages(stream):
+                await ws.send(message)
+            self._greeting_from = self._awaiting_reply_since = time.monotonic()
+            receiver = asyncio.create_task(self._receive(ws))
+            ticker = asyncio.create_task(self._tick(ws))
+            try:
+                yield ws
+            finally:
                 ticker.cancel()
-                await asyncio.sleep(0.05)
+                if linger_s:
+                    await asyncio.sleep(linger_s)
                 receiver.cancel()
                 await asyncio.gather(ticker, receiver, return_exceptions=True)
-        return self.result
 
     # ------------------------------------------------------------------ script
 
@@ -293,8 +311,3 @@ class SimulatedCaller:
 
 _background: set[asyncio.Task] = set()
 
-
-def as_json(result: CallResult) -> str:
-    from dataclasses import asdict
-
-    return json.dumps(asdict(result), indent=2)

@@ -17,9 +17,10 @@ import httpx
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
-from ..carriers.telnyx_format import SUPPORTED
-from ..carriers.telnyx_signature import sign
-from ..pipeline.audio import get_codec
+from calls.carriers.telnyx_format import SUPPORTED
+from calls.carriers.telnyx_signature import sign
+from calls.pipeline.audio import get_codec
+from voicebot.env import local_ed25519_keypair
 
 
 class SimulationError(Exception):
@@ -88,9 +89,20 @@ class CarrierPeer(ABC):
     @abstractmethod
     def stop_message(self) -> str: ...
 
-    @abstractmethod
     def parse(self, raw: str) -> tuple[str, object]:
-        """('media', payload bytes) | ('mark', name) | ('clear', None) | ('other', None)."""
+        """('media', payload bytes) | ('mark', name) | ('clear', None) | ('other', None).
+
+        Both carriers send the agent's audio, marks and clears in the same shape (`event`, `media.payload`,
+        `mark.name`); they differ in what the caller's side sends."""
+        msg = json.loads(raw)
+        event = msg.get("event")
+        if event == "media":
+            return "media", base64.b64decode(msg["media"]["payload"])
+        if event == "mark":
+            return "mark", msg["mark"]["name"]
+        if event == "clear":
+            return "clear", None
+        return "other", None
 
 
 class TwilioPeer(CarrierPeer):
@@ -150,17 +162,6 @@ class TwilioPeer(CarrierPeer):
         return json.dumps({"event": "stop", "sequenceNumber": self._next_seq(), "streamSid": self.stream_sid,
                            "stop": {"accountSid": self.account_sid, "callSid": self.call_id}})
 
-    def parse(self, raw: str) -> tuple[str, object]:
-        msg = json.loads(raw)
-        event = msg.get("event")
-        if event == "media":
-            return "media", base64.b64decode(msg["media"]["payload"])
-        if event == "mark":
-            return "mark", msg["mark"]["name"]
-        if event == "clear":
-            return "clear", None
-        return "other", None
-
 
 class TelnyxPeer(CarrierPeer):
     """Behaves as Telnyx does: an Ed25519-signed TeXML webhook, then snake_case media JSON.
@@ -180,8 +181,6 @@ class TelnyxPeer(CarrierPeer):
         if self.sample_rate not in SUPPORTED.get(self.codec, ()):
             raise SimulationError(f"telnyx peer cannot send {self.codec} at {self.sample_rate} Hz")
         if private_key is None:
-            from voicebot.env import local_ed25519_keypair
-
             private_key = local_ed25519_keypair(settings.VAR_DIR)[0]
         # Unlike Twilio's, the signature covers no URL: only the timestamp and the body.
         self.private_key = private_key
@@ -260,17 +259,6 @@ class TelnyxPeer(CarrierPeer):
     def stop_message(self) -> str:
         return json.dumps({"event": "stop", "sequence_number": self._next_seq(), "stream_id": self.stream_id,
                            "stop": {"user_id": str(uuid.uuid4()), "call_control_id": self.call_id}})
-
-    def parse(self, raw: str) -> tuple[str, object]:
-        msg = json.loads(raw)
-        event = msg.get("event")
-        if event == "media":
-            return "media", base64.b64decode(msg["media"]["payload"])
-        if event == "mark":
-            return "mark", msg["mark"]["name"]
-        if event == "clear":
-            return "clear", None
-        return "other", None
 
 
 PEERS = {"twilio": TwilioPeer, "telnyx": TelnyxPeer}

@@ -1,4 +1,4 @@
-"""Local fakes of the cloud vendors (Deepgram, OpenAI, ElevenLabs), speaking their wire protocols on 127.0.0.1.
+"""`FakeCloud`: the three cloud vendors' fakes (Deepgram, OpenAI, ElevenLabs) at once, and where they are.
 
 Each fake is usable on its own (see its module). `FakeCloud` runs all three and says how to point the app at
 them; in the test's own event loop:
@@ -21,14 +21,9 @@ import asyncio
 import threading
 from concurrent.futures import Future
 
-from .fake_deepgram import DeepgramFault, FakeDeepgram
-from .fake_elevenlabs import ElevenLabsFault, FakeElevenLabs
-from .fake_openai import FakeOpenAI, ScriptedReply
-
-__all__ = [
-    "DeepgramFault", "ElevenLabsFault", "FakeCloud", "FakeDeepgram", "FakeElevenLabs", "FakeOpenAI",
-    "ScriptedReply", "ThreadedCloud", "start_in_thread",
-]
+from .deepgram import FakeDeepgram
+from .elevenlabs import FakeElevenLabs
+from .openai import FakeOpenAI
 
 
 class FakeCloud:

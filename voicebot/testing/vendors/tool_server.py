@@ -14,7 +14,7 @@ from aiohttp import web
 
 from calls.providers.llm.tools import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
-from ._server import FakeServer
+from .aio_server import FakeServer
 
 
 class FakeToolServer(FakeServer):

@@ -1,8 +1,10 @@
-"""Synthetic PCM16LE for the fakes and tests: a tone that any energy VAD calls speech, and silence."""
+"""Synthetic PCM16LE for the harnesses and tests: a tone any energy VAD calls speech, speech-like audio a real VAD
+calls speech, silence, and frame helpers. (Spoken words are speech.py's.)"""
 
 from __future__ import annotations
 
 import math
+import struct
 import sys
 from array import array
 
@@ -15,7 +17,19 @@ def tone(ms: int, rate: int, freq: float = 440.0, amplitude: int = 8000) -> byte
     return samples.tobytes()
 
 
-def silence(ms: int, rate: int) -> bytes:
+def voiced(ms: int, rate: int = 8000, f0: float = 140.0) -> bytes:
+    """Speech-like audio (harmonics of a glottal pitch, syllable-rate modulation) that a real VAD calls speech."""
+    n = rate * ms // 1000
+    out = []
+    for i in range(n):
+        t = i / rate
+        env = 0.6 + 0.4 * math.sin(2 * math.pi * 4 * t)
+        s = sum(math.sin(2 * math.pi * f0 * k * t) / k for k in range(1, 12))
+        out.append(int(max(-32767, min(32767, 6000 * env * s))))
+    return struct.pack(f"<{n}h", *out)
+
+
+def silence(ms: int, rate: int = 8000) -> bytes:
     return b"\x00\x00" * (rate * ms // 1000)
 
 

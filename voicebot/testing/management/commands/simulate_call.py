@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 import wave
+from dataclasses import asdict
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -14,8 +15,8 @@ from django.core.management.base import BaseCommand, CommandError
 from calls.export import call_as_dict
 from calls.models import Call
 from calls.pipeline.audio import resample
-from calls.simulator.caller import SimulatedCaller, Step
-from calls.simulator.peers import PEERS, SimulationError
+from voicebot.testing.carrier.caller import SimulatedCaller, Step
+from voicebot.testing.carrier.peers import PEERS, SimulationError
 
 BARGE_AFTER_MS = 700
 
@@ -27,13 +28,6 @@ class _StepAction(argparse.Action):
         steps = getattr(namespace, "steps", None) or []
         steps.append((self.dest, value))
         namespace.steps = steps
-
-
-def speech(text: str, rate: int) -> bytes:
-    from calls.providers.tts.espeak_engine import get_espeak
-
-    pcm, native = get_espeak().synthesize(text, voice="en-us", rate_wpm=165)
-    return resample(pcm, native, rate)
 
 
 def wav_audio(path: str, rate: int) -> bytes:
@@ -78,9 +72,9 @@ class Command(BaseCommand):
         steps = []
         for kind, value in opts.get("steps") or []:
             if kind == "say":
-                steps.append(Step(text=value, pcm=speech(value, peer.sample_rate)))
+                steps.append(Step.spoken(value, peer.sample_rate))
             elif kind == "barge":
-                steps.append(Step(text=value, pcm=speech(value, peer.sample_rate), barge_after_ms=BARGE_AFTER_MS))
+                steps.append(Step.spoken(value, peer.sample_rate, barge_after_ms=BARGE_AFTER_MS))
             elif kind == "wav":
                 steps.append(Step(text=f"[{value}]", pcm=wav_audio(value, peer.sample_rate)))
             elif kind == "dtmf":
@@ -92,8 +86,6 @@ class Command(BaseCommand):
             raise CommandError(f"call failed: {exc}") from exc
         record = self._stored_call(opts["carrier"], result.call_id)
         if opts["json"]:
-            from dataclasses import asdict
-
             self.stdout.write(json.dumps({"simulated": asdict(result), "call": record}, indent=2, default=str))
             return
         self._print(result, record)

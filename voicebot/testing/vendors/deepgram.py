@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from ._server import FakeServer
-from .pcm import peak
+from ..pcm import peak
+from .aio_server import FakeServer
 
 API_KEY = "test-deepgram-key"
 _MODEL_INFO = {"name": "general-nova-3", "version": "2024-12-20.0", "arch": "nova-3"}

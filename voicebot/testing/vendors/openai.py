@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from ._server import FakeServer
+from .aio_server import FakeServer
 
 API_KEY = "test-openai-key"
 _ERRORS = {

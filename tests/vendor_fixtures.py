@@ -1,6 +1,6 @@
 """pytest fixtures that run a cloud fake in the test's event loop and point the real SDK at it via settings.
 
-Test packages that need one import it into their conftest (`from tests.fakes.fixtures import openai_fake`).
+Test packages that need one import it into their conftest (`from tests.vendor_fixtures import openai_fake`).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import contextlib
 
 import pytest_asyncio
 
-from . import FakeDeepgram, FakeElevenLabs, FakeOpenAI
+from voicebot.testing.vendors import FakeDeepgram, FakeElevenLabs, FakeOpenAI
 
 
 @contextlib.asynccontextmanager

@@ -3,13 +3,12 @@
 It plays the carrier's part where the tests need one: `calls.create` rings for `hold_s` and then, given an
 `outcome`, posts a signed status callback (busy, no-answer or completed), counting how many calls are up at once;
 `calls(sid).update(twiml=<Connect><Stream>)` — a stream resume — hands the new stream's URL and token to the test
-(`reconnects`); `update(status=completed)` is a REST hang-up. A threaded http.server: the SDK calls come from other
+(`reconnects`); `update(status=completed)` is a REST hang-up. A `ThreadedServer`: the SDK calls come from other
 processes (daphne, the Celery worker) and from the test's own threads.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import secrets
 import threading
@@ -17,11 +16,12 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from twilio.request_validator import RequestValidator
+
+from .threaded_server import ThreadedServer
 
 ACCOUNT_SID = "AC" + "5" * 32
 
@@ -44,9 +44,10 @@ class Reconnect:
     params: dict
 
 
-class FakeTwilio:
+class FakeTwilio(ThreadedServer):
     def __init__(self, auth_token: str, outcome: Callable[[Dialled, int], str] | None = None,
                  hold_s: float = 1.0) -> None:
+        super().__init__()
         self.auth_token = auth_token
         self.outcome = outcome  # None: dialled calls just ring (nobody reports their end)
         self.hold_s = hold_s
@@ -58,44 +59,19 @@ class FakeTwilio:
         self.max_active = 0
         self.callback_errors: list[str] = []
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                form = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(
-                    self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()).items()}
-                parts = self.path.split("?")[0].rstrip("/").split("/")
-                if parts[-1] == "Calls.json":
-                    body = fake._create(form)
-                elif len(parts) >= 2 and parts[-2] == "Calls":
-                    body = fake._update(parts[-1].removesuffix(".json"), form)
-                else:
-                    self.send_error(404)
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(201 if parts[-1] == "Calls.json" else 200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
-    def start(self) -> FakeTwilio:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def post(self, path: str, headers: dict, raw: bytes) -> tuple[int, dict] | None:
+        form = {k: v if len(v) > 1 else v[0] for k, v in parse_qs(raw.decode()).items()}
+        parts = path.split("?")[0].rstrip("/").split("/")
+        if parts[-1] == "Calls.json":
+            return 201, self._create(form)
+        if len(parts) >= 2 and parts[-2] == "Calls":
+            return 200, self._update(parts[-1].removesuffix(".json"), form)
+        return None
 
     # ------------------------------------------------------------------ REST
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def healthy(base_url: str, timeout_s: float = 1.0, warm: bool = True) -> bool:
+    """The server answers /healthz with 200 (and, with `warm`, says it has warmed up)."""
+    try:
+        resp = httpx.get(base_url + "/healthz", timeout=timeout_s)
+        return resp.status_code == 200 and (not warm or bool(resp.json().get("warm")))
+    except httpx.HTTPError:
+        return False
+
+
+def wait_started(ready: Callable[[], bool], procs: list[subprocess.Popen], log: Path, what: str, *,
+                 timeout_s: float, every_s: float = 0.2) -> None:
+    """Until `ready()`; RuntimeError with the log's tail if a process exits first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        if any(p.poll() is not None for p in procs):
+            break
+        time.sleep(every_s)
+    raise RuntimeError(f"{what} did not start:\n{log.read_text()[-3000:]}")
 
 
 class Server:
@@ -50,18 +73,7 @@ class Server:
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "voicebot.asgi:application"],
             cwd=ROOT, env=self.env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                resp = httpx.get(self.base_url + "/healthz", timeout=1)
-                if resp.status_code == 200 and resp.json().get("warm"):
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not start:\n{self.log.read_text()[-3000:]}")
+        wait_started(lambda: healthy(self.base_url), [self.proc], self.log, "server", timeout_s=90)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

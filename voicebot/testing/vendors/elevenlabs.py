@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 
-from ._server import FakeServer
-from .pcm import tone
+from ..pcm import tone
+from .aio_server import FakeServer
 
 API_KEY = "test-elevenlabs-key"
 
