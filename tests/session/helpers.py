@@ -7,7 +7,7 @@ import asyncio
 
 from calls.pipeline.ports import MediaEncoder
 from calls.providers.base import Brain, BrainState, TextDelta, TTSProvider
-from tests.pipeline_fakes import silence, voiced  # noqa: F401  (re-exported for the tests)
+from voicebot.testing.pcm import silence, voiced  # noqa: F401  (re-exported for the tests)
 
 RATE = 8000
 BYTES_PER_MS = RATE * 2 // 1000
