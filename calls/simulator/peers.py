@@ -17,8 +17,8 @@ import httpx
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
-from ..carriers.telnyx_format import SUPPORTED
-from ..carriers.telnyx_signature import sign
+from ..carriers.telnyx.signature import sign
+from ..carriers.telnyx.stream_format import SUPPORTED
 from ..pipeline.audio import get_codec
 
 
