@@ -100,6 +100,11 @@ def record_unknown_number(carrier: str, call_id: str, from_number: str, to_numbe
     log.warning("%s call %s to unknown number %s from %s: apologising and hanging up", carrier, call_id, to_number, from_number)
 
 
+def status_callback(carrier: str, form) -> None:
+    """A TwiML/TeXML status callback form (CallSid, CallStatus, CallDuration) → `update_status`."""
+    update_status(carrier, form.get("CallSid", ""), form.get("CallStatus", ""), form.get("CallDuration"))
+
+
 def update_status(carrier: str, call_id: str, status: str, duration_s: str | None = None) -> None:
     """Apply a carrier status callback. Unknown calls are ignored (the carrier still gets a 200)."""
     terminal = TERMINAL_STATUSES

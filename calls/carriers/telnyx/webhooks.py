@@ -39,12 +39,11 @@ async def texml(request: HttpRequest) -> HttpResponse:
     # Async, as Twilio's voice webhook: the database work runs on the DB thread (common.answer_call).
     if not verified(request):
         return HttpResponseForbidden("invalid signature")
-    answer = await common.answer_voice_webhook(Carrier.TELNYX, request.POST)
-    if answer.number is None:
-        return voice_xml.xml_response(voice_xml.not_in_service())
-    if answer.overflow:
-        return voice_xml.xml_response(voice_xml.overflow())
-    return voice_xml.xml_response(stream_texml(answer.token, stream_format(answer.number.agent)))
+    return await voice_xml.answer_voice(Carrier.TELNYX, request.POST, _connect)
+
+
+def _connect(answer: common.Answer):
+    return stream_texml(answer.token, stream_format(answer.number.agent))  # the agent's codec and rate
 
 
 @csrf_exempt
@@ -52,10 +51,7 @@ async def texml(request: HttpRequest) -> HttpResponse:
 def status(request: HttpRequest) -> HttpResponse:
     if not verified(request):
         return HttpResponseForbidden("invalid signature")
-    common.update_status(
-        Carrier.TELNYX, request.POST.get("CallSid", ""), request.POST.get("CallStatus", ""),
-        request.POST.get("CallDuration"),
-    )
+    common.status_callback(Carrier.TELNYX, request.POST)
     return HttpResponse(status=204)
 
 

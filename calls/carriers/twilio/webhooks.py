@@ -18,12 +18,7 @@ async def voice(request: HttpRequest) -> HttpResponse:
     # Async: the signature check needs no thread, and the database work runs on the DB thread (common.answer_call).
     if not verified(request):
         return HttpResponseForbidden("invalid signature")
-    answer = await common.answer_voice_webhook(Carrier.TWILIO, request.POST)
-    if answer.number is None:
-        return voice_xml.xml_response(voice_xml.not_in_service())
-    if answer.overflow:
-        return voice_xml.xml_response(voice_xml.overflow())
-    return voice_xml.xml_response(stream_twiml(answer.token))
+    return await voice_xml.answer_voice(Carrier.TWILIO, request.POST, lambda answer: stream_twiml(answer.token))
 
 
 @csrf_exempt
@@ -31,8 +26,5 @@ async def voice(request: HttpRequest) -> HttpResponse:
 def status(request: HttpRequest) -> HttpResponse:
     if not verified(request):
         return HttpResponseForbidden("invalid signature")
-    common.update_status(
-        Carrier.TWILIO, request.POST.get("CallSid", ""), request.POST.get("CallStatus", ""),
-        request.POST.get("CallDuration"),
-    )
+    common.status_callback(Carrier.TWILIO, request.POST)
     return HttpResponse(status=204)
