@@ -21,8 +21,8 @@ from django.conf import settings
 from . import admission, stream_tokens
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
-from .models import Call
 from .db import run_db
+from .models import Call
 from .session.call_session import CallSession
 from .stream_end import stream_ended
 

@@ -14,8 +14,8 @@ from twilio.request_validator import RequestValidator
 
 from automation.models import Campaign, Contact, WebhookDelivery
 from calls import stream_tokens
-from calls.carriers.telnyx import client_state
 from calls.carriers.rest_errors import CarrierRestError
+from calls.carriers.telnyx import client_state
 from calls.carriers.telnyx.signature import sign
 from calls.models import Agent, Call, PhoneNumber, Workspace
 from calls.outbound import place_call
