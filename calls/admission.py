@@ -4,19 +4,21 @@ Overload must show up as a refusal, never as delay for the calls already talking
 and every entry point asks it:
 
 - the voice webhooks (Twilio `<Connect>`, Telnyx TeXML and Call Control) call `admit()` before answering: beyond
-  the limit the caller hears a short apology and the call ends (`<Say>` + `<Hangup/>`), or is put through to
-  `OVERFLOW_NUMBER` (`<Dial>`) when one is configured;
+  the limit the caller hears a short apology and the call ends, or is put through to `OVERFLOW_NUMBER` when one
+  is configured (`overflow_number()`; the answer itself is the carriers', calls.carriers.voice_xml.overflow);
 - the media consumer calls `admit_stream()` when a stream starts: a stream that lands on a process already
   holding its limit of sessions (the webhook was answered by another process, or a burst slipped past) is closed
   with code 1013 "Try Again Later" before any session is built.
 
-What a process holds is `settings.MAX_CONCURRENT_CALLS` live sessions (`calls.consumers.ACTIVE_SESSIONS`; each
-server process holds its own sockets, so the count is per process) plus the calls this process admitted at the
+What a process holds is `settings.MAX_CONCURRENT_CALLS` live sessions (`LIVE_SESSIONS`: the media consumer
+registers each session it builds and unregisters it when it ends; each server process holds its own sockets, so
+the count is per process) plus the calls this process admitted at the
 webhook in the last `RESERVATION_S` whose stream has not started yet — without those, a burst of webhooks would
 all be admitted before the first stream arrives. A reservation whose stream lands on another process simply
 expires; the media socket counts sessions only. Per-process counting is approximate when webhooks and streams
-are spread over processes independently (a load balancer, SO_REUSEPORT): the media check is the exact guard. Every refusal is counted (`REFUSED`) and stored: the Call row with status "rejected" and a CallEvent of
-kind "overflow".
+are spread over processes independently (a load balancer, SO_REUSEPORT): the media check is the exact guard.
+Every refusal is counted (`REFUSED`) and stored: the Call row with status "rejected" and a CallEvent of kind
+"overflow".
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 
@@ -35,7 +36,6 @@ from voicebot.env import env_str
 
 log = logging.getLogger("calls.admission")
 
-OVERFLOW_LINE = "Sorry, all of our lines are busy right now. Please call again in a few minutes. Goodbye."
 RESERVATION_S = 15.0  # a carrier opens the stream within a second or two of our answer; tokens live 60 s
 CLOSE_TRY_AGAIN_LATER = 1013  # RFC 6455 §7.4.1 / IANA: "Try Again Later" (the server is overloaded)
 
@@ -45,6 +45,9 @@ REFUSED: Counter = Counter()
 _lock = threading.Lock()  # webhooks run in Django's sync thread, streams on the event loop
 _reserved: dict[str, float] = {}  # call id -> monotonic expiry
 _starting: set[str] = set()  # streams admitted, session not yet live (its start does database work)
+
+#: The live call sessions of this process (the consumer registers them; kept here so admission needs no consumer).
+LIVE_SESSIONS: set = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +71,17 @@ def overflow_number() -> str:
     return (getattr(settings, "OVERFLOW_NUMBER", None) or env_str("OVERFLOW_NUMBER") or "").strip()
 
 
-def live_sessions() -> int:
-    from .consumers import ACTIVE_SESSIONS
+def register(session) -> None:
+    """A session is live in this process: it counts against the limit until `unregister`."""
+    LIVE_SESSIONS.add(session)
 
-    return len(ACTIVE_SESSIONS)
+
+def unregister(session) -> None:
+    LIVE_SESSIONS.discard(session)
+
+
+def live_sessions() -> int:
+    return len(LIVE_SESSIONS)
 
 
 def _pid() -> int:
@@ -106,7 +116,7 @@ def admit_stream(call_id: str) -> Decision:
     Only sessions count here, not reservations: with several processes a stream often lands on another process
     than the one that answered its webhook, and must not be refused for places held by calls that will start
     elsewhere. An admitted stream counts as live from here on; call `settled(call_id)` once its session is in
-    ACTIVE_SESSIONS (or its start failed), so a burst of streams cannot all pass before the first session exists.
+    LIVE_SESSIONS (or its start failed), so a burst of streams cannot all pass before the first session exists.
     """
     cap = limit()
     with _lock:
@@ -120,7 +130,7 @@ def admit_stream(call_id: str) -> Decision:
 
 
 def settled(call_id: str) -> None:
-    """The admitted stream's session is live (now counted by ACTIVE_SESSIONS), or never will be."""
+    """The admitted stream's session is live (now counted in LIVE_SESSIONS), or never will be."""
     with _lock:
         _starting.discard(call_id)
 
@@ -133,19 +143,7 @@ def reset() -> None:
     REFUSED.clear()
 
 
-# ---------------------------------------------------------------- what the caller hears, and the record
-
-
-def overflow_twiml() -> bytes:
-    """TwiML (Twilio) and TeXML (Telnyx accepts the same verbs): put through to OVERFLOW_NUMBER, or apologise."""
-    root = ET.Element("Response")
-    number = overflow_number()
-    if number:
-        ET.SubElement(root, "Dial").text = number
-    else:
-        ET.SubElement(root, "Say").text = OVERFLOW_LINE
-        ET.SubElement(root, "Hangup")
-    return b'<?xml version="1.0" encoding="UTF-8"?>' + ET.tostring(root, encoding="utf-8", xml_declaration=False)
+# ---------------------------------------------------------------- the record of a refusal
 
 
 def record_overflow(carrier: str, number, call_id: str, from_number: str, decision: Decision, where: str,

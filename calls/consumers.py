@@ -21,8 +21,8 @@ from django.conf import settings
 from . import admission, stream_tokens
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
-from .models import Call
 from .db import run_db
+from .models import Call
 from .session.call_session import CallSession
 from .stream_end import stream_ended
 
@@ -30,7 +30,6 @@ log = logging.getLogger("calls.consumers")
 
 # Process-wide counters of junk received on media sockets, by reason (also stored per call as a CallEvent).
 BAD_INPUT: Counter = Counter()
-ACTIVE_SESSIONS: set[CallSession] = set()
 
 CLOSE_NORMAL = 1000
 CLOSE_FORBIDDEN = 4403
@@ -172,7 +171,7 @@ class MediaStreamConsumer(AsyncConsumer):
             self.session = build_session(call, start, self.serializer, self._send_text, self._hang_up,
                                          self.kit.control(), next_turn_index=next_index,
                                          watch_records=self._watch_records())
-            ACTIVE_SESSIONS.add(self.session)
+            admission.register(self.session)  # counts against the process's limit until unregistered
         finally:
             admission.settled(call.carrier_call_id)
         await self.session.start()
@@ -201,7 +200,7 @@ class MediaStreamConsumer(AsyncConsumer):
         session, self.session = self.session, None
         if session is None:
             return
-        ACTIVE_SESSIONS.discard(session)
+        admission.unregister(session)
         await session.stop(reason)
         repaired = _repairs(self.serializer)
         if self.bad or repaired:

@@ -1,4 +1,4 @@
-"""Outbound calls: the Call row first, then the carrier dials; and what to do when a machine answers.
+"""Outbound calls: the Call row first, then the carrier dials.
 
 The row exists before the REST request so a failed dial is still a visible call (status failed, with the reason),
 and so the carrier's first callback can never arrive for a call we do not know. Its carrier id is a placeholder
@@ -7,6 +7,10 @@ until the carrier returns the real one.
 The stream token is issued when the callee answers (`carriers.common.grant_stream`), not at dial time: it is bound
 to the carrier's call id, which does not exist before the dial, and it lives STREAM_TOKEN_TTL_S (60 s), less than
 ringing plus answering-machine detection can take.
+
+This module sits above the carrier folders and finds the carrier's dialer in calls.carriers.registry; what the
+carriers' callbacks do to the dialled call's row (its carrier id, who answered) is calls.carriers.dialled, below
+the folders, so that no carrier module imports this one.
 """
 
 from __future__ import annotations
@@ -16,19 +20,18 @@ import uuid
 
 from django.utils import timezone
 
-from .carriers import outbound_telnyx, outbound_twilio
+from .carriers import registry
+from .carriers.dialled import PENDING_PREFIX
 from .carriers.rest_errors import CarrierRestError, NotConfigured
-from .models import Agent, Call, CallEvent
+from .models import Agent, Call
 
 log = logging.getLogger("calls.outbound")
-
-PENDING_PREFIX = "pending:"
-_DIALERS = {"twilio": outbound_twilio, "telnyx": outbound_telnyx}
 
 
 def place_call(agent: Agent, carrier: str, from_number: str, to: str, variables: dict | None = None) -> Call:
     """Dial `to` from our `from_number` with `agent`. Raises CarrierRestError (NotConfigured: no row written)."""
-    dialer = _DIALERS.get(carrier)
+    kit = registry.kit(carrier)
+    dialer = kit.dialer if kit is not None else None
     if dialer is None:
         raise NotConfigured(f"outbound calls are not supported through {carrier}", carrier=carrier)
     dialer.check_configured()
@@ -49,29 +52,3 @@ def place_call(agent: Agent, carrier: str, from_number: str, to: str, variables:
     Call.objects.filter(pk=call.pk).update(carrier_call_id=carrier_call_id)
     call.carrier_call_id = carrier_call_id
     return call
-
-
-def adopt_carrier_id(call: Call, carrier_call_id: str) -> bool:
-    """A callback named the carrier's id before `place_call` stored it (a race); False if it names another call."""
-    if not carrier_call_id or call.carrier_call_id == carrier_call_id:
-        return True
-    if not call.carrier_call_id.startswith(PENDING_PREFIX):
-        return False
-    Call.objects.filter(pk=call.pk).update(carrier_call_id=carrier_call_id)
-    call.carrier_call_id = carrier_call_id
-    return True
-
-
-def record_answer(call: Call, answered_by: str) -> str:
-    """Store who answered (human | machine | unknown); return what to do: "stream", "hangup" or "message"."""
-    action = "stream"
-    if answered_by == "machine" and call.agent is not None and call.agent.machine_detection != "off":
-        action = "message" if call.agent.machine_detection == "message" and call.agent.voicemail_message else "hangup"
-    fields: dict = {"answered_by": answered_by}
-    if action != "stream":
-        fields["end_reason"] = f"machine:{action}"
-    Call.objects.filter(pk=call.pk).update(**fields)
-    call.answered_by = answered_by
-    CallEvent.objects.create(call=call, workspace_id=call.workspace_id, kind=CallEvent.Kind.INFO,
-                             detail={"answered_by": answered_by, "action": action})
-    return action

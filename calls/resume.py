@@ -2,11 +2,14 @@
 
 The carrier keeps the call when only our socket dies (a proxy restart, a network blip): we reopen the Call row,
 issue a fresh single-use token and ask the carrier, over REST, to stream again — Twilio by replacing the call's
-TwiML with a new `<Connect><Stream>` (the TwiML after the old one pauses, see twilio_twiml), Telnyx by
+TwiML with a new `<Connect><Stream>` (the TwiML after the old one pauses, see twilio/twiml.py), Telnyx by
 `start_streaming`. The new socket may reach any process: the session is rebuilt from the database (turns, and the
 brain state written with every agent turn), continues the turn indices and skips the greeting.
 
 Needs REST credentials. Without them nobody can ask the carrier, so the call is finished as before.
+
+How to ask is the carrier's (`CarrierKit.resume`, found in calls.carriers.registry); when and how often, and what
+the row says meanwhile, is decided here once for all carriers. The carrier folders never import this module.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ import logging
 
 from django.utils import timezone
 
-from .carriers import outbound_telnyx, twilio_rest
+from .carriers import registry
 from .carriers.common import grant_stream
 from .carriers.rest_errors import CarrierRestError, NotConfigured
-from .carriers.twilio_twiml import stream_twiml
 from .models import Call, CallEvent
 
 log = logging.getLogger("calls.resume")
@@ -26,27 +28,14 @@ log = logging.getLogger("calls.resume")
 MAX_RESUMES = 3  # a stream that keeps dropping is not worth chasing forever
 
 
-def _twilio(call: Call, token: str) -> None:
-    update = twilio_rest.client().calls(call.carrier_call_id).update
-    twilio_rest.rest("stream resume", update, twiml=str(stream_twiml(token)))
-
-
-def _telnyx(call: Call, token: str) -> None:
-    outbound_telnyx.start_stream(call, token)
-
-
-# carrier -> (raises NotConfigured without credentials, asks the carrier to reconnect)
-_CARRIERS = {"twilio": (twilio_rest.client, _twilio), "telnyx": (outbound_telnyx.client_options, _telnyx)}
-
-
 def resume_stream(call_pk: int) -> bool:
     """Ask the carrier to reconnect the call's stream. True when asked; False when the call is to be finished."""
     call = Call.objects.select_related("agent").filter(pk=call_pk).first()
-    if call is None or call.carrier not in _CARRIERS:
+    kit = registry.kit(call.carrier) if call is not None else None
+    if kit is None or kit.resume is None:
         return False
-    configured, reconnect = _CARRIERS[call.carrier]
     try:
-        configured()
+        kit.resume.check_configured()
     except NotConfigured as exc:
         log.info("call %s: stream dropped; cannot resume: %s", call.carrier_call_id, exc)
         _note(call, "resume_unavailable", str(exc))
@@ -59,7 +48,7 @@ def resume_stream(call_pk: int) -> bool:
     # Reopen before asking: the new stream may reach another process before the REST request even returns.
     Call.objects.filter(pk=call.pk).update(status=Call.Status.IN_PROGRESS, ended_at=None, end_reason="")
     try:
-        reconnect(call, grant_stream(call))
+        kit.resume.reconnect(call, grant_stream(call))
     except CarrierRestError as exc:
         log.warning("call %s: stream dropped and not resumed: %s", call.carrier_call_id, exc)
         Call.objects.filter(pk=call.pk).update(status=Call.Status.COMPLETED, ended_at=ended_at or timezone.now(),

@@ -1,7 +1,8 @@
-"""What happens once a media stream has ended and its writes have landed: resume it, or start the post-call work.
+"""What happens once a media stream has ended and its writes have landed: resume it, or announce the call finished.
 
-Runs in the background of the consumer that served the stream: neither a REST request to the carrier nor
-enqueueing (which, without a broker, runs the post-call work in-process) may hold up the socket's close.
+Runs in the background of the consumer that served the stream: neither a REST request to the carrier nor the
+post-call work started by `calls.signals.call_finished` (automation enqueues it; without a broker it runs
+in-process) may hold up the socket's close. The engine does not know what that work is: it only sends the signal.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ import asyncio
 import logging
 
 from django.db import close_old_connections, connections
+
+from .models import Call
+from .resume import resume_stream
+from .signals import call_finished
 
 log = logging.getLogger("calls.stream_end")
 
@@ -31,13 +36,11 @@ async def _after(call_pk: int, dropped: bool) -> None:
 
 
 def _resume_or_finish(call_pk: int, dropped: bool) -> None:
-    from .resume import resume_stream
-    from .tasks import enqueue_post_call
-
     close_old_connections()
     try:
         if dropped and resume_stream(call_pk):
             return  # the carrier reconnects; the post-call work waits for the real end
-        enqueue_post_call(call_pk)
+        # The session's writes were drained before this ran (autocommit): the row is final and committed.
+        call_finished.send(sender=Call, call_id=call_pk)
     finally:
         connections.close_all()  # this pool thread's own connections: nothing else would ever close them

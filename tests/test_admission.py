@@ -16,8 +16,9 @@ from django.conf import settings
 from nacl.signing import SigningKey
 from twilio.request_validator import RequestValidator
 
-from calls import admission, consumers, stream_tokens
-from calls.carriers.telnyx_signature import sign as telnyx_sign
+from calls import admission, stream_tokens
+from calls.carriers import voice_xml
+from calls.carriers.telnyx.signature import sign as telnyx_sign
 from calls.models import Agent, Call, CallEvent, PhoneNumber, Workspace
 
 KEY = SigningKey.generate()
@@ -29,14 +30,15 @@ def clean(settings, monkeypatch):
     settings.MAX_CONCURRENT_CALLS = 2
     settings.OVERFLOW_NUMBER = ""
     settings.TELNYX_PUBLIC_KEY = base64.b64encode(bytes(KEY.verify_key)).decode()
-    monkeypatch.setattr(consumers, "ACTIVE_SESSIONS", set())
+    monkeypatch.setattr(admission, "LIVE_SESSIONS", set())
     yield
     admission.reset()
 
 
 def hold(n: int) -> None:
     """Pretend `n` sessions are live in this process."""
-    consumers.ACTIVE_SESSIONS.update(object() for _ in range(n))
+    for _ in range(n):
+        admission.register(object())
 
 
 @pytest.fixture
@@ -100,10 +102,10 @@ def test_streams_still_starting_count_as_live():
 
 
 def test_overflow_twiml_says_sorry_and_hangs_up_or_dials_the_overflow_number(settings):
-    root = ET.fromstring(admission.overflow_twiml())
-    assert root.find("Say").text == admission.OVERFLOW_LINE and root.find("Hangup") is not None
+    root = ET.fromstring(str(voice_xml.overflow()))
+    assert root.find("Say").text == voice_xml.OVERFLOW_LINE and root.find("Hangup") is not None
     settings.OVERFLOW_NUMBER = "+15550109999"
-    root = ET.fromstring(admission.overflow_twiml())
+    root = ET.fromstring(str(voice_xml.overflow()))
     assert root.find("Dial").text == "+15550109999" and root.find("Say") is None
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from calls.carriers import registry
 from calls.carriers.base import AudioIn, BadMessage, CallStart, MarkPlayed, StreamStopped
-from calls.carriers.browser_media import BrowserSerializer, check_upgrade
+from calls.carriers.browser.media import BrowserSerializer
+from calls.carriers.browser.upgrade import check_upgrade
 
 PCM = bytes(range(256)) * 2 + b"\x01\x02"  # 514 bytes: 257 samples
 

@@ -12,7 +12,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from calls import stream_tokens
-from calls.carriers.telnyx_client_state import encode_token
+from calls.carriers.telnyx.client_state import encode_token
 from calls.consumers import BAD_INPUT
 from calls.models import Agent, Call, CallEvent, PhoneNumber, Turn, Workspace
 from calls.pipeline.audio import get_codec

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from calls.carriers.base import AudioIn, BadMessage, CallStart, Connected, DtmfIn, MarkPlayed, StreamStopped
-from calls.carriers.telnyx_client_state import encode_token
-from calls.carriers.telnyx_media import TelnyxSerializer
+from calls.carriers.telnyx.client_state import encode_token
+from calls.carriers.telnyx.media import TelnyxSerializer
 from calls.pipeline.audio import alaw_encode, get_codec, ulaw_decode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telnyx"

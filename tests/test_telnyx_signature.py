@@ -9,7 +9,7 @@ import time
 import pytest
 from nacl.signing import SigningKey
 
-from calls.carriers.telnyx_signature import MAX_AGE_S, MAX_SKEW_S, SignatureError, sign, verify
+from calls.carriers.telnyx.signature import MAX_AGE_S, MAX_SKEW_S, SignatureError, sign, verify
 from voicebot.env import local_ed25519_keypair
 
 BODY = b"CallSid=v3%3Aabc&From=%2B15557654321&To=%2B15550100000&CallStatus=ringing"

@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from calls.carriers.base import AudioIn, CallStart, MarkPlayed, StreamStopped
-from calls.carriers.telnyx_media import TelnyxSerializer
+from calls.carriers.telnyx.media import TelnyxSerializer
 from calls.pipeline.audio import get_codec
 from voicebot.testing.carrier.peers import PEERS, SimulationError, StreamTarget, TelnyxPeer
 

@@ -15,9 +15,9 @@ import pytest
 from nacl.signing import SigningKey
 
 from calls import stream_tokens
-from calls.carriers.telnyx_client_state import decode_token
-from calls.carriers.telnyx_control import TelnyxCallControl, telnyx_control
-from calls.carriers.telnyx_signature import sign
+from calls.carriers.telnyx.client_state import decode_token
+from calls.carriers.telnyx.control import TelnyxCallControl, telnyx_control
+from calls.carriers.telnyx.signature import sign
 from calls.models import Agent, Call, CallEvent, PhoneNumber, Workspace
 from calls.providers.base import ProviderError
 from voicebot.testing.vendors.telnyx_rest import FakeTelnyx

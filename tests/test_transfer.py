@@ -15,21 +15,19 @@ import pytest
 from django.core import signing
 from twilio.request_validator import RequestValidator
 
-from calls.carriers import whisper
-from calls.carriers.telnyx_control import TelnyxCallControl
+from calls.carriers import warm_transfer
+from calls.carriers.telnyx.control import TelnyxCallControl
+from calls.carriers.telnyx.transfer import build_telnyx_params, telnyx_transfer_params
 from calls.carriers.transfer import (
     MAX_SIP_URI_CHARS,
     DetailedTransfer,
     HeaderError,
     TransferOptions,
-    build_telnyx_params,
-    build_twiml,
     sip_headers,
     sip_uri_with_headers,
-    telnyx_transfer_params,
-    twilio_transfer_twiml,
 )
-from calls.carriers.twilio_control import TwilioCallControl
+from calls.carriers.twilio.control import TwilioCallControl
+from calls.carriers.twilio.transfer import build_twiml, twilio_transfer_twiml
 from voicebot.testing.vendors.telnyx_rest import FakeTelnyx
 
 OPTIONS = TransferOptions(mode="warm", intent="booking", slots={"name": "Peter Brown", "day": "Friday", "time": "3 pm"},
@@ -94,7 +92,7 @@ def test_twilio_warm_transfer_whispers_a_signed_summary(settings):
         noun = dial(twilio_transfer_twiml(target, "Peter wants Friday", OPTIONS))[0]
         url = noun.attrib["url"]
         assert url.startswith("https://bot.example/twilio/whisper?t=") and noun.attrib["method"] == "POST"
-        assert whisper.read_summary(dict(parse_qsl(urlsplit(url).query))["t"]) == "Peter wants Friday"
+        assert warm_transfer.read_summary(dict(parse_qsl(urlsplit(url).query))["t"]) == "Peter wants Friday"
 
 
 def test_twilio_control_updates_the_live_call(monkeypatch, settings):
@@ -115,7 +113,7 @@ def test_twilio_control_updates_the_live_call(monkeypatch, settings):
 
 
 def test_twilio_whisper_endpoint_checks_both_signatures(client, settings):
-    token = whisper.sign_summary("Peter wants Friday at 3 pm")
+    token = warm_transfer.sign_summary("Peter wants Friday at 3 pm")
     path = f"/twilio/whisper?t={token}"
     params = {"CallSid": "CA2", "CallStatus": "in-progress"}
     signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(settings.PUBLIC_BASE_URL + path, params)
@@ -155,7 +153,7 @@ def test_telnyx_warm_transfer_through_the_sdk(settings):
 
 
 def test_telnyx_whisper_audio_is_a_wav_of_the_summary(client):
-    response = client.get(f"/telnyx/whisper.wav?t={whisper.sign_summary('Peter wants Friday')}")
+    response = client.get(f"/telnyx/whisper.wav?t={warm_transfer.sign_summary('Peter wants Friday')}")
     assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
     with wave.open(io.BytesIO(response.content)) as wav:
         assert wav.getnchannels() == 1 and wav.getnframes() / wav.getframerate() > 1.0
@@ -163,10 +161,10 @@ def test_telnyx_whisper_audio_is_a_wav_of_the_summary(client):
 
 
 def test_whisper_tokens_expire(monkeypatch):
-    token = whisper.sign_summary("old news")
+    token = warm_transfer.sign_summary("old news")
     real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + whisper.MAX_AGE_S + 5)
-    assert whisper.read_summary(token) is None
+    monkeypatch.setattr(time, "time", lambda: real() + warm_transfer.MAX_AGE_S + 5)
+    assert warm_transfer.read_summary(token) is None
 
 
 def test_detailed_transfer_is_still_a_transfer():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from calls.carriers.base import AudioIn, BadMessage, CallStart, Connected, DtmfIn, MarkPlayed, StreamStopped
-from calls.carriers.twilio_media import TwilioSerializer
+from calls.carriers.twilio.media import TwilioSerializer
 from calls.pipeline.audio import ulaw_decode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "twilio"

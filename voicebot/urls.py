@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
-from calls.carriers import outbound_telnyx_hooks, outbound_twilio_hooks, telnyx_webhooks, twilio_webhooks, whisper
+from calls.carriers.telnyx import urls as telnyx_urls
+from calls.carriers.twilio import urls as twilio_urls
 
 
 def healthz(request):
@@ -16,18 +17,10 @@ def healthz(request):
 
 
 urlpatterns = [
-    path("twilio/voice", twilio_webhooks.voice, name="twilio-voice"),
-    path("twilio/status", twilio_webhooks.status, name="twilio-status"),
-    path("telnyx/texml", telnyx_webhooks.texml, name="telnyx-texml"),
-    path("telnyx/status", telnyx_webhooks.status, name="telnyx-status"),
-    path("telnyx/events", telnyx_webhooks.events, name="telnyx-events"),
-    # Callbacks of the calls we dial (calls.outbound).
-    path("twilio/outbound/answer", outbound_twilio_hooks.answer, name="twilio-outbound-answer"),
-    path("twilio/outbound/status", outbound_twilio_hooks.status, name="twilio-outbound-status"),
-    path("telnyx/outbound/events", outbound_telnyx_hooks.events, name="telnyx-outbound-events"),
-    # Warm transfers: what the person answering hears first (signed, short-lived URLs; calls.carriers.whisper).
-    path("twilio/whisper", whisper.twilio_whisper, name="twilio-whisper"),
-    path("telnyx/whisper.wav", whisper.telnyx_whisper, name="telnyx-whisper"),
+    # Each carrier's webhooks, callbacks and warm-transfer endpoints (calls/carriers/<carrier>/urls.py). The
+    # browser carrier has none: its calls open from the dashboard, its audio on the media socket.
+    path("twilio/", include(twilio_urls)),
+    path("telnyx/", include(telnyx_urls)),
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

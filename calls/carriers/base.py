@@ -3,13 +3,23 @@
 Nothing past this module knows which carrier it serves. Serializers never perform side effects (no REST, no
 database); `parse` raises `BadMessage` for junk so the consumer can count it, and returns nothing for events
 that need no action.
+
+The three carriers' sockets speak the same shape of JSON (Twilio's: `{"event": "<name>", "<name>": {...}}`), so
+the skeleton is written once here: `MediaSerializer.parse` loads the message and dispatches on its event name to
+the subclass's `on_<name>` method (an event with no handler is `unknown_event`), making the checks every media
+message needs on the way (not before the start, a `media` object); the helpers below do the other checks every
+carrier makes (bad base64, a malformed start, mark or DTMF digit). A carrier's module keeps only its wire
+specifics: field names, codecs, ordering.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
-from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 # CallControl is re-exported: the carriers implement it beside their serializers.
 from ..pipeline.ports import CallControl, CallStart, MediaEncoder  # noqa: F401
@@ -79,21 +89,84 @@ class SerializerStats:
         self.bad[reason] = self.bad.get(reason, 0) + 1
 
 
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+
+
 class MediaSerializer(MediaEncoder):
     """Carrier media-socket JSON <-> carrier events. One instance per stream (it may hold codec state).
 
-    The encoding half (`MediaEncoder`) is all the session and playout see of it."""
+    The encoding half (`MediaEncoder`) is all the session and playout see of it. Subclasses handle event `x` in a
+    method `on_x(self, msg) -> list[CarrierEvent]` (media: `on_media(self, msg, media)`); the events a carrier
+    accepts are exactly its `on_` methods."""
 
     carrier: str = ""
+    # event name -> handler, collected once per class from its `on_<event>` methods (see __init_subclass__)
+    _handlers: ClassVar[dict[str, Callable[[MediaSerializer, dict], list[CarrierEvent]]]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # on_media is not in the table: `parse` calls it itself, with the message's media object.
+        cls._handlers = {
+            name[3:]: getattr(cls, name) for name in dir(cls) if name.startswith("on_") and name != "on_media"
+        }
 
     def __init__(self) -> None:
         self.stats = SerializerStats()
         self.started: CallStart | None = None
 
-    @abstractmethod
     def parse(self, text: str) -> list[CarrierEvent]:
         """Events in one text message; raises BadMessage for junk."""
+        msg = load_message(text)
+        event = msg.get("event")
+        if event == "media":
+            # 50 a second per call: its checks are made here, inline, before `on_media(msg, media)`.
+            if self.started is None:
+                raise BadMessage("media_before_start")
+            media = msg.get("media")
+            if not isinstance(media, dict):
+                raise BadMessage("bad_media")
+            return self.on_media(msg, media)
+        # Only a str can name an event (a list would not even hash).
+        handler = self._handlers.get(event) if type(event) is str else None
+        if handler is None:
+            raise BadMessage("unknown_event", str(event)[:40])
+        return handler(self, msg)
+
+    def on_media(self, msg: dict, media: dict) -> list[CarrierEvent]:
+        """Caller audio: `media` is the message's `media` object, and the stream has started. Every carrier
+        overrides it; a serializer that does not is one without audio."""
+        raise BadMessage("unknown_event", "media")
 
     def flush(self) -> list[CarrierEvent]:
         """Events still held (e.g. in a reorder buffer) when the stream ends."""
         return []
+
+
+def start_body(msg: dict) -> dict:
+    start = msg.get("start")
+    if not isinstance(start, dict):
+        raise BadMessage("bad_start")
+    return start
+
+
+def decode_payload(media: dict) -> bytes:
+    """A media message's base64 payload, strictly decoded."""
+    try:
+        return base64.b64decode(media["payload"], validate=True)
+    except (KeyError, TypeError, binascii.Error, ValueError) as exc:
+        raise BadMessage("invalid_base64") from exc
+
+
+def section_field(msg: dict, section: str, key: str):
+    """`msg[section][key]`, or BadMessage "bad_<section>"."""
+    body = msg.get(section)
+    if not isinstance(body, dict) or key not in body:
+        raise BadMessage(f"bad_{section}")
+    return body[key]
+
+
+def dtmf_digit(msg: dict) -> str:
+    digit = str(section_field(msg, "dtmf", "digit"))
+    if digit not in DTMF_DIGITS:  # one of the sixteen keys; "12" or "" is not in the set either
+        raise BadMessage("bad_dtmf", digit[:8])
+    return digit

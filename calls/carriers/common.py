@@ -1,4 +1,4 @@
-"""Helpers shared by the carrier webhook modules: URLs as the carrier sees them, and call admission."""
+"""Helpers shared by the carriers' webhooks: URLs as the carrier sees them, call admission, status callbacks."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import admission, stream_tokens
+from ..db import run_db
 from ..models import Call, CallEvent, PhoneNumber
 
 log = logging.getLogger("calls.carriers")
+
+# The status words (TwiML's; TeXML and our Telnyx mapping use them too) that mean the call is over.
+TERMINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
 def public_url(path: str) -> str:
@@ -63,8 +67,6 @@ class Answer:
 
 async def answer_voice_webhook(carrier: str, form) -> Answer:
     """A carrier's voice webhook form (TwiML and TeXML share the field names) → `answer_call` on the DB thread."""
-    from ..db import run_db
-
     direction = "outbound" if form.get("Direction", "").startswith("outbound") else "inbound"
     return await run_db(answer_call, carrier, form.get("CallSid", ""), form.get("From", ""), form.get("To", ""),
                         direction)
@@ -98,9 +100,14 @@ def record_unknown_number(carrier: str, call_id: str, from_number: str, to_numbe
     log.warning("%s call %s to unknown number %s from %s: apologising and hanging up", carrier, call_id, to_number, from_number)
 
 
+def status_callback(carrier: str, form) -> None:
+    """A TwiML/TeXML status callback form (CallSid, CallStatus, CallDuration) → `update_status`."""
+    update_status(carrier, form.get("CallSid", ""), form.get("CallStatus", ""), form.get("CallDuration"))
+
+
 def update_status(carrier: str, call_id: str, status: str, duration_s: str | None = None) -> None:
     """Apply a carrier status callback. Unknown calls are ignored (the carrier still gets a 200)."""
-    terminal = {"completed", "busy", "failed", "no-answer", "canceled"}
+    terminal = TERMINAL_STATUSES
     call = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first()
     if call is None:
         log.info("%s status %r for unknown call %s ignored", carrier, status, call_id)

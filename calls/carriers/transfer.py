@@ -1,5 +1,6 @@
-"""Carrier-specific transfer instructions: Twilio TwiML and Telnyx `transfer` parameters, cold or warm, to a
-phone number or a SIP address, with the call's context in SIP headers.
+"""The rules of a transfer's SIP headers, for both carriers: the call's context (summary, intent, slots) travels to
+the person taking the call in custom SIP headers. The carriers' own instructions, cold or warm, to a phone number
+or a SIP address, are built in their folders (twilio/transfer.py: TwiML; telnyx/transfer.py: `transfer` params).
 
 Rules enforced here, whatever the flow asked for (see ../shared/reference/PROTOCOLS.md):
 
@@ -10,14 +11,9 @@ Rules enforced here, whatever the flow asked for (see ../shared/reference/PROTOC
   under `MAX_SIP_URI_CHARS` (slot headers are dropped first, then the custom ones, the summary last);
 - on Telnyx they are the `custom_headers` list of the `transfer` command.
 
-Warm transfers: the person answering hears the summary before the caller is bridged. Twilio fetches the `url`
-of `<Number>` / `<Sip>` when the callee answers and plays its TwiML to the callee only (our signed
-`/twilio/whisper` endpoint `<Say>`s the summary). Telnyx's `transfer` takes an `audio_url` played to the callee
-before bridging (our signed `/telnyx/whisper.wav` renders the summary with the local TTS); that path follows
-Telnyx's API reference and the SDK's parameters but has not been tried against a real Telnyx account.
+Warm transfers (the person answering hears the summary first): see warm_transfer.py.
 
-Pure functions of their arguments (no settings, no I/O) except `twilio_transfer_twiml` / `telnyx_transfer_params`,
-which add the signed whisper URL for warm transfers.
+Pure functions of their arguments (no settings, no I/O).
 """
 
 from __future__ import annotations
@@ -25,14 +21,12 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from twilio.twiml.voice_response import VoiceResponse
-
 # TransferOptions, DetailedTransfer and is_sip are the brain's vocabulary (providers.base), re-exported here.
 from ..providers.base import DetailedTransfer, Transfer, TransferOptions, is_sip  # noqa: F401
 
 __all__ = [
-    "TransferOptions", "DetailedTransfer", "HeaderError", "is_sip", "sip_headers", "sip_uri_with_headers",
-    "build_twiml", "build_telnyx_params", "twilio_transfer_twiml", "telnyx_transfer_params", "whisper_text",
+    "TransferOptions", "DetailedTransfer", "Transfer", "HeaderError", "is_sip", "check_header_name", "clean_value",
+    "sip_headers", "sip_uri_with_headers",
 ]  # fmt: skip
 
 SUMMARY, INTENT, SLOT_PREFIX = "X-Summary", "X-Intent", "X-Slot-"
@@ -112,65 +106,3 @@ def sip_uri_with_headers(uri: str, headers: dict[str, str], limit: int = MAX_SIP
     if length() > limit:
         kept.pop(INTENT, None)
     return f"{uri}{sep}{_query(kept)}" if kept else uri
-
-
-def whisper_text(summary: str) -> str:
-    """What the person answering a warm transfer hears before the caller is connected."""
-    summary = clean_value(summary, 400)
-    return f"Incoming transfer from the voice assistant. {summary}" if summary else (
-        "Incoming transfer from the voice assistant."
-    )
-
-
-# ---------------------------------------------------------------- Twilio
-
-
-def build_twiml(target: str, summary: str, options: TransferOptions | None = None,
-                whisper_url: str | None = None) -> str:
-    """`<Dial><Number>` or `<Dial><Sip>` (headers in the URI); with `whisper_url` (warm), Twilio runs that TwiML
-    for the callee before bridging."""
-    options = options or TransferOptions()
-    response = VoiceResponse()
-    dial = response.dial()
-    extra = {"url": whisper_url, "method": "POST"} if whisper_url else {}
-    if is_sip(target):
-        dial.sip(sip_uri_with_headers(target, sip_headers(summary, options)), **extra)
-    else:
-        dial.number(target.strip(), **extra)
-    return str(response)
-
-
-def twilio_transfer_twiml(target: str, summary: str, options: TransferOptions | None = None) -> str:
-    warm = options is not None and options.mode == "warm"
-    url = None
-    if warm:
-        from .whisper import twilio_whisper_url
-
-        url = twilio_whisper_url(summary)
-    return build_twiml(target, summary, options, url)
-
-
-# ---------------------------------------------------------------- Telnyx
-
-
-def build_telnyx_params(target: str, summary: str, options: TransferOptions | None = None,
-                        audio_url: str | None = None) -> dict:
-    """Keyword arguments for `client.calls.actions.transfer(call_control_id, **params)`."""
-    options = options or TransferOptions()
-    params: dict = {"to": target.strip()}
-    if is_sip(target):
-        headers = sip_headers(summary, options)
-        if headers:
-            params["custom_headers"] = [{"name": name, "value": value} for name, value in headers.items()]
-    if audio_url:
-        params["audio_url"] = audio_url
-    return params
-
-
-def telnyx_transfer_params(target: str, summary: str, options: TransferOptions | None = None) -> dict:
-    url = None
-    if options is not None and options.mode == "warm":
-        from .whisper import telnyx_whisper_audio_url
-
-        url = telnyx_whisper_audio_url(summary)
-    return build_telnyx_params(target, summary, options, url)

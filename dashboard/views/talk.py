@@ -7,8 +7,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
-from calls.carriers.browser_calls import open_browser_call
-from calls.carriers.browser_media import SAMPLE_RATE
+from calls.carriers.browser.media import SAMPLE_RATE
+from calls.carriers.browser.open_call import open_browser_call
 from calls.models import Agent
 
 from ..workspace import WorkspaceMixin

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from calls import stream_tokens
 from calls.carriers.base import BadMessage, CallStart, StreamStopped
-from calls.carriers.telnyx_media import TelnyxSerializer
-from calls.carriers.twilio_media import TwilioSerializer
+from calls.carriers.telnyx.media import TelnyxSerializer
+from calls.carriers.twilio.media import TwilioSerializer
 from calls.models import Agent, Call, CallEvent, Turn, Workspace
 from calls.providers import registry
 from tests import tally

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calls.carriers.base import AudioIn, BadMessage, CallStart, Connected, DtmfIn, MarkPlayed, StreamStopped
-from calls.carriers.telnyx_media import TelnyxSerializer
-from calls.carriers.twilio_media import TwilioSerializer
+from calls.carriers.telnyx.media import TelnyxSerializer
+from calls.carriers.twilio.media import TwilioSerializer
 from tests import tally
 
 from .messages import junk_text, message_sequences, templates

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from nacl.signing import SigningKey
 from twilio.request_validator import RequestValidator
 
-from calls.carriers.telnyx_signature import MAX_AGE_S, MAX_SKEW_S, sign
+from calls.carriers.telnyx.signature import MAX_AGE_S, MAX_SKEW_S, sign
 from calls.models import Agent, Call, PhoneNumber, Turn, Workspace
 from tests import tally
 

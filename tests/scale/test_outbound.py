@@ -14,9 +14,9 @@ from twilio.request_validator import RequestValidator
 
 from automation.models import Campaign, Contact, WebhookDelivery
 from calls import stream_tokens
-from calls.carriers import outbound_telnyx
 from calls.carriers.rest_errors import CarrierRestError
-from calls.carriers.telnyx_signature import sign
+from calls.carriers.telnyx import client_state
+from calls.carriers.telnyx.signature import sign
 from calls.models import Agent, Call, PhoneNumber, Workspace
 from calls.outbound import place_call
 from dashboard.models import ApiToken
@@ -69,7 +69,7 @@ def twilio_post(client, path: str, params: dict):
 
 def telnyx_event(client, kind: str, call: Call, **payload):
     body = json.dumps({"data": {"event_type": kind, "payload": {
-        "call_control_id": call.carrier_call_id, "client_state": outbound_telnyx.encode_state(call.pk), **payload}}})
+        "call_control_id": call.carrier_call_id, "client_state": client_state.encode_call(call.pk), **payload}}})
     headers = {f"HTTP_{k.upper().replace('-', '_')}": v
                for k, v in sign(body.encode(), base64.b64encode(bytes(KEY)).decode()).items()}
     return client.post("/telnyx/outbound/events", body, content_type="application/json", **headers)
@@ -144,7 +144,7 @@ def test_telnyx_dial_then_the_stream_starts_when_a_human_answers(telnyx, workspa
     assert path == "/v2/calls" and call.carrier_call_id == "v3:dialled-call"
     assert body["connection_id"] == "conn-1" and body["to"] == "+15557770001" and body["from"] == "+15550100000"
     assert body["webhook_url"] == f"{PUBLIC}/telnyx/outbound/events"
-    assert outbound_telnyx.decode_state(body["client_state"]) == call.pk
+    assert client_state.decode_call(body["client_state"]) == call.pk
     assert "answering_machine_detection" not in body and "stream_url" not in body
     assert telnyx_event(client, "call.answered", call).status_code == 204
     (action, streaming), = telnyx.actions()

@@ -17,8 +17,8 @@ import httpx
 from django.conf import settings
 from twilio.request_validator import RequestValidator
 
-from calls.carriers.telnyx_format import SUPPORTED
-from calls.carriers.telnyx_signature import sign
+from calls.carriers.telnyx.signature import sign
+from calls.carriers.telnyx.stream_format import SUPPORTED
 from calls.pipeline.audio import get_codec
 from voicebot.env import local_ed25519_keypair
 

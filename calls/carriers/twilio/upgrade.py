@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from .common import stream_url
-from .twilio_webhooks import signature_is_valid
+from ..common import stream_url
+from .signature import signature_is_valid
 
 log = logging.getLogger("calls.carriers.twilio")
 

@@ -1,7 +1,7 @@
 """Telnyx Call Control REST through the `telnyx` SDK: answer with a media stream, reject, hang up, transfer.
 
-Only used when TELNYX_API_KEY is set. TELNYX_BASE_URL points the SDK elsewhere (tests run a fake Telnyx on
-loopback). The SDK is imported lazily: it is large (seconds to import) and most processes never need it.
+Only used when TELNYX_API_KEY is set (client options: rest.py). The SDK is imported lazily: it is large (seconds
+to import) and most processes never need it. Failures are ProviderErrors, which the session reports and survives.
 
 The ids are call_control_ids. A Call Control call is stored under its call_control_id; a TeXML call under its
 CallSid, which Telnyx's SDK samples show in the same `v3:` form (that the two are interchangeable for Call
@@ -13,27 +13,16 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from ..providers.base import ProviderError
-from . import telnyx_client_state, transfer
-from .base import CallControl
-from .common import stream_url
-from .telnyx_format import StreamFormat
-
-REST_TIMEOUT_S = 10.0
-
-
-def _options() -> dict:
-    options: dict = {"api_key": settings.TELNYX_API_KEY, "timeout": REST_TIMEOUT_S, "max_retries": 1}
-    if settings.TELNYX_BASE_URL:
-        options["base_url"] = settings.TELNYX_BASE_URL
-    return options
+from ...providers.base import ProviderError
+from ..base import CallControl
+from ..common import stream_url
+from . import client_state, rest
+from .stream_format import StreamFormat
+from .transfer import telnyx_transfer_params
 
 
 def _failed(action: str, exc: Exception) -> ProviderError:
-    status = getattr(exc, "status_code", None)
-    detail = f"HTTP {status}" if status else type(exc).__name__
-    return ProviderError(f"telnyx {action} failed: {detail}: {str(exc)[:200]}", provider="telnyx",
-                         permanent=status in (401, 403))
+    return ProviderError(rest.failure(action, exc), provider="telnyx", permanent=rest.http_status(exc) in (401, 403))
 
 
 def answer_with_stream(call_control_id: str, token: str, fmt: StreamFormat) -> None:
@@ -45,7 +34,7 @@ def answer_with_stream(call_control_id: str, token: str, fmt: StreamFormat) -> N
     import telnyx
 
     try:
-        with telnyx.Telnyx(**_options()) as client:
+        with telnyx.Telnyx(**rest.options()) as client:
             client.calls.actions.answer(
                 call_control_id,
                 stream_url=stream_url("telnyx"),
@@ -55,7 +44,7 @@ def answer_with_stream(call_control_id: str, token: str, fmt: StreamFormat) -> N
                 # mp3 is Telnyx's default; rtp takes raw frames in the codec below, which is what we send.
                 stream_bidirectional_mode="rtp",
                 stream_bidirectional_codec=fmt.codec,
-                client_state=telnyx_client_state.encode_token(token),
+                client_state=client_state.encode_token(token),
                 # answer() in SDK 4.189 has no parameter for the rate (dial and start_streaming do); the API field
                 # is the same, so it goes in the body as is.
                 extra_body={"stream_bidirectional_sampling_rate": fmt.sample_rate},
@@ -68,7 +57,7 @@ def reject(call_control_id: str) -> None:
     import telnyx
 
     try:
-        with telnyx.Telnyx(**_options()) as client:
+        with telnyx.Telnyx(**rest.options()) as client:
             client.calls.actions.reject(call_control_id, cause="CALL_REJECTED")
     except telnyx.APIError as exc:
         raise _failed("reject", exc) from exc
@@ -81,7 +70,7 @@ class TelnyxCallControl(CallControl):
         import telnyx
 
         try:
-            async with telnyx.AsyncTelnyx(**_options()) as client:
+            async with telnyx.AsyncTelnyx(**rest.options()) as client:
                 await client.calls.actions.hangup(call_id)
         except telnyx.APIError as exc:
             raise _failed("hang-up", exc) from exc
@@ -89,9 +78,9 @@ class TelnyxCallControl(CallControl):
     async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
         import telnyx
 
-        params = transfer.telnyx_transfer_params(target, summary, options)  # cold/warm, SIP headers: transfer.py
+        params = telnyx_transfer_params(target, summary, options)  # cold/warm, SIP headers: transfer.py
         try:
-            async with telnyx.AsyncTelnyx(**_options()) as client:
+            async with telnyx.AsyncTelnyx(**rest.options()) as client:
                 await client.calls.actions.transfer(call_id, **params)
         except telnyx.APIError as exc:
             raise _failed("transfer", exc) from exc

@@ -17,7 +17,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .rest_errors import CarrierRestError, NotConfigured
+from ..rest_errors import CarrierRestError, NotConfigured
 
 REST_TIMEOUT_S = 10.0
 

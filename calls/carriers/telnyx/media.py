@@ -22,14 +22,12 @@ Telnyx quirks handled here, so the session never sees them:
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 
-from ..pipeline.audio import Codec, UnsupportedCodec, get_codec
-from ..pipeline.reorder import ReorderBuffer
-from . import telnyx_client_state
-from .base import (
+from ...pipeline.audio import Codec, UnsupportedCodec, get_codec
+from ...pipeline.reorder import ReorderBuffer
+from ..base import (
     AudioIn,
     BadMessage,
     CallStart,
@@ -39,9 +37,13 @@ from .base import (
     MarkPlayed,
     MediaSerializer,
     StreamStopped,
-    load_message,
+    decode_payload,
+    dtmf_digit,
+    section_field,
+    start_body,
 )
-from .telnyx_format import SUPPORTED
+from . import client_state
+from .stream_format import SUPPORTED
 
 log = logging.getLogger("calls.carriers.telnyx")
 
@@ -50,8 +52,6 @@ log = logging.getLogger("calls.carriers.telnyx")
 REORDER_WINDOW = 5
 FRAME_MS = 20
 _INBOUND = ("inbound", "inbound_track")
-_DTMF = frozenset("0123456789*#ABCD")
-_NOTHING: list[CarrierEvent] = []
 
 
 class TelnyxSerializer(MediaSerializer):
@@ -66,39 +66,47 @@ class TelnyxSerializer(MediaSerializer):
         self._codecs: dict[tuple[str, int], Codec] = {}
         self._media_prefix = '{"event":"media","media":{"payload":"'
 
-    # ------------------------------------------------------------------ inbound
+    # ------------------------------------------------------------------ inbound, one method per event
 
-    def parse(self, text: str) -> list[CarrierEvent]:
-        msg = load_message(text)
-        event = msg.get("event")
-        if event == "media":
-            return self._media(msg)
-        if event == "mark":
-            return self._sequenced(msg, MarkPlayed(str(_field(msg, "mark", "name"))))
-        if event == "dtmf":
-            digit = str(_field(msg, "dtmf", "digit"))
-            if digit not in _DTMF:
-                raise BadMessage("bad_dtmf", digit[:8])
-            return self._sequenced(msg, DtmfIn(digit))
-        if event == "start":
-            return [self._start(msg)]
-        if event == "stop":
-            if self.started is None:
-                raise BadMessage("stop_before_start")
-            # Whatever the reorder buffer still holds was heard before the stop: hand it over first.
-            return [*self.flush(), StreamStopped("stop")]
-        if event == "connected":
-            return [Connected()]
-        if event == "error":
-            raise self._carrier_error(msg)
-        raise BadMessage("unknown_event", str(event)[:40])
+    def on_media(self, msg: dict, media: dict) -> list[CarrierEvent]:
+        seq = _seq(msg)
+        if media.get("track", "inbound") not in _INBOUND:
+            return self._release(seq, None)  # the other track's frame: its slot is not a loss
+        codec = self._frame_codec(msg, media)
+        payload = decode_payload(media)
+        if len(payload) % codec.bytes_per_sample:
+            # Half an L16 sample would shift every later sample by a byte: drop the frame, its slot gets concealed.
+            raise BadMessage("bad_payload_length", f"{len(payload)} bytes of {codec.name}")
+        if not payload:
+            return self._release(seq, None)
+        pcm = codec.decode(payload)
+        if len(pcm) != len(self._silence):
+            # A concealed frame lasts as long as the real ones around it (Telnyx frames are 20 ms, but need not be).
+            self._silence = codec.decode(codec.silence(1))[:2] * (len(pcm) // 2)
+        return self._release(seq, pcm)
 
-    def _start(self, msg: dict) -> CallStart:
+    def on_mark(self, msg: dict) -> list[CarrierEvent]:
+        return self._sequenced(msg, MarkPlayed(str(section_field(msg, "mark", "name"))))
+
+    def on_dtmf(self, msg: dict) -> list[CarrierEvent]:
+        return self._sequenced(msg, DtmfIn(dtmf_digit(msg)))
+
+    def on_stop(self, msg: dict) -> list[CarrierEvent]:
+        if self.started is None:
+            raise BadMessage("stop_before_start")
+        # Whatever the reorder buffer still holds was heard before the stop: hand it over first.
+        return [*self.flush(), StreamStopped("stop")]
+
+    def on_connected(self, msg: dict) -> list[CarrierEvent]:
+        return [Connected()]
+
+    def on_error(self, msg: dict) -> list[CarrierEvent]:
+        raise self._carrier_error(msg)
+
+    def on_start(self, msg: dict) -> list[CarrierEvent]:
         if self.started is not None:
             raise BadMessage("duplicate_start")
-        start = msg.get("start")
-        if not isinstance(start, dict):
-            raise BadMessage("bad_start")
+        start = start_body(msg)
         seq = _seq(msg)  # before any state changes: a refused start must leave the stream able to start
         fmt = start.get("media_format")
         if not isinstance(fmt, dict):
@@ -113,7 +121,7 @@ class TelnyxSerializer(MediaSerializer):
         call_control_id = str(start.get("call_control_id") or "")
         call_id = ""
         if not params.get("token"):
-            token = telnyx_client_state.decode_token(start.get("client_state"))
+            token = client_state.decode_token(start.get("client_state"))
             if token:
                 params["token"] = token
                 # Call Control: our Call row is keyed by this very call_control_id, so the consumer can check the
@@ -130,32 +138,7 @@ class TelnyxSerializer(MediaSerializer):
         # Anchor the reorder buffer on the start's number: the first media frames may themselves arrive swapped.
         if seq is not None:
             self._reorder.push(seq, None)
-        return self.started
-
-    def _media(self, msg: dict) -> list[CarrierEvent]:
-        if self.started is None:
-            raise BadMessage("media_before_start")
-        media = msg.get("media")
-        if not isinstance(media, dict):
-            raise BadMessage("bad_media")
-        seq = _seq(msg)
-        if media.get("track", "inbound") not in _INBOUND:
-            return self._release(seq, None)  # the other track's frame: its slot is not a loss
-        codec = self._frame_codec(msg, media)
-        try:
-            payload = base64.b64decode(media["payload"], validate=True)
-        except (KeyError, TypeError, binascii.Error, ValueError) as exc:
-            raise BadMessage("invalid_base64") from exc
-        if len(payload) % codec.bytes_per_sample:
-            # Half an L16 sample would shift every later sample by a byte: drop the frame, its slot gets concealed.
-            raise BadMessage("bad_payload_length", f"{len(payload)} bytes of {codec.name}")
-        if not payload:
-            return self._release(seq, None)
-        pcm = codec.decode(payload)
-        if len(pcm) != len(self._silence):
-            # A concealed frame lasts as long as the real ones around it (Telnyx frames are 20 ms, but need not be).
-            self._silence = codec.decode(codec.silence(1))[:2] * (len(pcm) // 2)
-        return self._release(seq, pcm)
+        return [self.started]
 
     def _sequenced(self, msg: dict, event: CarrierEvent) -> list[CarrierEvent]:
         """A non-audio event is delivered at once; its sequence number only fills its slot in the audio order."""
@@ -170,11 +153,11 @@ class TelnyxSerializer(MediaSerializer):
     def _release(self, seq: int | None, pcm: bytes | None) -> list[CarrierEvent]:
         if seq is None:
             # No sequence number (not seen from Telnyx, but cheap to survive): deliver in arrival order.
-            return [AudioIn(pcm)] if pcm else _NOTHING
+            return [AudioIn(pcm)] if pcm else []
         ready = self._reorder.push(seq, pcm)
         self._copy_stats()
         if not ready:
-            return _NOTHING
+            return []
         return [AudioIn(p) for p in ready if p]
 
     def flush(self) -> list[CarrierEvent]:
@@ -250,13 +233,6 @@ def _seq(msg: dict) -> int | None:
         return int(raw)
     except (TypeError, ValueError, OverflowError):
         raise BadMessage("bad_sequence_number", str(raw)[:20]) from None
-
-
-def _field(msg: dict, section: str, key: str):
-    body = msg.get(section)
-    if not isinstance(body, dict) or key not in body:
-        raise BadMessage(f"bad_{section}")
-    return body[key]
 
 
 def _custom_parameters(raw) -> dict[str, str]:

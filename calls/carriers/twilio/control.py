@@ -1,7 +1,7 @@
 """Twilio REST on a live call: hang up and transfer. Only built when real credentials are configured.
 
 twilio-python's `*_async` methods need its aiohttp client (`AsyncTwilioHttpClient`); with the default client they
-raise RuntimeError. The synchronous client in a worker thread is simpler and shares `twilio_rest.client()` (and
+raise RuntimeError. The synchronous client in a worker thread is simpler and shares `rest.client()` (and
 its TWILIO_BASE_URL) with outbound calls and stream resumes.
 """
 
@@ -12,14 +12,15 @@ import asyncio
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 
-from ..providers.base import ProviderError
-from . import transfer, twilio_rest
-from .base import CallControl
+from ...providers.base import ProviderError
+from ..base import CallControl
+from . import rest
+from .transfer import twilio_transfer_twiml
 
 
 class TwilioCallControl(CallControl):
     def __init__(self) -> None:
-        self.client = twilio_rest.client()
+        self.client = rest.client()
 
     async def _update(self, action: str, call_id: str, **fields) -> None:
         try:
@@ -31,7 +32,7 @@ class TwilioCallControl(CallControl):
         await self._update("hang-up", call_id, status="completed")
 
     async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
-        twiml = transfer.twilio_transfer_twiml(target, summary, options)  # cold/warm, SIP headers: see transfer.py
+        twiml = twilio_transfer_twiml(target, summary, options)  # cold/warm, SIP headers: see transfer.py
         await self._update("transfer", call_id, twiml=twiml)
 
 

@@ -3,37 +3,26 @@
 A dialled call is placed *without* a stream: the stream token must be bound to the call_control_id, which the dial
 response is the first to name. The stream starts with `start_streaming` once the callee answered (and AMD said
 human) — the same request that reconnects a dropped stream (calls.resume). Its token travels as a stream custom
-parameter, which Telnyx delivers as `start.custom_parameters`; `client_state` keeps our own reference to the row.
+parameter, which Telnyx delivers as `start.custom_parameters`; `client_state` keeps our own reference to the row
+(client_state.py).
 
-The client options mirror telnyx_control's (TELNYX_BASE_URL for the tests' fake), kept separate because that module
-belongs to the inbound path; dialling also needs TELNYX_CONNECTION_ID (the Call Control application).
+Failures are CarrierRestErrors (rest.py). Dialling also needs TELNYX_CONNECTION_ID (the Call Control application).
 """
 
 from __future__ import annotations
 
-import base64
-import json
-
 from django.conf import settings
 
-from ..models import Call
-from .common import public_url, stream_url
-from .rest_errors import CarrierRestError, NotConfigured
-from .telnyx_format import StreamFormat, stream_format
+from ...models import Call
+from ..common import public_url, stream_url
+from ..rest_errors import CarrierRestError, NotConfigured
+from . import client_state
+from .rest import client_options, rest_error
+from .stream_format import StreamFormat, stream_format
 
-REST_TIMEOUT_S = 10.0
 RING_TIMEOUT_S = 45
 TIME_LIMIT_MARGIN_S = 60
 VOICEMAIL_VOICE = "female"
-
-
-def client_options() -> dict:
-    if not settings.TELNYX_API_KEY:
-        raise NotConfigured("Telnyx REST needs TELNYX_API_KEY", carrier="telnyx")
-    options: dict = {"api_key": settings.TELNYX_API_KEY, "timeout": REST_TIMEOUT_S, "max_retries": 1}
-    if settings.TELNYX_BASE_URL:
-        options["base_url"] = settings.TELNYX_BASE_URL
-    return options
 
 
 def check_configured() -> None:
@@ -41,28 +30,6 @@ def check_configured() -> None:
     if not settings.TELNYX_CONNECTION_ID:
         raise NotConfigured("Telnyx outbound calls need TELNYX_CONNECTION_ID (the Call Control application id)",
                             carrier="telnyx")
-
-
-def encode_state(call_pk: int) -> str:
-    return base64.b64encode(json.dumps({"call": call_pk}).encode()).decode()
-
-
-def decode_state(client_state: object) -> int | None:
-    """Our call pk from a webhook's `client_state`, or None (absent, not ours, malformed)."""
-    try:
-        state = json.loads(base64.b64decode(str(client_state or ""), validate=True))
-    except ValueError:
-        return None
-    pk = state.get("call") if isinstance(state, dict) else None
-    return pk if isinstance(pk, int) else None
-
-
-def _failed(action: str, exc: Exception) -> CarrierRestError:
-    status = getattr(exc, "status_code", None)
-    detail = f"HTTP {status}" if status else type(exc).__name__
-    permanent = status is not None and 400 <= status < 500 and status != 429
-    return CarrierRestError(f"telnyx {action} failed: {detail}: {str(exc)[:200]}", carrier="telnyx",
-                            permanent=permanent)
 
 
 def dial(call: Call) -> str:
@@ -80,11 +47,11 @@ def dial(call: Call) -> str:
             response = client.calls.dial(
                 connection_id=settings.TELNYX_CONNECTION_ID, from_=call.from_number, to=call.to_number,
                 webhook_url=public_url("/telnyx/outbound/events"), webhook_url_method="POST",
-                client_state=encode_state(call.pk), timeout_secs=RING_TIMEOUT_S,
+                client_state=client_state.encode_call(call.pk), timeout_secs=RING_TIMEOUT_S,
                 time_limit_secs=call.agent.max_duration_s + TIME_LIMIT_MARGIN_S, **extra,
             )
     except telnyx.APIError as exc:
-        raise _failed("dial", exc) from exc
+        raise rest_error("dial", exc) from exc
     call_control_id = response.data.call_control_id if response.data else None
     if not call_control_id:
         raise CarrierRestError("telnyx dial answered without a call_control_id", carrier="telnyx")
@@ -107,7 +74,7 @@ def start_stream(call: Call, token: str) -> None:
                 custom_parameters=[{"name": "token", "value": token}],
             )
     except telnyx.APIError as exc:
-        raise _failed("start_streaming", exc) from exc
+        raise rest_error("start_streaming", exc) from exc
 
 
 def speak(call: Call, text: str) -> None:
@@ -117,7 +84,7 @@ def speak(call: Call, text: str) -> None:
         with telnyx.Telnyx(**client_options()) as client:
             client.calls.actions.speak(call.carrier_call_id, payload=text, voice=VOICEMAIL_VOICE, language="en-US")
     except telnyx.APIError as exc:
-        raise _failed("speak", exc) from exc
+        raise rest_error("speak", exc) from exc
 
 
 def hang_up(call: Call) -> None:
@@ -127,4 +94,4 @@ def hang_up(call: Call) -> None:
         with telnyx.Telnyx(**client_options()) as client:
             client.calls.actions.hangup(call.carrier_call_id)
     except telnyx.APIError as exc:
-        raise _failed("hangup", exc) from exc
+        raise rest_error("hangup", exc) from exc

@@ -1,16 +1,16 @@
 """Admission of browser calls: a dashboard user calls an agent from the page (the "browser" carrier).
 
-Like a carrier webhook (`common.open_call`) it creates the Call before any audio flows and returns the single-use
-stream token the media socket must present; here the caller is a logged-in member of the agent's workspace, so
-the token is only ever handed to someone allowed to talk to that agent.
+Like a carrier webhook (`calls.carriers.common.open_call`) it creates the Call before any audio flows and returns
+the single-use stream token the media socket must present; here the caller is a logged-in member of the agent's
+workspace, so the token is only ever handed to someone allowed to talk to that agent.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from .. import stream_tokens
-from ..models import Agent, Call, Carrier
+from ... import stream_tokens
+from ...models import Agent, Call, Carrier
 
 FROM_PREFIX = "browser:"
 

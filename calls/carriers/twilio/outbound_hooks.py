@@ -7,24 +7,19 @@ overtakes `place_call` storing the CallSid.
 from __future__ import annotations
 
 import logging
-from functools import partial
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.twiml.voice_response import VoiceResponse
 
-from .. import outbound
-from ..models import Call, Carrier
-from . import common
-from .twilio_twiml import stream_twiml
-from .twilio_webhooks import twiml, verified
+from ...models import Call, Carrier
+from .. import common, dialled
+from ..voice_xml import xml_response
+from .signature import verified
+from .twiml import stream_twiml
 
 log = logging.getLogger("calls.carriers.twilio")
-
-TERMINAL = {"completed", "busy", "failed", "no-answer", "canceled"}
-
 
 def answered_by(value: str) -> str:
     """Twilio's AnsweredBy (human, machine_start, machine_end_beep|silence|other, fax, unknown) in our three words."""
@@ -39,7 +34,7 @@ def _outbound_call(request: HttpRequest) -> Call | None:
     pk = request.GET.get("call", "")
     call = Call.objects.select_related("agent").filter(
         pk=int(pk) if pk.isdigit() else 0, carrier=Carrier.TWILIO, direction=Call.Direction.OUTBOUND).first()
-    if call is None or not outbound.adopt_carrier_id(call, request.POST.get("CallSid", "")):
+    if call is None or not dialled.adopt_carrier_id(call, request.POST.get("CallSid", "")):
         log.warning("twilio outbound callback for unknown call %r (CallSid %s)", pk, request.POST.get("CallSid"))
         return None
     return call
@@ -54,14 +49,14 @@ def answer(request: HttpRequest) -> HttpResponse:
     response = VoiceResponse()
     if call is None:
         response.hangup()
-        return twiml(response)
-    action = outbound.record_answer(call, answered_by(request.POST.get("AnsweredBy", "")) or "unknown")
+        return xml_response(response)
+    action = dialled.record_answer(call, answered_by(request.POST.get("AnsweredBy", "")) or "unknown")
     if action == "stream":
-        return twiml(stream_twiml(common.grant_stream(call)))
+        return xml_response(stream_twiml(common.grant_stream(call)))
     if action == "message":
         response.say(call.agent.voicemail_message)
     response.hangup()
-    return twiml(response)
+    return xml_response(response)
 
 
 @csrf_exempt
@@ -77,8 +72,6 @@ def status(request: HttpRequest) -> HttpResponse:
         Call.objects.filter(pk=call.pk).update(answered_by=who)
     state = request.POST.get("CallStatus", "")
     common.update_status(Carrier.TWILIO, call.carrier_call_id, state, request.POST.get("CallDuration"))
-    if state in TERMINAL:
-        from ..tasks import enqueue_post_call
-
-        transaction.on_commit(partial(enqueue_post_call, call.pk))
+    if state in common.TERMINAL_STATUSES:
+        dialled.announce_end(call)
     return HttpResponse(status=204)

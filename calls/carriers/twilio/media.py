@@ -7,11 +7,10 @@ Twilio sends numbers as JSON strings, speaks only μ-law 8 kHz, and accepts text
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 
-from ..pipeline.audio import get_codec
-from .base import (
+from ...pipeline.audio import get_codec
+from ..base import (
     AudioIn,
     BadMessage,
     CallStart,
@@ -21,10 +20,11 @@ from .base import (
     MarkPlayed,
     MediaSerializer,
     StreamStopped,
-    load_message,
+    decode_payload,
+    dtmf_digit,
+    section_field,
+    start_body,
 )
-
-_NOTHING: list[CarrierEvent] = []
 
 
 class TwilioSerializer(MediaSerializer):
@@ -37,47 +37,18 @@ class TwilioSerializer(MediaSerializer):
         # Outbound messages share everything but the payload: build the prefix once.
         self._media_prefix = ""
 
-    def parse(self, text: str) -> list[CarrierEvent]:
-        msg = load_message(text)
-        event = msg.get("event")
-        if event == "media":
-            return self._media(msg)
-        if event == "start":
-            return [self._start(msg)]
-        if event == "mark":
-            name = _field(msg, "mark", "name")
-            return [MarkPlayed(str(name))]
-        if event == "dtmf":
-            digit = str(_field(msg, "dtmf", "digit"))
-            if len(digit) != 1 or digit not in "0123456789*#ABCD":
-                raise BadMessage("bad_dtmf", digit[:8])
-            return [DtmfIn(digit)]
-        if event == "stop":
-            return [StreamStopped("stop")]
-        if event == "connected":
-            return [Connected()]
-        raise BadMessage("unknown_event", str(event)[:40])
+    # ------------------------------------------------------------------ inbound, one method per event
 
-    def _media(self, msg: dict) -> list[CarrierEvent]:
-        if self.started is None:
-            raise BadMessage("media_before_start")
-        media = msg.get("media")
-        if not isinstance(media, dict):
-            raise BadMessage("bad_media")
+    def on_media(self, msg: dict, media: dict) -> list[CarrierEvent]:
         if media.get("track", "inbound") != "inbound":
-            return _NOTHING
-        try:
-            payload = base64.b64decode(media["payload"], validate=True)
-        except (KeyError, TypeError, binascii.Error, ValueError) as exc:
-            raise BadMessage("invalid_base64") from exc
+            return []
+        payload = decode_payload(media)
         if not payload:
-            return _NOTHING
+            return []
         return [AudioIn(self.codec.decode(payload))]
 
-    def _start(self, msg: dict) -> CallStart:
-        start = msg.get("start")
-        if not isinstance(start, dict):
-            raise BadMessage("bad_start")
+    def on_start(self, msg: dict) -> list[CarrierEvent]:
+        start = start_body(msg)
         fmt = start.get("mediaFormat") or {}
         if not isinstance(fmt, dict):
             raise BadMessage("unsupported_media_format", f"mediaFormat {str(fmt)[:40]}")
@@ -100,7 +71,21 @@ class TwilioSerializer(MediaSerializer):
             params={str(k): str(v) for k, v in params.items()},
         )
         self._media_prefix = '{"event":"media","streamSid":%s,"media":{"payload":"' % json.dumps(self.stream_sid)
-        return self.started
+        return [self.started]
+
+    def on_mark(self, msg: dict) -> list[CarrierEvent]:
+        return [MarkPlayed(str(section_field(msg, "mark", "name")))]
+
+    def on_dtmf(self, msg: dict) -> list[CarrierEvent]:
+        return [DtmfIn(dtmf_digit(msg))]
+
+    def on_stop(self, msg: dict) -> list[CarrierEvent]:
+        return [StreamStopped("stop")]
+
+    def on_connected(self, msg: dict) -> list[CarrierEvent]:
+        return [Connected()]
+
+    # ------------------------------------------------------------------ outbound
 
     def encode_audio(self, pcm: bytes) -> str:
         return self._media_prefix + base64.b64encode(self.codec.encode(pcm)).decode() + '"}}'
@@ -110,13 +95,6 @@ class TwilioSerializer(MediaSerializer):
 
     def encode_clear(self) -> str:
         return json.dumps({"event": "clear", "streamSid": self.stream_sid})
-
-
-def _field(msg: dict, section: str, key: str):
-    body = msg.get(section)
-    if not isinstance(body, dict) or key not in body:
-        raise BadMessage(f"bad_{section}")
-    return body[key]
 
 
 def _int(value) -> int | None:
