@@ -28,7 +28,9 @@ run: migrate
 	$(PY) manage.py webhook_urls
 	$(VENV)/bin/daphne -b 127.0.0.1 -p $(PORT) voicebot.asgi:application
 
+# The architecture contracts (.importlinter: layers, no import circles, carriers apart, harnesses out) first.
 test: install
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 # Benchmark-only packages: into .venv from bench/requirements.txt; pipecat-ai (side by side) conflicts with our
