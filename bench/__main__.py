@@ -5,7 +5,7 @@
     python -m bench --scenario pipecat --scenario bargein
     python -m bench --report-only                     # the sections again from docs/benchmarks/*.json
 
-Scenarios: embedded (local Whisper/flow/espeak), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
+Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
 same callers against a minimal Pipecat bot). See bench/cloud/.
@@ -25,13 +25,13 @@ import time
 
 import django
 
-from . import embedded
+from . import embedded, perframe
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("embedded", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
+SCENARIOS = ("perframe", "embedded", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
 
 
 class _Load(threading.Thread):
@@ -78,6 +78,12 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
     started = time.monotonic()
     ctx = run.Context(max_calls=max_calls, loadgens=loadgens, log=log, speech=utterances())
     ov = cap = others = pc = wh = None
+
+    if "perframe" in chosen:
+        log("scenario perframe:")
+        data = perframe.run()
+        save("perframe", data, perframe.markdown(data, command))
+        log(f"  quiet {data['quiet']['median_us']} µs/frame, talking {data['talking']['median_us']} µs/frame")
 
     if "embedded" in chosen:
         log("scenario embedded:")
