@@ -228,3 +228,17 @@ def test_smart_turn_is_built_from_the_agents_settings(monkeypatch):
     assert (eot.ask_after_ms, eot.max_silence_ms, eot.fallback_silence_ms) == (140, 1500, 280)
     assert eot.tracker.stop_ms == 1500 and eot.threshold == 0.7 and eot.reask_every_ms == 400
     assert eot.frame_bytes == 640 and eot.sample_rate == 16000
+
+
+def test_the_agents_field_names_the_strategy_and_provider_options_only_one_it_cannot_name():
+    from calls.models import Agent
+    from calls.session.factory import agent_settings
+
+    agent = Agent(end_of_turn="smart-turn", end_of_turn_max_silence_ms=1400, smart_turn_silence_ms=100,
+                  provider_options={"turn_taking": {"end_of_turn": "silence", "smart-turn": {"threshold": 0.6}}})
+    settings = agent_settings(agent)
+    assert settings.end_of_turn == "smart-turn"  # the dashboard's choice wins over a stale option
+    assert (settings.end_of_turn_max_silence_ms, settings.smart_turn_silence_ms) == (1400, 100)
+    assert settings.turn_taking_options == {"smart-turn": {"threshold": 0.6}}
+    agent.provider_options = {"turn_taking": {"end_of_turn": "radio", "radio": {"word": "over"}}}
+    assert agent_settings(agent).end_of_turn == "radio"  # a strategy registered in code, named in the options
