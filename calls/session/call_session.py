@@ -47,9 +47,9 @@ from ..providers.base import (
     UserTurn,
 )
 from ..recorder import CallRecorder
+from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
 from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE
 from .settings import AgentSettings
-from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
 from .speaker import Speaker
 from .turn_log import CallerSpeech, TurnLog, brain_state
 from .turn_taking import INTERRUPT, EndOfTurnStrategy, InterruptionStrategy, end_of_turn_for, interruption_for

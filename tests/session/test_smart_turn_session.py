@@ -17,8 +17,15 @@ from calls.session.call_session import CallSession
 from calls.session.settings import AgentSettings
 from calls.session.smart_turn import SmartTurnEndOfTurn
 from tests.pipeline_fakes import ScriptedSTT
+from tests.session.helpers import (
+    Carrier,
+    KeepingRecorder,
+    ScriptBrain,
+    TextSerializer,
+    WordTTS,
+    until,
+)
 from tests.turn import speech
-from tests.session.helpers import Carrier, KeepingRecorder, ScriptBrain, TextSerializer, WordTTS, until
 
 RATE = 16000
 FIRST, SECOND = "my number is five five five", "two one three four."
