@@ -20,7 +20,7 @@ LLM_PROVIDERS = registry.choices("brain")
 TTS_PROVIDERS = registry.choices("tts")
 # provider_options sections (see calls.providers.chains): an options object per capability, the carrier stream
 # format, the fallback policy, and the LLM's HTTP tools (a list).
-PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts", "telephony", "fallback")
+PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts", "telephony", "fallback", "turn_taking")
 PROVIDER_OPTION_LISTS = ("tools",)
 
 MAX_PERIOD_DAYS = 366
@@ -110,7 +110,8 @@ class AgentForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code", "data-json-editor": ""}),
         help_text='Sections: "stt", "llm", "tts" (passed to that provider), "telephony", "fallback", and "tools" '
-        '(a list), e.g. {"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
+        '(a list), "turn_taking" (e.g. {"smart-turn": {"threshold": 0.6, "reask_every_ms": 400}}), '
+        'e.g. {"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
     )
     stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
@@ -120,13 +121,17 @@ class AgentForm(forms.ModelForm):
         model = Agent
         fields = [
             "name", "greeting", "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
-            "barge_in_enabled", "barge_in_min_ms", "end_of_turn_silence_ms", "silence_timeout_s", "max_reprompts",
+            "barge_in_enabled", "barge_in_min_ms", "end_of_turn", "end_of_turn_silence_ms",
+            "end_of_turn_max_silence_ms", "smart_turn_silence_ms", "silence_timeout_s", "max_reprompts",
             "max_duration_s",
         ]  # fmt: skip
         labels = {
             "barge_in_enabled": "Callers can interrupt (barge-in)",
             "barge_in_min_ms": "Barge-in: minimum caller speech (ms)",
+            "end_of_turn": "End of the caller's turn",
             "end_of_turn_silence_ms": "End of turn after silence of (ms)",
+            "end_of_turn_max_silence_ms": "Longest wait for an unfinished sentence (ms)",
+            "smart_turn_silence_ms": "Smart Turn: ask the model after silence of (ms)",
             "silence_timeout_s": "Re-prompt after caller silence of (s)",
             "max_reprompts": "Re-prompts before hanging up",
             "max_duration_s": "Maximum call length (s)",
@@ -134,6 +139,8 @@ class AgentForm(forms.ModelForm):
         help_texts = {
             "greeting": "Spoken as soon as the call is answered.",
             "voice": "eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's voice id for ElevenLabs.",
+            "end_of_turn": "Silence ends a turn after the time below. Smart Turn asks a model after a short "
+            "silence whether the caller sounds done: yes ends the turn at once, no waits up to the longest wait.",
         }
         widgets = {"greeting": forms.Textarea(attrs={"rows": 2})}
 
@@ -146,6 +153,8 @@ class AgentForm(forms.ModelForm):
         bounds = {
             "barge_in_min_ms": (50, 5000),
             "end_of_turn_silence_ms": (100, 5000),
+            "end_of_turn_max_silence_ms": (300, 10000),
+            "smart_turn_silence_ms": (40, 1000),
             "max_reprompts": (0, 10),
             "max_duration_s": (10, 4 * 3600),
         }
@@ -210,6 +219,10 @@ class AgentForm(forms.ModelForm):
                 validate_flow(data["flow"], capabilities_for(probe, names | {data.get("name", "")}))
             except FlowError as exc:
                 self.add_error("flow", str(exc))
+        ask, longest = data.get("smart_turn_silence_ms"), data.get("end_of_turn_max_silence_ms")
+        if data.get("end_of_turn") == "smart-turn" and ask and longest and longest <= ask:
+            self.add_error("end_of_turn_max_silence_ms", "The longest wait must be longer than the silence after "
+                           "which the model is asked.")
         voice = (data.get("voice") or "").strip()
         if data.get("tts_provider") == "espeak" and voice and "voice" not in self.errors:
             error = espeak_voice_error(voice)

@@ -47,6 +47,7 @@ from ..providers.base import (
     UserTurn,
 )
 from ..recorder import CallRecorder
+from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
 from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE
 from .settings import AgentSettings
 from .speaker import Speaker

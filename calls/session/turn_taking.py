@@ -87,17 +87,25 @@ class SilenceOrProviderEndOfTurn(SilenceEndOfTurn):
         return False
 
 
-def _silence(cls: type[SilenceEndOfTurn]) -> Callable[[AgentSettings, int], EndOfTurnStrategy]:
+class ProviderEndOfTurn(SilenceOrProviderEndOfTurn):
+    """The STT provider's endpointing decides (Deepgram's speech_final / UtteranceEnd, tuned in its options); our
+    VAD's silence only as a backstop, after the agent's maximum silence (`end_of_turn_max_silence_ms`): a
+    provider that sends no hints (local Whisper) then ends turns on that long silence alone."""
+
+
+def _silence(cls: type[SilenceEndOfTurn], backstop: bool = False) -> Callable[[AgentSettings, int], EndOfTurnStrategy]:
     def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
-        return cls(sample_rate, end_silence_ms=settings.end_of_turn_silence_ms, speculate_ms=settings.speculate_ms)
+        silence = settings.end_of_turn_max_silence_ms if backstop else settings.end_of_turn_silence_ms
+        return cls(sample_rate, end_silence_ms=silence, speculate_ms=settings.speculate_ms)
 
     return build
 
 
-#: name -> build(settings, sample_rate)
+#: name -> build(settings, sample_rate). "smart-turn" registers itself from `calls.session.smart_turn`.
 END_OF_TURN_STRATEGIES: dict[str, Callable[[AgentSettings, int], EndOfTurnStrategy]] = {
     "silence": _silence(SilenceEndOfTurn),
     "silence+provider": _silence(SilenceOrProviderEndOfTurn),
+    "provider": _silence(ProviderEndOfTurn, backstop=True),
 }
 DEFAULT_END_OF_TURN = "silence+provider"
 
