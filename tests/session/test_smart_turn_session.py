@@ -25,18 +25,19 @@ from tests.session.helpers import (
     WordTTS,
     until,
 )
-from tests.turn import speech
+from voicebot.testing.pcm import silence
+from voicebot.testing.speech import caller_speech
 
 RATE = 16000
 FIRST, SECOND = "my number is five five five", "two one three four."
 
 
 def caller_says(text: str) -> bytes:
-    return speech.caller_says(text, RATE)
+    return caller_speech(text, RATE, wpm=170)
 
 
 def quiet(ms: int) -> bytes:
-    return speech.quiet(ms, RATE)
+    return silence(ms, RATE)
 
 
 def session_for(settings: AgentSettings, script: list[str], end_of_turn=None):

@@ -23,9 +23,20 @@ from calls.pipeline.turns import END_OF_TURN
 from calls.providers.turn import features
 from calls.providers.turn import smart_turn as model
 from calls.session.smart_turn import SmartTurnEndOfTurn
-from tests.turn.speech import caller_says, quiet
+from voicebot.testing.pcm import silence
+from voicebot.testing.speech import caller_speech
 
 FIXTURES = Path(__file__).parent / "fixtures"
+RATE = 16000  # Smart Turn's own rate
+
+
+def caller_says(text: str) -> bytes:
+    return caller_speech(text, RATE, wpm=170)
+
+
+def quiet(ms: int) -> bytes:
+    return silence(ms, RATE)
+
 
 needs_model = pytest.mark.skipif(not model.model_path().is_file(),
                                  reason=f"no Smart Turn model at {model.model_path()} (make install fetches it)")
