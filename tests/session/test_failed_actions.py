@@ -14,7 +14,16 @@ from calls.session.call_session import CallSession, State
 from calls.session.lines import TRANSFER_FAILED_LINE
 from calls.session.settings import AgentSettings
 from tests.pipeline_fakes import ScriptedSTT
-from tests.session.helpers import RATE, Carrier, KeepingRecorder, TextSerializer, WordTTS, silence, until, voiced
+from tests.session.helpers import (
+    RATE,
+    Carrier,
+    KeepingRecorder,
+    TextSerializer,
+    WordTTS,
+    silence,
+    until,
+    voiced,
+)
 
 pytestmark = pytest.mark.asyncio
 
