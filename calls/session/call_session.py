@@ -32,6 +32,7 @@ from ..pipeline.playout import Playout
 from ..pipeline.ports import CallControl, MediaEncoder
 from ..pipeline.turns import END_OF_TURN, PAUSE, QUIET, SPEAKING, SPEECH_START
 from ..providers.base import (
+    ActionFailed,
     Brain,
     BrainInput,
     BrainOutput,
@@ -48,7 +49,7 @@ from ..providers.base import (
 )
 from ..recorder import CallRecorder
 from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
-from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE
+from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE, TRANSFER_FAILED_LINE
 from .settings import AgentSettings
 from .speaker import Speaker
 from .turn_log import CallerSpeech, TurnLog, brain_state
@@ -72,9 +73,14 @@ class Stats:
     barge_ins: int = 0
     noise_turns: int = 0
     provider_failures: int = 0
+    action_failures: int = 0
+    unanswered: int = 0
 
 
 class CallSession:
+    #: How long a transfer or hang-up may take at the carrier before it counts as failed (the caller is waiting).
+    action_timeout_s = 3.0
+
     def __init__(
         self,
         *,
@@ -262,6 +268,8 @@ class CallSession:
 
     def _end_of_turn(self) -> None:
         if self.state is not State.ACTIVE:
+            if self.state is State.ENDING and self.end_of_turn.utterance_voiced_ms >= self.cfg.min_speech_ms:
+                self._unanswered("call-ending")
             return
         listener = self.end_of_turn
         if listener.utterance_voiced_ms < self.cfg.min_speech_ms:
@@ -292,6 +300,7 @@ class CallSession:
         self.stt.commit()
         if not text:
             self.stats.noise_turns += 1
+            self._unanswered("no-words")  # long enough to be speech, yet the recogniser heard no word
             return
         self.stats.turns += 1
         self.turn_log.caller_turn(speech, text)
@@ -303,12 +312,35 @@ class CallSession:
         finished."""
         await self.speaker.finish()
         if self.state is not State.ACTIVE:
+            if isinstance(event, UserTurn):
+                self._unanswered("call-ending")
             return
         if timer is not None:
             timer.mark("brain_started")
         if outputs is None:
-            outputs = self.brain.respond(event)
+            outputs = self._answer(event)
         self.speaker.say(outputs, timer, "reply")
+
+    async def _answer(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
+        """The brain's answer to `event`. If it has not a word to say, a failed action is still owned up to (the
+        event's line) and a caller turn is recorded as unanswered, with why."""
+        said = False
+        async with contextlib.aclosing(self.brain.respond(event)) as outputs:
+            async for out in outputs:
+                if isinstance(out, EndCall | Transfer) or (isinstance(out, TextDelta) and out.text.strip()):
+                    said = True
+                yield out
+        if said:
+            return
+        if isinstance(event, ActionFailed):
+            yield TextDelta(event.line)
+        elif isinstance(event, UserTurn):
+            self._unanswered("brain-said-nothing", brain=self.brain.name)
+
+    def _unanswered(self, reason: str, **detail) -> None:
+        """The caller said something and gets no reply: the call record says why."""
+        self.stats.unanswered += 1
+        self.recorder.event("unanswered", {"reason": reason, **{k: v for k, v in detail.items() if v is not None}})
 
     # ------------------------------------------------------------------ interruptions and input
 
@@ -366,29 +398,54 @@ class CallSession:
         if isinstance(action, EndCall):
             await self._hang_up(action.reason)
         elif isinstance(action, Transfer):
-            self.recorder.event("transfer", {"target": action.target, "summary": action.summary,
-                                             "via": "carrier" if self.control else "none (no credentials)"})
-            if self.control is not None:
-                try:
-                    # Flow transfers also say how (warm/cold) and what the other side is told (SIP headers).
-                    options = getattr(action, "options", None)
-                    await self.control.transfer(self.call_id, action.target, action.summary,
-                                                **({"options": options} if options is not None else {}))
-                except ProviderError as exc:
-                    self._provider_failed(exc, "carrier")
-            await self._hang_up("transferred", hang_up=False)
+            await self._transfer(action)
+
+    async def _transfer(self, action: Transfer) -> None:
+        self.recorder.event("transfer", {"target": action.target, "summary": action.summary,
+                                         "via": "carrier" if self.control else "none (no credentials)"})
+        if self.control is not None:
+            try:
+                # Flow transfers also say how (warm/cold) and what the other side is told (SIP headers).
+                options = getattr(action, "options", None)
+                await asyncio.wait_for(
+                    self.control.transfer(self.call_id, action.target, action.summary,
+                                          **({"options": options} if options is not None else {})),
+                    self.action_timeout_s)
+            except Exception as exc:  # a port: whatever it raises, the caller must not be left in dead air
+                self._action_failed(action, exc)
+                return
+        await self._hang_up("transferred", hang_up=False)
+
+    def _action_failed(self, action: Transfer, exc: Exception) -> None:
+        """A transfer the agent announced did not happen and the call goes on: recorded, then the brain tells the
+        caller in one line (at once: no model request) and learns that it failed (`ActionFailed`)."""
+        reason = self._note_failed_action("transfer", exc, target=action.target)
+        if self.state is State.ACTIVE:
+            failed = ActionFailed(action, reason, TRANSFER_FAILED_LINE)
+            self._turn_task = self._spawn(self._reply(failed, None), "action-failed")
+
+    def _note_failed_action(self, kind: str, exc: Exception, **detail) -> str:
+        reason = "no answer within %.1f s" % self.action_timeout_s if isinstance(exc, TimeoutError) else str(exc)
+        reason = reason or type(exc).__name__
+        self.stats.action_failures += 1
+        log.warning("call %s: %s failed: %r", self.call_id, kind, exc)
+        if isinstance(exc, ProviderError):
+            self._provider_failed(exc, "carrier")
+        self.recorder.event("action_failed", {"action": kind, "error": reason[:300], **detail})
+        return reason[:300]
 
     async def _hang_up(self, reason: str, hang_up: bool = True) -> None:
-        """End the call after the goodbye was heard: over REST when we can, else by closing the stream."""
+        """End the call after the goodbye was heard: over REST when we can, and by closing the stream in any case
+        (a failed REST hang-up still ends the call: the carrier ends it when its stream closes)."""
         if self.state is State.CLOSED:
             return
         self.state = State.ENDING
         self.recorder.update_call(end_reason=reason)
         if hang_up and self.control is not None:
             try:
-                await self.control.hang_up(self.call_id)
-            except ProviderError as exc:
-                self._provider_failed(exc, "carrier")
+                await asyncio.wait_for(self.control.hang_up(self.call_id), self.action_timeout_s)
+            except Exception as exc:  # a port: whatever it raises, the stream is closed below
+                self._note_failed_action("hang_up", exc)
         await self._close()
 
     def _provider_failed(self, exc: ProviderError, stage: str) -> None:
