@@ -108,7 +108,7 @@ class Playout:
         self._paused_at = 0.0
         self._held_s = 0.0  # time spent paused, in all (waiting for marks does not count it)
         self.pauses = 0
-        self.resent_bytes = 0  # audio sent again after a pause (it had been dropped by the clear)
+        self.rewound_bytes = 0  # audio a pause took back (its clear dropped it at the carrier; resume sends it again)
 
     @property
     def speaking(self) -> bool:
@@ -243,6 +243,7 @@ class Playout:
                 position = utt.sent_bytes - back
                 position -= position % 2
                 queued -= utt.sent_bytes - position
+                self.rewound_bytes += utt.sent_bytes - position
                 utt.sent_bytes = position
         self.paused = True
         self._paused_at = now
@@ -265,17 +266,13 @@ class Playout:
         for utt in list(self.active):
             if utt is self._playing:
                 break
-            start = utt.sent_bytes
             while utt.sent_bytes < len(utt.pcm):
                 await self._send_piece(utt, self._chunk)
                 if self._epoch != epoch:
                     return  # paused again, or cleared, while resuming: that one decides
-            self.resent_bytes += utt.sent_bytes - start
             if utt.heard_bytes < len(utt.pcm):
                 await self._mark(utt, len(utt.pcm))
         if self._epoch == epoch:
-            if self._playing is not None:
-                self.resent_bytes += max(0, self._playing.sent_bytes - self._playing.heard_bytes)
             self._end_pause()
 
     def _end_pause(self) -> None:
