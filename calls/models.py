@@ -189,6 +189,7 @@ class CallEvent(models.Model):
         PROVIDER_FAILURE = "provider_failure"
         REPROMPT = "reprompt"
         BARGE_IN = "barge_in"
+        BACKCHANNEL = "backchannel"  # caller speech over the agent that was no turn ("uh-huh", a cough it paused for)
         DTMF = "dtmf"
         BAD_INPUT = "bad_input"
         TRANSFER = "transfer"

@@ -19,13 +19,16 @@ from ..providers.chains import build_providers
 from ..recorder import CallRecorder
 from .call_session import CallSession
 from .settings import AgentSettings
-from .turn_taking import DEFAULT_END_OF_TURN, DEFAULT_INTERRUPTION, end_of_turn_for, interruption_for
+from .turn_taking import AGENT_DEFAULT_INTERRUPTION, DEFAULT_END_OF_TURN, end_of_turn_for, interruption_for
 
 
 def agent_settings(agent: Agent) -> AgentSettings:
     # Turn-taking strategies (`turn_taking`) by name, from `provider_options["turn_taking"]`:
-    # {"end_of_turn": "silence+provider", "interruption": "voiced-time", "<strategy name>": {its options}}.
-    turn_taking = dict((agent.provider_options or {}).get("turn_taking") or {})
+    # {"end_of_turn": "silence+provider", "interruption": "words", "<strategy name>": {its options}},
+    # e.g. {"interruption": "words", "words": {"min_words": 3}} or {"interruption": "voiced-time"}.
+    options = agent.provider_options or {}
+    turn_taking = dict(options.get("turn_taking") or {})
+    stt_options = options.get("stt") if isinstance(options.get("stt"), dict) else {}
     return AgentSettings(
         barge_in_enabled=agent.barge_in_enabled,
         barge_in_min_ms=agent.barge_in_min_ms,
@@ -36,7 +39,8 @@ def agent_settings(agent: Agent) -> AgentSettings:
         chunk_ms=settings.TTS_CHUNK_MS,
         mark_every_ms=settings.MARK_EVERY_MS,
         end_of_turn=turn_taking.pop("end_of_turn", DEFAULT_END_OF_TURN),
-        interruption=turn_taking.pop("interruption", DEFAULT_INTERRUPTION),
+        interruption=turn_taking.pop("interruption", AGENT_DEFAULT_INTERRUPTION),
+        language=str(stt_options.get("language") or "en"),
         turn_taking_options=turn_taking,
     )
 

@@ -298,7 +298,13 @@ INTERRUPTION_STRATEGIES: dict[str, Callable[[AgentSettings], InterruptionStrateg
     "words": _words,
     "never": lambda settings: NoInterruption(),
 }
+#: The fallback for a name nobody registered, and what bare `AgentSettings` name: the voiced-time rule, which needs
+#: nothing from the STT.
 DEFAULT_INTERRUPTION = "voiced-time"
+#: What an agent that names no strategy gets (`factory.agent_settings`): interruptions decided on words. It holds
+#: the barge-in budget (the agent goes quiet `hold_ms` = 100 voiced ms into the caller's speech, sooner than the
+#: voiced-time rule's 200) and backchannels and coughs no longer cut the answer.
+AGENT_DEFAULT_INTERRUPTION = "words"
 
 
 def register_interruption(name: str, build: Callable[[AgentSettings], InterruptionStrategy]) -> None:

@@ -170,3 +170,24 @@ def test_bad_option_values_are_clamped_or_ignored_never_fatal():
 def test_the_older_strategies_have_no_opinion_on_words():
     strategy = VoicedTimeInterruption(min_ms=200)
     assert strategy.on_transcript("uh-huh", final=True) == KEEP_LISTENING  # still a turn, as before
+
+
+# ---------------------------------------------------------------------------------------------- per agent
+
+
+def test_an_agent_gets_the_words_strategy_unless_it_names_another():
+    from calls.models import Agent
+    from calls.session.factory import agent_settings
+
+    plain = agent_settings(Agent(provider_options={"stt": {"language": "fr-FR"}}))
+    assert plain.interruption == "words" and plain.language == "fr-FR"
+    strategy = interruption_for(plain)
+    assert isinstance(strategy, WordsInterruption) and strategy.lexicon.hear("d'accord").backchannel
+    named = agent_settings(Agent(provider_options={"turn_taking": {"interruption": "voiced-time"}},
+                                 barge_in_min_ms=300))
+    assert named.interruption == "voiced-time" and named.language == "en"
+    assert interruption_for(named).min_ms == 300
+    tuned = agent_settings(Agent(provider_options={"turn_taking": {"words": {"min_words": 4}}}))
+    assert interruption_for(tuned).min_words == 4
+    off = agent_settings(Agent(barge_in_enabled=False))
+    assert type(interruption_for(off)).__name__ == "NoInterruption"
