@@ -352,6 +352,7 @@ class CallSession:
             self.stt.commit()
             if overlapped is not None:
                 self._release(overlapped)  # no words to judge by: the agent goes on, the caller is asked again
+                self._holds.pop(overlapped, None)
             # The caller spoke and nothing could transcribe it: ask them to repeat now, not after a silence.
             await self._reply(None, timer, outputs=_line(FALLBACK_LINE))
             return
@@ -367,7 +368,7 @@ class CallSession:
                 self._not_a_turn(overlapped, text, self.interruption.reason)
                 return
             if verdict == INTERRUPT:
-                self._barge_in()
+                self._barge_in(words=text)
             self._holds.pop(overlapped, None)
         if not text:
             self.stats.noise_turns += 1
@@ -391,7 +392,8 @@ class CallSession:
 
     # ------------------------------------------------------------------ interruptions and input
 
-    def _barge_in(self) -> None:
+    def _barge_in(self, words: str | None = None) -> None:
+        """Cut the agent off (`words`: what the caller said, when the verdict came from a final transcript)."""
         if self.state is not State.ACTIVE or not self.playout.interruptible or not self.speaker.busy:
             return
         self.stats.barge_ins += 1
@@ -401,8 +403,8 @@ class CallSession:
         now = time.monotonic()
         detail = {"voiced_ms": self.end_of_turn.voiced_ms}
         heard = getattr(self.interruption, "heard", None)
-        if heard is not None:
-            detail["words"] = heard.text
+        if words is not None or heard is not None:
+            detail["words"] = words if words is not None else heard.text
         if self.speech_started_at is not None:
             # "Clear" is when the agent went quiet at the carrier: its `clear` was sent — by the hold that paused
             # it while the words were awaited, or now. Measured from the speech onset (VAD confirmation less
