@@ -326,3 +326,39 @@ async def test_a_backchannel_over_an_uninterruptible_sentence_is_recorded_and_no
         assert call.brain.events == [] and call.caller_turns() == []
         assert call.events("backchannel")[0]["words"] == "Okay." and "paused_ms" not in call.events("backchannel")[0]
         assert call.carrier.heard_all(call.tts.numbers[notice]) and not call.carrier.times("clear")
+
+
+# ---------------------------------------------------------------------------------------------- never stuck
+
+
+@pytest.mark.asyncio
+async def test_a_key_pressed_while_the_agent_is_held_is_answered_and_nothing_stays_paused():
+    stt = WordsSTT(["What are your opening hours?", "uh"], delay_s=2.0)
+    async with Call(stt, AnswerBrain()) as call:
+        stt.delay_s = 0.0
+        await call.ask()
+        stt.delay_s = 2.0
+        await answer_playing(call, 0.3)
+        await call.speak(voiced(300))
+        assert call.session.playout.paused
+        call.session.on_dtmf("1")
+        await until(lambda: len(call.brain.events) == 2, timeout=3)
+        await until(lambda: any(t.text == "Sure." for t in call.agent_turns()), timeout=5)
+        assert not call.session.playout.paused
+
+
+@pytest.mark.asyncio
+async def test_a_hold_never_outlasts_max_hold_ms():
+    """Someone keeps talking over the agent, and every word is a backchannel: after `max_hold_ms` it stops."""
+    stt = WordsSTT(["What are your opening hours?", "yeah yeah yeah"])
+    strategy = WordsInterruption(fallback_ms=10_000, max_hold_ms=800)
+    async with Call(stt, AnswerBrain(), strategy=strategy) as call:
+        await call.ask()
+        await answer_playing(call, 0.3)
+        talking = asyncio.ensure_future(call.speak(voiced(1500)))
+        await until(lambda: call.session.playout.paused, timeout=2)
+        stt.on_partial("yeah yeah")
+        await until(lambda: call.events("barge_in"), timeout=2)
+        held_s = asyncio.get_running_loop().time() - call.onset
+        assert 0.8 <= held_s < 1.3
+        await talking
