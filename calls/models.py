@@ -204,6 +204,9 @@ class CallEvent(models.Model):
         PROVIDER_FAILURE = "provider_failure"
         REPROMPT = "reprompt"
         BARGE_IN = "barge_in"
+        BACKCHANNEL = "backchannel"  # caller speech over the agent that was no turn ("uh-huh", a cough it paused for)
+        ACTION_FAILED = "action_failed"  # an announced transfer / hang-up / tool failed; the caller was told
+        UNANSWERED = "unanswered"  # a caller utterance long enough to be speech got no reply, and why
         DTMF = "dtmf"
         BAD_INPUT = "bad_input"
         TRANSFER = "transfer"

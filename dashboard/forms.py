@@ -109,9 +109,10 @@ class AgentForm(forms.ModelForm):
     provider_options = JSONObjectField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code", "data-json-editor": ""}),
-        help_text='Sections: "stt", "llm", "tts" (passed to that provider), "telephony", "fallback", and "tools" '
-        '(a list), "turn_taking" (e.g. {"smart-turn": {"threshold": 0.6, "reask_every_ms": 400}}), '
-        'e.g. {"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
+        help_text='Sections: "stt", "llm", "tts" (passed to that provider), "telephony", "fallback", "turn_taking" '
+        '(e.g. {"interruption": "words", "words": {"min_words": 2}}; "voiced-time" interrupts on voice alone; '
+        '{"smart-turn": {"threshold": 0.6, "reask_every_ms": 400}}), and "tools" (a list), e.g. '
+        '{"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
     )
     stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
@@ -127,7 +128,7 @@ class AgentForm(forms.ModelForm):
         ]  # fmt: skip
         labels = {
             "barge_in_enabled": "Callers can interrupt (barge-in)",
-            "barge_in_min_ms": "Barge-in: minimum caller speech (ms)",
+            "barge_in_min_ms": "Barge-in: minimum caller speech (ms, voiced-time rule)",
             "end_of_turn": "End of the caller's turn",
             "end_of_turn_silence_ms": "End of turn after silence of (ms)",
             "end_of_turn_max_silence_ms": "Longest wait for an unfinished sentence (ms)",
@@ -189,7 +190,18 @@ class AgentForm(forms.ModelForm):
                 self._check_tools(value)
             elif not isinstance(value, dict):
                 raise forms.ValidationError(f"{key!r} must be an object (of {key} options).")
+            elif key == "turn_taking":
+                self._check_turn_taking(value)
         return options
+
+    @staticmethod
+    def _check_turn_taking(options: dict) -> None:
+        from calls.session.turn_taking import INTERRUPTION_STRATEGIES
+
+        name = options.get("interruption")
+        if name is not None and name not in INTERRUPTION_STRATEGIES:
+            known = ", ".join(repr(n) for n in INTERRUPTION_STRATEGIES)
+            raise forms.ValidationError(f"Unknown interruption strategy {name!r}: use {known}.")
 
     @staticmethod
     def _check_tools(tools) -> None:

@@ -73,6 +73,12 @@ class STTStream(ABC):
     def commit(self) -> None:
         """The current utterance was accepted as a turn; the next one starts after it."""
 
+    async def peek(self) -> str | None:
+        """What the caller has said so far in the current utterance, if it can be had now without delaying anyone
+        (None: not now). Optional: the session peeks while the caller talks over the agent, to tell a real
+        interruption from a backchannel sooner. Providers with interim results (`on_partial`) need not."""
+        return None
+
     async def close(self) -> None:
         """Release connections. Safe to call twice."""
 

@@ -129,6 +129,14 @@ class FallbackSTT(STTStream):
         self._utterance.clear()
         self.active.commit()
 
+    async def peek(self) -> str | None:
+        if self._switching or self._switch_task is not None and not self._switch_task.done():
+            return None
+        try:
+            return await self.active.peek()
+        except ProviderError:
+            return None  # optional: a failure shows (and switches) on the real transcript
+
     async def close(self) -> None:
         if self._switch_task is not None and not self._switch_task.done():
             self._switch_task.cancel()

@@ -18,15 +18,18 @@ from ..providers.chains import build_providers
 from ..recorder import CallRecorder
 from .call_session import CallSession
 from .settings import AgentSettings
-from .turn_taking import DEFAULT_END_OF_TURN, DEFAULT_INTERRUPTION, end_of_turn_for, interruption_for
+from .turn_taking import AGENT_DEFAULT_INTERRUPTION, DEFAULT_END_OF_TURN, end_of_turn_for, interruption_for
 
 
 def agent_settings(agent: Agent) -> AgentSettings:
     # Turn-taking strategies (`turn_taking`) by name. The end of turn is the Agent's `end_of_turn` field (the
     # dashboard's choice); `provider_options["turn_taking"]` holds the rarer extras:
-    # {"interruption": "voiced-time", "<strategy name>": {its options}}, and an "end_of_turn" there is used only
-    # for a strategy the field cannot name (one registered in code).
-    turn_taking = dict((agent.provider_options or {}).get("turn_taking") or {})
+    # {"interruption": "words", "<strategy name>": {its options}}, e.g. {"interruption": "words", "words":
+    # {"min_words": 3}} or {"interruption": "voiced-time"}; an "end_of_turn" there is used only for a strategy the
+    # field cannot name (one registered in code).
+    options = agent.provider_options or {}
+    turn_taking = dict(options.get("turn_taking") or {})
+    stt_options = options.get("stt") if isinstance(options.get("stt"), dict) else {}
     named = turn_taking.pop("end_of_turn", None)
     end_of_turn = agent.end_of_turn or DEFAULT_END_OF_TURN
     if named and named not in _END_OF_TURN_CHOICES:
@@ -43,7 +46,8 @@ def agent_settings(agent: Agent) -> AgentSettings:
         chunk_ms=settings.TTS_CHUNK_MS,
         mark_every_ms=settings.MARK_EVERY_MS,
         end_of_turn=end_of_turn,
-        interruption=turn_taking.pop("interruption", DEFAULT_INTERRUPTION),
+        interruption=turn_taking.pop("interruption", AGENT_DEFAULT_INTERRUPTION),
+        language=str(stt_options.get("language") or "en"),
         turn_taking_options=turn_taking,
     )
 

@@ -18,6 +18,7 @@ class AgentSettings:
     chunk_ms: int = 20
     lead_ms: int = 200
     mark_every_ms: int = 200
+    language: str = "en"  # the caller's language ("en", "es-419"...): which backchannels and stop words count
     # Turn-taking strategies by name (`calls.session.turn_taking`): when the caller's turn has ended, and whether
     # their speech over the agent's is an interruption. Options for them, by strategy name.
     end_of_turn: str = "silence+provider"
