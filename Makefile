@@ -18,7 +18,15 @@ $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# The Smart Turn end-of-turn model: one file out of the pipecat-ai wheel (not a dependency: its pins conflict with
+# ours), checksums verified; nothing is downloaded at run time. See calls/providers/turn/fetch.py.
+SMART_TURN_MODEL_FILE := models/smart-turn-v3.2-cpu.onnx
+
+$(SMART_TURN_MODEL_FILE): calls/providers/turn/fetch.py | $(STAMP)
+	$(PY) -m calls.providers.turn.fetch --dest $@
+	touch $@
+
+install: $(STAMP) $(SMART_TURN_MODEL_FILE)
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v 0

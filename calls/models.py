@@ -42,6 +42,21 @@ class Agent(models.Model):
     barge_in_enabled = models.BooleanField(default=True)
     barge_in_min_ms = models.PositiveIntegerField(default=200, help_text="Caller speech needed to interrupt.")
     end_of_turn_silence_ms = models.PositiveIntegerField(default=300)
+    # How the end of the caller's turn is decided (calls.session.turn_taking / calls.session.smart_turn).
+    end_of_turn = models.CharField(
+        max_length=32, default="silence+provider",
+        choices=[
+            ("silence+provider", "Silence, or sooner on the STT's endpointing"),
+            ("silence", "Silence only"),
+            ("smart-turn", "Smart Turn model (waits longer for unfinished sentences)"),
+            ("provider", "The STT provider's endpointing (e.g. Deepgram)"),
+        ],
+    )
+    end_of_turn_max_silence_ms = models.PositiveIntegerField(
+        default=1200, help_text="Smart Turn: the longest wait for a caller who stopped mid-sentence. Provider "
+        "endpointing: the silence that ends the turn when the provider says nothing.")
+    smart_turn_silence_ms = models.PositiveIntegerField(
+        default=120, help_text="Smart Turn: the silence after which the model is asked whether the caller is done.")
     silence_timeout_s = models.FloatField(default=8.0)
     max_reprompts = models.PositiveIntegerField(default=2)
     max_duration_s = models.PositiveIntegerField(default=600)
@@ -189,6 +204,9 @@ class CallEvent(models.Model):
         PROVIDER_FAILURE = "provider_failure"
         REPROMPT = "reprompt"
         BARGE_IN = "barge_in"
+        BACKCHANNEL = "backchannel"  # caller speech over the agent that was no turn ("uh-huh", a cough it paused for)
+        ACTION_FAILED = "action_failed"  # an announced transfer / hang-up / tool failed; the caller was told
+        UNANSWERED = "unanswered"  # a caller utterance long enough to be speech got no reply, and why
         DTMF = "dtmf"
         BAD_INPUT = "bad_input"
         TRANSFER = "transfer"

@@ -1,7 +1,8 @@
 """Pay the one-off costs before the first caller does: model loads and the agents' opening lines.
 
 A greeting must start within ~300 ms of the stream starting, so every agent's greeting and first flow node are
-synthesised at server start into the TTS cache, and the Whisper model is loaded and run once.
+synthesised at server start into the TTS cache, and the Whisper model (and the Smart Turn model, when an agent uses
+it) is loaded and run once.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ def warm_up() -> None:
         get_whisper(settings.WHISPER_MODEL_DIR or None).warm_up()
     except Exception:
         log.exception("whisper warm-up failed; the first call will load the model")
+    try:
+        _warm_smart_turn()
+    except Exception:
+        log.exception("smart-turn warm-up failed; calls fall back to the silence rule if the model cannot run")
     lines = 0
     try:
         lines = _cache_opening_lines(EspeakTTS)
@@ -51,6 +56,18 @@ def warm_up() -> None:
         log.exception("caching opening lines failed")
     log.info("warm-up done in %.1fs (%d opening lines cached)", time.monotonic() - started, lines)
     READY.set()
+
+
+def _warm_smart_turn() -> bool:
+    """Load the end-of-turn model and run it once, if an agent uses it (it is loaded on first use otherwise)."""
+    from .models import Agent
+    from .providers.turn import smart_turn
+
+    if not Agent.objects.filter(end_of_turn="smart-turn").exists() or not smart_turn.available():
+        return False
+    seconds = smart_turn.warm_up()
+    log.info("smart-turn model warm (first inference %.0f ms)", seconds * 1000)
+    return True
 
 
 def _cache_opening_lines(EspeakTTS) -> int:

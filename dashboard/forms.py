@@ -20,7 +20,7 @@ LLM_PROVIDERS = registry.choices("brain")
 TTS_PROVIDERS = registry.choices("tts")
 # provider_options sections (see calls.providers.chains): an options object per capability, the carrier stream
 # format, the fallback policy, and the LLM's HTTP tools (a list).
-PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts", "telephony", "fallback")
+PROVIDER_OPTION_SECTIONS = ("stt", "llm", "tts", "telephony", "fallback", "turn_taking")
 PROVIDER_OPTION_LISTS = ("tools",)
 
 MAX_PERIOD_DAYS = 366
@@ -109,8 +109,10 @@ class AgentForm(forms.ModelForm):
     provider_options = JSONObjectField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code", "data-json-editor": ""}),
-        help_text='Sections: "stt", "llm", "tts" (passed to that provider), "telephony", "fallback", and "tools" '
-        '(a list), e.g. {"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
+        help_text='Sections: "stt", "llm", "tts" (passed to that provider), "telephony", "fallback", "turn_taking" '
+        '(e.g. {"interruption": "words", "words": {"min_words": 2}}; "voiced-time" interrupts on voice alone; '
+        '{"smart-turn": {"threshold": 0.6, "reask_every_ms": 400}}), and "tools" (a list), e.g. '
+        '{"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
     )
     stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
@@ -120,13 +122,17 @@ class AgentForm(forms.ModelForm):
         model = Agent
         fields = [
             "name", "greeting", "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
-            "barge_in_enabled", "barge_in_min_ms", "end_of_turn_silence_ms", "silence_timeout_s", "max_reprompts",
+            "barge_in_enabled", "barge_in_min_ms", "end_of_turn", "end_of_turn_silence_ms",
+            "end_of_turn_max_silence_ms", "smart_turn_silence_ms", "silence_timeout_s", "max_reprompts",
             "max_duration_s",
         ]  # fmt: skip
         labels = {
             "barge_in_enabled": "Callers can interrupt (barge-in)",
-            "barge_in_min_ms": "Barge-in: minimum caller speech (ms)",
+            "barge_in_min_ms": "Barge-in: minimum caller speech (ms, voiced-time rule)",
+            "end_of_turn": "End of the caller's turn",
             "end_of_turn_silence_ms": "End of turn after silence of (ms)",
+            "end_of_turn_max_silence_ms": "Longest wait for an unfinished sentence (ms)",
+            "smart_turn_silence_ms": "Smart Turn: ask the model after silence of (ms)",
             "silence_timeout_s": "Re-prompt after caller silence of (s)",
             "max_reprompts": "Re-prompts before hanging up",
             "max_duration_s": "Maximum call length (s)",
@@ -134,6 +140,8 @@ class AgentForm(forms.ModelForm):
         help_texts = {
             "greeting": "Spoken as soon as the call is answered.",
             "voice": "eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's voice id for ElevenLabs.",
+            "end_of_turn": "Silence ends a turn after the time below. Smart Turn asks a model after a short "
+            "silence whether the caller sounds done: yes ends the turn at once, no waits up to the longest wait.",
         }
         widgets = {"greeting": forms.Textarea(attrs={"rows": 2})}
 
@@ -146,6 +154,8 @@ class AgentForm(forms.ModelForm):
         bounds = {
             "barge_in_min_ms": (50, 5000),
             "end_of_turn_silence_ms": (100, 5000),
+            "end_of_turn_max_silence_ms": (300, 10000),
+            "smart_turn_silence_ms": (40, 1000),
             "max_reprompts": (0, 10),
             "max_duration_s": (10, 4 * 3600),
         }
@@ -180,7 +190,18 @@ class AgentForm(forms.ModelForm):
                 self._check_tools(value)
             elif not isinstance(value, dict):
                 raise forms.ValidationError(f"{key!r} must be an object (of {key} options).")
+            elif key == "turn_taking":
+                self._check_turn_taking(value)
         return options
+
+    @staticmethod
+    def _check_turn_taking(options: dict) -> None:
+        from calls.session.turn_taking import INTERRUPTION_STRATEGIES
+
+        name = options.get("interruption")
+        if name is not None and name not in INTERRUPTION_STRATEGIES:
+            known = ", ".join(repr(n) for n in INTERRUPTION_STRATEGIES)
+            raise forms.ValidationError(f"Unknown interruption strategy {name!r}: use {known}.")
 
     @staticmethod
     def _check_tools(tools) -> None:
@@ -210,6 +231,10 @@ class AgentForm(forms.ModelForm):
                 validate_flow(data["flow"], capabilities_for(probe, names | {data.get("name", "")}))
             except FlowError as exc:
                 self.add_error("flow", str(exc))
+        ask, longest = data.get("smart_turn_silence_ms"), data.get("end_of_turn_max_silence_ms")
+        if data.get("end_of_turn") == "smart-turn" and ask and longest and longest <= ask:
+            self.add_error("end_of_turn_max_silence_ms", "The longest wait must be longer than the silence after "
+                           "which the model is asked.")
         voice = (data.get("voice") or "").strip()
         if data.get("tts_provider") == "espeak" and voice and "voice" not in self.errors:
             error = espeak_voice_error(voice)

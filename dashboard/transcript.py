@@ -25,6 +25,7 @@ ALERT_EVENTS = {
     CallEvent.Kind.PROVIDER_FAILURE,
     CallEvent.Kind.BAD_INPUT,
     CallEvent.Kind.OVERFLOW,
+    "action_failed",  # a transfer or hang-up the agent announced did not happen (calls.session)
 }
 
 

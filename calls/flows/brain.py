@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from calls.providers.base import (
+    ActionFailed,
     Brain,
     BrainInput,
     BrainOutput,
@@ -209,4 +210,7 @@ class FlowBrain(Brain):
     def _on_silence(self, event: Silence) -> list:
         return self.engine.on_silence(event.count, self.max_reprompts)
 
-    _HANDLERS = {UserTurn: _on_turn, Dtmf: _on_dtmf, Silence: _on_silence}
+    def _on_action_failed(self, event: ActionFailed) -> list:
+        return self.engine.on_action_failed(event.line)
+
+    _HANDLERS = {UserTurn: _on_turn, Dtmf: _on_dtmf, Silence: _on_silence, ActionFailed: _on_action_failed}

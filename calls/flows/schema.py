@@ -74,7 +74,9 @@ re-prompt (the hang-up after the session's maximum of silences still applies). N
               the intent and the collected slots), ``mode`` (``cold`` default, or ``warm``: the person answering
               hears the summary before being connected), ``headers`` ({"x-account": "{account}"}: extra SIP
               headers; names start with ``x-``, never ``x-twilio``). SIP transfers also carry the summary, the
-              intent and the slots as ``x-`` headers. Speaks, then hands the call over.
+              intent and the slots as ``x-`` headers. Speaks, then hands the call over. ``on_error`` (node id):
+              taken when the carrier cannot transfer the call; without it the agent apologises ("I'm sorry, I
+              couldn't connect you right now …") and the flow goes back to the node that last waited.
 ``handover``  ``agent`` (required: another agent of the workspace, by name), ``text``, ``summary``, ``on_error``
               (node used when that agent cannot take the call). The same call continues with the other agent,
               which keeps the variables and the conversation so far.
@@ -203,7 +205,8 @@ NODE_TYPES: dict[str, NodeType] = {
     ),
     "transfer": NodeType(
         required={"target": str},
-        optional={"text": str, "summary": str, "mode": str, "headers": dict},
+        optional={"text": str, "summary": str, "mode": str, "headers": dict, "on_error": str},
+        node_refs=("on_error",),
         terminal=True,
         check=NODE_CHECKS["transfer"],
     ),

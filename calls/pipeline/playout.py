@@ -7,6 +7,12 @@ before it has played. Marks echoed after our `clear` only mean "dropped", so the
 An utterance's audio may still be arriving while it plays (a streaming TTS): `Utterance.feed` adds to it,
 `finish` says there is no more, and `play` sends what it has and waits for the rest, so the caller hears the first
 words as soon as the TTS's first chunk exists rather than once the whole sentence is synthesised.
+
+Pause and resume (the caller may only be saying "uh-huh"): `pause` stops sending and has the carrier drop its
+buffer (`clear`), so the agent goes quiet at once; it rewinds each utterance to where the carrier had got in
+playing it — what was sent minus what the pacing says is still queued there (`_play_end - now`), less a small
+`resume_overlap_ms` for the carrier's jitter, never before what a mark confirmed. `resume` re-sends from there,
+so the caller hears the whole answer; marks of the dropped audio are ignored, and new ones confirm the rest.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ class Playout:
         mark_every_ms: int = 200,
         on_first_frame: Callable[[], None] | None = None,
         on_sent: Callable[[bytes], None] | None = None,
+        resume_overlap_ms: int = 40,
     ) -> None:
         self._send = send
         self._serializer = serializer
@@ -92,6 +99,16 @@ class Playout:
         self.frames_after_clear = 0
         self.cleared = False
         self.active: list[Utterance] = []
+        self._overlap = resume_overlap_ms * self._bytes_per_ms
+        self._playing: Utterance | None = None  # the utterance `play` is sending
+        self._epoch = 0  # bumped by pause and clear: a send that straddles one was dropped by the carrier
+        self._resumed = asyncio.Event()  # clear while paused: `play` waits on it
+        self._resumed.set()
+        self.paused = False
+        self._paused_at = 0.0
+        self._held_s = 0.0  # time spent paused, in all (waiting for marks does not count it)
+        self.pauses = 0
+        self.rewound_bytes = 0  # audio a pause took back (its clear dropped it at the carrier; resume sends it again)
 
     @property
     def speaking(self) -> bool:
@@ -112,17 +129,31 @@ class Playout:
         return utt
 
     async def play(self, utt: Utterance) -> None:
-        """Send all of `utt`, paced, waiting for audio still being synthesised; returns when sent (not yet heard).
-        Cancel it to stop sending at once."""
+        """Send all of `utt`, paced, waiting for audio still being synthesised (and while paused); returns when
+        sent (not yet heard). Cancel it to stop sending at once."""
+        self._playing = utt
+        try:
+            await self._play(utt)
+        finally:
+            if self._playing is utt:
+                self._playing = None
+
+    async def _play(self, utt: Utterance) -> None:
         chunk = self._chunk
-        next_mark = self._mark_every
-        marked = 0
+        seen = -1
         while True:
+            if seen != self._epoch:
+                # At the start, and after a pause rewound this utterance and dropped its marks: mark from here.
+                seen = self._epoch
+                next_mark, marked = utt.sent_bytes + self._mark_every, utt.heard_bytes
             if utt.sent_bytes >= len(utt.pcm):
                 if utt.complete:
                     break
                 utt.grew.clear()
                 await utt.grew.wait()
+                continue
+            if not self._resumed.is_set():
+                await self._resumed.wait()
                 continue
             now = time.monotonic()
             ahead = self._play_end - now
@@ -132,24 +163,35 @@ class Playout:
                 continue
             if self.cleared:
                 return
-            piece = utt.pcm[utt.sent_bytes : utt.sent_bytes + chunk]
-            utt.sent_bytes += len(piece)
-            self._play_end = max(self._play_end, now) + len(piece) / self._bytes_per_ms / 1000
-            await self._send(self._serializer.encode_audio(piece))
-            self.frames_sent += 1
-            if self.on_sent is not None:
-                self.on_sent(piece)
-            if self.on_first_frame is not None:
-                self.on_first_frame()
-                self.on_first_frame = None
+            epoch = self._epoch
+            await self._send_piece(utt, chunk)
+            if self._epoch != epoch:
+                continue  # paused (or cleared) while it was on its way: the carrier dropped it, the pause rewound
             if utt.sent_bytes >= next_mark:
                 await self._mark(utt, utt.sent_bytes)
                 marked, next_mark = utt.sent_bytes, utt.sent_bytes + self._mark_every
         if not utt.pcm:
             utt.done.set()
             self._retire(utt)
-        elif marked < len(utt.pcm) and not self.cleared:
+        elif marked < len(utt.pcm) and not self.cleared and self._resumed.is_set():
             await self._mark(utt, len(utt.pcm))  # the end of the sentence: it tells when all of it was heard
+        # (paused: `resume` re-sends this sentence's dropped tail, and its end mark, before `play` goes on.)
+
+    async def _send_piece(self, utt: Utterance, size: int) -> None:
+        now = time.monotonic()
+        piece = utt.pcm[utt.sent_bytes : utt.sent_bytes + size]
+        utt.sent_bytes += len(piece)
+        self._play_end = max(self._play_end, now) + len(piece) / self._bytes_per_ms / 1000
+        epoch = self._epoch
+        await self._send(self._serializer.encode_audio(piece))
+        self.frames_sent += 1
+        if self._epoch != epoch:
+            return  # dropped by the clear that followed it: not in the recording, no mark for it
+        if self.on_sent is not None:
+            self.on_sent(piece)
+        if self.on_first_frame is not None:
+            self.on_first_frame()
+            self.on_first_frame = None
 
     async def _mark(self, utt: Utterance, position: int) -> None:
         name = f"{utt.id}:{position}"
@@ -174,6 +216,8 @@ class Playout:
         """Barge-in: tell the carrier to drop what it buffered; return the utterances cut short."""
         cut = list(self.active)
         self.cleared = True
+        self._end_pause()
+        self._epoch += 1
         self._marks.clear()
         self._play_end = 0.0
         for utt in cut:
@@ -182,17 +226,85 @@ class Playout:
         await self._send(self._serializer.encode_clear())
         return cut
 
+    # ------------------------------------------------------------------ pause / resume
+
+    def pause(self) -> bool:
+        """Stop sending now and rewind every utterance to where the carrier had got in playing it; the caller
+        then `send_clear`s (False, and nothing changes, if nothing is being said or it is paused already)."""
+        if self.paused or not self.active:
+            return False
+        now = time.monotonic()
+        queued = int(max(0.0, self._play_end - now) * 1000 * self._bytes_per_ms) + self._overlap
+        for utt in reversed(self.active):
+            if queued <= 0:
+                break
+            back = min(queued, utt.sent_bytes - utt.heard_bytes)
+            if back > 0:
+                position = utt.sent_bytes - back
+                position -= position % 2
+                queued -= utt.sent_bytes - position
+                self.rewound_bytes += utt.sent_bytes - position
+                utt.sent_bytes = position
+        self.paused = True
+        self._paused_at = now
+        self.pauses += 1
+        self._epoch += 1
+        self._resumed.clear()
+        self._marks.clear()  # the clear drops what they mark; their echoes say nothing of what was heard
+        self._play_end = 0.0
+        return True
+
+    async def send_clear(self) -> None:
+        await self._send(self._serializer.encode_clear())
+
+    async def resume(self) -> None:
+        """Go on from where the caller stopped hearing: first the dropped tails of sentences `play` had already
+        sent (at most the lead's worth of audio, so at once), then `play` carries on."""
+        if not self.paused:
+            return
+        epoch = self._epoch
+        for utt in list(self.active):
+            if utt is self._playing:
+                break
+            while utt.sent_bytes < len(utt.pcm):
+                await self._send_piece(utt, self._chunk)
+                if self._epoch != epoch:
+                    return  # paused again, or cleared, while resuming: that one decides
+            if utt.heard_bytes < len(utt.pcm):
+                await self._mark(utt, len(utt.pcm))
+        if self._epoch == epoch:
+            self._end_pause()
+
+    def _end_pause(self) -> None:
+        if self.paused:
+            self._held_s += time.monotonic() - self._paused_at
+            self.paused = False
+        self._resumed.set()
+
+    @property
+    def held_s(self) -> float:
+        """Seconds spent paused so far."""
+        return self._held_s + (time.monotonic() - self._paused_at if self.paused else 0.0)
+
     def duration_s(self, utterances: list[Utterance]) -> float:
         return sum(len(u.pcm) for u in utterances) / self._bytes_per_ms / 1000
 
     async def wait_heard(self, timeout: float) -> bool:
-        """Wait until everything sent so far has been played (marks confirmed)."""
+        """Wait until everything sent so far has been played (marks confirmed); time spent paused does not count
+        against `timeout`."""
         waiters = [asyncio.ensure_future(u.done.wait()) for u in self.active]
         if not waiters:
             return True
+        loop = asyncio.get_running_loop()
+        deadline, held = loop.time() + timeout, self.held_s
         try:
-            _, pending = await asyncio.wait(waiters, timeout=timeout)
-            return not pending
+            while True:
+                left = deadline + (self.held_s - held) - loop.time()
+                if left <= 0:
+                    return False
+                _, pending = await asyncio.wait(waiters, timeout=left)
+                if not pending:
+                    return True
         finally:
             for waiter in waiters:
                 waiter.cancel()

@@ -60,9 +60,14 @@ class TurnDetector:
         return QUIET
 
     def end_utterance(self) -> None:
-        """The STT provider decided the turn is over: close the utterance as our own endpointing would."""
-        self.utterance_voiced_ms = self.tracker.voiced_ms
-        self.tracker.reset()
+        """Something other than our silence rule (the STT provider, a turn model) decided the turn is over: close
+        the utterance as our own endpointing would. `silence_ms` still counts from the last voiced frame (the
+        turn's audio ends there, not now)."""
+        tracker = self.tracker
+        self.utterance_voiced_ms = tracker.voiced_ms
+        silence = tracker.silence_ms
+        tracker.reset()
+        tracker.silence_ms = silence
 
     def pop_preroll(self) -> list[bytes]:
         frames = list(self.preroll)

@@ -73,6 +73,12 @@ class STTStream(ABC):
     def commit(self) -> None:
         """The current utterance was accepted as a turn; the next one starts after it."""
 
+    async def peek(self) -> str | None:
+        """What the caller has said so far in the current utterance, if it can be had now without delaying anyone
+        (None: not now). Optional: the session peeks while the caller talks over the agent, to tell a real
+        interruption from a backchannel sooner. Providers with interim results (`on_partial`) need not."""
+        return None
+
     async def close(self) -> None:
         """Release connections. Safe to call twice."""
 
@@ -118,7 +124,19 @@ def is_sip(target: str) -> bool:
     return target.strip().lower().startswith(("sip:", "sips:"))
 
 
-BrainOutput = TextDelta | EndCall | Transfer
+@dataclass(slots=True)
+class StillWorking:
+    """Not speech: the brain is alive and waiting on slow work of its own (a tool call), for up to `grace_s` more.
+
+    A stall guard (`FallbackBrain`) would otherwise take the quiet for a stalled model. Yield it with the longest
+    the work may take before starting it, and with `grace_s=0` when it is done: from then on the next output is due
+    within the usual budget again. The brain answers for the caller's silence meanwhile (a filler line). The
+    speaker ignores it."""
+
+    grace_s: float = 0.0
+
+
+BrainOutput = TextDelta | EndCall | Transfer | StillWorking
 
 
 @dataclass(slots=True)
@@ -138,7 +156,20 @@ class Silence:
     count: int
 
 
-BrainInput = UserTurn | Dtmf | Silence
+@dataclass(slots=True)
+class ActionFailed:
+    """An action the brain asked for and the agent announced (a transfer, a hang-up) could not be carried out.
+
+    The brain tells the caller in one short line — `line`, the session's wording, unless it has its own (a flow's
+    `on_error` node) — remembers that it failed (an LLM sees it as the tool's result), and the conversation goes
+    on from where it was."""
+
+    action: EndCall | Transfer
+    reason: str
+    line: str = ""
+
+
+BrainInput = UserTurn | Dtmf | Silence | ActionFailed
 
 
 @dataclass
@@ -185,7 +216,8 @@ class Brain(ABC):
 
     @abstractmethod
     def respond(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
-        """React to a caller turn, a key press or silence. Cancelling the iteration must be safe (barge-in)."""
+        """React to a caller turn, a key press, silence or a failed action. Cancelling the iteration must be safe
+        (barge-in)."""
 
     def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
         """Record what the caller actually heard of the last reply, so context holds only that."""

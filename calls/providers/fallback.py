@@ -22,6 +22,7 @@ from .base import (
     CallContext,
     EndCall,
     ProviderError,
+    StillWorking,
     STTStream,
     TextDelta,
     TTSProvider,
@@ -127,6 +128,14 @@ class FallbackSTT(STTStream):
     def commit(self) -> None:
         self._utterance.clear()
         self.active.commit()
+
+    async def peek(self) -> str | None:
+        if self._switching or self._switch_task is not None and not self._switch_task.done():
+            return None
+        try:
+            return await self.active.peek()
+        except ProviderError:
+            return None  # optional: a failure shows (and switches) on the real transcript
 
     async def close(self) -> None:
         if self._switch_task is not None and not self._switch_task.done():
@@ -250,9 +259,11 @@ class FallbackTTS(TTSProvider):
 
 
 class FallbackBrain(Brain):
-    """The primary (an LLM) answers unless it fails or says nothing within `first_output_s`; then the caller
-    hears `line` and the secondary takes the turn — a brain (e.g. the agent's flow), or, with `secondary=None`,
-    a polite goodbye and hang-up."""
+    """The primary (an LLM) answers unless it fails, says nothing within `first_output_s`, or stops in the middle of
+    its answer for as long (no output within `first_output_s` of the last one); then the caller hears `line` and the
+    secondary takes the turn — a brain (e.g. the agent's flow), or, with `secondary=None`, a polite goodbye and
+    hang-up. What the primary said before it stalled has been said (the speaker flushes a half sentence when the
+    stream goes quiet)."""
 
     def __init__(self, primary: Brain, secondary: Brain | None, on_failure: OnFailure | None = None, *,
                  first_output_s: float = 1.5, line: str | None = None, max_failures: int = 2) -> None:
@@ -302,26 +313,40 @@ class FallbackBrain(Brain):
         if not self.failures.gave_up:
             self._last = self.primary
             error = None
+            spoke = ""
             async with contextlib.aclosing(make(self.primary)) as outputs:
                 try:
-                    first = await asyncio.wait_for(anext(outputs), self.first_output_s)
-                except StopAsyncIteration:
-                    first = None
+                    async for out in self._in_time(outputs):
+                        if isinstance(out, TextDelta):
+                            spoke = out.text or spoke
+                        yield out
                 except (ProviderError, TimeoutError) as exc:
-                    error = _as_error(exc, self.primary.name, f"no reply within {self.first_output_s} s")
-                if error is None and first is not None:
-                    yield first
-                    try:
-                        async for out in outputs:
-                            yield out
-                    except ProviderError as exc:
-                        error = exc
+                    what = f"stalled mid-reply for {self.first_output_s} s" if spoke else \
+                        f"no reply within {self.first_output_s} s"
+                    error = _as_error(exc, self.primary.name, what)
             if error is None:
                 self.failures.succeeded()
                 return
             self.failures.failed(error)
-            yield TextDelta(self.line)  # said at once: the secondary may take a moment
+            # Said at once (the secondary may take a moment), as a sentence of its own after what was said so far.
+            yield TextDelta(self.line if not spoke or spoke[-1].isspace() else " " + self.line)
         async for out in self._secondary(make, event):
+            yield out
+
+    async def _in_time(self, outputs: AsyncIterator[BrainOutput]) -> AsyncIterator[BrainOutput]:
+        """The primary's outputs, each due within `first_output_s` of the one before (of the request, for the first):
+        a stall before the first token and one in the middle of the answer cost the caller the same silence at most.
+        `StillWorking` (the brain waits on a tool) extends the next deadline by its grace; it is not passed on."""
+        grace = 0.0
+        while True:
+            try:
+                out = await asyncio.wait_for(anext(outputs), self.first_output_s + grace)
+            except StopAsyncIteration:
+                return
+            if isinstance(out, StillWorking):
+                grace = out.grace_s
+                continue
+            grace = 0.0
             yield out
 
     async def _secondary(self, make, event: BrainInput | None) -> AsyncIterator[BrainOutput]:

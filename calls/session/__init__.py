@@ -3,7 +3,8 @@
 - `call_session.CallSession` coordinates one call: the per-frame path, the caller's turns, barge-in, DTMF,
   hanging up and transfers, and the lifetime of every task;
 - `turn_taking`: the swappable strategies that decide when the caller's turn has ended and whether their speech
-  over the agent's is an interruption (chosen per agent by name);
+  over the agent's is an interruption (chosen per agent by name); `smart_turn`: the one that asks a turn model
+  (`calls.providers.turn`) whether the caller sounds done;
 - `speaker.Speaker`: brain outputs -> sentences -> TTS -> playout, and the reply's actions;
 - `turn_log.TurnLog`: turn records, what the caller heard, recording offsets, latency metrics;
 - `watchdog.Watchdog`: silence re-prompts and the maximum call duration;

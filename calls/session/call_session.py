@@ -32,6 +32,7 @@ from ..pipeline.playout import Playout
 from ..pipeline.ports import CallControl, MediaEncoder
 from ..pipeline.turns import END_OF_TURN, PAUSE, QUIET, SPEAKING, SPEECH_START
 from ..providers.base import (
+    ActionFailed,
     Brain,
     BrainInput,
     BrainOutput,
@@ -47,16 +48,29 @@ from ..providers.base import (
     UserTurn,
 )
 from ..recorder import CallRecorder
-from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE
+from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
+from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE, TRANSFER_FAILED_LINE
 from .settings import AgentSettings
 from .speaker import Speaker
 from .turn_log import CallerSpeech, TurnLog, brain_state
-from .turn_taking import INTERRUPT, EndOfTurnStrategy, InterruptionStrategy, end_of_turn_for, interruption_for
+from .turn_taking import (
+    HOLD,
+    INTERRUPT,
+    NOT_AN_INTERRUPTION,
+    EndOfTurnStrategy,
+    InterruptionStrategy,
+    end_of_turn_for,
+    interruption_for,
+)
 from .watchdog import Watchdog
 
 __all__ = ["CallSession", "AgentSettings", "State", "Stats", "FALLBACK_LINE", "TIME_LIMIT_LINE", "RESUME_LINE"]
 
 log = logging.getLogger("calls.session")
+
+#: While the agent is held, peek at what the caller has said every this many voiced ms (an STT without interim
+#: results, e.g. Whisper, answers a peek only when its model is free: it never delays anybody's final transcript).
+PEEK_EVERY_MS = 300
 
 
 class State(enum.Enum):
@@ -71,9 +85,17 @@ class Stats:
     barge_ins: int = 0
     noise_turns: int = 0
     provider_failures: int = 0
+    action_failures: int = 0
+    unanswered: int = 0
+    holds: int = 0  # the agent paused for caller speech whose words were still to come
+    resumes: int = 0  # ... and went on: it was not an interruption
+    backchannels: int = 0  # caller words over the agent that were no turn ("uh-huh", "okay")
 
 
 class CallSession:
+    #: How long a transfer or hang-up may take at the carrier before it counts as failed (the caller is waiting).
+    action_timeout_s = 3.0
+
     def __init__(
         self,
         *,
@@ -133,7 +155,18 @@ class CallSession:
         self._tasks: set[asyncio.Task] = set()
         self._closed = asyncio.Event()
         self.speech_started_at: float | None = None
-        self.barge_in_latencies: list[float] = []
+        self.barge_in_latencies: list[float] = []  # onset -> the agent quiet (its clear), per barge-in
+        # Interruptions decided on words (a strategy that HOLDs): the agent is paused for one caller utterance.
+        self._utterance = 0  # caller utterances so far (SPEECH_START): a hold belongs to one
+        self._onset_at = 0.0  # when the utterance under way began: the VAD confirms it `start_ms` in
+        self._overlapped = False  # the utterance under way was, at least in part, over the agent's speech
+        self._hold_gen: int | None = None  # the utterance the agent is held for
+        self._held_at = 0.0
+        self._holds: dict[int, dict] = {}  # utterance -> what holding for it cost (for its event)
+        self._peeking = False
+        self._peeked_at = 0  # voiced ms of the utterance at the last peek
+        self.pause_latencies: list[float] = []  # onset -> the agent quiet (its clear), per hold
+        self.resume_gaps: list[float] = []  # hold -> resume, ms the agent was quiet for nothing
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -222,8 +255,19 @@ class CallSession:
             return
         self.stt.send_audio(frame)
         if outcome == SPEAKING:
-            if self.speaker.busy and self.interruption.on_speech(listener.voiced_ms) == INTERRUPT:
-                self._barge_in()
+            if self.speaker.busy:
+                self._overlapped = True
+                verdict = self.interruption.on_speech(listener.voiced_ms)
+                if verdict == INTERRUPT:
+                    self._barge_in()
+                elif verdict == HOLD:
+                    self._hold()
+                    if not self._peeking and listener.voiced_ms - self._peeked_at >= PEEK_EVERY_MS:
+                        self._peeked_at = listener.voiced_ms
+                        self._peeking = True
+                        self._spawn(self._peek(self._utterance), "peek")
+                elif verdict == NOT_AN_INTERRUPTION and self._hold_gen is not None:
+                    self._release(self._utterance)
         elif outcome == PAUSE:
             # Transcribe during the end-of-turn silence; if the caller resumes, the result is simply not used.
             self._spawn(self._speculate(), "speculate")
@@ -232,6 +276,11 @@ class CallSession:
 
     def _on_speech_start(self) -> None:
         self.speech_started_at = time.monotonic()
+        # The VAD confirms speech `voiced_ms` in; frames arrive in real time, so the speech began that much earlier.
+        self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
+        self._utterance += 1
+        self._overlapped = self.speaker.busy
+        self._peeked_at = 0
         self.turn_log.caller_speech_started(self.end_of_turn.voiced_ms)
         self.watchdog.caller_spoke()
         self.interruption.caller_started()
@@ -239,10 +288,30 @@ class CallSession:
     # ------------------------------------------------------------------ turn-taking
 
     async def _speculate(self) -> None:
+        gen, last_voiced = self._utterance, self.end_of_turn.last_voiced_at
         try:
-            await self.stt.transcript()
+            text = await self.stt.transcript()
         except ProviderError:
-            pass  # the real request at end of turn will report it
+            return  # the real request at end of turn will report it
+        # Over the agent's speech this is also the quick transcript the interruption strategy waits for (for
+        # Whisper, of just this utterance; the end-of-turn transcript reuses it).
+        if gen == self._utterance and self._overlapped and self.speaker.busy:
+            strategy = self.interruption
+            if self.end_of_turn.last_voiced_at == last_voiced:  # the caller is still quiet: all they said so far
+                self._judged(strategy.on_transcript(text.strip()), gen)
+            else:  # they went on talking meanwhile: it can only tell that they mean it
+                self._judged(strategy.on_partial(text.strip()), gen)
+
+    async def _peek(self, gen: int) -> None:
+        """What the caller has said so far, while they talk over the held agent (None: not to be had now)."""
+        try:
+            text = await self.stt.peek()
+        except ProviderError:
+            text = None
+        finally:
+            self._peeking = False
+        if text is not None and gen == self._utterance and self.speaker.busy:
+            self._judged(self.interruption.on_partial(text.strip()), gen)
 
     def _on_partial(self, text: str) -> None:
         """Interim transcripts go to the live view (turns are stored from the final transcript) and to the
@@ -261,19 +330,25 @@ class CallSession:
 
     def _end_of_turn(self) -> None:
         if self.state is not State.ACTIVE:
+            if self.state is State.ENDING and self.end_of_turn.utterance_voiced_ms >= self.cfg.min_speech_ms:
+                self._unanswered("call-ending")
             return
         listener = self.end_of_turn
         if listener.utterance_voiced_ms < self.cfg.min_speech_ms:
             self.stats.noise_turns += 1
             self.stt.commit()
+            self._not_a_turn(self._utterance, "", "noise")
             return
         timer = TurnTimer(last_voiced=listener.last_voiced_at)
         timer.mark("endpoint")
         speech = self.turn_log.caller_speech_ended(listener.silence_ms)
         previous = self._turn_task
-        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous), "turn")
+        overlapped = self._utterance if self._overlapped else None
+        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous, overlapped), "turn")
 
-    async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None) -> None:
+    async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None,
+                           overlapped: int | None = None) -> None:
+        """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech."""
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
@@ -284,13 +359,29 @@ class CallSession:
             self._provider_failed(exc, "stt")
             timer.mark("stt_final")
             self.stt.commit()
+            if overlapped is not None:
+                self._release(overlapped)  # no words to judge by: the agent goes on, the caller is asked again
+                self._holds.pop(overlapped, None)
             # The caller spoke and nothing could transcribe it: ask them to repeat now, not after a silence.
             await self._reply(None, timer, outputs=_line(FALLBACK_LINE))
             return
         timer.mark("stt_final")
         self.stt.commit()
+        if overlapped is not None:
+            # Said over the agent: a backchannel, noise or too few words is no turn (the agent goes on); real words
+            # interrupt now if that was not decided yet (and are answered right after uninterruptible speech).
+            verdict = self.interruption.on_transcript(text, final=True)
+            if verdict == NOT_AN_INTERRUPTION:
+                if not text:
+                    self.stats.noise_turns += 1
+                self._not_a_turn(overlapped, text, self.interruption.reason)
+                return
+            if verdict == INTERRUPT:
+                self._barge_in(words=text)
+            self._holds.pop(overlapped, None)
         if not text:
             self.stats.noise_turns += 1
+            self._unanswered("no-words")  # long enough to be speech, yet the recogniser heard no word
             return
         self.stats.turns += 1
         self.turn_log.caller_turn(speech, text)
@@ -302,25 +393,137 @@ class CallSession:
         finished."""
         await self.speaker.finish()
         if self.state is not State.ACTIVE:
+            if isinstance(event, UserTurn):
+                self._unanswered("call-ending")
             return
         if timer is not None:
             timer.mark("brain_started")
         if outputs is None:
-            outputs = self.brain.respond(event)
+            outputs = self._answer(event)
         self.speaker.say(outputs, timer, "reply")
+
+    async def _answer(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
+        """The brain's answer to `event`. If it has not a word to say, a failed action is still owned up to (the
+        event's line) and a caller turn is recorded as unanswered, with why."""
+        said = False
+        async with contextlib.aclosing(self.brain.respond(event)) as outputs:
+            async for out in outputs:
+                if isinstance(out, EndCall | Transfer) or (isinstance(out, TextDelta) and out.text.strip()):
+                    said = True
+                yield out
+        if said:
+            return
+        if isinstance(event, ActionFailed):
+            yield TextDelta(event.line)
+        elif isinstance(event, UserTurn):
+            self._unanswered("brain-said-nothing", brain=self.brain.name)
+
+    def _unanswered(self, reason: str, **detail) -> None:
+        """The caller said something and gets no reply: the call record says why."""
+        self.stats.unanswered += 1
+        self.recorder.event("unanswered", {"reason": reason, **{k: v for k, v in detail.items() if v is not None}})
 
     # ------------------------------------------------------------------ interruptions and input
 
-    def _barge_in(self) -> None:
+    def _barge_in(self, words: str | None = None) -> None:
+        """Cut the agent off (`words`: what the caller said, when the verdict came from a final transcript)."""
         if self.state is not State.ACTIVE or not self.playout.interruptible or not self.speaker.busy:
             return
         self.stats.barge_ins += 1
+        held = self.playout.paused
         self.speaker.interrupt()
+        self._hold_gen = None
+        now = time.monotonic()
         detail = {"voiced_ms": self.end_of_turn.voiced_ms}
+        heard = getattr(self.interruption, "heard", None)
+        if words is not None or heard is not None:
+            detail["words"] = words if words is not None else heard.text
         if self.speech_started_at is not None:
-            detail["onset_to_clear_ms"] = round((time.monotonic() - self.speech_started_at) * 1000, 1)
+            # "Clear" is when the agent went quiet at the carrier: its `clear` was sent — by the hold that paused
+            # it while the words were awaited, or now. Measured from the speech onset (VAD confirmation less
+            # the voiced ms it took), as the caller would: onset -> clear is the barge-in budget (p95 250 ms).
+            quiet_at = self._held_at if held else now
+            detail["onset_to_clear_ms"] = round(max(0.0, quiet_at - self._onset_at) * 1000, 1)
+            if held:
+                detail["onset_to_decision_ms"] = round((now - self._onset_at) * 1000, 1)
             self.barge_in_latencies.append(detail["onset_to_clear_ms"])
         self.recorder.event("barge_in", detail)
+
+    # Holding: the agent paused while the words of the caller's speech over it are awaited.
+
+    def _judged(self, verdict: int, gen: int) -> None:
+        """Act on a verdict reached off the frame path, about the caller's utterance `gen`."""
+        if verdict == INTERRUPT:
+            self._barge_in()
+        elif verdict == NOT_AN_INTERRUPTION:
+            self._release(gen)
+
+    def _hold(self) -> None:
+        """Pause the agent for the caller's utterance under way: quiet at once (a `clear`), resumable."""
+        gen = self._utterance
+        paused = self.playout.paused
+        if (self._hold_gen == gen and paused) or self.state is not State.ACTIVE or not self.playout.interruptible:
+            return
+        if self._hold_gen is not None and paused:
+            # Still held for the caller's previous utterance, and they speak again: this one decides now.
+            self._holds[gen] = self._holds.pop(self._hold_gen, {})
+            self._hold_gen = gen
+            self._spawn(self._watch_hold(gen), "hold")
+            return
+        if not self.playout.pause():
+            return  # nothing is playing yet (the reply's first audio is still being made)
+        now = time.monotonic()
+        self._hold_gen, self._held_at = gen, now
+        self.turn_log.cut_recording()  # the clear drops what was queued at the carrier: the recording too
+        self._spawn(self.playout.send_clear(), "pause")
+        quiet = round(max(0.0, now - self._onset_at) * 1000, 1)
+        self.pause_latencies.append(quiet)
+        self._holds.setdefault(gen, {})["onset_to_pause_ms"] = quiet
+        self.stats.holds += 1
+        self._spawn(self._watch_hold(gen), "hold")
+
+    def _release(self, gen: int) -> None:
+        """The caller's utterance `gen` was no interruption: the held agent goes on from where it was heard."""
+        if self._hold_gen != gen:
+            return
+        self._hold_gen = None
+        if not self.playout.paused:
+            return  # cut meanwhile (a key press, a goodbye)
+        gap = round((time.monotonic() - self._held_at) * 1000, 1)
+        self.resume_gaps.append(gap)
+        hold = self._holds.setdefault(gen, {})
+        hold["paused_ms"] = round(hold.get("paused_ms", 0.0) + gap, 1)
+        self.stats.resumes += 1
+        self._spawn(self.playout.resume(), "resume")
+
+    async def _watch_hold(self, gen: int) -> None:
+        """A held agent is never left waiting: no verdict `decide_ms` after the caller went quiet asks the
+        strategy's `on_timeout`; `max_hold_ms` held in all interrupts (the caller keeps talking over it)."""
+        strategy = self.interruption
+        while True:
+            await asyncio.sleep(0.05)
+            if self._hold_gen != gen or not self.playout.paused or self.state is not State.ACTIVE:
+                return
+            now = time.monotonic()
+            if now - self._held_at >= strategy.max_hold_ms / 1000:
+                self._barge_in()
+                return
+            listener = self.end_of_turn
+            talking = gen == self._utterance and listener.speaking and listener.silence_ms == 0
+            if not talking and now - listener.last_voiced_at >= strategy.decide_ms / 1000:
+                self._judged(strategy.on_timeout(), gen)
+                return
+
+    def _not_a_turn(self, gen: int, text: str, reason: str) -> None:
+        """The caller's utterance `gen` over the agent was no turn: the agent goes on; a backchannel (words) is
+        recorded, and noise too if the agent paused for it."""
+        self._release(gen)
+        hold = self._holds.pop(gen, None)
+        if not text and hold is None:
+            return
+        if text:
+            self.stats.backchannels += 1
+        self.recorder.event("backchannel", {"words": text, "reason": reason or "backchannel", **(hold or {})})
 
     def on_dtmf(self, digit: str) -> None:
         if self.state is not State.ACTIVE:
@@ -365,29 +568,54 @@ class CallSession:
         if isinstance(action, EndCall):
             await self._hang_up(action.reason)
         elif isinstance(action, Transfer):
-            self.recorder.event("transfer", {"target": action.target, "summary": action.summary,
-                                             "via": "carrier" if self.control else "none (no credentials)"})
-            if self.control is not None:
-                try:
-                    # Flow transfers also say how (warm/cold) and what the other side is told (SIP headers).
-                    options = getattr(action, "options", None)
-                    await self.control.transfer(self.call_id, action.target, action.summary,
-                                                **({"options": options} if options is not None else {}))
-                except ProviderError as exc:
-                    self._provider_failed(exc, "carrier")
-            await self._hang_up("transferred", hang_up=False)
+            await self._transfer(action)
+
+    async def _transfer(self, action: Transfer) -> None:
+        self.recorder.event("transfer", {"target": action.target, "summary": action.summary,
+                                         "via": "carrier" if self.control else "none (no credentials)"})
+        if self.control is not None:
+            try:
+                # Flow transfers also say how (warm/cold) and what the other side is told (SIP headers).
+                options = getattr(action, "options", None)
+                await asyncio.wait_for(
+                    self.control.transfer(self.call_id, action.target, action.summary,
+                                          **({"options": options} if options is not None else {})),
+                    self.action_timeout_s)
+            except Exception as exc:  # a port: whatever it raises, the caller must not be left in dead air
+                self._action_failed(action, exc)
+                return
+        await self._hang_up("transferred", hang_up=False)
+
+    def _action_failed(self, action: Transfer, exc: Exception) -> None:
+        """A transfer the agent announced did not happen and the call goes on: recorded, then the brain tells the
+        caller in one line (at once: no model request) and learns that it failed (`ActionFailed`)."""
+        reason = self._note_failed_action("transfer", exc, target=action.target)
+        if self.state is State.ACTIVE:
+            failed = ActionFailed(action, reason, TRANSFER_FAILED_LINE)
+            self._turn_task = self._spawn(self._reply(failed, None), "action-failed")
+
+    def _note_failed_action(self, kind: str, exc: Exception, **detail) -> str:
+        reason = "no answer within %.1f s" % self.action_timeout_s if isinstance(exc, TimeoutError) else str(exc)
+        reason = reason or type(exc).__name__
+        self.stats.action_failures += 1
+        log.warning("call %s: %s failed: %r", self.call_id, kind, exc)
+        if isinstance(exc, ProviderError):
+            self._provider_failed(exc, "carrier")
+        self.recorder.event("action_failed", {"action": kind, "error": reason[:300], **detail})
+        return reason[:300]
 
     async def _hang_up(self, reason: str, hang_up: bool = True) -> None:
-        """End the call after the goodbye was heard: over REST when we can, else by closing the stream."""
+        """End the call after the goodbye was heard: over REST when we can, and by closing the stream in any case
+        (a failed REST hang-up still ends the call: the carrier ends it when its stream closes)."""
         if self.state is State.CLOSED:
             return
         self.state = State.ENDING
         self.recorder.update_call(end_reason=reason)
         if hang_up and self.control is not None:
             try:
-                await self.control.hang_up(self.call_id)
-            except ProviderError as exc:
-                self._provider_failed(exc, "carrier")
+                await asyncio.wait_for(self.control.hang_up(self.call_id), self.action_timeout_s)
+            except Exception as exc:  # a port: whatever it raises, the stream is closed below
+                self._note_failed_action("hang_up", exc)
         await self._close()
 
     def _provider_failed(self, exc: ProviderError, stage: str) -> None:

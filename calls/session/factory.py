@@ -18,26 +18,41 @@ from ..providers.chains import build_providers
 from ..recorder import CallRecorder
 from .call_session import CallSession
 from .settings import AgentSettings
-from .turn_taking import DEFAULT_END_OF_TURN, DEFAULT_INTERRUPTION, end_of_turn_for, interruption_for
+from .turn_taking import AGENT_DEFAULT_INTERRUPTION, DEFAULT_END_OF_TURN, end_of_turn_for, interruption_for
 
 
 def agent_settings(agent: Agent) -> AgentSettings:
-    # Turn-taking strategies (`turn_taking`) by name, from `provider_options["turn_taking"]`:
-    # {"end_of_turn": "silence+provider", "interruption": "voiced-time", "<strategy name>": {its options}}.
-    turn_taking = dict((agent.provider_options or {}).get("turn_taking") or {})
+    # Turn-taking strategies (`turn_taking`) by name. The end of turn is the Agent's `end_of_turn` field (the
+    # dashboard's choice); `provider_options["turn_taking"]` holds the rarer extras:
+    # {"interruption": "words", "<strategy name>": {its options}}, e.g. {"interruption": "words", "words":
+    # {"min_words": 3}} or {"interruption": "voiced-time"}; an "end_of_turn" there is used only for a strategy the
+    # field cannot name (one registered in code).
+    options = agent.provider_options or {}
+    turn_taking = dict(options.get("turn_taking") or {})
+    stt_options = options.get("stt") if isinstance(options.get("stt"), dict) else {}
+    named = turn_taking.pop("end_of_turn", None)
+    end_of_turn = agent.end_of_turn or DEFAULT_END_OF_TURN
+    if named and named not in _END_OF_TURN_CHOICES:
+        end_of_turn = named
     return AgentSettings(
         barge_in_enabled=agent.barge_in_enabled,
         barge_in_min_ms=agent.barge_in_min_ms,
         end_of_turn_silence_ms=agent.end_of_turn_silence_ms,
+        end_of_turn_max_silence_ms=agent.end_of_turn_max_silence_ms,
+        smart_turn_silence_ms=agent.smart_turn_silence_ms,
         silence_timeout_s=agent.silence_timeout_s,
         max_reprompts=agent.max_reprompts,
         max_duration_s=agent.max_duration_s,
         chunk_ms=settings.TTS_CHUNK_MS,
         mark_every_ms=settings.MARK_EVERY_MS,
-        end_of_turn=turn_taking.pop("end_of_turn", DEFAULT_END_OF_TURN),
-        interruption=turn_taking.pop("interruption", DEFAULT_INTERRUPTION),
+        end_of_turn=end_of_turn,
+        interruption=turn_taking.pop("interruption", AGENT_DEFAULT_INTERRUPTION),
+        language=str(stt_options.get("language") or "en"),
         turn_taking_options=turn_taking,
     )
+
+
+_END_OF_TURN_CHOICES = {value for value, _ in Agent._meta.get_field("end_of_turn").choices}
 
 
 def build_brain(agent: Agent, state: BrainState | None) -> Brain:

@@ -4,3 +4,5 @@ FALLBACK_LINE = "Sorry, I'm having a little trouble right now. Could you say tha
 TIME_LIMIT_LINE = "We've reached the time limit for this call. Thank you for calling. Goodbye!"
 # Said instead of the greeting when a dropped stream reconnects (calls.resume): the conversation goes on.
 RESUME_LINE = "Sorry, we got cut off."
+# Said when a transfer the agent announced cannot be made (the carrier refused it): the call goes on.
+TRANSFER_FAILED_LINE = "I'm sorry, I couldn't connect you right now — can I help with something else?"

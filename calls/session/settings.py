@@ -18,8 +18,14 @@ class AgentSettings:
     chunk_ms: int = 20
     lead_ms: int = 200
     mark_every_ms: int = 200
+    language: str = "en"  # the caller's language ("en", "es-419"...): which backchannels and stop words count
     # Turn-taking strategies by name (`calls.session.turn_taking`): when the caller's turn has ended, and whether
     # their speech over the agent's is an interruption. Options for them, by strategy name.
     end_of_turn: str = "silence+provider"
+    # The longest silence a strategy that waits for more (smart-turn after an "incomplete" verdict; provider
+    # endpointing as its backstop) lets pass before ending the turn; and the short silence after which the
+    # smart-turn model is asked.
+    end_of_turn_max_silence_ms: int = 1200
+    smart_turn_silence_ms: int = 120
     interruption: str = "voiced-time"
     turn_taking_options: dict = field(default_factory=dict)

@@ -22,6 +22,8 @@ from .turn_log import TurnLog
 
 #: spawn(coroutine, name) -> a task the session tracks (and cancels when the call stops).
 Spawn = Callable[..., asyncio.Task]
+#: A half sentence is sent to TTS once the brain has said nothing more for this long (a stalled stream).
+FLUSH_AFTER_S = 0.3
 
 
 class Speaker:
@@ -48,6 +50,7 @@ class Speaker:
         self._provider_failed = provider_failed
         self._on_idle = on_idle
         self.task: asyncio.Task | None = None  # the reply being said
+        self.flush_after_s = FLUSH_AFTER_S
 
     @property
     def busy(self) -> bool:
@@ -124,28 +127,23 @@ class Speaker:
         self._on_idle()
 
     async def _produce(self, outputs, sentences: asyncio.Queue, actions: list, timer: TurnTimer | None) -> None:
-        """Brain outputs -> sentences (each starting its synthesis at once) and actions."""
-        pending = ""
-        uninterruptible = False
+        """Brain outputs -> sentences (each starting its synthesis at once) and actions. A half sentence is said
+        once the brain has been quiet for `flush_after_s`: a stream that stalls is spoken as far as it got."""
+        text = _Unfinished(lambda t, u: self._queue_sentence(sentences, t, u, timer), self.flush_after_s)
         try:
             async for out in outputs:
                 if isinstance(out, TextDelta):
                     if timer is not None:
                         timer.mark("brain_first_text")
-                    if out.uninterruptible != uninterruptible and pending.strip():
-                        self._queue_sentence(sentences, pending.strip(), uninterruptible, timer)
-                        pending = ""
-                    uninterruptible = out.uninterruptible
-                    done, pending = split_sentences(pending + out.text)
-                    for sentence in done:
-                        self._queue_sentence(sentences, sentence, uninterruptible, timer)
-                else:
+                    text.add(out.text, out.uninterruptible)
+                elif isinstance(out, EndCall | Transfer):
                     actions.append(out)
         except ProviderError as exc:
             self._provider_failed(exc, "brain")
-            pending = FALLBACK_LINE
-        if pending.strip():
-            self._queue_sentence(sentences, pending.strip(), uninterruptible, timer)
+            text.text = FALLBACK_LINE  # instead of a half sentence cut by the error (not flushed by a pause first)
+        finally:
+            text.stop_waiting()
+        text.flush()
         sentences.put_nowait(None)
 
     def _queue_sentence(self, sentences: asyncio.Queue, text: str, uninterruptible: bool, timer) -> None:
@@ -175,3 +173,37 @@ class Speaker:
         finally:
             if not dropped:
                 audio.finish()  # also after an unexpected error: playout must never wait for audio that won't come
+
+
+class _Unfinished:
+    """The reply's text not yet sent to TTS: complete sentences go at once (`add`); what is left of one goes when
+    the interruptibility changes, when the reply ends (`flush`), or after `idle_s` without more text."""
+
+    def __init__(self, say: Callable[[str, bool], None], idle_s: float) -> None:
+        self._say = say
+        self._idle_s = idle_s
+        self.text = ""
+        self.uninterruptible = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, text: str, uninterruptible: bool) -> None:
+        self.stop_waiting()
+        if uninterruptible != self.uninterruptible:
+            self.flush()
+            self.uninterruptible = uninterruptible
+        done, self.text = split_sentences(self.text + text)
+        for sentence in done:
+            self._say(sentence, uninterruptible)
+        if self.text.strip():
+            self._timer = asyncio.get_running_loop().call_later(self._idle_s, self.flush)
+
+    def flush(self) -> None:
+        self.stop_waiting()
+        if self.text.strip():
+            self._say(self.text.strip(), self.uninterruptible)
+        self.text = ""
+
+    def stop_waiting(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None

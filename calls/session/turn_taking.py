@@ -8,8 +8,9 @@ from the registries below. A new strategy is a new class and a `register_*` call
   QUIET, SPEECH_START, SPEAKING, PAUSE, END_OF_TURN. A verdict reached off the frame path (a model that answers a
   few ms later) goes through the `end_turn` callback the session binds.
 - `InterruptionStrategy` is asked, on each frame of caller speech while the agent is talking, whether to cut the
-  agent off: INTERRUPT, NOT_AN_INTERRUPTION, or KEEP_LISTENING (undecided yet). A verdict reached elsewhere goes
-  through the bound `interrupt` callback.
+  agent off: INTERRUPT, NOT_AN_INTERRUPTION, KEEP_LISTENING (undecided yet), or HOLD (undecided, so pause the agent
+  now and decide on the words: the session resumes the agent on NOT_AN_INTERRUPTION). A verdict reached elsewhere
+  goes through the bound `interrupt` callback. `WordsInterruption` decides on what the STT hears.
 
 The mechanism (the VAD, the speech tracker and its pre-roll) is `calls.pipeline.turns.TurnDetector`; what is here
 is policy on top of it.
@@ -23,6 +24,7 @@ from collections.abc import Callable
 
 from ..pipeline.turns import TurnDetector
 from ..providers.base import SpeechHint
+from .lexicon import Heard, Lexicon
 from .settings import AgentSettings
 
 log = logging.getLogger("calls.session")
@@ -30,7 +32,8 @@ log = logging.getLogger("calls.session")
 # Interruption verdicts (ints, like the frame outcomes: compared on the hot path, never allocated).
 KEEP_LISTENING = 0  # undecided: ask again on the next frame
 INTERRUPT = 1  # stop the agent now
-NOT_AN_INTERRUPTION = 2  # the agent keeps talking (a cough, a backchannel, barge-in switched off)
+NOT_AN_INTERRUPTION = 2  # the agent keeps talking (a cough, a backchannel, barge-in switched off); resumes if held
+HOLD = 3  # undecided, but pause the agent now (it goes quiet within the barge-in budget) while the words come
 
 
 def _unbound() -> None:
@@ -87,17 +90,25 @@ class SilenceOrProviderEndOfTurn(SilenceEndOfTurn):
         return False
 
 
-def _silence(cls: type[SilenceEndOfTurn]) -> Callable[[AgentSettings, int], EndOfTurnStrategy]:
+class ProviderEndOfTurn(SilenceOrProviderEndOfTurn):
+    """The STT provider's endpointing decides (Deepgram's speech_final / UtteranceEnd, tuned in its options); our
+    VAD's silence only as a backstop, after the agent's maximum silence (`end_of_turn_max_silence_ms`): a
+    provider that sends no hints (local Whisper) then ends turns on that long silence alone."""
+
+
+def _silence(cls: type[SilenceEndOfTurn], backstop: bool = False) -> Callable[[AgentSettings, int], EndOfTurnStrategy]:
     def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
-        return cls(sample_rate, end_silence_ms=settings.end_of_turn_silence_ms, speculate_ms=settings.speculate_ms)
+        silence = settings.end_of_turn_max_silence_ms if backstop else settings.end_of_turn_silence_ms
+        return cls(sample_rate, end_silence_ms=silence, speculate_ms=settings.speculate_ms)
 
     return build
 
 
-#: name -> build(settings, sample_rate)
+#: name -> build(settings, sample_rate). "smart-turn" registers itself from `calls.session.smart_turn`.
 END_OF_TURN_STRATEGIES: dict[str, Callable[[AgentSettings, int], EndOfTurnStrategy]] = {
     "silence": _silence(SilenceEndOfTurn),
     "silence+provider": _silence(SilenceOrProviderEndOfTurn),
+    "provider": _silence(ProviderEndOfTurn, backstop=True),
 }
 DEFAULT_END_OF_TURN = "silence+provider"
 
@@ -121,10 +132,21 @@ def end_of_turn_for(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrat
 class InterruptionStrategy(ABC):
     """Says whether the caller's speech while the agent talks is a real interruption.
 
-    The session acts on INTERRUPT only, and only while the agent's speech may be interrupted (an uninterruptible
-    sentence plays on whatever the strategy says)."""
+    The session acts on INTERRUPT, HOLD and NOT_AN_INTERRUPTION only while the agent's speech may be interrupted
+    (an uninterruptible sentence plays on whatever the strategy says; what the caller said then is still judged
+    by `on_transcript` at the end of their utterance: a turn, answered right after, or a backchannel).
+
+    HOLD is for strategies that decide on words: the session pauses the agent at once (it goes quiet as a
+    barge-in would) and resumes it, from where the caller stopped hearing it, on NOT_AN_INTERRUPTION. A held
+    agent is never left waiting: `decide_ms` after the caller went quiet without a verdict the session asks
+    `on_timeout`, and after `max_hold_ms` in all it interrupts the agent."""
 
     _interrupt: Callable[[], None] = staticmethod(_unbound)
+    decide_ms: int = 700
+    max_hold_ms: int = 4000
+    #: Why the last NOT_AN_INTERRUPTION from `on_transcript`/`on_timeout` was reached ("backchannel",
+    #: "too_few_words", "no_words", "no_words_in_time"): it goes into the session's `backchannel` CallEvent.
+    reason: str = ""
 
     def bind(self, interrupt: Callable[[], None]) -> None:
         """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later)."""
@@ -136,15 +158,28 @@ class InterruptionStrategy(ABC):
     @abstractmethod
     def on_speech(self, voiced_ms: int) -> int:
         """A frame of the caller's utterance, `voiced_ms` into it, while the agent talks (hot path: no allocation).
-        Returns INTERRUPT, NOT_AN_INTERRUPTION or KEEP_LISTENING."""
+        Returns INTERRUPT, NOT_AN_INTERRUPTION, KEEP_LISTENING or HOLD."""
 
     def on_partial(self, text: str) -> int:
-        """An interim transcript of the caller's speech; same verdicts as `on_speech`."""
+        """An interim transcript of the caller's speech (they may still be talking): INTERRUPT or KEEP_LISTENING."""
         return KEEP_LISTENING
+
+    def on_transcript(self, text: str, final: bool = False) -> int:
+        """A transcript of the caller's utterance over the agent, taken once they paused ("" = no words). Only
+        here may a strategy say, from the words, that it was NOT_AN_INTERRUPTION (with `reason`): the session
+        resumes a held agent and, for the `final` transcript (the utterance has ended; the strategy may already
+        be hearing the next one, so keep no state), records a `backchannel` event instead of a turn.
+        KEEP_LISTENING, the default: no opinion, the utterance is a turn like any other."""
+        return KEEP_LISTENING
+
+    def on_timeout(self) -> int:
+        """The agent is held and no verdict came `decide_ms` after the caller went quiet."""
+        self.reason = "no_words_in_time"
+        return NOT_AN_INTERRUPTION
 
 
 class VoicedTimeInterruption(InterruptionStrategy):
-    """The default: `min_ms` of voiced caller audio over the agent's speech interrupts it."""
+    """`min_ms` of voiced caller audio over the agent's speech interrupts it (a backchannel or a cough too)."""
 
     def __init__(self, min_ms: int) -> None:
         self.min_ms = min_ms
@@ -160,12 +195,124 @@ class NoInterruption(InterruptionStrategy):
         return NOT_AN_INTERRUPTION
 
 
+class WordsInterruption(InterruptionStrategy):
+    """Interrupts on what the caller says, not on voice alone (backchannels and coughs do not cut the agent off).
+
+    - `hold_ms` of voiced caller audio over the agent: HOLD. The agent goes quiet at once (sooner than the
+      voiced-time rule would cut it) and the words decide;
+    - a stop phrase ("wait", "no", "hold on", "sorry"...) or `min_words` content words (words that are neither
+      backchannel nor hesitation) in a partial or a transcript: INTERRUPT;
+    - once the caller paused, a transcript of backchannels only ("uh-huh", "okay", "I see"), of fewer than
+      `min_words` content words, or of no words at all (a cough): NOT_AN_INTERRUPTION — the agent resumes and
+      the utterance is a `backchannel` event, not a turn;
+    - `fallback_ms` of voiced speech with no words from the STT since the hold (an STT that gives none in
+      time): INTERRUPT, as the voiced-time rule would;
+    - held, the caller quiet and no transcript within `decide_ms`: NOT_AN_INTERRUPTION (`on_timeout`); the final
+      transcript at the end of the utterance may still interrupt.
+
+    The words come from the STT: Deepgram's interim results (`on_partial`), and the transcript the session takes
+    at the caller's first pause (`on_transcript`; for Whisper a quick transcription of just the overlap, which the
+    end-of-turn transcript then reuses) or peeks at while they talk.
+    """
+
+    def __init__(self, lexicon: Lexicon | None = None, *, min_words: int = 2, hold_ms: int = 100,
+                 fallback_ms: int = 1200, decide_ms: int = 700, max_hold_ms: int = 4000) -> None:
+        self.lexicon = lexicon or Lexicon.for_language("en")
+        self.min_words = min_words
+        self.hold_ms = hold_ms
+        self.fallback_ms = fallback_ms
+        self.decide_ms = decide_ms
+        self.max_hold_ms = max_hold_ms
+        self.heard: Heard | None = None  # the latest words of the utterance under way
+        self.caller_started()
+
+    def caller_started(self) -> None:
+        self._voiced = 0
+        self._from = 0  # voiced ms at the last release: holding again takes `hold_ms` more
+        self._words_at = 0  # voiced ms when the STT last said something (words or none)
+        self._interrupted = False
+        self.heard = None
+
+    def on_speech(self, voiced_ms: int) -> int:
+        self._voiced = voiced_ms
+        if self._interrupted:
+            return INTERRUPT
+        if voiced_ms - self._from < self.hold_ms:
+            return KEEP_LISTENING
+        if voiced_ms - max(self._from, self._words_at) >= self.fallback_ms:
+            self._interrupted = True
+            return INTERRUPT
+        return HOLD
+
+    def on_partial(self, text: str) -> int:
+        verdict = self._judge(text)
+        return verdict if verdict == INTERRUPT else KEEP_LISTENING
+
+    def on_transcript(self, text: str, final: bool = False) -> int:
+        verdict = self._judge(text, keep=not final)
+        if verdict == NOT_AN_INTERRUPTION and not final:
+            self._from = self._voiced
+        return verdict
+
+    def on_timeout(self) -> int:
+        self._from = self._voiced
+        return super().on_timeout()
+
+    def _judge(self, text: str, keep: bool = True) -> int:
+        heard = self.lexicon.hear(text)
+        if keep:
+            self.heard = heard
+            self._words_at = self._voiced
+        if heard.stops or len(heard.content) >= self.min_words:
+            if keep:
+                self._interrupted = True
+            return INTERRUPT
+        self.reason = "backchannel" if heard.backchannel else ("too_few_words" if heard.content else "no_words")
+        return NOT_AN_INTERRUPTION
+
+
+def _option(options: dict, key: str, default: int, low: int, high: int) -> int:
+    """An agent's numeric option, clamped; a value that is not a number is ignored (a call must not fail on it)."""
+    try:
+        return min(high, max(low, int(options.get(key, default))))
+    except (TypeError, ValueError):
+        log.warning("turn_taking option %s=%r is not a number: using %s", key, options.get(key), default)
+        return default
+
+
+def _words(settings: AgentSettings) -> WordsInterruption:
+    """Options (`provider_options["turn_taking"]["words"]`): min_words, hold_ms, fallback_ms, decide_ms,
+    max_hold_ms, language (default: the agent's), backchannels and stop_words (lists replacing the language's)."""
+    o = settings.turn_taking_options.get("words") or {}
+    if not isinstance(o, dict):
+        o = {}
+    lists = {key: [str(w) for w in o[key]] if isinstance(o.get(key), list) else None
+             for key in ("backchannels", "stop_words")}
+    lexicon = Lexicon.for_language(str(o.get("language") or settings.language), **lists)
+    hold = _option(o, "hold_ms", 100, 20, 1000)
+    return WordsInterruption(
+        lexicon,
+        min_words=_option(o, "min_words", 2, 1, 20),
+        hold_ms=hold,
+        fallback_ms=_option(o, "fallback_ms", 1200, hold, 10000),
+        decide_ms=_option(o, "decide_ms", 700, 100, 5000),
+        max_hold_ms=_option(o, "max_hold_ms", 4000, 500, 20000),
+    )
+
+
 #: name -> build(settings)
 INTERRUPTION_STRATEGIES: dict[str, Callable[[AgentSettings], InterruptionStrategy]] = {
     "voiced-time": lambda settings: VoicedTimeInterruption(settings.barge_in_min_ms),
+    "words": _words,
     "never": lambda settings: NoInterruption(),
 }
+#: The fallback for a name nobody registered, and what bare `AgentSettings` name: the voiced-time rule, which needs
+#: nothing from the STT.
 DEFAULT_INTERRUPTION = "voiced-time"
+#: What an agent that names no strategy gets (`factory.agent_settings`): interruptions decided on words. It holds
+#: the barge-in budget (the agent goes quiet `hold_ms` = 100 voiced ms into the caller's speech, sooner than the
+#: voiced-time rule's 200) and backchannels and coughs no longer cut the answer.
+AGENT_DEFAULT_INTERRUPTION = "words"
 
 
 def register_interruption(name: str, build: Callable[[AgentSettings], InterruptionStrategy]) -> None:

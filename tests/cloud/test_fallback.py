@@ -10,8 +10,11 @@ import pytest
 
 from calls.flows.brain import FlowBrain
 from calls.providers.base import (
+    Brain,
+    BrainState,
     EndCall,
     ProviderError,
+    StillWorking,
     STTStream,
     TextDelta,
     TTSProvider,
@@ -251,3 +254,57 @@ async def test_a_mid_reply_failure_is_covered_too(openai_fake):
     assert texts[:2] == ["Let ", "me "] and "Sorry, I'm having some trouble on my end. " in texts
     assert len(failures) == 1
     await brain.close()
+
+
+async def test_a_stall_in_the_middle_of_the_answer_is_covered_within_the_same_budget(openai_fake):
+    # "Let me see" — then the stream stays open and silent, as a stalled model's does.
+    openai_fake.replies.append(ScriptedReply(text="Let me see what we have.", stall_after_chunks=4))
+    failures = Failures()
+    brain = llm_with_flow(failures)  # first_output_s=0.4
+    outputs = brain.respond(UserTurn("What are your opening hours?"))
+    said = [await anext(outputs) for _ in range(3)]
+    assert [o.text for o in said] == ["Let ", "me ", "see "]
+    stalled_at = time.monotonic()
+    line = await anext(outputs)
+    assert line == TextDelta("Sorry, I'm having some trouble on my end. ")
+    assert time.monotonic() - stalled_at < 0.4 + 0.3  # the stall budget, not the 5 s read timeout
+    rest = await collect(outputs)
+    assert "We open at nine." in "".join(o.text for o in rest if isinstance(o, TextDelta))
+    assert [f.provider for f in failures] == ["openai"] and "stalled mid-reply" in str(failures[0])
+    await brain.close()
+
+
+class ToolBrain(Brain):
+    """Says a word, then waits on a 'tool' for `work_s`, announcing it (StillWorking) as OpenAIBrain does."""
+
+    name = "tool-brain"
+
+    def __init__(self, work_s: float, announce: bool) -> None:
+        self.state = BrainState(node="llm")
+        self.work_s, self.announce = work_s, announce
+
+    async def greeting(self):
+        yield TextDelta("Hi!")
+
+    async def respond(self, event):
+        yield TextDelta("Checking. ")
+        if self.announce:
+            yield StillWorking(self.work_s + 1.0)
+        await asyncio.sleep(self.work_s)
+        if self.announce:
+            yield StillWorking(0.0)
+        yield TextDelta("Found it.")
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["announced", "unannounced"])
+async def test_a_tool_the_brain_announces_is_not_taken_for_a_stall(announce):
+    failures = Failures()
+    brain = FallbackBrain(ToolBrain(work_s=0.6, announce=announce), FlowBrain(FLOW, "Hi!"), failures,
+                          first_output_s=0.4)
+    outputs = await collect(brain.respond(UserTurn("Where is my order?")))
+    assert not any(isinstance(o, StillWorking) for o in outputs)  # the guard's business only: not passed on
+    texts = [o.text for o in outputs if isinstance(o, TextDelta)]
+    if announce:
+        assert texts == ["Checking. ", "Found it."] and not failures
+    else:
+        assert texts[:2] == ["Checking. ", "Sorry, I'm having some trouble on my end. "] and len(failures) == 1

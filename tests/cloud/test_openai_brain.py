@@ -9,7 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from calls.providers.base import BrainState, Dtmf, EndCall, ProviderError, TextDelta, Transfer, UserTurn
+from calls.providers.base import (
+    ActionFailed,
+    BrainState,
+    Dtmf,
+    EndCall,
+    ProviderError,
+    StillWorking,
+    TextDelta,
+    Transfer,
+    UserTurn,
+)
 from calls.providers.llm.conversation import INTERRUPTED
 from calls.providers.llm.openai_brain import FILLER, OpenAIBrain
 from voicebot.testing.vendors import ScriptedReply
@@ -226,3 +236,36 @@ def _tool(server: FakeToolServer, secret: str) -> dict:
         "secret": secret,
         "timeout_s": 2,
     }
+
+
+async def test_a_failed_transfer_is_said_at_once_and_the_model_sees_it_in_the_tool_result(openai_fake):
+    openai_fake.replies.extend([
+        ScriptedReply(text="Connecting you. ", tool_calls=[("transfer_call", {"destination": "billing",
+                                                                              "summary": "refund"})]),
+        ScriptedReply(text="What else can I do?"),
+    ])
+    brain = brain_for(openai_fake, transfer_targets={"billing": "+15550001111"})
+    transfer = await collect(brain.respond(UserTurn("Billing please")))
+    line = "I'm sorry, I couldn't connect you right now."
+    apology = await collect(brain.respond(ActionFailed(transfer[-1], "HTTP 503", line)))
+    assert apology == [TextDelta(line + " ")] and len(openai_fake.requests) == 1  # no request for it
+    await collect(brain.respond(UserTurn("Okay")))
+
+    messages = openai_fake.requests[1]["messages"]
+    result = next(m for m in messages if m["role"] == "tool")
+    assert json.loads(result["content"])["error"] == "transfer_call failed: HTTP 503"
+    assert [m["content"] for m in messages[-2:]] == [line + " ", "Okay"]
+    await brain.close()
+
+
+async def test_a_slow_tool_tells_the_stall_guard_how_long_it_may_take(openai_fake):
+    secret = "s3cret"
+    async with FakeToolServer(secret=secret, delay_s=0.3) as tools:
+        openai_fake.replies.extend([ScriptedReply(tool_calls=[("order_status", {"order_id": "1"})]),
+                                    ScriptedReply(text="Done.")])
+        brain = brain_for(openai_fake, tools=[{**_tool(tools, secret), "timeout_s": 2.0}], filler_after_s=0.1)
+        outputs = await collect(brain.respond(UserTurn("Where is it?")))
+    kinds = [o.grace_s if isinstance(o, StillWorking) else o.text for o in outputs]
+    # Before the wait, again after the filler (an output), and back to the usual budget once the tool answered.
+    assert kinds == [3.0, FILLER, 3.0, 0.0, "Done."]
+    await brain.close()

@@ -29,7 +29,10 @@ def form_data(**overrides) -> dict:
         "voice": "en-us",
         "barge_in_enabled": "on",
         "barge_in_min_ms": "200",
+        "end_of_turn": "silence+provider",
         "end_of_turn_silence_ms": "300",
+        "end_of_turn_max_silence_ms": "1200",
+        "smart_turn_silence_ms": "120",
         "silence_timeout_s": "8",
         "max_reprompts": "2",
         "max_duration_s": "600",
@@ -43,6 +46,35 @@ def test_create_agent(client_a, ws_a):
     agent = Agent.objects.get(workspace=ws_a, name="Front desk")
     assert response.status_code == 302 and response["Location"] == reverse("dashboard:agent-edit", args=[agent.pk])
     assert agent.flow == DEMO_FLOW and agent.voice == "en-us" and agent.barge_in_enabled
+
+
+def test_an_agent_can_choose_how_its_callers_turns_end(client_a, ws_a):
+    page = client_a.get(reverse("dashboard:agent-new")).content.decode()
+    for value in ("silence+provider", "silence", "smart-turn", "provider"):
+        assert f'<option value="{value}"' in page
+    assert 'name="end_of_turn_max_silence_ms"' in page and 'name="smart_turn_silence_ms"' in page
+    options = '{"turn_taking": {"smart-turn": {"threshold": 0.6}}}'
+    response = client_a.post(reverse("dashboard:agent-new"), form_data(
+        end_of_turn="smart-turn", end_of_turn_max_silence_ms="1500", smart_turn_silence_ms="140",
+        provider_options=options))
+    assert response.status_code == 302
+    agent = Agent.objects.get(workspace=ws_a, name="Front desk")
+    assert (agent.end_of_turn, agent.end_of_turn_max_silence_ms, agent.smart_turn_silence_ms) == ("smart-turn", 1500,
+                                                                                                  140)
+
+    from calls.session.factory import agent_settings
+
+    settings = agent_settings(agent)
+    assert settings.end_of_turn == "smart-turn" and settings.end_of_turn_max_silence_ms == 1500
+    assert settings.smart_turn_silence_ms == 140 and settings.turn_taking_options == {"smart-turn": {"threshold": 0.6}}
+
+
+def test_smart_turn_needs_a_longest_wait_beyond_the_asking_silence(client_a, ws_a):
+    response = client_a.post(reverse("dashboard:agent-new"), form_data(
+        end_of_turn="smart-turn", end_of_turn_max_silence_ms="400", smart_turn_silence_ms="500"))
+    assert response.status_code == 400
+    assert 'data-error-for="end_of_turn_max_silence_ms"' in response.content.decode()
+    assert not Agent.objects.filter(workspace=ws_a).exists()
 
 
 def test_new_agent_page_has_starter_flow_and_diagram(client_a):

@@ -192,7 +192,8 @@ def test_a_browser_call_talks_streams_its_transcript_and_is_stored(client_a, tal
 
 @pytest.mark.django_db(transaction=True)
 def test_barge_in_clears_the_page_audio(client_a, talker, fakes):
-    fakes.script = ["What are your opening hours?", "bye"]
+    # Agents interrupt on words by default (`WordsInterruption`): the caller's speech over the answer says some.
+    fakes.script = ["What are your opening hours?", "wait, what about Sundays"]
     data = start_call(client_a, talker)
 
     async def go() -> Browser:
@@ -202,7 +203,7 @@ def test_barge_in_clears_the_page_audio(client_a, talker, fakes):
         await page.pump(wait=1.0)
         await page.speak(silence(300, RATE) + voiced(700, RATE) + silence(450, RATE))
         # The answer starts; the caller talks over it before it has played.
-        await page.speak(voiced(500, RATE))
+        await page.speak(voiced(500, RATE) + silence(200, RATE))
         await page.pump(wait=0.3)
         await comm.send_to(text_data=json.dumps({"event": "stop"}))
         await comm.wait(timeout=3)

@@ -36,9 +36,11 @@ def new_call(agent: Agent, carrier: str = "twilio") -> tuple[Call, str]:
 
 
 async def run_call(settings, token: str, fault: Callable[[FakeCloud], Awaitable[None] | None] | None = None,
-                   *, turns: int = 2, before_turn: Callable[[FakeCloud, int], None] | None = None) -> PhoneLine:
+                   *, turns: int = 2, before_turn: Callable[[FakeCloud, int], None] | None = None,
+                   listen_quiet_s: float = 0.25) -> PhoneLine:
     """Greeting, then `turns` caller turns (each answered), then hang up. `fault(cloud)` runs before the call starts;
-    `before_turn(cloud, n)` before caller turn n (0-based)."""
+    `before_turn(cloud, n)` before caller turn n (0-based). An answer counts as finished once the agent has been
+    quiet for `listen_quiet_s`."""
     async with FakeCloud(openai=FakeOpenAI(responder=lambda body: ScriptedReply(text=ANSWER))) as cloud:
         for name, value in cloud.env.items():
             setattr(settings, name, value)
@@ -55,7 +57,8 @@ async def run_call(settings, token: str, fault: Callable[[FakeCloud], Awaitable[
                     before_turn(cloud, n)
                 await line.say()
                 if n < turns - 1:
-                    await line.listen()  # the last reply need not finish: it is recorded when the call ends
+                    # The last reply need not finish: it is recorded when the call ends.
+                    await line.listen(quiet_s=listen_quiet_s)
         finally:
             await line.hang_up()
     line.cloud = cloud  # what the fakes saw, for the assertions

@@ -26,6 +26,7 @@ class PhoneLine:
         self.media_at: list[float] = []  # arrival time of every agent audio frame
         self.close_code: int | None = None
         self.gaps: list[float] = []
+        self.reply_starts: list[int] = []  # index in media_at of each `say`'s first answer frame
 
     async def open(self) -> PhoneLine:
         self.comm = WebsocketCommunicator(application, f"/media/{self.carrier}")
@@ -48,10 +49,20 @@ class PhoneLine:
         await self._paced([pcm[i : i + frame] for i in range(0, len(pcm), frame)])
         stopped_at = time.monotonic()
         heard_before = len(self.media_at)
+        self.reply_starts.append(heard_before)
         await self._silence_until(lambda: len(self.media_at) > heard_before, limit_s)
         gap = self.media_at[heard_before] - stopped_at if len(self.media_at) > heard_before else float("inf")
         self.gaps.append(gap)
         return gap
+
+    def longest_silence_in_reply(self, n: int) -> float:
+        """The longest gap between two agent frames of the answer to the n-th `say` (up to the next `say`): the dead
+        air the caller hears after the answer has begun. Frames arrive up to the playout's lead ahead of being
+        played, so this slightly overstates it."""
+        start = self.reply_starts[n]
+        end = self.reply_starts[n + 1] if n + 1 < len(self.reply_starts) else len(self.media_at)
+        frames = self.media_at[start:end]
+        return max((b - a for a, b in zip(frames, frames[1:], strict=False)), default=0.0)
 
     async def listen(self, quiet_s: float = 0.25, limit_s: float = 8.0) -> None:
         """Line silence until the agent has said nothing for `quiet_s` (its reply finished)."""

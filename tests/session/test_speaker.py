@@ -12,6 +12,7 @@ from calls.pipeline.playout import Playout
 from calls.providers.base import (
     EndCall,
     ProviderError,
+    StillWorking,
     TextDelta,
     Transfer,
     TTSProvider,
@@ -228,3 +229,36 @@ async def test_finish_waits_for_the_reply_being_said(rig_factory):
     await asyncio.wait_for(rig.speaker.finish(), 5)
     assert [[u.text for u in spoken] for spoken in rig.log.recorded] == [["First things first."], ["Second."]]
     assert len(rig.log.replies) == 2
+
+
+async def stalling(*items, stall_s: float = 30.0):
+    for item in items:
+        await asyncio.sleep(0)
+        yield item
+    await asyncio.sleep(stall_s)  # a brain whose stream stops mid-sentence (cancelled by the test's teardown)
+
+
+@pytest.mark.asyncio
+async def test_a_half_sentence_is_said_once_the_brain_goes_quiet(rig_factory):
+    rig = rig_factory()
+    began = asyncio.get_running_loop().time()
+    rig.speaker.say(stalling(TextDelta("Sure. Let "), TextDelta("me see")))
+    await until(lambda: rig.tts.said == ["Sure.", "Let me see"], timeout=2)
+    waited = asyncio.get_running_loop().time() - began
+    assert rig.speaker.flush_after_s <= waited < rig.speaker.flush_after_s + 0.25
+    await until(lambda: rig.carrier.audio_bytes() == 4 * 60 * BYTES_PER_MS)  # and played, while the brain stalls
+    assert rig.speaker.busy
+
+
+@pytest.mark.asyncio
+async def test_text_that_keeps_coming_is_not_cut_and_still_working_is_not_an_action(rig_factory):
+    rig = rig_factory()
+
+    async def steady():
+        for word in ["One ", "two ", "three ", "four."]:
+            await asyncio.sleep(rig.speaker.flush_after_s / 3)
+            yield TextDelta(word)
+            yield StillWorking(0.0)
+
+    await asyncio.wait_for(rig.speaker.say(steady()), 5)
+    assert rig.tts.said == ["One two three four."] and rig.actions == []

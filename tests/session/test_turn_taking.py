@@ -17,6 +17,7 @@ from calls.session.turn_taking import (
     EndOfTurnStrategy,
     InterruptionStrategy,
     NoInterruption,
+    ProviderEndOfTurn,
     SilenceEndOfTurn,
     SilenceOrProviderEndOfTurn,
     VoicedTimeInterruption,
@@ -89,6 +90,27 @@ def test_the_default_ends_the_turn_on_the_providers_endpointing():
     # Closed already: a second hint, or one between utterances, is not another turn.
     assert eot.on_hint(SpeechHint("end_of_turn")) is False
     assert feed_all(eot, silence(400)) == [QUIET] * 20
+
+
+def test_a_turn_closed_by_the_provider_still_counts_its_silence_from_the_last_voiced_frame():
+    eot = SilenceOrProviderEndOfTurn(RATE)
+    feed_all(eot, voiced(400) + silence(160))
+    assert eot.on_hint(SpeechHint("end_of_turn")) is True
+    assert eot.silence_ms == 160  # where the caller's audio ended: 160 ms ago, not now
+    feed_all(eot, silence(40))
+    assert eot.silence_ms == 200 and not eot.speaking
+
+
+def test_provider_endpointing_decides_with_our_silence_only_as_a_late_backstop():
+    settings = AgentSettings(end_of_turn="provider", end_of_turn_silence_ms=300, end_of_turn_max_silence_ms=1500)
+    eot = end_of_turn_for(settings, RATE)
+    assert type(eot) is ProviderEndOfTurn and eot.tracker.stop_ms == 1500
+    outcomes = feed_all(eot, voiced(400) + silence(1000))
+    assert END_OF_TURN not in outcomes and eot.speaking  # a second of silence: still the provider's call
+    assert eot.on_hint(SpeechHint("end_of_turn")) is True and not eot.speaking
+    # With no hint at all (local Whisper), the backstop ends the turn.
+    backstop = feed_all(end_of_turn_for(settings, RATE), voiced(400) + silence(1600))
+    assert backstop.index(END_OF_TURN) == 20 + 75 - 1
 
 
 def test_partials_end_no_turn_by_default():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from django.conf import settings
+from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioRestException
 
 from ...providers.base import ProviderError
@@ -27,6 +28,8 @@ class TwilioCallControl(CallControl):
             await asyncio.to_thread(self.client.calls(call_id).update, **fields)
         except TwilioRestException as exc:
             raise ProviderError(f"twilio {action} failed: {exc.msg}", provider="twilio") from exc
+        except RequestException as exc:  # Twilio unreachable: connection refused, reset, timed out
+            raise ProviderError(f"twilio {action} failed: {type(exc).__name__}: {exc}"[:300], provider="twilio") from exc
 
     async def hang_up(self, call_id: str) -> None:
         await self._update("hang-up", call_id, status="completed")

@@ -100,6 +100,21 @@ class FlowEngine:
         reprompt = HANDLERS[node["type"]].reprompt
         return reprompt(self, node_id, node, silence=True) if reprompt else []
 
+    def on_action_failed(self, line: str) -> list[Action]:
+        """An action this flow ended a reply with (a transfer, a hang-up) could not be carried out, and the call goes
+        on: take the node's `on_error` if it names one, else say `line` and go back to the node that last waited
+        (or, if none did yet, start over at the next caller event)."""
+        node = self._current()
+        self._hung_up = False
+        self.pending = None
+        out: list[Action] = []
+        if node is not None and NODE_TYPES[node["type"]].terminal and node.get("on_error"):
+            self.goto(node["on_error"], out)
+            return out
+        self.speak(line, out, {})  # interruptible, whatever the node was
+        self.state.node = self._waiting
+        return out
+
     def resume(self, outcome: object) -> list[Action]:
         """The outcome of the pending effect (see `calls.flows.effects`): continue the flow from there."""
         effect, self.pending = self.pending, None

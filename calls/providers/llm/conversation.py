@@ -79,6 +79,20 @@ class Conversation:
         self.reply = Reply(self.messages)
         return self.reply
 
+    def tool_failed(self, name: str, error: str) -> bool:
+        """The latest call of tool `name` failed after it was answered "ok" (a transfer the carrier refused): its
+        result becomes `error`. False if the model made no such call."""
+        for message in reversed(self.messages):
+            calls = [c["id"] for c in message.get("tool_calls") or [] if c["function"]["name"] == name]
+            if message["role"] != "assistant" or not calls:
+                continue
+            for result in self.messages:
+                if result["role"] == "tool" and result.get("tool_call_id") == calls[-1]:
+                    result["content"] = error
+                    return True
+            return False
+        return False
+
     def request_messages(self) -> list[dict]:
         self._repair()
         system = self.system_prompt

@@ -20,6 +20,7 @@ import openai
 from django.conf import settings
 
 from ..base import (
+    ActionFailed,
     Brain,
     BrainInput,
     BrainOutput,
@@ -29,6 +30,7 @@ from ..base import (
     EndCall,
     ProviderError,
     Silence,
+    StillWorking,
     TextDelta,
     Transfer,
     UserTurn,
@@ -51,6 +53,7 @@ GOODBYE = "Goodbye! "
 TRANSFERRING = "Let me transfer you now. "
 SILENCE_GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye! "
 TOO_MANY_TOOLS = "Sorry, I couldn't finish that request. "
+ACTION_FAILED = "Sorry, I couldn't do that right now. Can I help with something else? "
 
 
 class OpenAIBrain(Brain):
@@ -155,6 +158,9 @@ class OpenAIBrain(Brain):
     async def respond(self, event: BrainInput) -> AsyncIterator[BrainOutput]:
         if self._config_error is not None:
             raise self._config_error
+        if isinstance(event, ActionFailed):
+            yield self._action_failed(event)
+            return
         if self._offered:
             await self._add_offered_tools()
         if isinstance(event, Silence) and event.count >= self.max_reprompts:  # the flow engine's rule too
@@ -182,13 +188,26 @@ class OpenAIBrain(Brain):
             reply.add_tool_calls(message, calls)
             async for out in self._run_tools(reply, calls):
                 yield out
-                if not isinstance(out, TextDelta):
+                if isinstance(out, EndCall | Transfer):
                     return  # end_call / transfer_call: the model gets no further turn
         reply.add_filler(TOO_MANY_TOOLS)
         yield TextDelta(TOO_MANY_TOOLS)
 
     def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
         self.convo.heard(full_text, heard_text, interrupted)
+
+    def _action_failed(self, event: ActionFailed) -> TextDelta:
+        """The transfer or hang-up the model asked for did not happen. No request: the caller hears one line at once
+        (the session's), and the model learns it from its tool's result — an error now, not "ok" — on the next turn."""
+        tool = "transfer_call" if isinstance(event.action, Transfer) else "end_call"
+        line = (event.line or ACTION_FAILED).strip() + " "
+        error = json.dumps({"error": f"{tool} failed: {event.reason}"[:300],
+                            "note": "The call is still connected; the caller was told it did not work."})
+        if not self.convo.tool_failed(tool, error):  # not the model's own action (e.g. a flow's): a note instead
+            self.convo.add_user(f"[{tool} failed: {event.reason}"[:300] + "]")
+        reply = self.convo.start_reply()
+        reply.add_text(reply.open_message(), line)
+        return TextDelta(line)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -299,11 +318,18 @@ class OpenAIBrain(Brain):
                 results[call.id] = json.dumps({"error": f"no tool named {call.name}"})
         try:
             if pending:
+                # The model is not stalling while a tool works: tell the stall guard how long it may take.
+                grace = max(getattr(self._http_tools.get(c.name), "timeout_s", 5.0) for c in calls
+                            if c.id in pending) + 1.0
+                yield StillWorking(grace)
                 _, slow = await asyncio.wait(pending.values(), timeout=self.filler_after_s)
                 if slow and not reply.has_filler(FILLER):
                     reply.add_filler(FILLER)
                     yield TextDelta(FILLER)
+                    yield StillWorking(grace)  # the filler was an output: the tool still has its time
+                if slow:
                     await asyncio.wait(pending.values())
+                yield StillWorking(0.0)  # from here the next model request has the usual budget
                 results.update({cid: task.result() for cid, task in pending.items()})
         finally:
             for task in pending.values():

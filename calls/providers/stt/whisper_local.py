@@ -180,6 +180,16 @@ class WhisperSTT(STTStream):
             job = self._reusable_job() or self._launch(wait=True)
         return await asyncio.shield(job.task)
 
+    async def peek(self) -> str | None:
+        """A quick transcript of the utterance so far, only if the model is free right now (never queued behind
+        anybody's final, like a partial); the result is cached like any other."""
+        if self._total < self._min_bytes or self.engine is None or self._running:
+            return None
+        cached = self._cached()
+        if cached is not None:
+            return cached
+        return await self._launch(wait=False).task
+
     def _valid(self, voiced_end: int, covered: int) -> bool:
         """Would a transcription of the first `covered` bytes answer for the audio as it is now?"""
         if voiced_end != self._voiced_end:

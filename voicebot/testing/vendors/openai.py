@@ -17,7 +17,8 @@ Replies are scripted, in order, per request; with none left, the default echoes 
 
 Faults and latency per reply: `status` (e.g. 500, 429), `headers_delay_s` (slow first byte: nothing at all, not even
 headers), `first_token_delay_s`, `chunk_delay_s`, `omit_index` (compatible servers that leave out
-`tool_calls[].index`), `drop_after_chunks` (TCP abort mid-stream), `malformed_after_chunks` (a corrupt data line).
+`tool_calls[].index`), `drop_after_chunks` (TCP abort mid-stream), `malformed_after_chunks` (a corrupt data line),
+`stall_after_chunks` (a model that stops mid-answer: the stream stays open and silent for `stall_s`, then goes on).
 Constructor defaults for `first_token_delay_s` / `chunk_delay_s` apply to every reply that does not set them.
 """
 
@@ -57,6 +58,8 @@ class ScriptedReply:
     omit_index: bool = False
     drop_after_chunks: int | None = None
     malformed_after_chunks: int | None = None
+    stall_after_chunks: int | None = None  # chunk 0 is the role chunk; chunk n (n >= 1) the n-th word
+    stall_s: float = 30.0
 
 
 @dataclass
@@ -173,6 +176,10 @@ class _Stream:
             return False
         if self.reply.malformed_after_chunks is not None and index == self.reply.malformed_after_chunks:
             await self._write('data: {"id": "broken", "choices": [\n\n')
+        if self.reply.stall_after_chunks is not None and index == self.reply.stall_after_chunks:
+            self.record.outcome = "stalled"  # until it goes on, or the client gives up (the next write fails)
+            await asyncio.sleep(self.reply.stall_s)
+            self.record.outcome = "streaming"
         return True
 
     # ------------------------------------------------------------------ chunks

@@ -1,0 +1,208 @@
+"""The "smart-turn" end-of-turn strategy: a short silence asks a turn model whether the caller is done.
+
+Our VAD tracks the caller as for the silence rule. When they have been silent `ask_after_ms` (120 ms by default),
+the strategy hands the last (up to) 8 s of the utterance to the model on a worker thread (never on the event
+loop) and goes on listening:
+
+- "complete" (probability >= `threshold`): the turn ends as soon as the verdict arrives, ~150-200 ms after the
+  caller stopped instead of the silence rule's 300 ms;
+- "incomplete" ("my number is five five five ..."): nothing happens; the turn ends when the caller has been
+  silent `max_silence_ms` (1.2 s by default), or on a later "complete" when `reask_every_ms` asks again;
+- the caller speaks again before the verdict: it is dropped (a new pause asks afresh).
+
+A verdict that comes late (a busy machine) is never waited for: the maximum silence ends the turn regardless.
+Without the model (its file missing, or it failed to load or run) the strategy is the plain silence rule at the
+agent's `end_of_turn_silence_ms`, said once in the log; a call never fails on it.
+
+The per-frame path (`feed`) stays what `TurnDetector.feed` is, plus copying the frame into a preallocated ring
+of the last 8 s (no allocation) and integer checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from functools import partial
+
+from ..pipeline.turns import END_OF_TURN, FRAME_MS, PAUSE, SPEAKING, SPEECH_START, TurnDetector
+from ..providers.turn import smart_turn as model
+from .settings import AgentSettings
+from .turn_taking import EndOfTurnStrategy, SilenceEndOfTurn, register_end_of_turn
+
+log = logging.getLogger("calls.session")
+
+NAME = "smart-turn"
+WINDOW_S = 8  # the model hears the last 8 s
+_NEVER = 1 << 30
+
+#: (pcm16 bytes, sample rate) -> probability that the turn is complete. Blocking: runs on the executor.
+Predict = Callable[[bytes, int], float]
+
+
+class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
+    def __init__(
+        self,
+        sample_rate: int,
+        *,
+        predict: Predict | None,
+        executor: Executor | None = None,
+        ask_after_ms: int = 120,
+        max_silence_ms: int = 1200,
+        fallback_silence_ms: int = 300,
+        threshold: float = 0.5,
+        reask_every_ms: int = 0,
+        speculate_ms: int = 100,
+    ) -> None:
+        """`predict` None: the silence rule at `fallback_silence_ms`. `executor` None: the event loop's default."""
+        ask_after_ms = max(FRAME_MS, ask_after_ms)
+        max_silence_ms = max(max_silence_ms, ask_after_ms + FRAME_MS)
+        super().__init__(sample_rate, end_silence_ms=max_silence_ms if predict else fallback_silence_ms,
+                         speculate_ms=speculate_ms)
+        self.sample_rate = sample_rate
+        self.ask_after_ms = ask_after_ms
+        self.max_silence_ms = max_silence_ms
+        self.fallback_silence_ms = fallback_silence_ms
+        self.threshold = threshold
+        self.reask_every_ms = reask_every_ms
+        self._predict = predict
+        self._executor = executor
+        # The caller's audio, all of it, into a ring of the last 8 s (a whole number of frames, so a frame never
+        # wraps); `_written` counts every byte ever fed, `_start` is where the current utterance (with its
+        # pre-roll) began in that count.
+        fb = self.frame_bytes
+        self._ring = bytearray(fb * (WINDOW_S * 1000 // FRAME_MS))
+        self._pos = 0
+        self._written = 0
+        self._start = 0
+        self._next_ask = ask_after_ms
+        self._generation = 0  # bumped whenever an outstanding verdict stops mattering
+        self._pending = False
+        self._asked_at = 0.0
+        # What the model said, for logs, tests and the benchmark.
+        self.asks = 0
+        self.last_probability: float | None = None
+        self.last_latency_ms: float | None = None
+
+    @property
+    def model_in_use(self) -> bool:
+        return self._predict is not None
+
+    # ------------------------------------------------------------------ hot path
+
+    def feed(self, frame: bytes) -> int:
+        outcome = TurnDetector.feed(self, frame)
+        n = len(frame)
+        pos = self._pos
+        self._ring[pos : pos + n] = frame
+        pos += n
+        self._pos = 0 if pos >= len(self._ring) else pos
+        self._written += n
+        if outcome == SPEAKING or outcome == PAUSE:
+            silence = self.tracker.silence_ms
+            if silence == 0:  # a voiced frame: the caller goes on
+                if self._pending:
+                    self._drop_verdict()
+                self._next_ask = self.ask_after_ms
+            elif silence >= self._next_ask and self._predict is not None:
+                self._next_ask = silence + self.reask_every_ms if self.reask_every_ms > 0 else _NEVER
+                self._ask()
+        elif outcome == SPEECH_START:
+            # The utterance began with the frames the pre-roll kept (the VAD needed a few to be sure).
+            self._start = self._written - n * (1 + len(self.preroll))
+            self._next_ask = self.ask_after_ms
+            self._drop_verdict()
+        elif outcome == END_OF_TURN:  # the maximum silence (or the fallback rule) ended it
+            self._drop_verdict()
+        return outcome
+
+    # ------------------------------------------------------------------ the model, off the frame path
+
+    def _drop_verdict(self) -> None:
+        self._generation += 1
+        self._pending = False
+
+    def _ask(self) -> None:
+        if self._pending:
+            return  # the previous question is still being answered (a busy machine): the maximum silence decides
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # fed outside an event loop (a synchronous test): nowhere to deliver a verdict
+        pcm = self._utterance_audio()
+        self._pending = True
+        self._asked_at = time.monotonic()
+        self.asks += 1
+        future = loop.run_in_executor(self._executor, self._predict, pcm, self.sample_rate)
+        future.add_done_callback(partial(self._on_verdict, self._generation))
+
+    def _utterance_audio(self) -> bytes:
+        """The current utterance, at most the last 8 s, oldest first."""
+        ring, pos = self._ring, self._pos
+        size = min(self._written - self._start, len(ring))
+        if size <= pos:
+            return bytes(ring[pos - size : pos])
+        return bytes(ring[len(ring) - (size - pos) :]) + bytes(ring[:pos])
+
+    def _on_verdict(self, generation: int, future: asyncio.Future) -> None:
+        """On the event loop, when the model answered."""
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            self._fall_back(error)
+            return
+        probability = future.result()
+        if generation != self._generation:
+            return  # the caller spoke again, or the turn ended meanwhile
+        self._pending = False
+        self.last_probability = probability
+        self.last_latency_ms = (time.monotonic() - self._asked_at) * 1000
+        log.debug("smart-turn: p(complete)=%.2f after %.0f ms of silence (%.0f ms to answer)", probability,
+                  self.tracker.silence_ms, self.last_latency_ms)
+        if probability >= self.threshold and self.tracker.speaking:
+            self.end_utterance()
+            self._end_turn()
+
+    def _fall_back(self, error: BaseException) -> None:
+        """The model cannot run: from now on this call's turns end on the plain silence rule."""
+        _say_once(f"smart-turn model failed ({error!r}); ending turns on {self.fallback_silence_ms} ms of silence")
+        self._predict = None
+        self._pending = False
+        self.tracker.stop_ms = self.fallback_silence_ms
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        log.warning(message)
+
+
+def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
+    """The agent's smart-turn strategy. Options beyond the Agent's fields, in
+    `provider_options["turn_taking"]["smart-turn"]`: `threshold` (0.5), `reask_every_ms` (0: ask once a pause)."""
+    options = settings.turn_taking_options.get(NAME) or {}
+    if not model.available():
+        _say_once(f"smart-turn: no model at {model.model_path()} (make install fetches it); "
+                  f"ending turns on silence alone")
+        return SilenceEndOfTurn(sample_rate, end_silence_ms=settings.end_of_turn_silence_ms,
+                                speculate_ms=settings.speculate_ms)
+    return SmartTurnEndOfTurn(
+        sample_rate,
+        predict=model.probability,
+        executor=model.executor(),
+        ask_after_ms=settings.smart_turn_silence_ms,
+        max_silence_ms=settings.end_of_turn_max_silence_ms,
+        fallback_silence_ms=settings.end_of_turn_silence_ms,
+        threshold=float(options.get("threshold", 0.5)),
+        reask_every_ms=int(options.get("reask_every_ms", 0)),
+        speculate_ms=settings.speculate_ms,
+    )
+
+
+register_end_of_turn(NAME, build)

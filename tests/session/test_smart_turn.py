@@ -1,0 +1,244 @@
+"""The smart-turn end-of-turn strategy with a fake model: when it asks, what it hands the model, and what each
+verdict does to the turn (the real model on real speech: tests/turn/)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from calls.pipeline.turns import END_OF_TURN, SPEECH_START
+from calls.providers.turn import smart_turn as model
+from calls.session import smart_turn
+from calls.session.settings import AgentSettings
+from calls.session.smart_turn import SmartTurnEndOfTurn
+from calls.session.turn_taking import SilenceEndOfTurn, end_of_turn_for
+from tests.session.helpers import RATE, frames, silence, voiced
+
+BYTES_PER_MS = RATE * 2 // 1000
+
+
+class FakeModel:
+    """Answers the probabilities it is given, in order (the last one from then on); keeps what it was asked.
+    With `hold`, each answer waits until the test releases it."""
+
+    def __init__(self, *answers: float, hold: bool = False, error: Exception | None = None) -> None:
+        self.answers = list(answers)
+        self.asked: list[tuple[bytes, int]] = []
+        self.error = error
+        self.release = threading.Event()
+        if not hold:
+            self.release.set()
+
+    def __call__(self, pcm: bytes, rate: int) -> float:
+        self.asked.append((pcm, rate))
+        self.release.wait(5)
+        if self.error is not None:
+            raise self.error
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+@pytest.fixture
+def pool():
+    executor = ThreadPoolExecutor(max_workers=2)
+    yield executor
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Caller:
+    """Feeds a strategy frame by frame and notes when the turn ended: by a verdict (the bound callback) or by the
+    silence rule (an END_OF_TURN outcome), in ms of audio fed."""
+
+    def __init__(self, strategy: SmartTurnEndOfTurn) -> None:
+        self.strategy = strategy
+        self.fed_ms = 0
+        self.ended_by_verdict: list[int] = []
+        self.ended_by_silence: list[int] = []
+        strategy.bind(lambda: self.ended_by_verdict.append(self.fed_ms))
+
+    async def say(self, pcm: bytes) -> None:
+        """Each frame, then, if it made the strategy ask, the verdict before the next frame (a model that answers
+        within a frame)."""
+        for frame in frames(pcm, self.strategy.frame_bytes):
+            asks = self.strategy.asks
+            self.fed_ms += 20
+            if self.strategy.feed(frame) == END_OF_TURN:
+                self.ended_by_silence.append(self.fed_ms)
+            if self.strategy.asks != asks:
+                await self.verdict()
+
+    async def verdict(self) -> None:
+        for _ in range(500):
+            if not self.strategy._pending:
+                return
+            await asyncio.sleep(0.002)
+        raise AssertionError("no verdict")
+
+
+def strategy(predict, pool, **kwargs) -> SmartTurnEndOfTurn:
+    kwargs.setdefault("ask_after_ms", 120)
+    kwargs.setdefault("max_silence_ms", 1200)
+    return SmartTurnEndOfTurn(RATE, predict=predict, executor=pool, **kwargs)
+
+
+@pytest.mark.asyncio
+async def test_a_complete_turn_ends_as_soon_as_the_model_says_so(pool):
+    fake = FakeModel(0.9)
+    caller = Caller(strategy(fake, pool))
+    await caller.say(silence(100) + voiced(600) + silence(1500))
+    # Asked once, after 120 ms of silence; the turn ended right then, long before the silence rule would have.
+    assert caller.ended_by_verdict == [100 + 600 + 120] and caller.ended_by_silence == []
+    eot = caller.strategy
+    assert len(fake.asked) == 1 and eot.last_probability == 0.9 and not eot.speaking
+    assert eot.utterance_voiced_ms == 600
+    assert eot.silence_ms >= 120  # still counted from the last voiced frame: the turn's audio ends there
+
+
+@pytest.mark.asyncio
+async def test_the_model_hears_the_utterance_from_its_preroll_to_the_pause(pool):
+    fake = FakeModel(0.9)
+    caller = Caller(strategy(fake, pool))
+    lead = silence(100)
+    speech = voiced(600)
+    await caller.say(lead + speech + silence(200))
+    pcm, rate = fake.asked[0]
+    assert rate == RATE
+    # The pre-roll keeps the frames before the VAD was sure (all 100 ms of lead here), then the speech, then the
+    # 120 ms of silence that made the strategy ask.
+    assert pcm == lead + speech + silence(120)
+
+
+@pytest.mark.asyncio
+async def test_only_the_last_8_seconds_are_heard(pool):
+    fake = FakeModel(0.9)
+    caller = Caller(strategy(fake, pool))
+    speech = voiced(10_000, f0=150.0)
+    await caller.say(speech + silence(200))
+    pcm, _ = fake.asked[0]
+    assert len(pcm) == 8000 * BYTES_PER_MS
+    assert pcm == (speech + silence(120))[-len(pcm):]
+
+
+@pytest.mark.asyncio
+async def test_an_incomplete_turn_waits_for_the_maximum_silence(pool):
+    fake = FakeModel(0.1)
+    caller = Caller(strategy(fake, pool, max_silence_ms=1200))
+    await caller.say(voiced(600) + silence(1500))
+    assert caller.ended_by_verdict == []
+    assert caller.ended_by_silence == [600 + 1200]  # the maximum silence, not the 300 ms rule
+    assert len(fake.asked) == 1 and caller.strategy.last_probability == 0.1
+
+
+@pytest.mark.asyncio
+async def test_an_incomplete_turn_can_be_asked_again_on_further_silence(pool):
+    fake = FakeModel(0.1, 0.2, 0.8)
+    caller = Caller(strategy(fake, pool, reask_every_ms=300))
+    await caller.say(voiced(600) + silence(1500))
+    # Asked at 120, 420 and 720 ms of silence; the third said complete.
+    assert len(fake.asked) == 3 and caller.ended_by_verdict == [600 + 720] and caller.ended_by_silence == []
+
+
+@pytest.mark.asyncio
+async def test_a_caller_who_speaks_again_before_the_verdict_keeps_the_turn(pool):
+    fake = FakeModel(0.95, hold=True)
+    caller = Caller(strategy(fake, pool))
+    eot = caller.strategy
+    for frame in frames(voiced(600) + silence(140) + voiced(300), eot.frame_bytes):
+        eot.feed(frame)  # the model is still thinking while the caller goes on
+    assert eot.asks == 1 and eot.speaking
+    fake.release.set()
+    await asyncio.sleep(0.05)  # the verdict arrives: "complete", about audio that is no longer the end of the turn
+    assert caller.ended_by_verdict == [] and eot.speaking and eot.last_probability is None
+    # The next pause asks afresh, about the whole utterance so far.
+    await caller.say(silence(200))
+    assert len(fake.asked) == 2 and len(fake.asked[1][0]) > len(fake.asked[0][0])
+    assert caller.ended_by_verdict and not eot.speaking
+
+
+@pytest.mark.asyncio
+async def test_a_short_pause_does_not_ask(pool):
+    fake = FakeModel(0.9)
+    caller = Caller(strategy(fake, pool))
+    await caller.say(voiced(400) + silence(100) + voiced(400) + silence(60))
+    assert fake.asked == [] and caller.strategy.speaking
+
+
+@pytest.mark.asyncio
+async def test_a_model_that_fails_leaves_the_silence_rule(pool, caplog):
+    fake = FakeModel(0.9, error=RuntimeError("onnx exploded"))
+    caller = Caller(strategy(fake, pool, fallback_silence_ms=300))
+    with caplog.at_level(logging.WARNING, logger="calls.session"):
+        await caller.say(voiced(600) + silence(600))
+    assert caller.ended_by_verdict == [] and caller.ended_by_silence == [600 + 300]
+    assert not caller.strategy.model_in_use and "onnx exploded" in caplog.text
+    await caller.say(voiced(400) + silence(400))  # the next turn: silence alone, no more asking
+    assert len(fake.asked) == 1 and caller.ended_by_silence == [900, 1200 + 400 + 300]
+
+
+def test_without_an_event_loop_the_strategy_is_the_silence_rule_at_its_maximum(pool):
+    fake = FakeModel(0.9)
+    eot = strategy(fake, pool, max_silence_ms=600)
+    outcomes = [eot.feed(f) for f in frames(voiced(400) + silence(700), eot.frame_bytes)]
+    assert fake.asked == [] and outcomes.count(SPEECH_START) == 1 and outcomes.index(END_OF_TURN) == 20 + 30 - 1
+
+
+# ---------------------------------------------------------------------------------------------- from the settings
+
+
+@pytest.fixture
+def no_model(monkeypatch, tmp_path):
+    monkeypatch.setenv("SMART_TURN_MODEL", str(tmp_path / "missing.onnx"))
+    monkeypatch.setattr(smart_turn, "_said", set())
+    model._reset_for_tests()
+    yield
+    model._reset_for_tests()
+
+
+def test_without_the_model_file_smart_turn_is_the_silence_rule_said_once(no_model, caplog):
+    settings = AgentSettings(end_of_turn="smart-turn", end_of_turn_silence_ms=350)
+    with caplog.at_level(logging.WARNING, logger="calls.session"):
+        first = end_of_turn_for(settings, RATE)
+        second = end_of_turn_for(settings, RATE)
+    assert type(first) is SilenceEndOfTurn and type(second) is SilenceEndOfTurn
+    assert first.tracker.stop_ms == 350
+    assert caplog.text.count("no model at") == 1 and "missing.onnx" in caplog.text
+
+
+def test_a_model_that_cannot_load_is_reported_and_not_retried(no_model, tmp_path, monkeypatch):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    monkeypatch.setenv("SMART_TURN_MODEL", str(broken))
+    assert model.available()
+    with pytest.raises(model.ProviderError, match="cannot load"):
+        model.probability(silence(200), RATE)
+    assert not model.available()  # every later call starts on the silence rule
+    assert type(end_of_turn_for(AgentSettings(end_of_turn="smart-turn"), RATE)) is SilenceEndOfTurn
+
+
+def test_smart_turn_is_built_from_the_agents_settings(monkeypatch):
+    monkeypatch.setattr(model, "available", lambda: True)
+    settings = AgentSettings(end_of_turn="smart-turn", end_of_turn_silence_ms=280, end_of_turn_max_silence_ms=1500,
+                             smart_turn_silence_ms=140,
+                             turn_taking_options={"smart-turn": {"threshold": 0.7, "reask_every_ms": 400}})
+    eot = end_of_turn_for(settings, 16000)
+    assert isinstance(eot, SmartTurnEndOfTurn) and eot.model_in_use
+    assert (eot.ask_after_ms, eot.max_silence_ms, eot.fallback_silence_ms) == (140, 1500, 280)
+    assert eot.tracker.stop_ms == 1500 and eot.threshold == 0.7 and eot.reask_every_ms == 400
+    assert eot.frame_bytes == 640 and eot.sample_rate == 16000
+
+
+def test_the_agents_field_names_the_strategy_and_provider_options_only_one_it_cannot_name():
+    from calls.models import Agent
+    from calls.session.factory import agent_settings
+
+    agent = Agent(end_of_turn="smart-turn", end_of_turn_max_silence_ms=1400, smart_turn_silence_ms=100,
+                  provider_options={"turn_taking": {"end_of_turn": "silence", "smart-turn": {"threshold": 0.6}}})
+    settings = agent_settings(agent)
+    assert settings.end_of_turn == "smart-turn"  # the dashboard's choice wins over a stale option
+    assert (settings.end_of_turn_max_silence_ms, settings.smart_turn_silence_ms) == (1400, 100)
+    assert settings.turn_taking_options == {"smart-turn": {"threshold": 0.6}}
+    agent.provider_options = {"turn_taking": {"end_of_turn": "radio", "radio": {"word": "over"}}}
+    assert agent_settings(agent).end_of_turn == "radio"  # a strategy registered in code, named in the options

@@ -1,0 +1,120 @@
+"""A whole CallSession with smart-turn on: a caller who pauses mid-sentence is not answered in the pause.
+
+The caller says "my number is five five five", pauses 600 ms, and goes on "two one three four." (16 kHz, as
+Telnyx L16 and the browser send). The silence rule (300 ms) ends the turn in the pause and answers half a
+sentence; smart-turn hears that the sentence is unfinished and waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from calls.providers.base import UserTurn
+from calls.providers.turn import smart_turn as model
+from calls.session.call_session import CallSession
+from calls.session.settings import AgentSettings
+from calls.session.smart_turn import SmartTurnEndOfTurn
+from tests.pipeline_fakes import ScriptedSTT
+from tests.session.helpers import (
+    Carrier,
+    KeepingRecorder,
+    ScriptBrain,
+    TextSerializer,
+    WordTTS,
+    until,
+)
+from voicebot.testing.pcm import silence
+from voicebot.testing.speech import caller_speech
+
+RATE = 16000
+FIRST, SECOND = "my number is five five five", "two one three four."
+
+
+def caller_says(text: str) -> bytes:
+    return caller_speech(text, RATE, wpm=170)
+
+
+def quiet(ms: int) -> bytes:
+    return silence(ms, RATE)
+
+
+def session_for(settings: AgentSettings, script: list[str], end_of_turn=None):
+    carrier, recorder, brain = Carrier(), KeepingRecorder(), ScriptBrain(greeting="Hi.", answer="Thanks.")
+    stt = ScriptedSTT(RATE)
+    stt.script = script
+
+    async def close() -> None:
+        pass
+
+    session = CallSession(call_id="CA-st", settings=settings, serializer=TextSerializer(), send=carrier.send,
+                          close=close, stt=stt, tts=WordTTS(RATE), brain=brain, recorder=recorder, sample_rate=RATE,
+                          end_of_turn=end_of_turn)
+    carrier.playout = session.playout
+    return session, recorder, brain
+
+
+async def speak_in_real_time(session: CallSession, pcm: bytes) -> None:
+    frame = RATE * 2 * 20 // 1000
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i, offset in enumerate(range(0, len(pcm) - frame + 1, frame)):
+        session.on_audio(pcm[offset : offset + frame])
+        await asyncio.sleep(max(0.0, start + (i + 1) * 0.02 - loop.time()))
+
+
+async def call(settings: AgentSettings, script: list[str], pcm: bytes, end_of_turn=None):
+    session, recorder, brain = session_for(settings, script, end_of_turn)
+    await session.start()
+    try:
+        await until(lambda: any(t.role == "agent" for t in recorder.turns))  # the greeting was said
+        await speak_in_real_time(session, pcm)
+        await asyncio.sleep(0.1)
+        return [e for e in brain.events if isinstance(e, UserTurn)], session
+    finally:
+        await session.stop()
+
+
+def paused_sentence() -> bytes:
+    return quiet(200) + caller_says(FIRST) + quiet(600) + caller_says(SECOND) + quiet(1500)
+
+
+@pytest.mark.asyncio
+async def test_the_silence_rule_answers_half_a_sentence():
+    """The control: what smart-turn fixes (so the test below can fail)."""
+    turns, _ = await call(AgentSettings(end_of_turn="silence"), [FIRST, SECOND], paused_sentence())
+    assert [t.text for t in turns] == [FIRST, SECOND]
+
+
+@pytest.mark.skipif(not model.model_path().is_file(), reason="no Smart Turn model (make install fetches it)")
+@pytest.mark.asyncio
+async def test_with_smart_turn_a_mid_sentence_pause_does_not_end_the_turn():
+    whole = f"{FIRST} {SECOND}"
+    turns, session = await call(AgentSettings(end_of_turn="smart-turn"), [whole], paused_sentence())
+    assert isinstance(session.end_of_turn, SmartTurnEndOfTurn) and session.end_of_turn.model_in_use
+    assert [t.text for t in turns] == [whole]
+    assert session.end_of_turn.asks >= 2  # asked in the pause (incomplete) and after the sentence
+
+
+class HearsTheWholeSentence:
+    """A stand-in model: complete only once it hears more than `seconds` of audio (the second half)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.min_bytes = int(seconds * RATE * 2)
+        self.asked = 0
+
+    def __call__(self, pcm: bytes, rate: int) -> float:
+        self.asked += 1
+        return 0.9 if len(pcm) > self.min_bytes else 0.1
+
+
+@pytest.mark.asyncio
+async def test_a_session_waits_through_an_incomplete_verdict_and_ends_on_a_complete_one():
+    first = quiet(200) + caller_says(FIRST)
+    fake = HearsTheWholeSentence(seconds=len(first) / (RATE * 2) + 0.7)
+    strategy = SmartTurnEndOfTurn(RATE, predict=fake, ask_after_ms=120, max_silence_ms=1200)
+    whole = f"{FIRST} {SECOND}"
+    turns, session = await call(AgentSettings(), [whole], paused_sentence(), end_of_turn=strategy)
+    assert [t.text for t in turns] == [whole] and fake.asked == 2
+    assert session.stats.turns == 1

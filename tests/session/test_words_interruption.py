@@ -1,0 +1,193 @@
+"""`WordsInterruption` and its lexicon alone: what the caller says over the agent decides, not how long they talk."""
+
+from __future__ import annotations
+
+import pytest
+
+from calls.session.lexicon import Lexicon, tokens
+from calls.session.settings import AgentSettings
+from calls.session.turn_taking import (
+    HOLD,
+    INTERRUPT,
+    KEEP_LISTENING,
+    NOT_AN_INTERRUPTION,
+    VoicedTimeInterruption,
+    WordsInterruption,
+    interruption_for,
+)
+
+EN = Lexicon.for_language("en")
+
+
+def speech(strategy, up_to_ms: int, start_ms: int = 80) -> list[int]:
+    """Verdicts for voiced frames from `start_ms` to `up_to_ms` (20 ms apart), as the session asks them."""
+    return [strategy.on_speech(ms) for ms in range(start_ms, up_to_ms + 1, 20)]
+
+
+# ---------------------------------------------------------------------------------------------- the lexicon
+
+
+@pytest.mark.parametrize("text", ["Uh-huh.", "uh huh", "Mm-hmm.", "mhm", "Okay.", "OK", "Yeah.", "Right.", "Sure.",
+                                  "I see.", "Got it.", "Yeah, okay.", "Mm-hmm, yeah, okay.", "That's right.",
+                                  "No problem.", "Uh-uh.", "um", "Thank you."])
+def test_backchannels_are_heard_as_backchannels(text):
+    heard = EN.hear(text)
+    assert heard.backchannel and heard.content == () and heard.stops == (), heard
+
+
+@pytest.mark.parametrize("text, stop", [("Wait.", "wait"), ("stop", "stop"), ("No.", "no"), ("No, I meant Monday.", "no"),
+                                        ("So hold on", "hold on"), ("Sorry, actually I meant Tuesday", "sorry"),
+                                        ("yeah but", "but"), ("Okay, wait.", "wait")])
+def test_stop_words_are_found_even_among_backchannels(text, stop):
+    heard = EN.hear(text)
+    assert stop in heard.stops and not heard.backchannel
+
+
+def test_content_words_are_what_is_left_after_backchannels_and_hesitations():
+    assert EN.hear("okay so um I wanted").content == ("so", "i", "wanted")
+    assert EN.hear("Tuesday").content == ("tuesday",)
+    assert EN.hear("").words == 0 and not EN.hear("").backchannel
+
+
+def test_tokens_fold_case_accents_and_hyphens():
+    assert tokens("Uh-huh, SÍ… d’accord!") == ["uh", "huh", "si", "d'accord"]
+
+
+def test_each_language_has_its_own_table_and_unknown_ones_fall_back_to_english():
+    assert Lexicon.for_language("es-419").hear("Sí, claro.").backchannel
+    assert Lexicon.for_language("es").hear("Espere, por favor").stops == ("espere",)
+    assert Lexicon.for_language("fr-FR").hear("D'accord, je vois.").backchannel
+    assert Lexicon.for_language("de").hear("Ähm, warte mal").stops == ("warte",)
+    assert Lexicon.for_language("xx").hear("uh-huh").backchannel
+    # Spanish "no" stops as the English one does; German "ja" is only a backchannel in German.
+    assert not Lexicon.for_language("en").hear("ja").backchannel
+
+
+# ---------------------------------------------------------------------------------------------- the strategy
+
+
+def test_voice_over_the_agent_holds_it_after_hold_ms_and_never_interrupts_it_alone():
+    strategy = WordsInterruption(hold_ms=100, fallback_ms=1200)
+    verdicts = speech(strategy, 1000, start_ms=60)
+    assert verdicts[:2] == [KEEP_LISTENING, KEEP_LISTENING]  # 60, 80 ms
+    assert set(verdicts[2:]) == {HOLD}  # from 100 ms on: paused, waiting for words
+
+
+def test_a_backchannel_is_not_an_interruption_and_says_why():
+    strategy = WordsInterruption()
+    assert HOLD in speech(strategy, 400)
+    assert strategy.on_partial("Uh-huh") == KEEP_LISTENING  # a partial never resumes: they may go on talking
+    assert strategy.on_transcript("Uh-huh.") == NOT_AN_INTERRUPTION and strategy.reason == "backchannel"
+    assert strategy.heard.text == "Uh-huh."
+
+
+def test_too_few_words_and_no_words_are_not_interruptions_either():
+    strategy = WordsInterruption(min_words=2)
+    speech(strategy, 500)
+    assert strategy.on_transcript("Tuesday") == NOT_AN_INTERRUPTION and strategy.reason == "too_few_words"
+    strategy.caller_started()
+    speech(strategy, 250)  # a cough
+    assert strategy.on_transcript("") == NOT_AN_INTERRUPTION and strategy.reason == "no_words"
+
+
+def test_enough_content_words_interrupt_in_a_partial_or_a_transcript():
+    strategy = WordsInterruption(min_words=2)
+    speech(strategy, 300)
+    assert strategy.on_partial("I would") == INTERRUPT
+    assert strategy.on_speech(320) == INTERRUPT  # decided: it stays decided for this utterance
+    other = WordsInterruption(min_words=3)
+    speech(other, 300)
+    assert other.on_transcript("Monday at") == NOT_AN_INTERRUPTION
+    other.caller_started()
+    speech(other, 300)
+    assert other.on_transcript("Monday at three") == INTERRUPT
+
+
+@pytest.mark.parametrize("text", ["wait", "Stop!", "No.", "hold on", "Sorry?"])
+def test_a_stop_word_interrupts_at_once(text):
+    strategy = WordsInterruption(min_words=5)
+    speech(strategy, 200)
+    assert strategy.on_partial(text) == INTERRUPT
+
+
+def test_after_a_resume_more_speech_holds_again_only_after_hold_ms_more():
+    strategy = WordsInterruption(hold_ms=100)
+    speech(strategy, 400)
+    assert strategy.on_transcript("okay") == NOT_AN_INTERRUPTION
+    # The same utterance goes on ("okay ... and what about Sunday"): a short blip does not hold again.
+    assert strategy.on_speech(420) == KEEP_LISTENING and strategy.on_speech(480) == KEEP_LISTENING
+    assert strategy.on_speech(500) == HOLD
+    assert strategy.on_transcript("okay and what about Sunday") == INTERRUPT
+
+
+def test_without_any_words_long_speech_falls_back_to_voiced_time():
+    strategy = WordsInterruption(hold_ms=100, fallback_ms=600)
+    verdicts = speech(strategy, 800)
+    assert verdicts[verdicts.index(INTERRUPT) - 1] == HOLD
+    assert (80 + 20 * verdicts.index(INTERRUPT)) == 600
+
+
+def test_words_that_keep_coming_postpone_the_voiced_time_fallback():
+    strategy = WordsInterruption(hold_ms=100, fallback_ms=600)
+    speech(strategy, 500)
+    strategy.on_partial("yeah")  # the STT is hearing it: the words decide, not the clock
+    assert set(speech(strategy, 1000, start_ms=520)) == {HOLD}
+    assert strategy.on_speech(1100) == INTERRUPT  # 600 ms of voice since the STT last said anything
+
+
+def test_a_timeout_resumes_and_a_final_transcript_judges_without_keeping_state():
+    strategy = WordsInterruption()
+    speech(strategy, 300)
+    assert strategy.on_timeout() == NOT_AN_INTERRUPTION and strategy.reason == "no_words_in_time"
+    # The utterance's final transcript, judged after the caller has begun another utterance:
+    strategy.caller_started()
+    assert strategy.on_transcript("no I meant Monday", final=True) == INTERRUPT
+    assert strategy.on_speech(120) == HOLD  # the new utterance was not marked interrupted by it
+    assert strategy.heard is None
+
+
+def test_the_words_strategy_is_built_from_the_agents_options():
+    settings = AgentSettings(interruption="words", language="es-ES", turn_taking_options={
+        "words": {"min_words": 3, "hold_ms": 80, "fallback_ms": 1500, "decide_ms": 500, "max_hold_ms": 3000}})
+    strategy = interruption_for(settings)
+    assert isinstance(strategy, WordsInterruption)
+    assert (strategy.min_words, strategy.hold_ms, strategy.fallback_ms, strategy.decide_ms, strategy.max_hold_ms) == (
+        3, 80, 1500, 500, 3000)
+    assert strategy.lexicon.hear("vale").backchannel and not strategy.lexicon.hear("okay dokey").backchannel
+
+
+def test_bad_option_values_are_clamped_or_ignored_never_fatal():
+    strategy = interruption_for(AgentSettings(interruption="words", turn_taking_options={
+        "words": {"min_words": "lots", "hold_ms": 0, "fallback_ms": 10, "language": "en",
+                  "backchannels": ["yo"], "stop_words": ["halt"]}}))
+    assert strategy.min_words == 2 and strategy.hold_ms == 20 and strategy.fallback_ms == 20
+    assert strategy.lexicon.hear("yo").backchannel and not strategy.lexicon.hear("okay").backchannel
+    assert strategy.lexicon.hear("halt").stops == ("halt",) and not strategy.lexicon.hear("wait").stops
+    assert isinstance(interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": 3})),
+                      WordsInterruption)
+
+
+def test_the_older_strategies_have_no_opinion_on_words():
+    strategy = VoicedTimeInterruption(min_ms=200)
+    assert strategy.on_transcript("uh-huh", final=True) == KEEP_LISTENING  # still a turn, as before
+
+
+# ---------------------------------------------------------------------------------------------- per agent
+
+
+def test_an_agent_gets_the_words_strategy_unless_it_names_another():
+    from calls.models import Agent
+    from calls.session.factory import agent_settings
+
+    plain = agent_settings(Agent(provider_options={"stt": {"language": "fr-FR"}}))
+    assert plain.interruption == "words" and plain.language == "fr-FR"
+    strategy = interruption_for(plain)
+    assert isinstance(strategy, WordsInterruption) and strategy.lexicon.hear("d'accord").backchannel
+    named = agent_settings(Agent(provider_options={"turn_taking": {"interruption": "voiced-time"}},
+                                 barge_in_min_ms=300))
+    assert named.interruption == "voiced-time" and named.language == "en"
+    assert interruption_for(named).min_ms == 300
+    tuned = agent_settings(Agent(provider_options={"turn_taking": {"words": {"min_words": 4}}}))
+    assert interruption_for(tuned).min_words == 4
+    off = agent_settings(Agent(barge_in_enabled=False))
+    assert type(interruption_for(off)).__name__ == "NoInterruption"

@@ -1,0 +1,64 @@
+"""`WhisperSTT.peek`: a quick look at the utterance so far, only when the model is free, never queued."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from calls.providers.stt.whisper_local import WhisperSTT
+from tests.pipeline_fakes import voiced
+
+RATE = 8000
+
+
+class StubEngine:
+    """Says how many bytes it was given; `busy` makes every non-waiting call return None (the model is taken)."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.calls: list[bool] = []  # the `wait` of each call
+        self.lock = threading.Lock()
+
+    def transcribe(self, pcm, rate, *, wait=True, beam_size=None):
+        with self.lock:
+            self.calls.append(wait)
+        if self.busy and not wait:
+            return None
+        return f"{len(pcm)} bytes"
+
+
+def stream() -> tuple[WhisperSTT, StubEngine]:
+    stt = WhisperSTT(RATE)
+    stt.engine = StubEngine()
+    return stt, stt.engine
+
+
+@pytest.mark.asyncio
+async def test_a_peek_never_waits_for_the_model():
+    stt, engine = stream()
+    stt.send_audio(voiced(400))
+    engine.busy = True
+    assert await stt.peek() is None and engine.calls == [False]
+    engine.busy = False
+    assert await stt.peek() == f"{RATE * 2 * 400 // 1000} bytes" and engine.calls == [False, False]
+
+
+@pytest.mark.asyncio
+async def test_a_peek_of_too_little_audio_or_without_a_model_costs_nothing():
+    stt, engine = stream()
+    stt.send_audio(voiced(100))
+    assert await stt.peek() is None and engine.calls == []
+    stt.engine = None
+    stt.send_audio(voiced(400))
+    assert await stt.peek() is None
+
+
+@pytest.mark.asyncio
+async def test_the_final_transcript_reuses_a_peek_of_the_same_audio():
+    stt, engine = stream()
+    stt.send_audio(voiced(400))
+    peeked = await stt.peek()
+    assert await stt.transcript() == peeked and engine.calls == [False]  # no second model call
+    stt.send_audio(voiced(200))  # more speech: the peek no longer answers for it
+    assert await stt.transcript() != peeked and engine.calls == [False, True]
