@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from calls.providers.stt.whisper_local import WhisperSTT
-from tests.pipeline_fakes import voiced
+from voicebot.testing.pcm import voiced
 
 RATE = 8000
 
