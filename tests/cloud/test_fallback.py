@@ -183,9 +183,9 @@ FLOW = {
 }
 
 
-def llm_with_flow(failures: Failures, **options) -> FallbackBrain:
+def llm_with_flow(failures: Failures, first_output_s: float = 0.4, **options) -> FallbackBrain:
     primary = OpenAIBrain(greeting="Hi!", options={"first_token_timeout_s": 2.0, **options})
-    return FallbackBrain(primary, FlowBrain(FLOW, "Hi!"), failures, first_output_s=0.4)
+    return FallbackBrain(primary, FlowBrain(FLOW, "Hi!"), failures, first_output_s=first_output_s)
 
 
 async def collect(outputs) -> list:
@@ -248,7 +248,9 @@ async def test_brain_with_no_secondary_ends_the_call_politely(openai_fake):
 async def test_a_mid_reply_failure_is_covered_too(openai_fake):
     openai_fake.replies.append(ScriptedReply(text="Let me think about that for you", drop_after_chunks=3))
     failures = Failures()
-    brain = llm_with_flow(failures)
+    # A dropped connection, not a stall: a deadline far from the reply's timing, so a busy machine cannot turn the
+    # first words' delay into a stall.
+    brain = llm_with_flow(failures, first_output_s=3.0)
     outputs = await collect(brain.respond(UserTurn("hours")))
     texts = [o.text for o in outputs if isinstance(o, TextDelta)]
     assert texts[:2] == ["Let ", "me "] and "Sorry, I'm having some trouble on my end. " in texts
