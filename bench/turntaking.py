@@ -1,7 +1,7 @@
 """Turn-taking measured with human-like callers: `python -m bench --scenario turntaking`.
 
 A labelled test set spoken by neural voices (Piper "joe"; Kokoro-82M "jm_kumo", an accented speaker) and by espeak
-(the robot reference), clean and with babble-like background noise under the whole line, carried over 8 kHz
+(the robot reference), clean and with pink or babble-like background noise under the whole line, carried over 8 kHz
 μ-law, fed frame by frame in real time into an in-process `CallSession` with the real local Whisper STT
 (tiny.en), the real strategies (the agent default: words-based interruptions; end of turn on silence, or
 smart-turn), the real playout and a carrier that plays in real time (tests/playing_carrier.py). The brain and the
@@ -10,10 +10,13 @@ TTS are stand-ins (a scripted long answer; numbered frames so "heard" is exact):
 - Over the agent's long answer: backchannels, noises (a cough-like burst, a click pair, a 250 ms noise burst:
   voice-independent), real interruptions. A backchannel or noise is a *false interruption* when it cut the agent
   off for good (a barge-in, no resume); a real interruption is *missed* when it never became a barge-in;
-  onset -> clear is from the first sample of the caller's speech to the first `clear` on the wire after it (the
-  hold's pause or the barge-in's cut, whichever came first: when the caller stops hearing the agent).
+  onset -> agent quiet is from the first sample of the caller's speech to the end of the last 20 ms of the answer
+  the carrier played without a break after it (the hold's pause or the barge-in's `clear`, whichever came first:
+  when the caller stops hearing the agent; 0 if noise had already paused it). Pauses per trial: how often the
+  agent was held (paused, then resumed or cut) in a trial with one caller sound: above 1, the noise paused it.
 - End of turn: a complete sentence, then silence; from the last sample of speech to the session's end of turn.
 - Cut-offs: a sentence with a 400-800 ms pause inside it; cut off = the session ended the turn in the pause.
+  A turn that never ends (noise the VAD takes for voice) is no cut-off: read the "not ended" column beside it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 RATE = 8000
 FRAME = RATE * 2 // 50  # 20 ms of PCM16
 VOICES = ("piper-joe", "kokoro-jm_kumo", "espeak")
-CONDITIONS = (("clean", None), ("babble 15 dB", 15.0))
+CONDITIONS = (("clean", None, ""), ("pink 15 dB", 15.0, "pink"), ("babble 15 dB", 15.0, "babble"))
 BACKCHANNELS = ("Uh-huh.", "Okay.", "Yeah.", "Mm-hm.", "Right.")
 INTERRUPTIONS = ("Sorry, actually I meant Tuesday.", "Wait.", "No, I meant the other clinic.",
                  "Wait, can I talk to a person?")
@@ -84,13 +87,13 @@ def _noise_event(kind: str, seed: int) -> bytes:
 class Line:
     """The caller's side of the line: what they say, with the background noise of the condition under all of it."""
 
-    def __init__(self, snr_db: float | None, ref_level: float, seed: int) -> None:
+    def __init__(self, snr_db: float | None, ref_level: float, seed: int, kind: str = "babble") -> None:
         from voicebot.testing.speech import make_noise
 
         self.snr_db = snr_db
         self._bed = b""
         if snr_db is not None:
-            bed = np.frombuffer(make_noise(RATE * 30, RATE, "babble", seed=seed), "<i2").astype(np.float64)
+            bed = np.frombuffer(make_noise(RATE * 30, RATE, kind, seed=seed), "<i2").astype(np.float64)
             gain = np.sqrt(ref_level / (np.mean(bed**2) * 10 ** (snr_db / 10)))
             self._bed = (bed * gain).astype("<i2").tobytes()
         self._pos = 0
@@ -200,11 +203,25 @@ async def _over_the_answer(sound: bytes, line: Line, kind: str) -> dict:
                 stats.holds == stats.resumes and any(k == "backchannel" for k, _ in call.recorder.events)), 2.5)
             await call.silence_until(lambda: False, 0.3)
         clears = [t for t in call.carrier.times("clear") if onset is not None and t >= onset]
-        return {"barge_in": stats.barge_ins > 0, "holds": stats.holds, "resumes": stats.resumes,
+        return {"onset_to_quiet_ms": _onset_to_quiet(call.carrier.times("play"), onset),"barge_in": stats.barge_ins > 0, "holds": stats.holds, "resumes": stats.resumes,
                 "onset_to_clear_ms": round((clears[0] - onset) * 1000, 1) if clears else None,
                 "caller_turns": [t.text for t in call.recorder.turns if t.role == "caller"],
                 "backchannel_events": [d for k, d in call.recorder.events if k == "backchannel"],
                 "barge_in_events": [d for k, d in call.recorder.events if k == "barge_in"]}
+
+
+def _onset_to_quiet(plays: list[float], onset: float | None) -> float | None:
+    """From the caller's first sample to the end of the last 20 ms of the agent the carrier played without a break
+    (0: the agent was already quiet, e.g. paused by the line's noise)."""
+    if onset is None:
+        return None
+    after = [t for t in plays if t >= onset - 0.02]
+    if not after or after[0] > onset + 0.04:
+        return 0.0
+    for here, there in zip(after, after[1:]):
+        if there - here > 0.06:
+            return round(max(0.0, here - onset) * 1000, 1)
+    return round(max(0.0, after[-1] - onset) * 1000, 1)
 
 
 async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, strategy: str) -> dict:
@@ -242,7 +259,7 @@ async def _measure(log) -> dict:
     get_whisper().warm_up()
     trials: list[dict] = []
     seed = 0
-    for cond, snr in CONDITIONS:
+    for cond, snr, noise in CONDITIONS:
         for voice in VOICES:
             ref = active_level(np.frombuffer(_trimmed(COMPLETE[0], voice), "<i2"), RATE)
             started = time.monotonic()
@@ -252,19 +269,19 @@ async def _measure(log) -> dict:
                 items += [("noise", k, _noise_event(k, i)) for i, k in enumerate(NOISES)]
             for kind, text, sound in items:
                 seed += 1
-                r = await _over_the_answer(bytes(RATE // 5) + sound, Line(snr, ref, seed), kind)
+                r = await _over_the_answer(bytes(RATE // 5) + sound, Line(snr, ref, seed, noise), kind)
                 trials.append({"test": "over_answer", "kind": kind, "text": text, "voice": voice if kind != "noise"
                                else "-", "condition": cond} | r)
             for strategy in END_OF_TURN:
                 for text in COMPLETE:
                     seed += 1
-                    r = await _end_of_turn([_trimmed(text, voice)], [], Line(snr, ref, seed), strategy)
+                    r = await _end_of_turn([_trimmed(text, voice)], [], Line(snr, ref, seed, noise), strategy)
                     trials.append({"test": "complete", "strategy": strategy, "text": text, "voice": voice,
                                    "condition": cond} | r)
                 for first, second, pause in PAUSED:
                     seed += 1
                     r = await _end_of_turn([_trimmed(first, voice), _trimmed(second, voice)], [pause],
-                                           Line(snr, ref, seed), strategy)
+                                           Line(snr, ref, seed, noise), strategy)
                     trials.append({"test": "paused", "strategy": strategy, "text": f"{first} … {second}",
                                    "pause_ms": pause, "voice": voice, "condition": cond} | r)
             log(f"  {voice}, {cond}: {time.monotonic() - started:.0f} s")
@@ -273,10 +290,11 @@ async def _measure(log) -> dict:
         over = [r for r in rows if r["test"] == "over_answer"]
         false = [r["barge_in"] for r in over if r["kind"] in ("backchannel", "noise")]
         true = [r for r in over if r["kind"] == "interruption"]
-        clears = [r["onset_to_clear_ms"] for r in true if r["barge_in"] and r["onset_to_clear_ms"] is not None]
+        clears = [r["onset_to_quiet_ms"] for r in true if r["barge_in"] and r["onset_to_quiet_ms"] is not None]
         out = {"false_pct": _pct(false), "false_n": len(false), "missed_pct": _pct([not r["barge_in"] for r in true]),
                "missed_n": len(true), "onset_to_clear_p50_ms": percentile(clears, 50),
-               "onset_to_clear_p95_ms": percentile(clears, 95)}
+               "onset_to_clear_p95_ms": percentile(clears, 95),
+               "holds_per_trial": round(statistics.mean(r["holds"] for r in over), 2) if over else None}
         for strategy in END_OF_TURN:
             eot = [r["end_of_turn_ms"] for r in rows if r["test"] == "complete" and r["strategy"] == strategy]
             cut = [r["cut_off"] for r in rows if r["test"] == "paused" and r["strategy"] == strategy]
@@ -288,7 +306,7 @@ async def _measure(log) -> dict:
 
     groups = {"all": figures(trials)}
     for voice in VOICES:
-        for cond, _ in CONDITIONS:
+        for cond, _, _ in CONDITIONS:
             rows = [r for r in trials if (r["voice"] == voice or (r["voice"] == "-" and voice == VOICES[0]))
                     and r["condition"] == cond]
             groups[f"{voice} / {cond}"] = figures(rows)
@@ -310,8 +328,9 @@ def markdown(data: dict, command: str, machine: str) -> str:
     for name, g in data["groups"].items():
         s, t = g["silence+provider"], g["smart-turn"]
         rows.append(f"| {name} | {_f(g['false_pct'], ' %')} ({g['false_n']}) | {_f(g['missed_pct'], ' %')} "
-                    f"({g['missed_n']}) | {_f(g['onset_to_clear_p95_ms'])} | {_f(s['end_of_turn_p50_ms'])} / "
-                    f"{_f(t['end_of_turn_p50_ms'])} | {_f(s['cut_off_pct'], ' %')} / {_f(t['cut_off_pct'], ' %')} |")
+                    f"({g['missed_n']}) | {_f(g['onset_to_clear_p95_ms'])} | {_f(g['holds_per_trial'])} | {_f(s['end_of_turn_p50_ms'])} / "
+                    f"{_f(t['end_of_turn_p50_ms'])} | {s['no_end_of_turn']} / {t['no_end_of_turn']} of "
+                    f"{s['complete_n']} | {_f(s['cut_off_pct'], ' %')} / {_f(t['cut_off_pct'], ' %')} |")
     table = "\n".join(rows)
     misses = [r for r in data["trials"] if r["test"] == "over_answer" and
               ((r["kind"] == "interruption") != r["barge_in"])]
@@ -322,7 +341,8 @@ def markdown(data: dict, command: str, machine: str) -> str:
     return f"""## Turn-taking with human-like callers
 
 `{command}`: a labelled set spoken by Piper "joe" (neural, US), Kokoro-82M "jm_kumo" (neural, accented) and
-espeak-ng (the robot reference), clean and with babble-like noise at 15 dB SNR under the whole line, through
+espeak-ng (the robot reference), clean and with background noise at 15 dB SNR under the whole line (stationary pink
+noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a room of talkers), through
 8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper (tiny.en), the agent
 default words-based interruptions, and end of turn on silence (300 ms, the default) or smart-turn; a carrier
 that plays in real time. Over a long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
@@ -330,8 +350,8 @@ interruptions per voice and condition, {len(NOISES)} noises (cough-like, clicks,
 End of turn: {len(COMPLETE)} complete sentences; cut-offs: {len(PAUSED)} sentences with a 400/600/800 ms pause
 inside. Each cell: the figure (trials). Machine: {machine}.
 
-| voice / condition | false interruptions (goal ≤ 5 %) | missed (≤ 2 %) | onset → clear p95 ms (≤ 250) | end of turn p50 ms, silence / smart-turn (≤ 200) | cut off mid-sentence, silence / smart-turn (≤ 5 %) |
-|---|---|---|---|---|---|
+| voice / condition | false interruptions (goal ≤ 5 %) | missed (≤ 2 %) | onset → agent quiet p95 ms (≤ 250) | pauses per trial over the answer | end of turn p50 ms, silence / smart-turn (≤ 200) | turn not ended 2.5 s after a complete sentence, silence / smart-turn | cut off mid-sentence, silence / smart-turn (≤ 5 %) |
+|---|---|---|---|---|---|---|---|
 {table}
 
 Which trials went wrong over the answer:
