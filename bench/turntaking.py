@@ -338,6 +338,21 @@ def markdown(data: dict, command: str, machine: str) -> str:
                       f"{'cut the agent off' if r['barge_in'] else 'missed'}; heard "
                       f"{[e.get('words') for e in r['backchannel_events'] + r['barge_in_events']]}"
                       for r in misses) or "- none"
+    over = [r for r in data["trials"] if r["test"] == "over_answer"]
+    false = [r for r in over if r["kind"] != "interruption" and r["barge_in"]]
+    hums = sum(r["text"] == "Mm-hm." for r in false)
+    noisy = [r for r in data["trials"] if r["test"] == "complete" and r["condition"] != "clean"]
+    unended = sum(r["end_of_turn_ms"] is None for r in noisy)
+    noise_n = sum(r["kind"] == "noise" for r in over)
+    noise_cuts = sum(r["kind"] == "noise" for r in false)
+    reading = f"""How to read it. {len(false)} of {sum(r['kind'] != 'interruption' for r in over)} backchannels and
+noises cut the agent off; {hums} of those were "Mm-hm", a closed-mouth hum that Whisper tiny.en turns into words
+("and make sure", "I remember"), which the words strategy then counts as content; {noise_cuts} of {noise_n} noises did. Real
+interruptions were never missed and the agent went quiet fast (the hold pauses it 100 voiced ms in). In noise the
+VAD (webrtcvad) takes the noise for voice: the agent is paused by the line alone (pauses per trial above 1), and
+after a complete sentence {unended} of {len(noisy)} noisy turns did not end within 2.5 s. The silence rule (300 ms)
+cuts every pause of 400-800 ms by construction; smart-turn ends complete sentences sooner (p50 under 200 ms clean)
+but still ends some paused ones early: "my number is five five five" sounds complete to it."""
     return f"""## Turn-taking with human-like callers
 
 `{command}`: a labelled set spoken by Piper "joe" (neural, US), Kokoro-82M "jm_kumo" (neural, accented) and
@@ -356,4 +371,6 @@ inside. Each cell: the figure (trials). Machine: {machine}.
 
 Which trials went wrong over the answer:
 {wrong}
+
+{reading}
 """
