@@ -68,9 +68,9 @@ def test_neural_voice_at_the_requested_rate(voice, rate):
     seconds = samples.size / rate
     assert 1.0 < seconds < 4.0, seconds  # seven words at a caller's pace, at this rate
     assert np.sqrt(np.mean(samples.astype(np.float64) ** 2)) > 500  # speech, not silence
-    slower = np.frombuffer(caller_speech("Please transfer me to the front desk.", rate, voice=voice, wpm=110), "<i2")
+    slower = np.frombuffer(caller_speech("Please transfer me to the front desk.", rate, voice=voice, wpm=90), "<i2")
     # the pace option works (Piper's durations vary a little from run to run: its duration noise is random)
-    assert slower.size > samples.size * 1.1
+    assert slower.size > samples.size * 1.15
 
 
 def test_neural_voices_are_understood_through_ulaw(whisper):
