@@ -118,3 +118,17 @@ def test_noise_is_mixed_at_the_requested_snr(kind, snr):
     measured = 10 * np.log10(active_level(clean, 8000) / np.mean(bed**2))
     assert abs(measured - snr) < 0.5
     assert make_noise(800, 8000, kind, seed=3) == make_noise(800, 8000, kind, seed=3)
+
+
+def test_the_simulated_caller_speaks_with_the_chosen_voice():
+    from voicebot.testing.carrier.caller import Step
+
+    step = Step.spoken("Please transfer me to the front desk.", 8000, voice="piper-joe", noise_snr_db=15)
+    assert step.text.startswith("Please") and len(step.pcm) > 8000 * 2
+
+
+def test_simulate_call_refuses_an_unknown_voice():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="unknown caller voice"):
+        call_command("simulate_call", "--voice", "robot", "--say", "Hello.", "--base-url", "http://127.0.0.1:9")
