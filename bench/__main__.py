@@ -5,7 +5,9 @@
     python -m bench --scenario pipecat --scenario bargein
     python -m bench --report-only                     # the sections again from docs/benchmarks/*.json
 
-Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
+Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak),
+turntaking (backchannels, noises, interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean
+and in noise, through a real in-process session with the local Whisper; ~10 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
 same callers against a minimal Pipecat bot). See bench/cloud/.
@@ -25,13 +27,13 @@ import time
 
 import django
 
-from . import embedded, perframe
+from . import embedded, perframe, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
+SCENARIOS = ("perframe", "embedded", "turntaking", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
 
 
 class _Load(threading.Thread):
@@ -89,6 +91,13 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario embedded:")
         data = embedded.run(calls=calls, log=log)
         log(f"  greeting {data['greeting']}\n  turn {data['turn']}")
+
+    if "turntaking" in chosen:
+        log("scenario turntaking:")
+        data = turntaking.run(log=log)
+        save("turntaking", data, turntaking.markdown(data, command, machine()))
+        g = data["groups"]["all"]
+        log(f"  false {g['false_pct']} %, missed {g['missed_pct']} %, onset->clear p95 {g['onset_to_clear_p95_ms']} ms")
 
     if {"overhead", "bargein", "capacity"} & set(chosen):
         log("scenario overhead/bargein" + ("/capacity" if "capacity" in chosen else "") + ":")

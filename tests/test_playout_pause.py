@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from calls.pipeline.playout import Playout, SentenceAudio
-from tests.playing_carrier import RATE, HexSerializer, NumberedTTS, PlayingCarrier
+from voicebot.testing.in_process import RATE, HexSerializer, NumberedTTS, PlayingCarrier
 
 
 async def synthesize(tts: NumberedTTS, text: str) -> bytes:

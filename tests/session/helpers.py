@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from calls.pipeline.ports import MediaEncoder
-from calls.providers.base import Brain, BrainState, TextDelta, TTSProvider
+from calls.providers.base import TTSProvider
+from voicebot.testing.in_process import KeepingRecorder, ScriptBrain  # noqa: F401  (re-exported for the tests)
 from voicebot.testing.pcm import silence, voiced  # noqa: F401  (re-exported for the tests)
 
 RATE = 8000
@@ -44,29 +45,6 @@ class Carrier:
         return sum(int(t[6:]) for t in self.sent if t.startswith("audio:"))
 
 
-class KeepingRecorder:
-    """Duck-types `CallRecorder`: keeps turns, events and call updates in lists."""
-
-    def __init__(self) -> None:
-        self.turns: list = []
-        self.events: list[tuple[str, dict]] = []
-        self.updates: list[dict] = []
-        self.on_written = None
-
-    def turn(self, record) -> int:
-        self.turns.append(record)
-        return len(self.turns) - 1
-
-    def event(self, kind: str, detail: dict | None = None) -> None:
-        self.events.append((kind, detail or {}))
-
-    def update_call(self, **fields) -> None:
-        self.updates.append(fields)
-
-    def kinds(self) -> list[str]:
-        return [kind for kind, _ in self.events]
-
-
 class WordTTS(TTSProvider):
     """60 ms of audio per word, in one chunk."""
 
@@ -79,29 +57,6 @@ class WordTTS(TTSProvider):
     async def synthesize(self, text: str):
         self.said.append(text)
         yield b"\x10\x00" * (self.sample_rate * 60 // 1000) * len(text.split())
-
-
-class ScriptBrain(Brain):
-    """Greets, then answers every event with `answer`; remembers what it was told was heard."""
-
-    name = "script"
-
-    def __init__(self, greeting: str = "Hello.", answer: str = "Okay.") -> None:
-        self.state = BrainState(node="start", variables={})
-        self._greeting = greeting
-        self.answer = answer
-        self.events: list = []
-        self.heard_calls: list[tuple[str, str, bool]] = []
-
-    async def greeting(self):
-        yield TextDelta(self._greeting)
-
-    async def respond(self, event):
-        self.events.append(event)
-        yield TextDelta(self.answer)
-
-    def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
-        self.heard_calls.append((full_text, heard_text, interrupted))
 
 
 async def until(predicate, timeout: float = 3.0) -> None:

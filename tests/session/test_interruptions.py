@@ -17,8 +17,8 @@ from calls.session.call_session import CallSession
 from calls.session.settings import AgentSettings
 from calls.session.turn_taking import WordsInterruption
 from tests.pipeline_fakes import ScriptedSTT
-from tests.playing_carrier import RATE, HexSerializer, NumberedTTS, PlayingCarrier
 from tests.session.helpers import KeepingRecorder, ScriptBrain, silence, until, voiced
+from voicebot.testing.in_process import RATE, HexSerializer, NumberedTTS, PlayingCarrier
 
 ANSWER = ("We are open Monday to Friday from nine in the morning until six in the evening. "
           "On Saturdays we open from ten until two, and on Sundays we are closed all day.")

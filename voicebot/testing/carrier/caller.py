@@ -34,9 +34,10 @@ class Step:
     barge_after_ms: int | None = None
 
     @classmethod
-    def spoken(cls, text: str, rate: int, barge_after_ms: int | None = None) -> Step:
-        """The caller saying `text` (in the harnesses' one caller voice), sent at `rate`."""
-        return cls(text=text, pcm=caller_speech(text, rate), barge_after_ms=barge_after_ms)
+    def spoken(cls, text: str, rate: int, barge_after_ms: int | None = None, **voice) -> Step:
+        """The caller saying `text`, sent at `rate`; `voice`: caller_speech's options (voice=, noise_snr_db=...),
+        by default the harnesses' default caller voice."""
+        return cls(text=text, pcm=caller_speech(text, rate, **voice), barge_after_ms=barge_after_ms)
 
 
 @dataclass

@@ -56,6 +56,11 @@ class Command(BaseCommand):
         parser.add_argument("--codec", default=None, help="Codec the carrier offers (Telnyx: PCMU, PCMA, L16)")
         parser.add_argument("--rate", type=int, default=None, help="Sample rate the carrier offers (Telnyx L16: 16000)")
         parser.add_argument("--shuffle", type=int, default=0, help="Telnyx: reorder frames within this window")
+        parser.add_argument("--voice", default=None,
+                            help="Caller voice: espeak (default), piper-joe, kokoro-<speaker> (e.g. kokoro-jm_kumo)")
+        parser.add_argument("--noise-snr", type=float, default=None,
+                            help="Mix background noise under the caller's speech at this SNR in dB")
+        parser.add_argument("--noise", default="pink", choices=("pink", "babble"), help="The background noise")
         parser.add_argument("--json", action="store_true", help="Machine-readable output")
         parser.add_argument("--timeout", type=float, default=settings.SIMULATOR_TIMEOUT_S)
 
@@ -70,15 +75,21 @@ class Command(BaseCommand):
         except TypeError as exc:
             raise CommandError(f"--codec/--rate/--shuffle are not supported for {opts['carrier']}: {exc}") from exc
         steps = []
-        for kind, value in opts.get("steps") or []:
-            if kind == "say":
-                steps.append(Step.spoken(value, peer.sample_rate))
-            elif kind == "barge":
-                steps.append(Step.spoken(value, peer.sample_rate, barge_after_ms=BARGE_AFTER_MS))
-            elif kind == "wav":
-                steps.append(Step(text=f"[{value}]", pcm=wav_audio(value, peer.sample_rate)))
-            elif kind == "dtmf":
-                steps.append(Step(digit=value))
+        voice = {"noise_snr_db": opts["noise_snr"], "noise": opts["noise"]}
+        if opts["voice"]:
+            voice["voice"] = opts["voice"]
+        try:
+            for kind, value in opts.get("steps") or []:
+                if kind == "say":
+                    steps.append(Step.spoken(value, peer.sample_rate, **voice))
+                elif kind == "barge":
+                    steps.append(Step.spoken(value, peer.sample_rate, barge_after_ms=BARGE_AFTER_MS, **voice))
+                elif kind == "wav":
+                    steps.append(Step(text=f"[{value}]", pcm=wav_audio(value, peer.sample_rate)))
+                elif kind == "dtmf":
+                    steps.append(Step(digit=value))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         caller = SimulatedCaller(peer, steps, timeout_s=opts["timeout"])
         try:
             result = asyncio.run(caller.run())

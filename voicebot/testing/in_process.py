@@ -1,4 +1,6 @@
-"""A carrier that plays what it is sent in real time, as Twilio and Telnyx do, and remembers every sample it played.
+"""A call session in one process, without sockets: a carrier that plays what it is sent in real time, as Twilio and
+Telnyx do, and remembers every sample it played; a recorder that keeps what it is given; a brain that says scripted
+lines. The session tests and the turn-taking benchmark (bench/turntaking.py) drive a real CallSession with these.
 
 Audio goes on the wire as hex (`HexSerializer`), so the far end holds the very samples; `NumberedTTS` fills each
 20 ms of a reply with one number (1, 2, 3 ... across the call), so "the caller heard the whole answer" is "every
@@ -13,7 +15,7 @@ from collections import Counter, deque
 import numpy as np
 
 from calls.pipeline.ports import MediaEncoder
-from calls.providers.base import TTSProvider
+from calls.providers.base import Brain, BrainState, TextDelta, TTSProvider
 
 RATE = 8000
 FRAME_BYTES = RATE * 2 // 50  # 20 ms
@@ -134,3 +136,49 @@ class PlayingCarrier:
 
     def times(self, kind: str) -> list[float]:
         return [t for t, k, _ in self.log if k == kind]
+
+
+class KeepingRecorder:
+    """Duck-types `CallRecorder`: keeps turns, events and call updates in lists."""
+
+    def __init__(self) -> None:
+        self.turns: list = []
+        self.events: list[tuple[str, dict]] = []
+        self.updates: list[dict] = []
+        self.on_written = None
+
+    def turn(self, record) -> int:
+        self.turns.append(record)
+        return len(self.turns) - 1
+
+    def event(self, kind: str, detail: dict | None = None) -> None:
+        self.events.append((kind, detail or {}))
+
+    def update_call(self, **fields) -> None:
+        self.updates.append(fields)
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.events]
+
+
+class ScriptBrain(Brain):
+    """Greets, then answers every event with `answer`; remembers what it was told was heard."""
+
+    name = "script"
+
+    def __init__(self, greeting: str = "Hello.", answer: str = "Okay.") -> None:
+        self.state = BrainState(node="start", variables={})
+        self._greeting = greeting
+        self.answer = answer
+        self.events: list = []
+        self.heard_calls: list[tuple[str, str, bool]] = []
+
+    async def greeting(self):
+        yield TextDelta(self._greeting)
+
+    async def respond(self, event):
+        self.events.append(event)
+        yield TextDelta(self.answer)
+
+    def heard(self, full_text: str, heard_text: str, interrupted: bool) -> None:
+        self.heard_calls.append((full_text, heard_text, interrupted))

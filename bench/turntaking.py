@@ -1,0 +1,381 @@
+"""Turn-taking measured with human-like callers: `python -m bench --scenario turntaking`.
+
+A labelled test set spoken by neural voices (Piper "joe"; Kokoro-82M "jm_kumo", an accented speaker) and by espeak
+(the robot reference), clean and with pink or babble-like background noise under the whole line, carried over 8 kHz
+μ-law, fed frame by frame in real time into an in-process `CallSession` with the real local Whisper STT
+(tiny.en), the real strategies (the agent default: words-based interruptions; end of turn on silence, or
+smart-turn), the real playout and a carrier that plays in real time (tests/playing_carrier.py). The brain and the
+TTS are stand-ins (a scripted long answer; numbered frames so "heard" is exact): they are not what is measured.
+
+- Over the agent's long answer: backchannels, noises (a cough-like burst, a click pair, a 250 ms noise burst:
+  voice-independent), real interruptions. A backchannel or noise is a *false interruption* when it cut the agent
+  off for good (a barge-in, no resume); a real interruption is *missed* when it never became a barge-in;
+  onset -> agent quiet is from the first sample of the caller's speech to the end of the last 20 ms of the answer
+  the carrier played without a break after it (the hold's pause or the barge-in's `clear`, whichever came first:
+  when the caller stops hearing the agent; 0 if noise had already paused it). Pauses per trial: how often the
+  agent was held (paused, then resumed or cut) in a trial with one caller sound: above 1, the noise paused it.
+- End of turn: a complete sentence, then silence; from the last sample of speech to the session's end of turn.
+- Cut-offs: a sentence with a 400-800 ms pause inside it; cut off = the session ended the turn in the pause.
+  A turn that never ends (noise the VAD takes for voice) is no cut-off: read the "not ended" column beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import numpy as np
+
+RATE = 8000
+FRAME = RATE * 2 // 50  # 20 ms of PCM16
+VOICES = ("piper-joe", "kokoro-jm_kumo", "espeak")
+CONDITIONS = (("clean", None, ""), ("pink 15 dB", 15.0, "pink"), ("babble 15 dB", 15.0, "babble"))
+BACKCHANNELS = ("Uh-huh.", "Okay.", "Yeah.", "Mm-hm.", "Right.")
+INTERRUPTIONS = ("Sorry, actually I meant Tuesday.", "Wait.", "No, I meant the other clinic.",
+                 "Wait, can I talk to a person?")
+NOISES = ("cough", "clicks", "burst")
+COMPLETE = ("I would like to book an appointment for tomorrow morning.", "Do you accept insurance from Blue Cross?",
+            "Please transfer me to the front desk.")
+PAUSED = (("My number is five five five", "two one three four.", 400),
+          ("I would like to book an", "appointment for Friday.", 600),
+          ("So I was wondering if", "you are open on Sunday.", 800))
+END_OF_TURN = ("silence+provider", "smart-turn")
+LONG_ANSWER = ("We are open Monday to Friday from nine in the morning until six in the evening. "
+               "On Saturdays we open from ten until two, and on Sundays we are closed all day. "
+               "Parking is free behind the building, and the entrance is on the left side. "
+               "If you need to cancel, please call us at least a day before your appointment.")
+GOALS = {"false_pct": 5.0, "missed_pct": 2.0, "onset_to_clear_p95_ms": 250.0, "end_of_turn_p50_ms": 200.0,
+         "cut_off_pct": 5.0}
+
+
+# ---------------------------------------------------------------------------------------------- the sounds
+
+
+def _ulaw(pcm: bytes) -> bytes:
+    from calls.pipeline.audio import get_codec
+
+    codec = get_codec("PCMU", RATE)
+    return codec.decode(codec.encode(pcm))
+
+
+def _trimmed(text: str, voice: str) -> bytes:
+    from voicebot.testing.speech import caller_speech
+
+    return caller_speech(text, RATE, voice=voice, trim=True)
+
+
+def _noise_event(kind: str, seed: int) -> bytes:
+    """A short non-speech sound a caller makes (a voice-independent stand-in): ~250 ms."""
+    rng = np.random.default_rng(seed)
+    n = RATE // 4
+    t = np.arange(n) / RATE
+    if kind == "cough":  # a harsh broadband burst with a fast attack and a decay, a little voicing under it
+        env = np.minimum(1.0, t / 0.01) * np.exp(-t / 0.08)
+        sound = (rng.standard_normal(n) * 0.8 + 0.4 * np.sin(2 * np.pi * 180 * t)) * env
+    elif kind == "clicks":  # two sharp clicks 120 ms apart (a handset bump, a pen)
+        sound = np.zeros(n)
+        for at in (0, int(0.12 * RATE)):
+            sound[at : at + 40] = rng.standard_normal(40) * np.exp(-np.arange(40) / 8)
+    elif kind == "burst":  # 250 ms of rustle
+        sound = rng.standard_normal(n) * np.minimum(1.0, np.minimum(t, 0.25 - t) / 0.02)
+    else:
+        raise ValueError(kind)
+    return (sound / max(1e-9, np.abs(sound).max()) * 16000).astype("<i2").tobytes()
+
+
+class Line:
+    """The caller's side of the line: what they say, with the background noise of the condition under all of it."""
+
+    def __init__(self, snr_db: float | None, ref_level: float, seed: int, kind: str = "babble") -> None:
+        from voicebot.testing.speech import make_noise
+
+        self.snr_db = snr_db
+        self._bed = b""
+        if snr_db is not None:
+            bed = np.frombuffer(make_noise(RATE * 30, RATE, kind, seed=seed), "<i2").astype(np.float64)
+            gain = np.sqrt(ref_level / (np.mean(bed**2) * 10 ** (snr_db / 10)))
+            self._bed = (bed * gain).astype("<i2").tobytes()
+        self._pos = 0
+
+    def carry(self, pcm: bytes) -> bytes:
+        """`pcm` with the noise under it, through μ-law, as the session receives it."""
+        if self._bed:
+            n = len(pcm)
+            bed = (self._bed * 2)[self._pos : self._pos + n]
+            self._pos = (self._pos + n) % len(self._bed)
+            mixed = np.frombuffer(pcm, "<i2").astype(np.int32) + np.frombuffer(bed, "<i2")
+            pcm = np.clip(mixed, -32768, 32767).astype("<i2").tobytes()
+        return _ulaw(pcm)
+
+
+# ---------------------------------------------------------------------------------------------- one call
+
+
+class Trial:
+    """One in-process call: real session, real Whisper, real strategies, a carrier playing in real time."""
+
+    def __init__(self, greeting: str, end_of_turn: str, line: Line) -> None:
+        from calls.providers.base import TextDelta
+        from calls.providers.stt.whisper_local import WhisperSTT
+        from calls.session.call_session import CallSession
+        from calls.session.settings import AgentSettings
+        from calls.session.turn_taking import AGENT_DEFAULT_INTERRUPTION
+        from voicebot.testing.in_process import (
+            HexSerializer,
+            KeepingRecorder,
+            NumberedTTS,
+            PlayingCarrier,
+            ScriptBrain,
+        )
+
+        class Brain(ScriptBrain):
+            async def greeting(self):
+                yield TextDelta(greeting)
+
+        self.line = line
+        self.carrier = PlayingCarrier()
+        self.recorder = KeepingRecorder()
+        self.tts = NumberedTTS()
+        self.brain = Brain(greeting=greeting, answer="Okay.")
+        settings = AgentSettings(interruption=AGENT_DEFAULT_INTERRUPTION, end_of_turn=end_of_turn)
+
+        async def close() -> None:
+            pass
+
+        self.session = CallSession(call_id="CAturn", settings=settings, serializer=HexSerializer(),
+                                   send=self.carrier.send, close=close, stt=WhisperSTT(RATE), tts=self.tts,
+                                   brain=self.brain, recorder=self.recorder, sample_rate=RATE)
+        self.carrier.playout = self.session.playout
+        self.ends: list[float] = []  # loop times of the session's end-of-turn decisions
+        session_end = self.session._end_of_turn
+
+        def end_of_turn() -> None:
+            self.ends.append(asyncio.get_running_loop().time())
+            session_end()
+
+        self.session._end_of_turn = end_of_turn
+        self.session.end_of_turn.bind(end_of_turn)
+        self._next_at = 0.0
+
+    async def __aenter__(self) -> Trial:
+        self.carrier.start()
+        await self.session.start()
+        self._next_at = asyncio.get_running_loop().time()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.session.stop()
+        await self.carrier.stop()
+
+    async def feed(self, pcm: bytes) -> tuple[float | None, float | None]:
+        """`pcm` (the caller's clean sound) on the line in real time; the loop times of its first and last
+        non-silent frames."""
+        loop = asyncio.get_running_loop()
+        first = last = None
+        quiet = np.frombuffer(pcm, "<i2")
+        for off in range(0, len(pcm) - len(pcm) % FRAME, FRAME):
+            now = loop.time()
+            if np.abs(quiet[off // 2 : off // 2 + FRAME // 2]).max(initial=0) > 300:
+                first = first if first is not None else now
+                last = now + 0.02
+            self.session.on_audio(self.line.carry(pcm[off : off + FRAME]))
+            self._next_at += 0.02
+            await asyncio.sleep(max(0.0, self._next_at - loop.time()))
+        return first, last
+
+    async def silence_until(self, predicate, max_s: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_s
+        while loop.time() < deadline and not predicate():
+            await self.feed(bytes(FRAME))
+
+    def greeting_numbers(self) -> list[int]:
+        return [n for numbers in self.tts.numbers.values() for n in numbers]
+
+
+async def _over_the_answer(sound: bytes, line: Line, kind: str) -> dict:
+    """The caller makes `sound` 0.8 s into the agent's long answer."""
+    async with Trial(LONG_ANSWER, "silence+provider", line) as call:
+        await call.silence_until(lambda: call.carrier.played > 0, 5.0)
+        await call.silence_until(lambda: False, 0.8)
+        onset, _ = await call.feed(sound)
+        stats = call.session.stats
+        if kind == "interruption":
+            await call.silence_until(lambda: stats.barge_ins > 0, 2.0)
+        else:  # a barge-in, or the hold released and the utterance judged (a backchannel event)
+            await call.silence_until(lambda: stats.barge_ins > 0 or (
+                stats.holds == stats.resumes and any(k == "backchannel" for k, _ in call.recorder.events)), 2.5)
+            await call.silence_until(lambda: False, 0.3)
+        clears = [t for t in call.carrier.times("clear") if onset is not None and t >= onset]
+        return {"onset_to_quiet_ms": _onset_to_quiet(call.carrier.times("play"), onset),"barge_in": stats.barge_ins > 0, "holds": stats.holds, "resumes": stats.resumes,
+                "onset_to_clear_ms": round((clears[0] - onset) * 1000, 1) if clears else None,
+                "caller_turns": [t.text for t in call.recorder.turns if t.role == "caller"],
+                "backchannel_events": [d for k, d in call.recorder.events if k == "backchannel"],
+                "barge_in_events": [d for k, d in call.recorder.events if k == "barge_in"]}
+
+
+def _onset_to_quiet(plays: list[float], onset: float | None) -> float | None:
+    """From the caller's first sample to the end of the last 20 ms of the agent the carrier played without a break
+    (0: the agent was already quiet, e.g. paused by the line's noise)."""
+    if onset is None:
+        return None
+    after = [t for t in plays if t >= onset - 0.02]
+    if not after or after[0] > onset + 0.04:
+        return 0.0
+    for here, there in zip(after, after[1:]):
+        if there - here > 0.06:
+            return round(max(0.0, here - onset) * 1000, 1)
+    return round(max(0.0, after[-1] - onset) * 1000, 1)
+
+
+async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, strategy: str) -> dict:
+    """The caller says `parts` with `pauses_ms` between them, then is quiet: when did the session end turns?"""
+    async with Trial("Hi.", strategy, line) as call:
+        await call.silence_until(lambda: call.carrier.played > 0 and not call.session.speaker.busy, 5.0)
+        await call.silence_until(lambda: False, 0.3)
+        ends_before = len(call.ends)
+        first_speech = None
+        for i, part in enumerate(parts):
+            start, last = await call.feed(part)
+            first_speech = first_speech or start
+            if i < len(pauses_ms):
+                await call.feed(bytes(RATE * 2 * pauses_ms[i] // 1000))
+        await call.silence_until(lambda: len(call.ends) > ends_before, 2.5)
+        ends = [t for t in call.ends[ends_before:] if first_speech is not None and t >= first_speech]
+        after = [t for t in ends if t >= last]
+        return {"ends": len(ends), "cut_off": len(ends) > len(after),
+                "end_of_turn_ms": round((after[0] - last) * 1000, 1) if after else None,
+                "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None)}
+
+
+# ---------------------------------------------------------------------------------------------- the set
+
+
+def _pct(flags: list[bool]) -> float | None:
+    return round(100.0 * sum(flags) / len(flags), 1) if flags else None
+
+
+async def _measure(log) -> dict:
+    from bench.report import percentile
+    from calls.providers.stt.whisper_engine import get_whisper
+    from voicebot.testing.speech import active_level
+
+    get_whisper().warm_up()
+    trials: list[dict] = []
+    seed = 0
+    for cond, snr, noise in CONDITIONS:
+        for voice in VOICES:
+            ref = active_level(np.frombuffer(_trimmed(COMPLETE[0], voice), "<i2"), RATE)
+            started = time.monotonic()
+            items = [("backchannel", t, _trimmed(t, voice)) for t in BACKCHANNELS]
+            items += [("interruption", t, _trimmed(t, voice)) for t in INTERRUPTIONS]
+            if voice == VOICES[0]:
+                items += [("noise", k, _noise_event(k, i)) for i, k in enumerate(NOISES)]
+            for kind, text, sound in items:
+                seed += 1
+                r = await _over_the_answer(bytes(RATE // 5) + sound, Line(snr, ref, seed, noise), kind)
+                trials.append({"test": "over_answer", "kind": kind, "text": text, "voice": voice if kind != "noise"
+                               else "-", "condition": cond} | r)
+            for strategy in END_OF_TURN:
+                for text in COMPLETE:
+                    seed += 1
+                    r = await _end_of_turn([_trimmed(text, voice)], [], Line(snr, ref, seed, noise), strategy)
+                    trials.append({"test": "complete", "strategy": strategy, "text": text, "voice": voice,
+                                   "condition": cond} | r)
+                for first, second, pause in PAUSED:
+                    seed += 1
+                    r = await _end_of_turn([_trimmed(first, voice), _trimmed(second, voice)], [pause],
+                                           Line(snr, ref, seed, noise), strategy)
+                    trials.append({"test": "paused", "strategy": strategy, "text": f"{first} … {second}",
+                                   "pause_ms": pause, "voice": voice, "condition": cond} | r)
+            log(f"  {voice}, {cond}: {time.monotonic() - started:.0f} s")
+
+    def figures(rows: list[dict]) -> dict:
+        over = [r for r in rows if r["test"] == "over_answer"]
+        false = [r["barge_in"] for r in over if r["kind"] in ("backchannel", "noise")]
+        true = [r for r in over if r["kind"] == "interruption"]
+        clears = [r["onset_to_quiet_ms"] for r in true if r["barge_in"] and r["onset_to_quiet_ms"] is not None]
+        out = {"false_pct": _pct(false), "false_n": len(false), "missed_pct": _pct([not r["barge_in"] for r in true]),
+               "missed_n": len(true), "onset_to_clear_p50_ms": percentile(clears, 50),
+               "onset_to_clear_p95_ms": percentile(clears, 95),
+               "holds_per_trial": round(statistics.mean(r["holds"] for r in over), 2) if over else None}
+        for strategy in END_OF_TURN:
+            eot = [r["end_of_turn_ms"] for r in rows if r["test"] == "complete" and r["strategy"] == strategy]
+            cut = [r["cut_off"] for r in rows if r["test"] == "paused" and r["strategy"] == strategy]
+            out[strategy] = {"end_of_turn_p50_ms": percentile([e for e in eot if e is not None], 50),
+                             "end_of_turn_p95_ms": percentile([e for e in eot if e is not None], 95),
+                             "no_end_of_turn": sum(e is None for e in eot), "complete_n": len(eot),
+                             "cut_off_pct": _pct(cut), "paused_n": len(cut)}
+        return out
+
+    groups = {"all": figures(trials)}
+    for voice in VOICES:
+        for cond, _, _ in CONDITIONS:
+            rows = [r for r in trials if (r["voice"] == voice or (r["voice"] == "-" and voice == VOICES[0]))
+                    and r["condition"] == cond]
+            groups[f"{voice} / {cond}"] = figures(rows)
+    noise_rows = [r for r in trials if r.get("kind") == "noise"]
+    return {"groups": groups, "noise_false": [(r["text"], r["condition"], r["barge_in"]) for r in noise_rows],
+            "trials": trials, "goals": GOALS}
+
+
+def run(log=print) -> dict:
+    return asyncio.run(_measure(log))
+
+
+def _f(value, unit: str = "") -> str:
+    return "–" if value is None else f"{value:g}{unit}"
+
+
+def markdown(data: dict, command: str, machine: str) -> str:
+    rows = []
+    for name, g in data["groups"].items():
+        s, t = g["silence+provider"], g["smart-turn"]
+        rows.append(f"| {name} | {_f(g['false_pct'], ' %')} ({g['false_n']}) | {_f(g['missed_pct'], ' %')} "
+                    f"({g['missed_n']}) | {_f(g['onset_to_clear_p95_ms'])} | {_f(g['holds_per_trial'])} | {_f(s['end_of_turn_p50_ms'])} / "
+                    f"{_f(t['end_of_turn_p50_ms'])} | {s['no_end_of_turn']} / {t['no_end_of_turn']} of "
+                    f"{s['complete_n']} | {_f(s['cut_off_pct'], ' %')} / {_f(t['cut_off_pct'], ' %')} |")
+    table = "\n".join(rows)
+    misses = [r for r in data["trials"] if r["test"] == "over_answer" and
+              ((r["kind"] == "interruption") != r["barge_in"])]
+    wrong = "\n".join(f"- {r['kind']} “{r['text']}” ({r['voice']}, {r['condition']}): "
+                      f"{'cut the agent off' if r['barge_in'] else 'missed'}; heard "
+                      f"{[e.get('words') for e in r['backchannel_events'] + r['barge_in_events']]}"
+                      for r in misses) or "- none"
+    over = [r for r in data["trials"] if r["test"] == "over_answer"]
+    false = [r for r in over if r["kind"] != "interruption" and r["barge_in"]]
+    hums = sum(r["text"] == "Mm-hm." for r in false)
+    noisy = [r for r in data["trials"] if r["test"] == "complete" and r["condition"] != "clean"]
+    unended = sum(r["end_of_turn_ms"] is None for r in noisy)
+    noise_n = sum(r["kind"] == "noise" for r in over)
+    noise_cuts = sum(r["kind"] == "noise" for r in false)
+    reading = f"""How to read it. {len(false)} of {sum(r['kind'] != 'interruption' for r in over)} backchannels and
+noises cut the agent off; {hums} of those were "Mm-hm", a closed-mouth hum that Whisper tiny.en turns into words
+("and make sure", "I remember"), which the words strategy then counts as content; {noise_cuts} of {noise_n} noises did. Real
+interruptions were never missed and the agent went quiet fast (the hold pauses it 100 voiced ms in). In noise the
+VAD (webrtcvad) takes the noise for voice: the agent is paused by the line alone (pauses per trial above 1), and
+after a complete sentence {unended} of {len(noisy)} noisy turns did not end within 2.5 s. The silence rule (300 ms)
+cuts every pause of 400-800 ms by construction; smart-turn ends complete sentences sooner (p50 under 200 ms clean)
+but still ends some paused ones early: "my number is five five five" sounds complete to it."""
+    return f"""## Turn-taking with human-like callers
+
+`{command}`: a labelled set spoken by Piper "joe" (neural, US), Kokoro-82M "jm_kumo" (neural, accented) and
+espeak-ng (the robot reference), clean and with background noise at 15 dB SNR under the whole line (stationary pink
+noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a room of talkers), through
+8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper (tiny.en), the agent
+default words-based interruptions, and end of turn on silence (300 ms, the default) or smart-turn; a carrier
+that plays in real time. Over a long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
+interruptions per voice and condition, {len(NOISES)} noises (cough-like, clicks, a 250 ms burst) per condition.
+End of turn: {len(COMPLETE)} complete sentences; cut-offs: {len(PAUSED)} sentences with a 400/600/800 ms pause
+inside. Each cell: the figure (trials). Machine: {machine}.
+
+| voice / condition | false interruptions (goal ≤ 5 %) | missed (≤ 2 %) | onset → agent quiet p95 ms (≤ 250) | pauses per trial over the answer | end of turn p50 ms, silence / smart-turn (≤ 200) | turn not ended 2.5 s after a complete sentence, silence / smart-turn | cut off mid-sentence, silence / smart-turn (≤ 5 %) |
+|---|---|---|---|---|---|---|---|
+{table}
+
+Which trials went wrong over the answer:
+{wrong}
+
+{reading}
+"""

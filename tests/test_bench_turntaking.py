@@ -1,0 +1,47 @@
+"""The turntaking benchmark's harness (bench/turntaking.py): its sounds, its noisy line, and one real trial each way.
+
+A Piper caller's "uh-huh" over the agent's long answer must not cut it off; "Wait." must, within the budget —
+through the real session, the real local Whisper and the agent-default words strategy.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench import turntaking  # noqa: E402
+from voicebot.testing.speech import active_level  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", turntaking.NOISES)
+def test_noise_events_are_short_and_loud(kind):
+    sound = np.frombuffer(turntaking._noise_event(kind, 1), "<i2")
+    assert sound.size == turntaking.RATE // 4 and np.abs(sound).max() > 10000
+
+
+def test_the_line_puts_noise_at_the_snr_under_everything():
+    speech = turntaking._trimmed("I would like to book an appointment.", "piper-joe")
+    ref = active_level(np.frombuffer(speech, "<i2"), turntaking.RATE)
+    line = turntaking.Line(15.0, ref, seed=2)
+    quiet = np.frombuffer(line.carry(bytes(turntaking.RATE * 2)), "<i2").astype(np.float64)  # 1 s of "silence"
+    measured = 10 * np.log10(ref / np.mean(quiet**2))
+    assert abs(measured - 15.0) < 1.0  # μ-law adds a little
+    assert turntaking.Line(None, ref, seed=2).carry(bytes(320)) == bytes(320)
+
+
+@pytest.mark.asyncio
+async def test_a_backchannel_resumes_and_an_interruption_cuts_through_the_real_session():
+    from calls.providers.stt.whisper_engine import get_whisper
+
+    get_whisper().warm_up()
+    line = turntaking.Line(None, 1.0, seed=0)
+    uh_huh = await turntaking._over_the_answer(bytes(1600) + turntaking._trimmed("Uh-huh.", "piper-joe"), line,
+                                               "backchannel")
+    assert not uh_huh["barge_in"] and uh_huh["resumes"] >= 1, uh_huh
+    wait = await turntaking._over_the_answer(bytes(1600) + turntaking._trimmed("Wait.", "piper-joe"), line,
+                                             "interruption")
+    assert wait["barge_in"] and wait["onset_to_clear_ms"] <= 250, wait
