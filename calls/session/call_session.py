@@ -90,6 +90,7 @@ class Stats:
     holds: int = 0  # the agent paused for caller speech whose words were still to come
     resumes: int = 0  # ... and went on: it was not an interruption
     backchannels: int = 0  # caller words over the agent that were no turn ("uh-huh", "okay")
+    continued: int = 0  # turns the caller went on with before they were answered (one turn with all the words)
 
 
 class CallSession:
@@ -167,6 +168,9 @@ class CallSession:
         self._peeked_at = 0  # voiced ms of the utterance at the last peek
         self.pause_latencies: list[float] = []  # onset -> the agent quiet (its clear), per hold
         self.resume_gaps: list[float] = []  # hold -> resume, ms the agent was quiet for nothing
+        # A turn the caller went on with while it was being transcribed: its audio stays in the STT (not committed)
+        # and the caller's next words join it — one turn, one answer, no word left out (see `_caller_went_on`).
+        self._continued: CallerSpeech | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -256,7 +260,8 @@ class CallSession:
         self.stt.send_audio(frame)
         if outcome == SPEAKING:
             if self.speaker.busy:
-                self._overlapped = True
+                # Over the agent once the caller can hear it (a reply still being prepared is not talked over).
+                self._overlapped = self._overlapped or self.speaker.audible
                 verdict = self.interruption.on_speech(listener.voiced_ms)
                 if verdict == INTERRUPT:
                     self._barge_in()
@@ -279,7 +284,7 @@ class CallSession:
         # The VAD confirms speech `voiced_ms` in; frames arrive in real time, so the speech began that much earlier.
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
-        self._overlapped = self.speaker.busy
+        self._overlapped = self.speaker.audible
         self._peeked_at = 0
         self.turn_log.caller_speech_started(self.end_of_turn.voiced_ms)
         self.watchdog.caller_spoke()
@@ -334,27 +339,52 @@ class CallSession:
                 self._unanswered("call-ending")
             return
         listener = self.end_of_turn
-        if listener.utterance_voiced_ms < self.cfg.min_speech_ms:
+        previous = self._turn_task
+        pending = previous is not None and not previous.done()
+        if listener.utterance_voiced_ms < self.cfg.min_speech_ms and self._continued is None:
             self.stats.noise_turns += 1
-            self.stt.commit()
+            if not pending:
+                # Not while a turn still waits for its transcript: the commit would take that turn's audio with it
+                # (the noise then simply stays in the audio that turn transcribes).
+                self.stt.commit()
             self._not_a_turn(self._utterance, "", "noise")
             return
+        # (A short sound after a turn that waits for the caller's next words still ends that turn: it is answered.)
         timer = TurnTimer(last_voiced=listener.last_voiced_at)
         timer.mark("endpoint")
         speech = self.turn_log.caller_speech_ended(listener.silence_ms)
-        previous = self._turn_task
         overlapped = self._utterance if self._overlapped else None
-        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous, overlapped), "turn")
+        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous, overlapped, self._utterance), "turn")
+
+    def _caller_went_on(self, gen: int) -> bool:
+        """The caller began speaking again after their utterance `gen` ended as a turn, before that turn was
+        answered (its transcript just came, nothing of a reply to it was said yet): they are talking now, or that
+        speech already ended as a turn of its own, waiting behind this one. Then this turn is not committed nor
+        answered: its audio stays in the STT, and the next turn's transcript covers both (Whisper transcribes the
+        whole buffer since the last commit, Deepgram joins its finals) — committing now would drop the new words
+        that already reached the STT."""
+        if gen == 0 or self._utterance == gen or self.state is not State.ACTIVE:
+            return False
+        return self.end_of_turn.speaking or self._turn_task is not asyncio.current_task()
 
     async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None,
-                           overlapped: int | None = None) -> None:
-        """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech."""
+                           overlapped: int | None = None, gen: int = 0) -> None:
+        """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech. `gen`: the
+        number of the caller utterance that ended this turn."""
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
+        if self._continued is not None:
+            # The turn before was the first part of this one: it starts where that one started.
+            first, self._continued = self._continued, None
+            speech = CallerSpeech(first.started_at, first.audio_start_ms, speech.audio_end_ms)
         timer.mark("stt_started")
         try:
             text = (await self.stt.transcript()).strip()
+            if self._caller_went_on(gen):
+                self._continued = speech
+                self.stats.continued += 1
+                return
         except ProviderError as exc:
             self._provider_failed(exc, "stt")
             timer.mark("stt_final")

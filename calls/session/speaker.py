@@ -50,6 +50,7 @@ class Speaker:
         self._provider_failed = provider_failed
         self._on_idle = on_idle
         self.task: asyncio.Task | None = None  # the reply being said
+        self._frames_at_start = 0  # playout's frames sent when the reply being said began
         self.flush_after_s = FLUSH_AFTER_S
 
     @property
@@ -57,9 +58,16 @@ class Speaker:
         """A reply is being said (or its actions carried out)."""
         return self.task is not None and not self.task.done()
 
+    @property
+    def audible(self) -> bool:
+        """A reply is being said and some of its audio has gone to the carrier (the caller can hear the agent;
+        before that, caller speech is no talking over the agent)."""
+        return self.busy and self.playout.frames_sent > self._frames_at_start
+
     def say(self, outputs: AsyncIterator[BrainOutput], timer: TurnTimer | None = None,
             name: str = "reply") -> asyncio.Task:
         """Start saying `outputs` now (the caller makes sure nothing else is being said)."""
+        self._frames_at_start = self.playout.frames_sent
         self.task = self._spawn(self._speak(outputs, timer), name)
         return self.task
 
