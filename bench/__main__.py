@@ -5,7 +5,8 @@
     python -m bench --scenario pipecat --scenario bargein
     python -m bench --report-only                     # the sections again from docs/benchmarks/*.json
 
-Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
+Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), loaded
+(embedded-stack calls with both cores kept busy: no turn may be lost), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
 same callers against a minimal Pipecat bot). See bench/cloud/.
@@ -25,13 +26,13 @@ import time
 
 import django
 
-from . import embedded, perframe
+from . import embedded, loaded, perframe
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
+SCENARIOS = ("perframe", "embedded", "loaded", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
 
 
 class _Load(threading.Thread):
@@ -89,6 +90,11 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario embedded:")
         data = embedded.run(calls=calls, log=log)
         log(f"  greeting {data['greeting']}\n  turn {data['turn']}")
+
+    if "loaded" in chosen:
+        log("scenario loaded (both cores kept busy by other processes):")
+        data = loaded.main_section(calls=min(calls, 4), command=command, log=log)
+        log(f"  lost {data['lost']} of {data['utterances']} utterances; turn latency {data['turn_latency']}")
 
     if {"overhead", "bargein", "capacity"} & set(chosen):
         log("scenario overhead/bargein" + ("/capacity" if "capacity" in chosen else "") + ":")
