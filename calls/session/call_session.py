@@ -71,6 +71,9 @@ log = logging.getLogger("calls.session")
 #: While the agent is held, peek at what the caller has said every this many voiced ms (an STT without interim
 #: results, e.g. Whisper, answers a peek only when its model is free: it never delays anybody's final transcript).
 PEEK_EVERY_MS = 300
+#: Caller speech that begins at most this much into the reply to their turn (and within the agent's maximum end-of-turn
+#: silence after it) is the rest of their sentence, never a backchannel: nobody backchannels an answer unheard.
+WENT_ON_HEARD_MS = 300
 
 
 class State(enum.Enum):
@@ -171,6 +174,8 @@ class CallSession:
         # A turn the caller went on with while it was being transcribed: its audio stays in the STT (not committed)
         # and the caller's next words join it — one turn, one answer, no word left out (see `_caller_went_on`).
         self._continued: CallerSpeech | None = None
+        self._turn_voiced_at = 0.0  # the last voiced frame of the latest caller turn
+        self._went_on = False  # the utterance under way began right after a turn ended: the rest of a sentence
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -285,6 +290,10 @@ class CallSession:
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
         self._overlapped = self.speaker.audible
+        # Right after their turn ended, before they could have heard more than the first syllables of the reply:
+        # the caller is going on with their sentence (a pause mid-sentence), not answering the agent.
+        self._went_on = (self._turn_voiced_at > 0.0 and self.speaker.heard_ms <= WENT_ON_HEARD_MS
+                         and self._onset_at - self._turn_voiced_at <= self.cfg.end_of_turn_max_silence_ms / 1000)
         self._peeked_at = 0
         self.turn_log.caller_speech_started(self.end_of_turn.voiced_ms)
         self.watchdog.caller_spoke()
@@ -350,11 +359,13 @@ class CallSession:
             self._not_a_turn(self._utterance, "", "noise")
             return
         # (A short sound after a turn that waits for the caller's next words still ends that turn: it is answered.)
+        self._turn_voiced_at = listener.last_voiced_at
         timer = TurnTimer(last_voiced=listener.last_voiced_at)
         timer.mark("endpoint")
         speech = self.turn_log.caller_speech_ended(listener.silence_ms)
         overlapped = self._utterance if self._overlapped else None
-        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous, overlapped, self._utterance), "turn")
+        self._turn_task = self._spawn(
+            self._caller_turn(timer, speech, previous, overlapped, self._utterance, self._went_on), "turn")
 
     def _caller_went_on(self, gen: int) -> bool:
         """The caller began speaking again after their utterance `gen` ended as a turn, before that turn was
@@ -368,9 +379,11 @@ class CallSession:
         return self.end_of_turn.speaking or self._turn_task is not asyncio.current_task()
 
     async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None,
-                           overlapped: int | None = None, gen: int = 0) -> None:
+                           overlapped: int | None = None, gen: int = 0, went_on: bool = False) -> None:
         """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech. `gen`: the
-        number of the caller utterance that ended this turn."""
+        number of the caller utterance that ended this turn. `went_on`: it began right after the caller's previous
+        turn ended (within the agent's maximum end-of-turn silence): the rest of their sentence, never a
+        backchannel — it cuts the reply to the first half, and is answered."""
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
@@ -401,6 +414,8 @@ class CallSession:
             # Said over the agent: a backchannel, noise or too few words is no turn (the agent goes on); real words
             # interrupt now if that was not decided yet (and are answered right after uninterruptible speech).
             verdict = self.interruption.on_transcript(text, final=True)
+            if verdict == NOT_AN_INTERRUPTION and went_on and text:
+                verdict = INTERRUPT
             if verdict == NOT_AN_INTERRUPTION:
                 if not text:
                     self.stats.noise_turns += 1

@@ -64,6 +64,15 @@ class Speaker:
         before that, caller speech is no talking over the agent)."""
         return self.busy and self.playout.frames_sent > self._frames_at_start
 
+    @property
+    def heard_ms(self) -> int:
+        """About how much of the reply being said the caller has heard by now: what was sent of it, less what
+        playout keeps queued ahead at the carrier (0 when nothing is being said)."""
+        if not self.busy:
+            return 0
+        sent = (self.playout.frames_sent - self._frames_at_start) * self.playout.chunk_ms
+        return max(0, sent - self.playout.lead_ms)
+
     def say(self, outputs: AsyncIterator[BrainOutput], timer: TurnTimer | None = None,
             name: str = "reply") -> asyncio.Task:
         """Start saying `outputs` now (the caller makes sure nothing else is being said)."""

@@ -175,3 +175,23 @@ async def test_words_after_a_barge_in_on_a_slowed_loop_are_stored_and_answered()
         assert agent[1].text == ANSWER and agent[1].interrupted
         assert agent[-1].text == "Sure."
         assert not call.events("unanswered")
+
+
+@pytest.mark.asyncio
+async def test_one_word_after_a_pause_as_the_reply_begins_is_the_rest_of_the_sentence_not_a_backchannel():
+    """The reply to "my number is five five five" is already playing when the caller adds "two": one word over the
+    agent, which the words strategy would take for a backchannel. It is a turn, it cuts the reply to the half
+    sentence, and it is answered."""
+    stt, engine = whisper(delay_s=0.05)
+    brain = ScriptBrain(greeting="Hello.",
+                        answer="Thanks, I have noted your number, is there anything else I can help you with today?")
+    async with Call(stt, brain) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("my number is five five five") + silence(440) + engine.say("two") + silence(1200))
+        await until(lambda: len(call.caller_turns()) >= 2, timeout=8)
+        await until(settled(call, 3), timeout=8)
+        assert call.caller_turns() == ["my number is five five five", "two"]
+        assert [e.text for e in brain.events if isinstance(e, UserTurn)] == call.caller_turns()
+        assert call.agent_turns()[1].interrupted
+        assert not call.events("backchannel")
+        assert not call.events("unanswered")
