@@ -99,6 +99,8 @@ class Stats:
 class CallSession:
     #: How long a transfer or hang-up may take at the carrier before it counts as failed (the caller is waiting).
     action_timeout_s = 3.0
+    #: How long the end of a call waits for the transcript of the caller's last words, to store them.
+    last_words_timeout_s = 3.0
 
     def __init__(
         self,
@@ -215,10 +217,19 @@ class CallSession:
             self.turn_log.cut_recording()  # the carrier stops playing with the stream: queued audio never played
         # Cancelling the reply task makes it record what the caller heard of it (its `finally`).
         # stop() may run inside one of our own tasks (the reply that hung up): never wait on that one.
-        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        last = self._last_words()
+        others = [t for t in self._tasks if t is not asyncio.current_task() and t is not last]
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
+        if last is not None:
+            # The caller's last words are stored (with an `unanswered` event: no reply can be said any more), if
+            # their transcript comes in time.
+            done, _ = await asyncio.wait({last}, timeout=self.last_words_timeout_s)
+            if not done:
+                last.cancel()
+                await asyncio.gather(last, return_exceptions=True)
+                self._unanswered("call-ended", stored=False)
         for provider in (self.stt, self.tts, self.brain):
             try:
                 await provider.close()
@@ -228,6 +239,20 @@ class CallSession:
             await recording.store(self.audio_recorder, self.recorder)
         self.recorder.update_call(status="completed", ended_at=timezone.now(), brain_state=brain_state(self.brain))
         self._closed.set()
+
+    def _last_words(self) -> asyncio.Task | None:
+        """At the end of the stream, the caller's words not yet stored: a turn still waiting for its transcript,
+        a turn they went on with, or speech under way. The task that stores them, or None."""
+        turn = self._turn_task
+        if turn is not None and not turn.done() and turn is not asyncio.current_task():
+            return turn
+        listener = self.end_of_turn
+        if self._continued is None and not (listener.speaking and listener.voiced_ms >= self.cfg.min_speech_ms):
+            return None
+        timer = TurnTimer(last_voiced=listener.last_voiced_at)
+        speech = self.turn_log.caller_speech_ended(listener.silence_ms)
+        self._turn_task = self._spawn(self._caller_turn(timer, speech, None, None, self._utterance), "last-words")
+        return self._turn_task
 
     async def wait_closed(self) -> None:
         await self._closed.wait()

@@ -195,3 +195,25 @@ async def test_one_word_after_a_pause_as_the_reply_begins_is_the_rest_of_the_sen
         assert call.agent_turns()[1].interrupted
         assert not call.events("backchannel")
         assert not call.events("unanswered")
+
+
+@pytest.mark.asyncio
+async def test_the_last_words_before_the_caller_hangs_up_are_stored_with_why_they_got_no_answer():
+    """The stream stops while the caller's turn is still being transcribed (a slow machine): the turn is stored
+    all the same, with an `unanswered` event; words under way when it stops are stored too."""
+    stt, engine = whisper(delay_s=0.6)
+    async with Call(stt, ScriptBrain(greeting="Hello.")) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("please cancel my booking") + silence(320))
+        assert call.session._turn_task is not None and not call.session._turn_task.done()
+        await call.session.stop("stream-stopped")
+        assert call.caller_turns() == ["please cancel my booking"]
+        assert [d["reason"] for d in call.events("unanswered")] == ["call-ending"]
+
+    stt, engine = whisper(delay_s=0.1)
+    async with Call(stt, ScriptBrain(greeting="Hello.")) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("and one more thing"))  # no silence: they are still talking when it stops
+        await call.session.stop("stream-stopped")
+        assert call.caller_turns() == ["and one more thing"]
+        assert [d["reason"] for d in call.events("unanswered")] == ["call-ending"]
