@@ -134,7 +134,9 @@ def check(export: dict, spoken: list[tuple[float, float]]) -> dict:
                  and t["metrics"].get("end_to_end_ms") is not None]
     return {"call_id": export.get("carrier_call_id"), "utterances": out, "unanswered": unanswered,
             "caller_turns": [t["text"] for t in caller], "agent_turns": sum(t["role"] == "agent" for t in turns),
-            "server_turn_ms": latencies, "end_reason": export.get("end_reason")}
+            "server_turn_ms": latencies, "end_reason": export.get("end_reason"),
+            "barge_ins": sum(e["kind"] == "barge_in" for e in export["events"]),
+            "backchannels": [e["detail"].get("words", "") for e in export["events"] if e["kind"] == "backchannel"]}
 
 
 def run(calls: int = 4, concurrent: int = 2, hogs: int | None = None, log=print) -> dict:
@@ -178,7 +180,8 @@ def run(calls: int = 4, concurrent: int = 2, hogs: int | None = None, log=print)
         "unanswered_events": sum(len(c["unanswered"]) for c in checks),
         "paused_in_one_turn": sum(c["utterances"][PAUSED].get("turns") == 1 for c in checks),
         "key_words": [sum(u["key_words"] for u in utterances), sum(u["words"] for u in utterances)],
-        "barge_ins": sum(t["barge_in"] for r in results for t in r["turns"]),
+        "barge_ins": sum(c["barge_ins"] for c in checks),
+        "backchannels": sum(len(c["backchannels"]) for c in checks),
         "turn_latency": summary(client), "server_turn_ms": summary([v for c in checks for v in c["server_turn_ms"]]),
         "errors": [r["error"] for r in results if r["error"]], "checks": checks, "results": results,
     }
@@ -210,7 +213,8 @@ if either is missing. Machine: {data['machine']}; {data['minutes']} min.
 | caller utterances | {data['utterances']} | |
 | **lost** (no stored turn with its words, or not answered) | **{data['lost']}** | 0 |
 | `unanswered` events | {data['unanswered_events']} | |
-| barge-ins | {data['barge_ins']} | |
+| barge-ins (CallEvents; one scripted per call) | {data['barge_ins']} | |
+| backchannels recorded (caller words that were no turn) | {data['backchannels']} | |
 | paused sentence stored as one turn with both halves | {data['paused_in_one_turn']} / {data['calls']} | |
 | key words Whisper tiny.en heard (its own errors, not lost turns) | {heard} / {keys} | |
 | turn latency under load, caller's last voiced frame → first reply frame (p50 / p95 ms, n) | {t['p50']} / {t['p95']} ({t['n']}) | late is allowed |
