@@ -370,7 +370,11 @@ class CallSession:
     def _end_of_turn(self) -> None:
         if self.state is not State.ACTIVE:
             if self.state is State.ENDING and self.end_of_turn.utterance_voiced_ms >= self.cfg.min_speech_ms:
-                self._unanswered("call-ending")
+                # Said during the goodbye: no answer can come, but the words are stored (`_caller_turn` says why).
+                speech = self.turn_log.caller_speech_ended(self.end_of_turn.silence_ms)
+                timer = TurnTimer(last_voiced=self.end_of_turn.last_voiced_at)
+                self._turn_task = self._spawn(self._caller_turn(timer, speech, self._turn_task, None, self._utterance),
+                                              "turn")
             return
         listener = self.end_of_turn
         previous = self._turn_task
@@ -455,6 +459,9 @@ class CallSession:
             return
         self.stats.turns += 1
         self.turn_log.caller_turn(speech, text)
+        if self.state is not State.ACTIVE:
+            self._unanswered("call-ending")  # said as the call ends (its goodbye, the stream closing): stored only
+            return
         await self._reply(UserTurn(text), timer)
 
     async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from calls.providers.base import UserTurn
+from calls.providers.base import EndCall, TextDelta, UserTurn
 from calls.providers.stt.whisper_local import WhisperSTT
 from tests.playing_carrier import FRAME_BYTES, RATE
 from tests.session.helpers import ScriptBrain, silence, until, voiced
@@ -216,4 +216,39 @@ async def test_the_last_words_before_the_caller_hangs_up_are_stored_with_why_the
         await call.speak(engine.say("and one more thing"))  # no silence: they are still talking when it stops
         await call.session.stop("stream-stopped")
         assert call.caller_turns() == ["and one more thing"]
+        assert [d["reason"] for d in call.events("unanswered")] == ["call-ending"]
+
+
+class SlowHangUp:
+    """The carrier takes `delay_s` to hang up (the call is ending meanwhile)."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    async def hang_up(self, call_id: str) -> None:
+        await asyncio.sleep(self.delay_s)
+
+    async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
+        pass
+
+
+class GoodbyeBrain(ScriptBrain):
+    async def respond(self, event):
+        self.events.append(event)
+        yield TextDelta("Goodbye.")
+        yield EndCall("caller-done")
+
+
+@pytest.mark.asyncio
+async def test_words_said_while_the_call_is_ending_are_stored_with_why_they_got_no_answer():
+    stt, engine = whisper(delay_s=0.05)
+    brain = GoodbyeBrain(greeting="Hello.")
+    async with Call(stt, brain) as call:
+        call.session.control = SlowHangUp(2.5)
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("that is all") + silence(400))
+        await until(lambda: call.session.state.value == "ending", timeout=5)
+        await call.speak(engine.say("oh wait one more thing") + silence(400))
+        await until(lambda: call.events("unanswered"), timeout=3)
+        assert call.caller_turns() == ["that is all", "oh wait one more thing"]
         assert [d["reason"] for d in call.events("unanswered")] == ["call-ending"]
