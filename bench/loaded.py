@@ -106,14 +106,15 @@ async def _calls(base_url: str, token: str, calls: int, concurrent: int, log) ->
 def check(export: dict, spoken: list[tuple[float, float]]) -> dict:
     """Each scripted utterance of one call against what the database holds.
 
-    An utterance is stored if a caller turn with words began while it was being said (the turn's `started_at` is
-    the VAD's speech start: between the utterance's first frame and the next utterance's), answered if an agent
-    turn follows that turn. Lost is either missing. Whether Whisper tiny.en heard its key words is counted apart:
+    An utterance is stored if a caller turn with words covers it: the turn began (`started_at`, the VAD's speech
+    start) before the next utterance and ended (`ended_at`, its transcript in) after this one began; answered if an
+    agent turn follows that turn. Lost is either missing. Whether Whisper tiny.en heard its key words is counted apart:
     a misheard word is the model's error, not a lost turn."""
     from datetime import datetime
 
     turns = export["turns"]
-    caller = [dict(t, at=datetime.fromisoformat(t["started_at"]).timestamp()) for t in turns if t["role"] == "caller"]
+    caller = [dict(t, at=datetime.fromisoformat(t["started_at"]).timestamp(),
+                   until=datetime.fromisoformat(t["ended_at"]).timestamp()) for t in turns if t["role"] == "caller"]
     unanswered = [e["detail"] for e in export["events"] if e["kind"] == "unanswered"]
     out = []
     for n, (said, _barge, keys) in enumerate(SCRIPT):
@@ -124,7 +125,9 @@ def check(export: dict, spoken: list[tuple[float, float]]) -> dict:
             continue
         start, duration = spoken[n]
         until = spoken[n + 1][0] if n + 1 < len(spoken) else start + duration + 30.0
-        mine = [t for t in caller if start - 0.3 <= t["at"] < until and t["text"].strip()]
+        # A turn covers the utterance if it began before the next utterance and was stored (its transcript in)
+        # after this one began: a turn the caller went on with starts with the first words and holds the later.
+        mine = [t for t in caller if t["at"] < until and t["until"] > start and t["text"].strip()]
         words = _words(" ".join(t["text"] for t in mine))
         answered = bool(mine) and any(t["role"] == "agent" and t["index"] > mine[-1]["index"] for t in turns)
         entry.update(stored=[t["text"] for t in mine], turns=len(mine), answered=answered, words=len(keys),
@@ -132,7 +135,9 @@ def check(export: dict, spoken: list[tuple[float, float]]) -> dict:
         out.append(entry)
     latencies = [t["metrics"]["end_to_end_ms"] for t in turns if t["role"] == "agent" and t["metrics"]
                  and t["metrics"].get("end_to_end_ms") is not None]
-    return {"call_id": export.get("carrier_call_id"), "utterances": out, "unanswered": unanswered,
+    return {"call_id": export.get("carrier_call_id"), "utterances": out,
+            "turns": [{k: t[k] for k in ("index", "role", "text", "started_at", "ended_at", "interrupted")}
+                      for t in turns], "unanswered": unanswered,
             "caller_turns": [t["text"] for t in caller], "agent_turns": sum(t["role"] == "agent" for t in turns),
             "server_turn_ms": latencies, "end_reason": export.get("end_reason"),
             "barge_ins": sum(e["kind"] == "barge_in" for e in export["events"]),
@@ -205,8 +210,8 @@ processes keep both cores busy (bounded busy loops; 1-minute load average at the
 Each caller says {len(SCRIPT)} things, among them a barge-in 700 ms into the agent's answer ("Sorry, actually, I
 would like to book an appointment") and a sentence with a 700 ms pause inside ("… forty two Maple Avenue,"
 pause, "apartment six."). Then the database is checked (`bench/loaded.py:check`): an utterance is **stored** if a
-caller turn with words began while it was being said, **answered** if an agent turn follows that turn; **lost**
-if either is missing. Machine: {data['machine']}; {data['minutes']} min.
+caller turn with words covers it (began before the next utterance, stored after this one began), **answered** if
+an agent turn follows that turn; **lost** if either is missing. Machine: {data['machine']}; {data['minutes']} min.
 
 | measure | value | goal |
 |---|---|---|
@@ -230,7 +235,8 @@ When the caller goes on while their turn is still being transcribed (under load 
 not committed: its audio stays in the STT and the words after the pause join it — one turn, one answer
 (`CallSession._caller_went_on`); before, the commit dropped the new words already in the buffer. When the reply
 was already playing when they went on, the rest is an interruption: a turn of its own, answered (two turns, no
-word lost). Whisper tiny.en drops "Sorry, actually," before a longer phrase even offline, on the same audio.
+word lost). With the machine this busy a caller may speak again before their previous turn was answered at all:
+then both are one turn (e.g. "apartment six" + "Tomorrow"), answered once. Whisper tiny.en drops "Sorry, actually," before a longer phrase even offline, on the same audio.
 """
 
 
