@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import Self
 
 import pytest
 
@@ -86,7 +87,7 @@ class CpuHog:
             for i in range(20000):
                 x += i * i
 
-    def __enter__(self) -> CpuHog:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
