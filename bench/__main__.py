@@ -5,9 +5,10 @@
     python -m bench --scenario pipecat --scenario bargein
     python -m bench --report-only                     # the sections again from docs/benchmarks/*.json
 
-Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak),
-turntaking (backchannels, noises, interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean
-and in noise, through a real in-process session with the local Whisper; ~10 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
+Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), loaded
+(embedded-stack calls with both cores kept busy: no turn may be lost), turntaking (backchannels, noises,
+interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean and in noise, through a real
+in-process session with the local Whisper; ~10 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
 same callers against a minimal Pipecat bot). See bench/cloud/.
@@ -27,13 +28,14 @@ import time
 
 import django
 
-from . import embedded, perframe, turntaking
+from . import embedded, loaded, perframe, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "turntaking", "overhead", "bargein", "capacity", "admission", "webhook", "pipecat")
+SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "overhead", "bargein", "capacity", "admission", "webhook",
+             "pipecat")
 
 
 class _Load(threading.Thread):
@@ -91,6 +93,11 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario embedded:")
         data = embedded.run(calls=calls, log=log)
         log(f"  greeting {data['greeting']}\n  turn {data['turn']}")
+
+    if "loaded" in chosen:
+        log("scenario loaded (both cores kept busy by other processes):")
+        data = loaded.main_section(calls=min(calls, 4), command=command, log=log)
+        log(f"  lost {data['lost']} of {data['utterances']} utterances; turn latency {data['turn_latency']}")
 
     if "turntaking" in chosen:
         log("scenario turntaking:")

@@ -88,6 +88,8 @@ class Playout:
         self._serializer = serializer
         self._bytes_per_ms = sample_rate * 2 // 1000
         self._chunk = max(1, chunk_ms) * self._bytes_per_ms
+        self.chunk_ms = max(1, chunk_ms)
+        self.lead_ms = lead_ms
         self._lead_s = lead_ms / 1000
         self._mark_every = max(chunk_ms, mark_every_ms) * self._bytes_per_ms
         self._ids = itertools.count(1)

@@ -71,6 +71,9 @@ log = logging.getLogger("calls.session")
 #: While the agent is held, peek at what the caller has said every this many voiced ms (an STT without interim
 #: results, e.g. Whisper, answers a peek only when its model is free: it never delays anybody's final transcript).
 PEEK_EVERY_MS = 300
+#: Caller speech that begins at most this much into the reply to their turn (and within the agent's maximum end-of-turn
+#: silence after it) is the rest of their sentence, never a backchannel: nobody backchannels an answer unheard.
+WENT_ON_HEARD_MS = 300
 
 
 class State(enum.Enum):
@@ -90,11 +93,14 @@ class Stats:
     holds: int = 0  # the agent paused for caller speech whose words were still to come
     resumes: int = 0  # ... and went on: it was not an interruption
     backchannels: int = 0  # caller words over the agent that were no turn ("uh-huh", "okay")
+    continued: int = 0  # turns the caller went on with before they were answered (one turn with all the words)
 
 
 class CallSession:
     #: How long a transfer or hang-up may take at the carrier before it counts as failed (the caller is waiting).
     action_timeout_s = 3.0
+    #: How long the end of a call waits for the transcript of the caller's last words, to store them.
+    last_words_timeout_s = 3.0
 
     def __init__(
         self,
@@ -167,6 +173,11 @@ class CallSession:
         self._peeked_at = 0  # voiced ms of the utterance at the last peek
         self.pause_latencies: list[float] = []  # onset -> the agent quiet (its clear), per hold
         self.resume_gaps: list[float] = []  # hold -> resume, ms the agent was quiet for nothing
+        # A turn the caller went on with while it was being transcribed: its audio stays in the STT (not committed)
+        # and the caller's next words join it — one turn, one answer, no word left out (see `_caller_went_on`).
+        self._continued: CallerSpeech | None = None
+        self._turn_voiced_at = 0.0  # the last voiced frame of the latest caller turn
+        self._went_on = False  # the utterance under way began right after a turn ended: the rest of a sentence
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -206,10 +217,19 @@ class CallSession:
             self.turn_log.cut_recording()  # the carrier stops playing with the stream: queued audio never played
         # Cancelling the reply task makes it record what the caller heard of it (its `finally`).
         # stop() may run inside one of our own tasks (the reply that hung up): never wait on that one.
-        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        last = self._last_words()
+        others = [t for t in self._tasks if t is not asyncio.current_task() and t is not last]
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
+        if last is not None:
+            # The caller's last words are stored (with an `unanswered` event: no reply can be said any more), if
+            # their transcript comes in time.
+            done, _ = await asyncio.wait({last}, timeout=self.last_words_timeout_s)
+            if not done:
+                last.cancel()
+                await asyncio.gather(last, return_exceptions=True)
+                self._unanswered("call-ended", stored=False)
         for provider in (self.stt, self.tts, self.brain):
             try:
                 await provider.close()
@@ -219,6 +239,20 @@ class CallSession:
             await recording.store(self.audio_recorder, self.recorder)
         self.recorder.update_call(status="completed", ended_at=timezone.now(), brain_state=brain_state(self.brain))
         self._closed.set()
+
+    def _last_words(self) -> asyncio.Task | None:
+        """At the end of the stream, the caller's words not yet stored: a turn still waiting for its transcript,
+        a turn they went on with, or speech under way. The task that stores them, or None."""
+        turn = self._turn_task
+        if turn is not None and not turn.done() and turn is not asyncio.current_task():
+            return turn
+        listener = self.end_of_turn
+        if self._continued is None and not (listener.speaking and listener.voiced_ms >= self.cfg.min_speech_ms):
+            return None
+        timer = TurnTimer(last_voiced=listener.last_voiced_at)
+        speech = self.turn_log.caller_speech_ended(listener.silence_ms)
+        self._turn_task = self._spawn(self._caller_turn(timer, speech, None, None, self._utterance), "last-words")
+        return self._turn_task
 
     async def wait_closed(self) -> None:
         await self._closed.wait()
@@ -256,7 +290,8 @@ class CallSession:
         self.stt.send_audio(frame)
         if outcome == SPEAKING:
             if self.speaker.busy:
-                self._overlapped = True
+                # Over the agent once the caller can hear it (a reply still being prepared is not talked over).
+                self._overlapped = self._overlapped or self.speaker.audible
                 verdict = self.interruption.on_speech(listener.voiced_ms)
                 if verdict == INTERRUPT:
                     self._barge_in()
@@ -279,7 +314,11 @@ class CallSession:
         # The VAD confirms speech `voiced_ms` in; frames arrive in real time, so the speech began that much earlier.
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
-        self._overlapped = self.speaker.busy
+        self._overlapped = self.speaker.audible
+        # Right after their turn ended, before they could have heard more than the first syllables of the reply:
+        # the caller is going on with their sentence (a pause mid-sentence), not answering the agent.
+        self._went_on = (self._turn_voiced_at > 0.0 and self.speaker.heard_ms <= WENT_ON_HEARD_MS
+                         and self._onset_at - self._turn_voiced_at <= self.cfg.end_of_turn_max_silence_ms / 1000)
         self._peeked_at = 0
         self.turn_log.caller_speech_started(self.end_of_turn.voiced_ms)
         self.watchdog.caller_spoke()
@@ -331,30 +370,63 @@ class CallSession:
     def _end_of_turn(self) -> None:
         if self.state is not State.ACTIVE:
             if self.state is State.ENDING and self.end_of_turn.utterance_voiced_ms >= self.cfg.min_speech_ms:
-                self._unanswered("call-ending")
+                # Said during the goodbye: no answer can come, but the words are stored (`_caller_turn` says why).
+                speech = self.turn_log.caller_speech_ended(self.end_of_turn.silence_ms)
+                timer = TurnTimer(last_voiced=self.end_of_turn.last_voiced_at)
+                self._turn_task = self._spawn(self._caller_turn(timer, speech, self._turn_task, None, self._utterance),
+                                              "turn")
             return
         listener = self.end_of_turn
-        if listener.utterance_voiced_ms < self.cfg.min_speech_ms:
+        previous = self._turn_task
+        pending = previous is not None and not previous.done()
+        if listener.utterance_voiced_ms < self.cfg.min_speech_ms and self._continued is None:
             self.stats.noise_turns += 1
-            self.stt.commit()
+            if not pending:
+                # Not while a turn still waits for its transcript: the commit would take that turn's audio with it
+                # (the noise then simply stays in the audio that turn transcribes).
+                self.stt.commit()
             self._not_a_turn(self._utterance, "", "noise")
             return
+        # (A short sound after a turn that waits for the caller's next words still ends that turn: it is answered.)
+        self._turn_voiced_at = listener.last_voiced_at
         timer = TurnTimer(last_voiced=listener.last_voiced_at)
         timer.mark("endpoint")
         speech = self.turn_log.caller_speech_ended(listener.silence_ms)
-        previous = self._turn_task
         overlapped = self._utterance if self._overlapped else None
-        self._turn_task = self._spawn(self._caller_turn(timer, speech, previous, overlapped), "turn")
+        self._turn_task = self._spawn(
+            self._caller_turn(timer, speech, previous, overlapped, self._utterance, self._went_on), "turn")
+
+    def _caller_went_on(self, gen: int) -> bool:
+        """The caller began speaking again after their utterance `gen` ended as a turn, before that turn was
+        answered (its transcript just came, nothing of a reply to it was said yet): they are talking now, or that
+        speech already ended as a turn of its own, waiting behind this one. Then this turn is not committed nor
+        answered: its audio stays in the STT, and the next turn's transcript covers both (Whisper transcribes the
+        whole buffer since the last commit, Deepgram joins its finals) — committing now would drop the new words
+        that already reached the STT."""
+        if gen == 0 or self._utterance == gen or self.state is not State.ACTIVE:
+            return False
+        return self.end_of_turn.speaking or self._turn_task is not asyncio.current_task()
 
     async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None,
-                           overlapped: int | None = None) -> None:
-        """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech."""
+                           overlapped: int | None = None, gen: int = 0, went_on: bool = False) -> None:
+        """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech. `gen`: the
+        number of the caller utterance that ended this turn. `went_on`: it began right after the caller's previous
+        turn ended (within the agent's maximum end-of-turn silence): the rest of their sentence, never a
+        backchannel — it cuts the reply to the first half, and is answered."""
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
+        if self._continued is not None:
+            # The turn before was the first part of this one: it starts where that one started.
+            first, self._continued = self._continued, None
+            speech = CallerSpeech(first.started_at, first.audio_start_ms, speech.audio_end_ms)
         timer.mark("stt_started")
         try:
             text = (await self.stt.transcript()).strip()
+            if self._caller_went_on(gen):
+                self._continued = speech
+                self.stats.continued += 1
+                return
         except ProviderError as exc:
             self._provider_failed(exc, "stt")
             timer.mark("stt_final")
@@ -371,6 +443,8 @@ class CallSession:
             # Said over the agent: a backchannel, noise or too few words is no turn (the agent goes on); real words
             # interrupt now if that was not decided yet (and are answered right after uninterruptible speech).
             verdict = self.interruption.on_transcript(text, final=True)
+            if verdict == NOT_AN_INTERRUPTION and went_on and text:
+                verdict = INTERRUPT
             if verdict == NOT_AN_INTERRUPTION:
                 if not text:
                     self.stats.noise_turns += 1
@@ -385,6 +459,9 @@ class CallSession:
             return
         self.stats.turns += 1
         self.turn_log.caller_turn(speech, text)
+        if self.state is not State.ACTIVE:
+            self._unanswered("call-ending")  # said as the call ends (its goodbye, the stream closing): stored only
+            return
         await self._reply(UserTurn(text), timer)
 
     async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,

@@ -50,6 +50,7 @@ class Speaker:
         self._provider_failed = provider_failed
         self._on_idle = on_idle
         self.task: asyncio.Task | None = None  # the reply being said
+        self._frames_at_start = 0  # playout's frames sent when the reply being said began
         self.flush_after_s = FLUSH_AFTER_S
 
     @property
@@ -57,9 +58,25 @@ class Speaker:
         """A reply is being said (or its actions carried out)."""
         return self.task is not None and not self.task.done()
 
+    @property
+    def audible(self) -> bool:
+        """A reply is being said and some of its audio has gone to the carrier (the caller can hear the agent;
+        before that, caller speech is no talking over the agent)."""
+        return self.busy and self.playout.frames_sent > self._frames_at_start
+
+    @property
+    def heard_ms(self) -> int:
+        """About how much of the reply being said the caller has heard by now: what was sent of it, less what
+        playout keeps queued ahead at the carrier (0 when nothing is being said)."""
+        if not self.busy:
+            return 0
+        sent = (self.playout.frames_sent - self._frames_at_start) * self.playout.chunk_ms
+        return max(0, sent - self.playout.lead_ms)
+
     def say(self, outputs: AsyncIterator[BrainOutput], timer: TurnTimer | None = None,
             name: str = "reply") -> asyncio.Task:
         """Start saying `outputs` now (the caller makes sure nothing else is being said)."""
+        self._frames_at_start = self.playout.frames_sent
         self.task = self._spawn(self._speak(outputs, timer), name)
         return self.task
 
