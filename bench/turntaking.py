@@ -4,7 +4,7 @@ A labelled test set spoken by neural voices (Piper "joe"; Kokoro-82M "jm_kumo", 
 (the robot reference), clean and with pink or babble-like background noise under the whole line, carried over 8 kHz
 μ-law, fed frame by frame in real time into an in-process `CallSession` with the real local Whisper STT
 (tiny.en), the real strategies (the agent default: words-based interruptions; end of turn on silence, or
-smart-turn), the real playout and a carrier that plays in real time (tests/playing_carrier.py). The brain and the
+smart-turn), the real playout and a carrier that plays in real time (voicebot/testing/in_process.py). The brain and the
 TTS are stand-ins (a scripted long answer; numbered frames so "heard" is exact): they are not what is measured.
 
 - Over the agent's long answer: backchannels, noises (a cough-like burst, a click pair, a 250 ms noise burst:

@@ -2,7 +2,7 @@
 moment and the caller still hears every frame of the answer; "sorry, actually I meant Tuesday" cuts it within the
 barge-in budget; speech over an uninterruptible sentence is answered right after it.
 
-Real session, real playout, a carrier that plays in real time (`tests.playing_carrier`), a scripted STT, caller
+Real session, real playout, a carrier that plays in real time (`voicebot.testing.in_process`), a scripted STT, caller
 audio fed frame by frame in real time.
 """
 

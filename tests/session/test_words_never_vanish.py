@@ -19,7 +19,7 @@ import pytest
 
 from calls.providers.base import EndCall, TextDelta, UserTurn
 from calls.providers.stt.whisper_local import WhisperSTT
-from tests.playing_carrier import FRAME_BYTES, RATE
+from voicebot.testing.in_process import FRAME_BYTES, RATE
 from tests.session.helpers import ScriptBrain, silence, until, voiced
 from tests.session.test_interruptions import ANSWER, AnswerBrain, Call, answer_playing
 
