@@ -5,6 +5,10 @@ carrier on the same machine (so it includes the socket both ways but no real net
 
 The calls run twice: on the machine as it is, then beside a process that keeps one of the two cores busy (as another
 test suite on a shared host does), because the embedded stack's tail is the local model's CPU time.
+
+The harness imports (voicebot.testing) sit inside functions: they load the app's models, which need Django set up,
+and `python -m bench` sets Django up only after importing its scenarios. Not an import circle: bench sits above
+the app and its harnesses, and nothing imports bench.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ stored TurnMetrics. Figures per level:
 - lost: turns without a reply, playback underruns (a reply ran dry mid-way: a late or lost frame), call errors;
 - server CPU % and RSS, per call over the window in which all N calls were live (RSS: peak − idle);
 - the load generator's own CPU % and event-loop lag (its lag inflates what it measures).
+
+The harness imports (voicebot.testing) sit inside functions: they load the app's models, which need Django set up,
+and `python -m bench` sets Django up only after importing its scenarios. Not an import circle: bench sits above
+the app and its harnesses, and nothing imports bench.
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ turn, an agent turn after that turn, no `unanswered` event; both halves of the p
 
 The CPU hogs are processes of bounded busy loops: each stops by itself after `hog_s`, and is terminated at the end
 in any case.
+
+The harness imports (voicebot.testing) sit inside functions: they load the app's models, which need Django set up,
+and `python -m bench` sets Django up only after importing its scenarios. Not an import circle: bench sits above
+the app and its harnesses, and nothing imports bench.
 """
 
 from __future__ import annotations
