@@ -7,29 +7,11 @@ import time
 
 import pytest
 
-from calls.carriers.base import MediaSerializer
 from calls.pipeline.playout import Playout, SentenceAudio
+from tests.session.helpers import TextSerializer  # readable wire messages: audio:<bytes>, mark:<name>, clear
 
 RATE = 8000
 BYTES_PER_MS = RATE * 2 // 1000
-
-
-class RecordingSerializer(MediaSerializer):
-    """Encodes to readable strings so the test can see what went on the wire."""
-
-    carrier = "test"
-
-    def parse(self, text):
-        return []
-
-    def encode_audio(self, pcm: bytes) -> str:
-        return f"audio:{len(pcm)}"
-
-    def encode_mark(self, name: str) -> str:
-        return f"mark:{name}"
-
-    def encode_clear(self) -> str:
-        return "clear"
 
 
 class Wire:
@@ -56,7 +38,7 @@ async def slow_tts(audio: SentenceAudio, first_ms: int, rest_after_ms: int) -> N
 @pytest.mark.asyncio
 async def test_first_audio_goes_out_before_the_sentence_is_synthesised():
     wire = Wire()
-    playout = Playout(wire.send, RecordingSerializer(), RATE, chunk_ms=100, lead_ms=200)
+    playout = Playout(wire.send, TextSerializer(), RATE, chunk_ms=100, lead_ms=200)
     audio = SentenceAudio()
     started = time.monotonic()
     synth = asyncio.create_task(slow_tts(audio, first_ms=30, rest_after_ms=600))
@@ -76,7 +58,7 @@ async def test_first_audio_goes_out_before_the_sentence_is_synthesised():
 @pytest.mark.asyncio
 async def test_an_interrupted_sentence_still_being_synthesised_keeps_only_the_heard_words():
     wire = Wire()
-    playout = Playout(wire.send, RecordingSerializer(), RATE, chunk_ms=100, lead_ms=200, mark_every_ms=100)
+    playout = Playout(wire.send, TextSerializer(), RATE, chunk_ms=100, lead_ms=200, mark_every_ms=100)
     audio = SentenceAudio()
     synth = asyncio.create_task(slow_tts(audio, first_ms=0, rest_after_ms=5000))
     text = "one two three four five six seven eight nine ten"
@@ -101,7 +83,7 @@ async def test_an_interrupted_sentence_still_being_synthesised_keeps_only_the_he
 @pytest.mark.asyncio
 async def test_audio_synthesised_before_its_turn_waits_and_then_plays_whole():
     wire = Wire()
-    playout = Playout(wire.send, RecordingSerializer(), RATE, chunk_ms=100)
+    playout = Playout(wire.send, TextSerializer(), RATE, chunk_ms=100)
     audio = SentenceAudio()
     audio.feed(b"\x01\x00" * 800)
     audio.feed(b"\x01\x00" * 800)
