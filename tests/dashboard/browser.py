@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from voicebot.testing.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
@@ -135,79 +133,20 @@ def redis_unreachable() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class DaphneServer:
-    """voicebot.asgi under daphne in a subprocess, on its own SQLite file, with the Redis channel layer on, so a
-    group message sent from the test process reaches the server's WebSocket consumers."""
+class DaphneServer(Server):
+    """voicebot.asgi under daphne in a subprocess (voicebot.testing.server), on its own SQLite file, with the Redis
+    channel layer on, so a group message sent from the test process reaches the server's WebSocket consumers."""
 
     def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **{
-                k: v
-                for k, v in os.environ.items()
-                if not k.startswith(("DATABASE_URL", "REDIS_URL", "TWILIO_", "TELNYX_"))
-            },
-            "DJANGO_SETTINGS_MODULE": "voicebot.settings",
-            "VOICEBOT_VAR_DIR": str(tmp / "var"),
-            "SQLITE_PATH": str(tmp / "db.sqlite3"),
-            "REDIS_URL": REDIS_URL,
-            "PORT": str(self.port),
-            "PUBLIC_BASE_URL": self.base_url,
-            "VOICEBOT_WARM_UP": "0",
-            "CELERY_TASK_ALWAYS_EAGER": "1",
-            "HF_HUB_OFFLINE": "1",
-        }
-        self.log = tmp / "daphne.log"
-        self.proc: subprocess.Popen | None = None
-
-    def manage(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+        super().__init__(tmp, seed_demo=False, extra_env={
+            "REDIS_URL": REDIS_URL, "VOICEBOT_WARM_UP": "0", "CELERY_TASK_ALWAYS_EAGER": "1",
+        })
 
     def shell(self, code: str) -> dict:
         """Run Python in the server's environment (its database); the code prints one JSON line."""
-        return json.loads(self.manage("shell", "-c", code).strip().splitlines()[-1])
-
-    def start(self) -> None:
-        self.manage("migrate", "--noinput", "-v", "0")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "voicebot.asgi:application"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(self.base_url + "/accounts/login/", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"daphne did not start:\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        done = self.manage("shell", "-c", code)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def skip_without_chromium():

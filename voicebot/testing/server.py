@@ -45,7 +45,8 @@ def wait_started(ready: Callable[[], bool], procs: list[subprocess.Popen], log: 
 
 
 class Server:
-    def __init__(self, tmp: Path, extra_env: dict | None = None) -> None:
+    def __init__(self, tmp: Path, extra_env: dict | None = None, seed_demo: bool = True) -> None:
+        self.seed_demo = seed_demo  # the demo agent and number (`seed_demo`); off for tests that make their own
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -66,7 +67,8 @@ class Server:
                               text=True, timeout=timeout)
 
     def start(self) -> None:
-        for cmd in (("migrate", "--noinput", "-v", "0"), ("seed_demo", "--no-user")):
+        steps = [("migrate", "--noinput", "-v", "0")] + ([("seed_demo", "--no-user")] if self.seed_demo else [])
+        for cmd in steps:
             done = self.manage(*cmd)
             assert done.returncode == 0, done.stderr
         self.proc = subprocess.Popen(
