@@ -24,6 +24,6 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("api/", include("dashboard.api_urls")),
+    path("api/", include("dashboard.api.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -8,7 +8,6 @@ import pytest
 from django.urls import Resolver404, resolve, reverse
 
 from dashboard.models import ApiToken, hash_key
-from dashboard.openapi import SPEC
 
 pytestmark = pytest.mark.django_db
 
@@ -75,8 +74,10 @@ def test_token_of_other_workspace_cannot_be_revoked(client_a, ws_b):
 
 
 def test_openapi_paths_resolve_to_the_api_views(client):
+    # The document is generated from the routes (django-ninja), so it is compared with the URL resolver both ways:
+    # every documented path resolves to an API view, and every API route is documented with its methods.
     spec = client.get("/api/openapi.json").json()
-    assert spec == SPEC and spec["openapi"].startswith("3.")
+    assert spec["openapi"].startswith("3.")
     for template, operations in spec["paths"].items():
         concrete = re.sub(r"\{[^}]+\}", "1", template)
         try:
@@ -84,10 +85,13 @@ def test_openapi_paths_resolve_to_the_api_views(client):
         except Resolver404:
             pytest.fail(f"OpenAPI path {template} does not resolve")
         assert match.namespace == "api", template
-        for method in operations:
-            assert method == ("post" if template == "/api/calls/outbound" else "get"), template
-    # And every API route is documented.
-    from dashboard import api_urls
+        assert set(operations) <= {"get", "post", "patch", "put", "delete"}, template
+    from dashboard.api import urls
 
-    documented = {re.sub(r"\{[^}]+\}", "<int:pk>", p).removeprefix("/api/") for p in spec["paths"]}
-    assert {str(p.pattern) for p in api_urls.urlpatterns} == documented
+    documented = {re.sub(r"\{([^}]+)\}", r"<int:\1>", p).removeprefix("/api/") for p in spec["paths"]}
+    # Besides the operations: the document itself, and ninja's root (a 404 it reverses to find the prefix).
+    routes = {str(p.pattern) for p in urls.urlpatterns} - {"openapi.json", ""}
+    assert routes == documented
+    # Today's routes are still there, with the methods they had.
+    assert "post" in spec["paths"]["/api/calls/outbound"] and "get" in spec["paths"]["/api/calls/{pk}"]
+    assert {"/api/calls", "/api/metrics"} <= set(spec["paths"])

@@ -1,0 +1,5 @@
+"""The REST API at /api/, on django-ninja: typed schemas, the OpenAPI document generated from them.
+
+One module per resource (agents, numbers, calls, campaigns, knowledge, webhooks, metrics), the bearer-token auth
+with scopes (`auth`), the one error shape (`errors`) and the page shape (`pagination`); `app` puts them together.
+"""
