@@ -82,13 +82,19 @@ class AgentEditView(WorkspaceMixin, View):
 class AgentCloneView(WorkspaceMixin, View):
     def post(self, request, pk: int):
         source = get_object_or_404(Agent, pk=pk, workspace=self.workspace)
-        with transaction.atomic():
-            clone = Agent.objects.get(pk=source.pk)
-            clone.pk = None
-            clone.name = _copy_name(source)
-            clone.save()
+        clone = clone_agent(source)
         messages.success(request, f"Cloned “{source.name}” as “{clone.name}”. Numbers stay on the original.")
         return redirect("dashboard:agent-edit", pk=clone.pk)
+
+
+def clone_agent(source: Agent) -> Agent:
+    """A copy of `source` under a free name (shared by the page and the API). Numbers stay on the original."""
+    with transaction.atomic():
+        clone = Agent.objects.get(pk=source.pk)
+        clone.pk = None
+        clone.name = _copy_name(source)
+        clone.save()
+    return clone
 
 
 def _copy_name(agent: Agent) -> str:
