@@ -113,3 +113,17 @@ def seconds_until_due(campaign_id: int) -> float | None:
     if soonest is None:
         return None
     return max(0.0, (soonest - timezone.now()).total_seconds())
+
+
+def cancel(campaign_id: int) -> int:
+    """Stop a campaign for good: contacts not yet called are marked done with the result `canceled`, the campaign
+    completed. Calls already placed go on and settle as usual. Returns how many contacts were canceled."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+        if campaign is None or campaign.status == Campaign.Status.COMPLETED:
+            return 0
+        canceled = campaign.contacts.filter(status=Contact.Status.PENDING).update(
+            status=Contact.Status.DONE, result="canceled", next_attempt_at=None, updated_at=timezone.now())
+        campaign.status = Campaign.Status.COMPLETED
+        campaign.save(update_fields=["status"])
+    return canceled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from . import agents, calls, errors, metrics, numbers
+from . import agents, calls, campaigns, errors, knowledge, metrics, numbers, webhooks
 
 DESCRIPTION = """Bearer tokens (`Authorization: Bearer vb_…`), each scoped to one workspace and holding scopes:
 `read`, `calls:write`, `agents:write`, `admin` (all). Each operation names the scope it needs in
@@ -17,7 +17,7 @@ def build() -> NinjaAPI:
     # No docs page: Swagger UI would load its scripts from a CDN at run time. The OpenAPI JSON is the contract.
     api = NinjaAPI(title="voicebot API", version="1", description=DESCRIPTION, urls_namespace="api", docs_url=None)
     errors.install(api)
-    for module in (agents, numbers, calls, metrics):
+    for module in (agents, numbers, calls, campaigns, knowledge, webhooks, metrics):
         api.add_router("/", module.router)
     return api
 

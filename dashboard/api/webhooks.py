@@ -1,0 +1,53 @@
+"""Webhook deliveries: every attempt to POST an event to the customer's URL, so a failing endpoint is visible."""
+
+from __future__ import annotations
+
+from ninja import Field, ModelSchema, Query, Router, Schema
+
+from automation.models import WebhookDelivery
+
+from .auth import READ
+from .errors import not_found
+from .pagination import PageQuery, page_of, paginate
+
+router = Router(tags=["webhooks"])
+
+
+class DeliveryOut(ModelSchema):
+    call: int | None = Field(None, description="The id of the call the event is about (null once it is purged).")
+
+    class Meta:
+        model = WebhookDelivery
+        # task_id is the Celery task that owns the retries: internal.
+        exclude = ["workspace", "call", "task_id"]
+
+    @staticmethod
+    def resolve_call(delivery: WebhookDelivery) -> int | None:
+        return delivery.call_id
+
+
+class DeliveryFilters(Schema):
+    status: WebhookDelivery.Status | None = None
+    event: str | None = Field(None, description="e.g. call.completed")
+    call: int | None = Field(None, description="Only the deliveries about this call.")
+
+
+@router.get("/webhook-deliveries", response=page_of(DeliveryOut), summary="List webhook delivery attempts, "
+            "newest first", **READ)
+def list_deliveries(request, filters: Query[DeliveryFilters], paging: Query[PageQuery]):
+    deliveries = WebhookDelivery.objects.filter(workspace=request.workspace)
+    if filters.status:
+        deliveries = deliveries.filter(status=filters.status)
+    if filters.event:
+        deliveries = deliveries.filter(event=filters.event)
+    if filters.call is not None:
+        deliveries = deliveries.filter(call_id=filters.call)
+    return paginate(deliveries, paging)
+
+
+@router.get("/webhook-deliveries/{int:pk}", response=DeliveryOut, summary="One delivery attempt", **READ)
+def get_delivery(request, pk: int):
+    delivery = WebhookDelivery.objects.filter(pk=pk, workspace=request.workspace).first()
+    if delivery is None:
+        raise not_found("webhook delivery")
+    return delivery
