@@ -14,6 +14,8 @@ from calls.flows.schema import FlowError, validate_flow
 from calls.models import Agent, Call, Carrier, PhoneNumber, Workspace
 from calls.providers import registry
 
+from .models import Scope
+
 # What an agent may choose: the providers the registry labels for people (not the benchmark's or tests').
 STT_PROVIDERS = registry.choices("stt")
 LLM_PROVIDERS = registry.choices("brain")
@@ -361,3 +363,13 @@ class AnalyticsFilterForm(forms.Form):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=80, help_text="What uses this token, e.g. 'BI export' or 'CRM sync'.")
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, initial=[Scope.READ], widget=forms.CheckboxSelectMultiple,
+                                       required=False, help_text="Give it only what it needs (none ticked: read).")
+    expires = forms.ChoiceField(choices=[("7d", "in 7 days"), ("30d", "in 30 days"), ("90d", "in 90 days"),
+                                         ("365d", "in a year"), ("never", "never")], initial="90d", required=False)
+
+    def clean_scopes(self) -> list[str]:
+        return self.cleaned_data["scopes"] or [Scope.READ.value]  # the least a token is for
+
+    def clean_expires(self) -> str:
+        return self.cleaned_data["expires"] or "90d"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -25,6 +26,21 @@ class Scope(models.TextChoices):
 
 # What a token could do before scopes existed (and what `issue` gives when none are named): read and place calls.
 LEGACY_SCOPES = (Scope.READ.value, Scope.CALLS_WRITE.value)
+
+
+_LIFETIME = re.compile(r"^(\d{1,5})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_expiry(text: str, now: datetime | None = None) -> datetime | None:
+    """'30d', '12h', '90m', '2w' -> that long from now; 'never' -> None. ValueError for anything else."""
+    text = text.strip().lower()
+    if text == "never":
+        return None
+    match = _LIFETIME.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise ValueError(f"{text!r} is not a lifetime: use e.g. 30d, 12h, 90m, 2w or never")
+    return (now or timezone.now()) + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def hash_key(key: str) -> str:

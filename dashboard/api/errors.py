@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -96,7 +97,8 @@ def translate(exc: Exception) -> ApiError | None:
     if isinstance(exc, Http404):
         return ApiError(404, "not_found", "Not found.")
     if isinstance(exc, RequestDataTooBig):
-        return ApiError(413, "payload_too_large", str(exc) or "The request body is too large.")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return ApiError(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
     if isinstance(exc, DjangoValidationError):
         fields = form_errors(exc.message_dict) if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return invalid(fields)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
 from ..forms import ApiTokenForm
-from ..models import ApiToken
+from ..models import ApiToken, parse_expiry
 from ..workspace import WorkspaceMixin
 
 NEW_KEY_SESSION = "dashboard_new_api_key"
@@ -31,7 +31,9 @@ class TokenListView(WorkspaceMixin, View):
         form = ApiTokenForm(request.POST)
         if not form.is_valid():
             return self.get(request, form=form, status=400)
-        token, key = ApiToken.issue(self.workspace, form.cleaned_data["name"])
+        data = form.cleaned_data
+        token, key = ApiToken.issue(self.workspace, data["name"], scopes=data["scopes"],
+                                    expires_at=parse_expiry(data["expires"]))
         request.session[NEW_KEY_SESSION] = {"name": token.name, "key": key}
         return redirect("dashboard:tokens")
 
