@@ -16,7 +16,7 @@ from ..views.agents import clone_agent
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .pagination import PageQuery, page_of, paginate
+from .pagination import PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["agents"])
 
@@ -61,6 +61,7 @@ def owned_agent(request, pk: int) -> Agent:
 
 @router.get("/agents", response=page_of(AgentOut), summary="List agents", **READ)
 def list_agents(request, paging: Query[PageQuery]):
+    reject_unknown_params(request, PageQuery)
     return paginate(Agent.objects.filter(workspace=request.workspace).order_by("name", "pk"), paging)
 
 

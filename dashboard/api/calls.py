@@ -24,7 +24,7 @@ from ..outbound_forms import OutboundCallForm
 from ..views.outbound import dial
 from .auth import CALLS_WRITE, READ
 from .errors import ApiError, form_errors, invalid, not_found
-from .pagination import PageQuery, page_of, paginate
+from .pagination import Day, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["calls"])
 
@@ -32,6 +32,7 @@ router = Router(tags=["calls"])
 # on disk. The numbers and the agent are shown under today's names (`from`, `to`, `agent`) instead.
 CALL_HIDDEN = ["workspace", "stream_nonce", "brain_state", "recording", "from_number", "to_number", "agent"]
 LIVE = (Call.Status.RINGING, Call.Status.IN_PROGRESS)
+MAX_DURATION_S = 7 * 86400
 
 
 class CallSummary(ModelSchema):
@@ -97,10 +98,11 @@ class CallFilters(Schema):
     number: str | None = Field(None, description="Calls from or to this number.")
     status: Call.Status | None = None
     direction: Call.Direction | None = None
-    since: date | None = Field(None, description="Created on or after this day.")
-    until: date | None = Field(None, description="Created on or before this day.")
-    min_duration: float | None = Field(None, ge=0)
-    max_duration: float | None = Field(None, ge=0)
+    since: Day | None = Field(None, description="Created on or after this day.")
+    until: Day | None = Field(None, description="Created on or before this day.")
+    # Bounded: a duration of 1e16 s cannot become a timedelta (it was a 500 before the bound).
+    min_duration: float | None = Field(None, ge=0, le=MAX_DURATION_S, description="Seconds.")
+    max_duration: float | None = Field(None, ge=0, le=MAX_DURATION_S, description="Seconds.")
     q: str | None = Field(None, description="Search the transcripts (and call ids, numbers).")
 
 
@@ -146,6 +148,7 @@ def owned_call(request, pk: int) -> Call:
 
 @router.get("/calls", response=page_of(CallSummary), by_alias=True, summary="List calls", **READ)
 def list_calls(request, filters: Query[CallFilters], paging: Query[PageQuery]):
+    reject_unknown_params(request, CallFilters, PageQuery)
     values = filters.model_dump()
     if values["agent"] is not None:
         # An agent id of another workspace simply matches nothing.

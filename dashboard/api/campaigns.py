@@ -21,7 +21,7 @@ from ..outbound_forms import MAX_CSV_BYTES, CampaignForm
 from ..views.campaigns import progress
 from .auth import CALLS_WRITE, READ
 from .errors import ApiError, form_errors, invalid, not_found
-from .pagination import PageQuery, page_of, paginate
+from .pagination import PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["campaigns"])
 
@@ -81,6 +81,7 @@ def _start(campaign: Campaign) -> None:
 
 @router.get("/campaigns", response=page_of(CampaignOut), summary="List campaigns", **READ)
 def list_campaigns(request, paging: Query[PageQuery]):
+    reject_unknown_params(request, PageQuery)
     return paginate(Campaign.objects.filter(workspace=request.workspace), paging)
 
 
@@ -111,6 +112,7 @@ def get_campaign(request, pk: int):
 @router.get("/campaigns/{int:pk}/contacts", response=page_of(ContactOut), summary="A campaign's contacts and "
             "their results", **READ)
 def list_contacts(request, pk: int, paging: Query[PageQuery]):
+    reject_unknown_params(request, PageQuery)
     return paginate(owned_campaign(request, pk).contacts.order_by("pk"), paging)
 
 

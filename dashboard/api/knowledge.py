@@ -15,7 +15,7 @@ from knowledge.models import Document
 
 from .auth import AGENTS_WRITE, READ
 from .errors import ApiError, invalid, not_found
-from .pagination import PageQuery, page_of, paginate
+from .pagination import PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["knowledge"])
 
@@ -58,6 +58,7 @@ def owned_document(request, pk: int) -> Document:
 
 @router.get("/documents", response=page_of(DocumentOut), summary="List knowledge documents", **READ)
 def list_documents(request, filters: Query[DocumentFilters], paging: Query[PageQuery]):
+    reject_unknown_params(request, DocumentFilters, PageQuery)
     documents = Document.objects.filter(workspace=request.workspace)
     if filters.agent is not None:
         documents = documents.filter(agent_id=filters.agent)

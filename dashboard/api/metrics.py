@@ -13,14 +13,15 @@ from ..analytics import Period, call_report, calls_in, default_period, latency_r
 from ..forms import MAX_PERIOD_DAYS
 from .auth import READ
 from .errors import invalid, not_found
+from .pagination import Day, reject_unknown_params
 
 router = Router(tags=["metrics"])
 
 
 class MetricsQuery(Schema):
     agent: int | None = Field(None, description="Agent id; all agents when absent.")
-    since: date | None = Field(None, description="First day (default: 14 days ago).")
-    until: date | None = Field(None, description=f"Last day (default: today); at most {MAX_PERIOD_DAYS} days.")
+    since: Day | None = Field(None, description="First day (default: 14 days ago).")
+    until: Day | None = Field(None, description=f"Last day (default: today); at most {MAX_PERIOD_DAYS} days.")
 
 
 class MetricsOut(Schema):
@@ -40,6 +41,7 @@ class MetricsOut(Schema):
 
 @router.get("/metrics", response=MetricsOut, summary="Latency percentiles, volume, interruptions", **READ)
 def metrics(request, query: Query[MetricsQuery]):
+    reject_unknown_params(request, MetricsQuery)
     period = default_period()
     if query.since or query.until:
         period = Period(since=query.since or period.since, until=query.until or period.until)

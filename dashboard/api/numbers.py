@@ -15,7 +15,7 @@ from ..forms import PhoneNumberForm
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .pagination import PageQuery, page_of, paginate
+from .pagination import PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["numbers"])
 
@@ -65,6 +65,7 @@ def owned_number(request, pk: int) -> PhoneNumber:
 
 @router.get("/numbers", response=page_of(NumberOut), summary="List phone numbers", **READ)
 def list_numbers(request, filters: Query[NumberFilters], paging: Query[PageQuery]):
+    reject_unknown_params(request, NumberFilters, PageQuery)
     numbers = PhoneNumber.objects.filter(workspace=request.workspace).order_by("e164", "carrier")
     if filters.agent is not None:
         numbers = numbers.filter(agent_id=filters.agent)

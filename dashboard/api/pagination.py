@@ -1,15 +1,21 @@
-"""Page-numbered lists, the shape the first API gave `/api/calls`: `?page=1&page_size=50` ->
-`{"count", "page", "pages", "results"}`. A page past the last answers the last page (as the dashboard does)."""
+"""Query parameters: page-numbered lists, the shape the first API gave `/api/calls` (`?page=1&page_size=50` ->
+`{"count", "page", "pages", "results"}`; a page past the last answers the last page, as the dashboard does),
+unknown parameters refused, days as YYYY-MM-DD."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+from datetime import date
 from functools import cache
+from typing import Annotated
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from ninja import Field, Schema
-from pydantic import create_model
+from pydantic import BeforeValidator, create_model
+
+from .errors import invalid
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -32,3 +38,23 @@ def paginate(queryset: QuerySet, query: PageQuery, serialize: Callable = lambda 
     page = paginator.get_page(query.page)
     results: Iterable = [serialize(o) for o in page.object_list]
     return {"count": paginator.count, "page": page.number, "pages": paginator.num_pages, "results": list(results)}
+
+
+def reject_unknown_params(request, *schemas: type[Schema]) -> None:
+    """A misspelt filter (`?stauts=failed`) must not silently answer everything: unknown query parameters are a
+    400 naming them, as unknown body fields are."""
+    known = {name for schema in schemas for name in schema.model_fields}
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise invalid({name: ["Unknown query parameter."] for name in unknown})
+
+
+def _iso_day(value):
+    # pydantic would also take `0` or `1700000000` (a Unix time) for a date: the API documents YYYY-MM-DD only.
+    if isinstance(value, str) and not _DAY.fullmatch(value):
+        raise ValueError("Use a date as YYYY-MM-DD.")
+    return value
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+Day = Annotated[date, BeforeValidator(_iso_day)]

@@ -8,7 +8,7 @@ from automation.models import WebhookDelivery
 
 from .auth import READ
 from .errors import not_found
-from .pagination import PageQuery, page_of, paginate
+from .pagination import PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["webhooks"])
 
@@ -35,6 +35,7 @@ class DeliveryFilters(Schema):
 @router.get("/webhook-deliveries", response=page_of(DeliveryOut), summary="List webhook delivery attempts, "
             "newest first", **READ)
 def list_deliveries(request, filters: Query[DeliveryFilters], paging: Query[PageQuery]):
+    reject_unknown_params(request, DeliveryFilters, PageQuery)
     deliveries = WebhookDelivery.objects.filter(workspace=request.workspace)
     if filters.status:
         deliveries = deliveries.filter(status=filters.status)
