@@ -16,7 +16,7 @@ from ..views.agents import clone_agent
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .pagination import PageQuery, page_of, paginate, reject_unknown_params
+from .params import PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["agents"])
 

@@ -24,7 +24,7 @@ from ..outbound_forms import OutboundCallForm
 from ..views.outbound import dial
 from .auth import CALLS_WRITE, READ
 from .errors import ApiError, form_errors, invalid, not_found
-from .pagination import Day, PageQuery, page_of, paginate, reject_unknown_params
+from .params import Day, Id, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["calls"])
 
@@ -94,7 +94,7 @@ class CallDetail(ModelSchema):
 
 
 class CallFilters(Schema):
-    agent: int | None = Field(None, description="Agent id.")
+    agent: Id | None = Field(None, description="Agent id.")
     number: str | None = Field(None, description="Calls from or to this number.")
     status: Call.Status | None = None
     direction: Call.Direction | None = None
@@ -109,7 +109,7 @@ class CallFilters(Schema):
 class OutboundIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    agent: int = Field(description="The agent that talks.")
+    agent: Id = Field(description="The agent that talks.")
     to: str = Field(max_length=32, description="E.164; spaces, dots, dashes and brackets are dropped.")
     from_: str | None = Field(None, alias="from", description="Our number to call from (E.164). Default: one "
                               "bound to the agent.")

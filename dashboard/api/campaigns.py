@@ -21,7 +21,7 @@ from ..outbound_forms import MAX_CSV_BYTES, CampaignForm
 from ..views.campaigns import progress
 from .auth import CALLS_WRITE, READ
 from .errors import ApiError, form_errors, invalid, not_found
-from .pagination import PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["campaigns"])
 
@@ -59,8 +59,8 @@ class CampaignIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(max_length=120)
-    agent: int = Field(description="The agent's id.")
-    number: int = Field(description="The id of the phone number to call from.")
+    agent: Id = Field(description="The agent's id.")
+    number: Id = Field(description="The id of the phone number to call from.")
     concurrency_cap: int = Field(2, description="Calls at once (1-50).")
     max_attempts: int = Field(2, description="Attempts per contact (1-10).")
     retry_delay_s: int = Field(300, description="Seconds before a retry (10 s - 7 days).")

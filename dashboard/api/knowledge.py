@@ -15,7 +15,7 @@ from knowledge.models import Document
 
 from .auth import AGENTS_WRITE, READ
 from .errors import ApiError, invalid, not_found
-from .pagination import PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["knowledge"])
 
@@ -42,7 +42,7 @@ class DocumentDetail(DocumentOut):
 
 
 class DocumentFilters(Schema):
-    agent: int | None = Field(None, description="Only this agent's documents.")
+    agent: Id | None = Field(None, description="Only this agent's documents.")
 
 
 class UploadIn(Schema):

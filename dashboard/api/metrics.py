@@ -13,13 +13,13 @@ from ..analytics import Period, call_report, calls_in, default_period, latency_r
 from ..forms import MAX_PERIOD_DAYS
 from .auth import READ
 from .errors import invalid, not_found
-from .pagination import Day, reject_unknown_params
+from .params import Day, Id, reject_unknown_params
 
 router = Router(tags=["metrics"])
 
 
 class MetricsQuery(Schema):
-    agent: int | None = Field(None, description="Agent id; all agents when absent.")
+    agent: Id | None = Field(None, description="Agent id; all agents when absent.")
     since: Day | None = Field(None, description="First day (default: 14 days ago).")
     until: Day | None = Field(None, description=f"Last day (default: today); at most {MAX_PERIOD_DAYS} days.")
 

@@ -15,7 +15,7 @@ from ..forms import PhoneNumberForm
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .pagination import PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["numbers"])
 
@@ -35,7 +35,7 @@ class NumberOut(ModelSchema):
 
 class NumberIn(ModelSchema):
     model_config = ConfigDict(extra="forbid")
-    agent: int = Field(description="The id of the agent that answers.")
+    agent: Id = Field(description="The id of the agent that answers.")
 
     class Meta:
         model = PhoneNumber
@@ -44,7 +44,7 @@ class NumberIn(ModelSchema):
 
 class NumberPatch(ModelSchema):
     model_config = ConfigDict(extra="forbid")
-    agent: int | None = Field(None, description="The id of the agent that answers.")
+    agent: Id | None = Field(None, description="The id of the agent that answers.")
 
     class Meta:
         model = PhoneNumber
@@ -53,7 +53,7 @@ class NumberPatch(ModelSchema):
 
 
 class NumberFilters(Schema):
-    agent: int | None = Field(None, description="Only the numbers bound to this agent.")
+    agent: Id | None = Field(None, description="Only the numbers bound to this agent.")
 
 
 def owned_number(request, pk: int) -> PhoneNumber:

@@ -8,7 +8,7 @@ from automation.models import WebhookDelivery
 
 from .auth import READ
 from .errors import not_found
-from .pagination import PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["webhooks"])
 
@@ -29,7 +29,7 @@ class DeliveryOut(ModelSchema):
 class DeliveryFilters(Schema):
     status: WebhookDelivery.Status | None = None
     event: str | None = Field(None, description="e.g. call.completed")
-    call: int | None = Field(None, description="Only the deliveries about this call.")
+    call: Id | None = Field(None, description="Only the deliveries about this call.")
 
 
 @router.get("/webhook-deliveries", response=page_of(DeliveryOut), summary="List webhook delivery attempts, "

@@ -7,11 +7,14 @@ Carriers are not configured here, so generated outbound calls, hang-ups and camp
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from django.core.wsgi import get_wsgi_application
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from calls.models import Call
 from dashboard.models import ApiToken
@@ -37,7 +40,8 @@ class BearerKey:
 
 
 @pytest.fixture
-def admin_key(settings, ws_a, agent_a, number_a, call_a):
+def seeded(settings, ws_a, agent_a, number_a, call_a):
+    """Something to find in workspace A (an agent, a number, a finished and a live call) and its admin key."""
     settings.TWILIO_CREDENTIALS_ARE_REAL = False
     settings.TELNYX_API_KEY = ""
     make_call(ws_a, agent_a, "CA-live", turns=SAMPLE_TURNS[:1], status=Call.Status.IN_PROGRESS)
@@ -46,11 +50,12 @@ def admin_key(settings, ws_a, agent_a, number_a, call_a):
     KEY.clear()
 
 
+# 25 examples per operation keep it near 15 s in `make test`; API_SCHEMA_EXAMPLES=200 for a deeper run (~4 min).
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
+@hypothesis_settings(max_examples=int(os.environ.get("API_SCHEMA_EXAMPLES", "25")), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
-def test_the_api_keeps_to_its_openapi_document(case, admin_key):
+def test_the_api_keeps_to_its_openapi_document(case, seeded):
     # All of schemathesis's default checks but one: "schema-valid data is accepted" cannot hold, because the
     # checks behind a 400 go further than a JSON schema can say (a flow that compiles, a provider the registry
     # knows, a number not bound elsewhere). Invalid data must still be refused, and nothing may be a 500.

@@ -58,3 +58,6 @@ def _iso_day(value):
 
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 Day = Annotated[date, BeforeValidator(_iso_day)]
+
+# An id the databases can hold (64-bit): a larger one is a 400 here instead of an OverflowError in the query.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
