@@ -7,7 +7,7 @@ detail is derived from the Call model, so a field added to it (analysis, usage, 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ninja import Field, ModelSchema, Query, Router, Schema, Status
@@ -154,7 +154,7 @@ def list_calls(request, filters: Query[CallFilters], paging: Query[PageQuery]):
         # An agent id of another workspace simply matches nothing.
         values["agent"] = Agent.objects.filter(pk=values["agent"], workspace=request.workspace).first() or -1
     calls = filter_calls(Call.objects.filter(workspace=request.workspace).select_related("agent"), values)
-    return paginate(calls.order_by("-created_at"), paging, summary)
+    return paginate(calls.order_by("-created_at", "-pk"), paging, summary)
 
 
 @router.get("/calls/{int:pk}", response=CallDetail, by_alias=True, summary="One call: turns, metrics, events, "

@@ -21,13 +21,13 @@ from ..outbound_forms import MAX_CSV_BYTES, CampaignForm
 from ..views.campaigns import progress
 from .auth import CALLS_WRITE, READ
 from .errors import ApiError, form_errors, invalid, not_found
-from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, foreign_id, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["campaigns"])
 
 
 class CampaignOut(ModelSchema):
-    agent: int = Field(description="The id of the agent that talks.")
+    agent: int = foreign_id("agent", "The id of the agent that talks.")
     progress: dict[str, Any] = Field(description="status, total, per contact status, percent finished.")
 
     class Meta:
@@ -35,24 +35,16 @@ class CampaignOut(ModelSchema):
         exclude = ["workspace", "agent"]
 
     @staticmethod
-    def resolve_agent(campaign: Campaign) -> int:
-        return campaign.agent_id
-
-    @staticmethod
     def resolve_progress(campaign: Campaign) -> dict:
         return progress(campaign)
 
 
 class ContactOut(ModelSchema):
-    call: int | None = Field(None, description="The id of the contact's latest call.")
+    call: int | None = foreign_id("call", "The id of the contact's latest call.", default=None)
 
     class Meta:
         model = Contact
         exclude = ["campaign", "call"]
-
-    @staticmethod
-    def resolve_call(contact: Contact) -> int | None:
-        return contact.call_id
 
 
 class CampaignIn(Schema):
@@ -82,7 +74,7 @@ def _start(campaign: Campaign) -> None:
 @router.get("/campaigns", response=page_of(CampaignOut), summary="List campaigns", **READ)
 def list_campaigns(request, paging: Query[PageQuery]):
     reject_unknown_params(request, PageQuery)
-    return paginate(Campaign.objects.filter(workspace=request.workspace), paging)
+    return paginate(Campaign.objects.filter(workspace=request.workspace).order_by("-created_at", "-pk"), paging)
 
 
 @router.post("/campaigns", response={201: CampaignOut}, summary="Create a campaign from a CSV of contacts",

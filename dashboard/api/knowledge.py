@@ -5,6 +5,7 @@ Extraction and chunking are the dashboard's (`knowledge.ingest.add_document`): t
 
 from __future__ import annotations
 
+from django.db.models import Count
 from ninja import Field, File, Form, ModelSchema, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -15,13 +16,13 @@ from knowledge.models import Document
 
 from .auth import AGENTS_WRITE, READ
 from .errors import ApiError, invalid, not_found
-from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, foreign_id, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["knowledge"])
 
 
 class DocumentOut(ModelSchema):
-    agent: int = Field(description="The id of the agent whose knowledge base holds it.")
+    agent: int = foreign_id("agent", "The id of the agent whose knowledge base holds it.")
     chunks: int = Field(description="Passages indexed for search.")
 
     class Meta:
@@ -29,12 +30,9 @@ class DocumentOut(ModelSchema):
         exclude = ["workspace", "agent", "text"]
 
     @staticmethod
-    def resolve_agent(document: Document) -> int:
-        return document.agent_id
-
-    @staticmethod
     def resolve_chunks(document: Document) -> int:
-        return document.chunks.count()
+        counted = getattr(document, "chunk_count", None)  # lists annotate it: one query per page, not per row
+        return document.chunks.count() if counted is None else counted
 
 
 class DocumentDetail(DocumentOut):
@@ -59,7 +57,8 @@ def owned_document(request, pk: int) -> Document:
 @router.get("/documents", response=page_of(DocumentOut), summary="List knowledge documents", **READ)
 def list_documents(request, filters: Query[DocumentFilters], paging: Query[PageQuery]):
     reject_unknown_params(request, DocumentFilters, PageQuery)
-    documents = Document.objects.filter(workspace=request.workspace)
+    documents = Document.objects.filter(workspace=request.workspace).annotate(chunk_count=Count("chunks"))
+    documents = documents.order_by("title", "pk")
     if filters.agent is not None:
         documents = documents.filter(agent_id=filters.agent)
     return paginate(documents, paging)

@@ -15,22 +15,17 @@ from ..forms import PhoneNumberForm
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, foreign_id, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["numbers"])
 
 
-# ninja would name a foreign key `agent_id` in the document but `agent` in answers; it is `agent` (an id) in both.
 class NumberOut(ModelSchema):
-    agent: int = Field(description="The id of the agent that answers.")
+    agent: int = foreign_id("agent", "The id of the agent that answers.")
 
     class Meta:
         model = PhoneNumber
         exclude = ["workspace", "agent"]
-
-    @staticmethod
-    def resolve_agent(number: PhoneNumber) -> int:
-        return number.agent_id
 
 
 class NumberIn(ModelSchema):
@@ -66,7 +61,7 @@ def owned_number(request, pk: int) -> PhoneNumber:
 @router.get("/numbers", response=page_of(NumberOut), summary="List phone numbers", **READ)
 def list_numbers(request, filters: Query[NumberFilters], paging: Query[PageQuery]):
     reject_unknown_params(request, NumberFilters, PageQuery)
-    numbers = PhoneNumber.objects.filter(workspace=request.workspace).order_by("e164", "carrier")
+    numbers = PhoneNumber.objects.filter(workspace=request.workspace).order_by("e164", "carrier", "pk")
     if filters.agent is not None:
         numbers = numbers.filter(agent_id=filters.agent)
     return paginate(numbers, paging)

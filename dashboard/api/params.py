@@ -61,3 +61,8 @@ Day = Annotated[date, BeforeValidator(_iso_day)]
 
 # An id the databases can hold (64-bit): a larger one is a 400 here instead of an OverflowError in the query.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def foreign_id(name: str, description: str, **kwargs):
+    """A foreign key shown as `name`, holding the id (ninja's own would be `name_id` in the document only)."""
+    return Field(validation_alias=f"{name}_id", description=description, **kwargs)

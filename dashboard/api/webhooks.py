@@ -8,22 +8,19 @@ from automation.models import WebhookDelivery
 
 from .auth import READ
 from .errors import not_found
-from .params import Id, PageQuery, page_of, paginate, reject_unknown_params
+from .params import Id, PageQuery, foreign_id, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["webhooks"])
 
 
 class DeliveryOut(ModelSchema):
-    call: int | None = Field(None, description="The id of the call the event is about (null once it is purged).")
+    call: int | None = foreign_id("call", "The id of the call the event is about (null once it is purged).",
+                                  default=None)
 
     class Meta:
         model = WebhookDelivery
         # task_id is the Celery task that owns the retries: internal.
         exclude = ["workspace", "call", "task_id"]
-
-    @staticmethod
-    def resolve_call(delivery: WebhookDelivery) -> int | None:
-        return delivery.call_id
 
 
 class DeliveryFilters(Schema):
@@ -36,7 +33,7 @@ class DeliveryFilters(Schema):
             "newest first", **READ)
 def list_deliveries(request, filters: Query[DeliveryFilters], paging: Query[PageQuery]):
     reject_unknown_params(request, DeliveryFilters, PageQuery)
-    deliveries = WebhookDelivery.objects.filter(workspace=request.workspace)
+    deliveries = WebhookDelivery.objects.filter(workspace=request.workspace).order_by("-created_at", "-pk")
     if filters.status:
         deliveries = deliveries.filter(status=filters.status)
     if filters.event:

@@ -93,6 +93,12 @@ def test_openapi_paths_resolve_to_the_api_views(client):
     # JSON 404 for any other path.
     routes = {str(p.pattern) for p in urls.urlpatterns} - {"openapi.json", "", "^(?P<rest>.*)$"}
     assert routes == documented
+    # Every operation says which scope it needs, and the error answers are documented with their shape.
+    for template, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert operation["x-required-scope"] in {"read", "calls:write", "agents:write", "admin"}, template
+            assert operation["responses"]["401"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}, template
     # Today's routes are still there, with the methods they had.
     assert "post" in spec["paths"]["/api/calls/outbound"] and "get" in spec["paths"]["/api/calls/{pk}"]
     assert {"/api/calls", "/api/metrics"} <= set(spec["paths"])

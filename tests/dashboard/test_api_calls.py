@@ -6,23 +6,12 @@ from __future__ import annotations
 import pytest
 
 from calls.models import Call, CallEvent
-from voicebot.testing.vendors.twilio_rest import ACCOUNT_SID, FakeTwilio
+from tests.scale.test_outbound import twilio  # noqa: F401 (the fixture: the Twilio REST fake, credentials set)
 
 from .api_client import ApiClient
 from .conftest import make_call
 
 pytestmark = pytest.mark.django_db
-TOKEN = "twilio-test-token"
-
-
-@pytest.fixture
-def twilio(settings):
-    fake = FakeTwilio(TOKEN).start()
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, TOKEN
-    settings.TWILIO_CREDENTIALS_ARE_REAL = True
-    settings.TWILIO_BASE_URL = fake.base_url
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
