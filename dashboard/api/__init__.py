@@ -4,3 +4,12 @@ One module per resource (agents, numbers, calls, campaigns, knowledge, webhooks,
 with scopes (`auth`), the one error shape (`errors`), the query parameters (`params`: pages, ids, days) and the
 model writes with the dashboard's checks (`model_writes`); `app` puts them together.
 """
+
+from __future__ import annotations
+
+from ninja.orm import register_field
+from pydantic import JsonValue
+
+# ninja documents every JSONField as an object; ours also hold lists (an agent's tools, an analysis schema), so the
+# document says "any JSON" and the models' own checks say what fits. Here, before any schema is built.
+register_field("JSONField", JsonValue)
