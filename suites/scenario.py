@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import judge  # noqa: F401 - registers the LLM judge's `judge:` expectation
 from .caller.peers import PEERS
 from .caller.speech import NOISES, WPM
 from .expectations import EXPECTATIONS, Expectation
