@@ -16,6 +16,7 @@ from suites.yaml_lines import ScenarioError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+TRANSCRIPT_TAIL = 8
 
 
 class Command(BaseCommand):
@@ -87,3 +88,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{mark:>9}  {result.name}  ({result.duration_s} s)")
         for failure in result.failures:
             self.stdout.write("           " + failure.replace("\n", "\n           "))
+        if not result.passed and result.status != ScenarioResult.Status.TIMED_OUT and result.transcript:
+            # What the caller said as the STT heard it: the usual reason a line went another way.
+            self.stdout.write("           transcript (last turns):")
+            for turn in result.transcript[-TRANSCRIPT_TAIL:]:
+                self.stdout.write(f"             {turn['role']}: {turn['text']}")

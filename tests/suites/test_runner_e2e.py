@@ -1,0 +1,97 @@
+"""The runner against the demo agent on a real server: daphne on loopback, the demo seeded (its six scenarios
+come with it), `manage.py test_agent` calling it as Twilio would, a neural caller voice and the local Whisper."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from voicebot.testing.server import Server
+
+pytestmark = pytest.mark.e2e
+
+AGENT = "Bright Smile Dental"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("suites"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def run_suite(server, *args: str, timeout: float = 600):
+    return server.manage("test_agent", AGENT, "--base-url", server.base_url, *args, timeout=timeout)
+
+
+def shell(server, code: str):
+    done = server.manage("shell", "-v", "0", "-c", code)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_demo_agents_suite_passes_as_real_test_calls(server, tmp_path):
+    report = tmp_path / "junit.xml"
+    done = run_suite(server, "--concurrency", "3", "--junit-xml", str(report))
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-2000:]}\n{server.log.read_text()[-2000:]}"
+    assert "6/6 passed" in done.stdout
+    suite = ET.parse(report).getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "0", "0")
+    assert {c.get("name") for c in suite.iter("testcase")} == {
+        "booking by voice", "booking by keypad", "opening hours", "talk to a human", "caller goes silent",
+        "caller interrupts"}
+    stored = shell(server, "import json; from suites.models import ScenarioResult as R; "
+                   "print(json.dumps([[r.status, r.call.is_test, r.call.agent.name, r.run.flow_version, "
+                   "len(r.transcript)] for r in R.objects.select_related('call', 'run')]))")
+    assert len(stored) == 6
+    assert all(status == "passed" and is_test and agent == AGENT and version == 1 and turns > 0
+               for status, is_test, agent, version, turns in stored), stored
+
+
+def test_a_broken_flow_fails_the_scenario_it_breaks_with_the_right_message(server):
+    # Someone edits the flow: the front desk's number gets a typo. Saving bumps the flow version.
+    shell(server, "import json; from calls.models import Agent; a = Agent.objects.get(name='Bright Smile Dental'); "
+          "a.flow['nodes']['human']['target'] = '+15550100009'; a.save(); print(json.dumps(a.flow_version))")
+    done = run_suite(server, "talk to a human", "opening hours")
+    assert done.returncode == 1, done.stdout
+    assert "1/2 passed" in done.stdout
+    assert "   FAILED  talk to a human" in done.stdout
+    assert "transferred_to: transferred to +15550100009" in done.stdout
+    assert "     PASS  opening hours" in done.stdout
+    history = shell(server, "import json; from suites.models import SuiteRun; print(json.dumps([[r.flow_version, "
+                    "r.status, sorted(x.name for x in r.results.exclude(status='passed'))] "
+                    "for r in SuiteRun.objects.order_by('pk')]))")
+    # The history says which version broke which scenario.
+    assert history[-1] == [2, "failed", ["talk to a human"]]
+    assert history[0][:2] == [1, "passed"]
+
+
+def test_a_hanging_scenario_is_stopped_at_its_time_limit_and_says_what_happened(server, tmp_path):
+    scenario = tmp_path / "hangs.yaml"
+    scenario.write_text("name: waits forever\ntime_limit_s: 12\nlines:\n  - pause_s: 300\n"
+                        "expect:\n  - end_reason: completed\n")
+    done = run_suite(server, str(scenario), timeout=120)
+    assert done.returncode == 1, done.stdout
+    assert "TIMED OUT  waits forever" in done.stdout
+    assert "timed out after 12 s; so far:" in done.stdout
+    assert "agent: Hello, and thank you for calling Bright Smile Dental." in done.stdout
+    status = shell(server, "import json; from calls.models import Call; c = Call.objects.order_by('-pk')[0]; "
+                   "print(json.dumps([c.status, c.is_test]))")
+    assert status == ["completed", True]  # hung up, not left open
+
+
+def test_a_malformed_scenario_runs_nothing_and_names_line_and_field(server, tmp_path):
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text("name: fine\nlines:\n  - say: hello\nexpect:\n  - reply_contains: Hello\n")
+    bad.write_text("name: broken\nlines:\n  - say: hello\n  - dtmf: 12\nexpect:\n  - reply_contains: Hello\n")
+    before = shell(server, "import json; from calls.models import Call; from suites.models import SuiteRun; "
+                   "print(json.dumps([Call.objects.count(), SuiteRun.objects.count()]))")
+    done = run_suite(server, str(good), str(bad), timeout=60)
+    assert done.returncode == 2
+    assert f"malformed scenario, nothing was run: {bad}, line 4, field 'lines[1].dtmf': one key of 0-9" in done.stderr
+    after = shell(server, "import json; from calls.models import Call; from suites.models import SuiteRun; "
+                  "print(json.dumps([Call.objects.count(), SuiteRun.objects.count()]))")
+    assert after == before
