@@ -39,19 +39,36 @@ def _text(value: object, where: Fields, key: str) -> str:
     return str(value)
 
 
+class TextExpectation(Expectation):
+    """An expectation whose YAML value is one piece of text (its dataclass's only field)."""
+
+    @classmethod
+    def parse(cls, value, where):
+        return cls(_text(value, where, cls.key))
+
+
+class MappingExpectation(Expectation):
+    """An expectation whose YAML value is a mapping of names to expected values (`~`: any value)."""
+
+    hint: ClassVar[str] = "expected a mapping of name to value (~ for any value)"
+
+    @classmethod
+    def parse(cls, value, where):
+        if not isinstance(value, LineDict) or not value:
+            raise where.error(cls.key, cls.hint)
+        return cls(tuple(value.items()))
+
+
 def _quote_all(texts: list[str], limit: int = 6) -> str:
     shown = [repr(t if len(t) <= 80 else t[:79] + "…") for t in texts[-limit:]]
     return ", ".join(shown) if shown else "(the agent said nothing)"
 
 
 @dataclass(frozen=True)
-class ReplyContains(Expectation):
+class ReplyContains(TextExpectation):
     text: str
     key: ClassVar[str] = "reply_contains"
 
-    @classmethod
-    def parse(cls, value, where):
-        return cls(_text(value, where, cls.key))
 
     def check(self, snap):
         if any(self.text.lower() in t.lower() for t in snap.agent_texts()):
@@ -60,13 +77,10 @@ class ReplyContains(Expectation):
 
 
 @dataclass(frozen=True)
-class ReplyNotContains(Expectation):
+class ReplyNotContains(TextExpectation):
     text: str
     key: ClassVar[str] = "reply_not_contains"
 
-    @classmethod
-    def parse(cls, value, where):
-        return cls(_text(value, where, cls.key))
 
     def check(self, snap):
         said = [t for t in snap.agent_texts() if self.text.lower() in t.lower()]
@@ -80,17 +94,12 @@ def _same(actual: object, expected: object) -> bool:
 
 
 @dataclass(frozen=True)
-class Slots(Expectation):
+class Slots(MappingExpectation):
     """`slots: {name: Peter Brown, time_value: "15:00", day: ~}`: each slot collected with that value (~: any)."""
 
     expected: tuple[tuple[str, object], ...]
     key: ClassVar[str] = "slots"
-
-    @classmethod
-    def parse(cls, value, where):
-        if not isinstance(value, LineDict) or not value:
-            raise where.error(cls.key, "expected a mapping of slot name to value (~ for any value)")
-        return cls(tuple(value.items()))
+    hint: ClassVar[str] = "expected a mapping of slot name to value (~ for any value)"
 
     def check(self, snap):
         problems = []
@@ -146,13 +155,10 @@ class ToolCalled(Expectation):
 
 
 @dataclass(frozen=True)
-class TransferredTo(Expectation):
+class TransferredTo(TextExpectation):
     target: str
     key: ClassVar[str] = "transferred_to"
 
-    @classmethod
-    def parse(cls, value, where):
-        return cls(_text(value, where, cls.key))
 
     def check(self, snap):
         targets = [str(d.get("target", "")) for d in snap.events_of("transfer")]
@@ -162,13 +168,10 @@ class TransferredTo(Expectation):
 
 
 @dataclass(frozen=True)
-class EndReason(Expectation):
+class EndReason(TextExpectation):
     reason: str
     key: ClassVar[str] = "end_reason"
 
-    @classmethod
-    def parse(cls, value, where):
-        return cls(_text(value, where, cls.key))
 
     def check(self, snap):
         return None if snap.end_reason == self.reason else self.fail(f"the call ended with {snap.end_reason!r}")
@@ -198,18 +201,13 @@ class EventsAtLeast(Expectation):
 
 
 @dataclass(frozen=True)
-class AnalysisFields(Expectation):
+class AnalysisFields(MappingExpectation):
     """`analysis: {booked: true, success: true}`: the post-call analysis (Call.analysis) found those values;
     `success` and `summary_contains` read the analysis itself, any other key its `fields`."""
 
     expected: tuple[tuple[str, object], ...]
     key: ClassVar[str] = "analysis"
-
-    @classmethod
-    def parse(cls, value, where):
-        if not isinstance(value, LineDict) or not value:
-            raise where.error(cls.key, "expected a mapping of analysis field to value")
-        return cls(tuple(value.items()))
+    hint: ClassVar[str] = "expected a mapping of analysis field to value (~ for any value)"
 
     def check(self, snap):
         if not snap.analysis:

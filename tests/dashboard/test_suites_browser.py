@@ -7,31 +7,15 @@ Skipped, with the reason, when chromium/chromedriver are missing.
 
 from __future__ import annotations
 
-import json
-import tempfile
-
 import pytest
 
 from voicebot.testing.server import Server
 
 from . import browser as b
+from .browser import driver  # noqa: F401 - the module's Chromium
 from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-SETUP = """
-import json
-from django.contrib.auth import get_user_model
-from calls.models import Agent, Workspace
-ws = Workspace.objects.get(slug="demo")
-user = get_user_model().objects.create_user("tester", password=PASSWORD)
-ws.members.add(user)
-agent = Agent.objects.get(workspace=ws, name="Bright Smile Dental")
-agent.record_audio = True
-agent.save(update_fields=["record_audio"])
-print(json.dumps({"agent": agent.pk}))
-""".replace("password=PASSWORD", f"password={PASSWORD!r}")
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -42,22 +26,10 @@ def server(tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture(scope="module")
-def driver():
-    b.skip_without_chromium()
-    profile = tempfile.mkdtemp(prefix="vb-chromium-")
-    drv = b.make_driver(profile)
-    yield drv
-    drv.quit()
-    b.cleanup_profile(profile)
-
-
 def test_an_agents_test_suite_edited_and_run_from_the_browser(driver, server):
     from selenium.webdriver.common.by import By
 
-    done = server.manage("shell", "-c", SETUP)
-    assert done.returncode == 0, done.stderr[-3000:]
-    agent = json.loads(done.stdout.strip().splitlines()[-1])["agent"]
+    agent = b.join_demo(server, "tester", PASSWORD)
     b.login(driver, server.base_url, "tester", PASSWORD)
     driver.get(f"{server.base_url}/agents/{agent}/")
     driver.find_element(By.CSS_SELECTOR, "[data-testid=suite-link]").click()

@@ -7,7 +7,6 @@ Skipped, with the reason, when chromium/chromedriver are missing.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -31,20 +30,6 @@ QUESTION = "What are your opening hours?"
 LEAD_SILENCE_S = 8.0
 TAIL_SILENCE_S = 3.0
 RATE = 16000
-
-SETUP = """
-import json
-from django.contrib.auth import get_user_model
-from calls.models import Agent, Workspace
-ws = Workspace.objects.get(slug="demo")
-user = get_user_model().objects.create_user("talker", password=PASSWORD)
-ws.members.add(user)
-agent = Agent.objects.get(workspace=ws, name="Bright Smile Dental")
-agent.record_audio = True
-agent.save(update_fields=["record_audio"])
-print(json.dumps({"agent": agent.pk}))
-""".replace("password=PASSWORD", f"password={PASSWORD!r}")
-
 
 def caller_wav(folder: Path) -> Path:
     """The caller's line, in the simulated caller's voice at 16 kHz, between stretches of silence."""
@@ -112,16 +97,10 @@ def driver(tmp_path_factory):
     b.cleanup_profile(profile)
 
 
-def setup_user(server: Server) -> dict:
-    done = server.manage("shell", "-c", SETUP)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def test_talking_to_an_agent_from_the_browser(driver, server):
     from selenium.webdriver.common.by import By
 
-    ids = setup_user(server)
+    ids = {"agent": b.join_demo(server, "talker", PASSWORD)}
     base = server.base_url
     b.login(driver, base, "talker", PASSWORD)
     driver.get(base + f"/agents/{ids['agent']}/")

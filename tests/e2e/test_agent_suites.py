@@ -8,19 +8,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from voicebot.testing.server import Server
-
 pytestmark = pytest.mark.e2e
 
 AGENT = "Bright Smile Dental"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("suites"))
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def run_suite(server, *args: str, timeout: float = 600):
