@@ -111,8 +111,18 @@ class SuiteRunView(_AgentMixin, View):
         agent = self.agent(pk)
         run = get_object_or_404(SuiteRun, pk=run_id, agent=agent)
         results = list(run.results.select_related("call").order_by("name"))
+        for result in results:
+            result.last_passed = _last_passed(run, result.name) if result.status != "passed" else None
         return render(request, "dashboard/agents/suite_run.html", {
             "agent": agent, "run": run, "results": results, "nav": "agents",
             "running": run.status == SuiteRun.Status.RUNNING,
             "passed": sum(r.status == ScenarioResult.Status.PASSED for r in results),
         })
+
+
+def _last_passed(run: SuiteRun, name: str) -> SuiteRun | None:
+    """The run before `run` in which scenario `name` passed, if its latest earlier result was a pass: then this
+    failure is new, and the versions between the two are where it broke."""
+    before = (ScenarioResult.objects.filter(run__agent_id=run.agent_id, run__pk__lt=run.pk, name=name)
+              .exclude(status__in=("pending", "running")).select_related("run").order_by("-run__pk").first())
+    return before.run if before is not None and before.status == ScenarioResult.Status.PASSED else None

@@ -69,6 +69,8 @@ def test_running_from_the_page_stores_a_run_for_the_agents_version_and_starts_it
 
 def test_the_run_page_shows_the_failing_expectation_the_transcript_and_the_call(client_a, ws_a, agent_a):
     call = make_call(ws_a, agent_a, "CA1", turns=SAMPLE_TURNS, is_test=True)
+    earlier = SuiteRun.objects.create(agent=agent_a, flow_version=2, agent_saved_at=agent_a.updated_at, status="passed")
+    ScenarioResult.objects.create(run=earlier, name="hours", source=GOOD, status="passed")
     run = SuiteRun.objects.create(agent=agent_a, flow_version=3, agent_saved_at=agent_a.updated_at, status="failed")
     ScenarioResult.objects.create(run=run, name="hours", source=GOOD, status="failed", call=call,
                                   failures=["reply_contains: no reply contains 'Monday'"],
@@ -78,6 +80,7 @@ def test_the_run_page_shows_the_failing_expectation_the_transcript_and_the_call(
     assert "What are your hours?" in html
     assert reverse("dashboard:call-detail", args=[call.pk]) in html
     assert "flow v3" in html and "data-running" not in html
+    assert 'data-testid="new-failure">New failure: it passed on flow v2' in html
     history = client_a.get(reverse("dashboard:agent-suite", args=[agent_a.pk])).content.decode()
     assert "flow v3" in history and "✗ hours" in history
 
