@@ -14,7 +14,8 @@ AGENT = "Bright Smile Dental"
 
 
 def run_suite(server, *args: str, timeout: float = 600):
-    return server.manage("test_agent", AGENT, "--base-url", server.base_url, *args, timeout=timeout)
+    # Scenario names and files first: argparse takes positionals before the options.
+    return server.manage("test_agent", AGENT, *args, "--base-url", server.base_url, timeout=timeout)
 
 
 def shell(server, code: str):
