@@ -28,3 +28,9 @@ def install(agent: Agent, sources: list[tuple[str, str]], *, replace: bool = Fal
             scenario.save(update_fields=["source", "updated_at"])
         stored.append(scenario)
     return stored
+
+
+def copy_scenarios(source: Agent, target: Agent) -> None:
+    """A cloned agent takes its suite along: the scenarios say what the copy must still do."""
+    Scenario.objects.bulk_create(Scenario(agent=target, name=s.name, source=s.source)
+                                 for s in Scenario.objects.filter(agent=source))

@@ -14,6 +14,7 @@ from django.views import View
 
 from calls.flows.schema import FlowError, validate_flow
 from calls.models import Agent
+from suites.library import copy_scenarios
 
 from ..flow_diagram import build_diagram
 from ..forms import STARTER_FLOW, AgentForm, espeak_voice_choices
@@ -87,6 +88,7 @@ class AgentCloneView(WorkspaceMixin, View):
             clone.pk = None
             clone.name = _copy_name(source)
             clone.save()
+            copy_scenarios(source, clone)
         messages.success(request, f"Cloned “{source.name}” as “{clone.name}”. Numbers stay on the original.")
         return redirect("dashboard:agent-edit", pk=clone.pk)
 

@@ -94,3 +94,10 @@ def test_test_calls_stay_out_of_analytics_unless_included(client_a, ws_a, agent_
     assert plain["calls"]["calls"] == 1 and plain["latency"]["overall"]["end_to_end_ms"]["n"] == 1
     both = client_a.get(reverse("dashboard:analytics"), {"include_tests": "on"}).context
     assert both["calls"]["calls"] == 2 and both["latency"]["overall"]["end_to_end_ms"]["n"] == 2
+
+
+def test_a_cloned_agent_takes_its_scenarios_along(client_a, agent_a, scenario_a):
+    client_a.post(reverse("dashboard:agent-clone", args=[agent_a.pk]))
+    clone = type(agent_a).objects.exclude(pk=agent_a.pk).get(workspace=agent_a.workspace)
+    assert list(Scenario.objects.filter(agent=clone).values_list("name", "source")) == [("hours", GOOD)]
+    assert Scenario.objects.filter(agent=agent_a).count() == 1
