@@ -80,6 +80,8 @@ def test_the_run_page_shows_the_failing_expectation_the_transcript_and_the_call(
     assert "What are your hours?" in html
     assert reverse("dashboard:call-detail", args=[call.pk]) in html
     assert "flow v3" in html and "data-running" not in html
+    detail = client_a.get(reverse("dashboard:call-detail", args=[call.pk])).content.decode()
+    assert 'data-testid="test-call">test call' in detail
     assert 'data-testid="new-failure">New failure: it passed on flow v2' in html
     history = client_a.get(reverse("dashboard:agent-suite", args=[agent_a.pk])).content.decode()
     assert "flow v3" in history and "✗ hours" in history
