@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 import httpx
@@ -29,7 +31,7 @@ from .caller.peers import PEERS, SimulationError
 from .caller.simulated import SimulatedCaller, Step
 from .caller.speech import caller_speech
 from .models import ScenarioResult, SuiteRun
-from .scenario import Scenario, parse_many
+from .scenario import MAX_TIME_LIMIT_S, Scenario, parse_many
 from .snapshot import CallSnapshot, snapshot_of
 
 log = logging.getLogger(__name__)
@@ -153,6 +155,22 @@ async def execute_run(run_id: int, base_url: str | None = None) -> SuiteRun:
     run.finished_at = timezone.now()
     await sync_to_async(run.save)(update_fields=["status", "finished_at"])
     return run
+
+
+def expire_if_stale(run: SuiteRun) -> bool:
+    """A run still "running" long after even its slowest possible end (the process running it stopped: a restart,
+    a crash) is closed as failed, its unfinished scenarios as errors, so no run looks busy forever."""
+    if run.status != SuiteRun.Status.RUNNING:
+        return False
+    rounds = math.ceil(max(1, run.results.count()) / max(1, run.concurrency))
+    latest_end = run.started_at + timedelta(seconds=rounds * (MAX_TIME_LIMIT_S + ANSWER_GRACE_S + SETTLE_S + 60))
+    if timezone.now() < latest_end:
+        return False
+    run.results.filter(status__in=(ScenarioResult.Status.PENDING, ScenarioResult.Status.RUNNING)).update(
+        status=ScenarioResult.Status.ERROR, failures=["the run was interrupted (the server stopped while it ran)"])
+    run.status, run.finished_at = SuiteRun.Status.FAILED, timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    return True
 
 
 def run_blocking(run_id: int, base_url: str | None = None) -> SuiteRun:

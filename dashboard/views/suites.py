@@ -9,7 +9,7 @@ from django.views import View
 from calls.models import Agent
 from suites.background import run_in_background
 from suites.models import Scenario, ScenarioResult, SuiteRun
-from suites.runner import start_run
+from suites.runner import expire_if_stale, start_run
 from suites.scenario import parse_scenario
 from suites.yaml_lines import ScenarioError
 
@@ -37,6 +37,8 @@ class _AgentMixin(WorkspaceMixin):
 class SuiteView(_AgentMixin, View):
     def get(self, request, pk: int):
         agent = self.agent(pk)
+        for stale in SuiteRun.objects.filter(agent=agent, status=SuiteRun.Status.RUNNING):
+            expire_if_stale(stale)
         runs = list(SuiteRun.objects.filter(agent=agent).prefetch_related("results")[:HISTORY])
         last = {}
         for run in reversed(runs):
@@ -110,6 +112,7 @@ class SuiteRunView(_AgentMixin, View):
     def get(self, request, pk: int, run_id: int):
         agent = self.agent(pk)
         run = get_object_or_404(SuiteRun, pk=run_id, agent=agent)
+        expire_if_stale(run)
         results = list(run.results.select_related("call").order_by("name"))
         for result in results:
             result.last_passed = _last_passed(run, result.name) if result.status != "passed" else None

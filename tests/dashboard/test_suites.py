@@ -3,9 +3,12 @@ run started from the page, its results; and test calls kept out of analytics unl
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from suites.models import Scenario, ScenarioResult, SuiteRun
 
@@ -103,3 +106,18 @@ def test_a_cloned_agent_takes_its_scenarios_along(client_a, agent_a, scenario_a)
     clone = type(agent_a).objects.exclude(pk=agent_a.pk).get(workspace=agent_a.workspace)
     assert list(Scenario.objects.filter(agent=clone).values_list("name", "source")) == [("hours", GOOD)]
     assert Scenario.objects.filter(agent=agent_a).count() == 1
+
+
+def test_a_run_left_running_by_a_stopped_server_is_closed_as_failed_not_shown_busy_forever(client_a, agent_a):
+    now = timezone.now()
+    fresh = SuiteRun.objects.create(agent=agent_a, flow_version=1, agent_saved_at=now, started_at=now)
+    stale = SuiteRun.objects.create(agent=agent_a, flow_version=1, agent_saved_at=now,
+                                    started_at=now - timedelta(hours=2))
+    for run in (fresh, stale):
+        ScenarioResult.objects.create(run=run, name="hours", source=GOOD, status="running")
+    html = client_a.get(reverse("dashboard:agent-suite-run", args=[agent_a.pk, stale.pk])).content.decode()
+    assert "data-running" not in html and "the run was interrupted" in html
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.status, fresh.status) == ("failed", "running")
+    assert stale.results.get().status == "error" and fresh.results.get().status == "running"
