@@ -25,12 +25,13 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from calls.models import Agent, Call, PhoneNumber
+from calls.models import Agent, Call, PhoneNumber, Turn
 
 from .caller.peers import PEERS, SimulationError
 from .caller.simulated import SimulatedCaller, Step
 from .caller.speech import caller_speech
 from .models import ScenarioResult, SuiteRun
+from .persona import PersonaCaller, PersonaError
 from .scenario import MAX_TIME_LIMIT_S, Scenario, parse_many
 from .snapshot import CallSnapshot, snapshot_of
 
@@ -78,7 +79,15 @@ async def call_once(scenario: Scenario, to_number: str, base_url: str) -> Outcom
     started = time.monotonic()
     peer = PEERS[scenario.carrier](base_url, to_number)
     steps = await asyncio.to_thread(caller_steps, scenario, peer.sample_rate)
-    caller = SimulatedCaller(peer, steps, timeout_s=scenario.time_limit_s)
+    persona = None
+    if scenario.persona is not None:
+        try:
+            persona = PersonaCaller(scenario.persona, peer.sample_rate, scenario.caller.speech_options(),
+                                    _stored_turns(scenario.carrier, peer.call_id))
+        except PersonaError as exc:
+            return Outcome(ScenarioResult.Status.ERROR, [str(exc)])
+    caller = SimulatedCaller(peer, steps, timeout_s=scenario.time_limit_s,
+                             next_step=persona.next_step if persona else None)
     try:
         result = await asyncio.wait_for(caller.run(on_answered=_marker(scenario.carrier)),
                                         scenario.time_limit_s + ANSWER_GRACE_S)
@@ -105,6 +114,14 @@ async def call_once(scenario: Scenario, to_number: str, base_url: str) -> Outcom
 def judge(scenario: Scenario, snap: CallSnapshot) -> list[str]:
     """Every expectation not met, in the scenario's order."""
     return [failure for failure in (e.check(snap) for e in scenario.expectations) if failure]
+
+
+def _stored_turns(carrier: str, call_id: str):
+    def turns() -> list[tuple[str, str]]:
+        return list(Turn.objects.filter(call__carrier=carrier, call__carrier_call_id=call_id)
+                    .order_by("index").values_list("role", "text"))
+
+    return sync_to_async(turns)
 
 
 def _marker(carrier: str):

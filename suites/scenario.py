@@ -29,6 +29,7 @@ from .caller.peers import PEERS
 from .caller.speech import NOISES, WPM
 from .expectations import EXPECTATIONS, Expectation
 from .fields import Fields
+from .persona import Persona
 from .yaml_lines import LineList, ScenarioError, load
 
 VOICES_HINT = "espeak, piper-joe or kokoro-<speaker>"
@@ -70,6 +71,7 @@ class Scenario:
     carrier: str = "twilio"
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     caller: Voice = field(default_factory=Voice)
+    persona: Persona | None = None  # after the lines (if any), an LLM decides what the caller says
 
 
 def parse_scenario(text: str, source: str = "") -> Scenario:
@@ -85,11 +87,27 @@ def parse_scenario(text: str, source: str = "") -> Scenario:
     if time_limit > MAX_TIME_LIMIT_S:
         raise top.error("time_limit_s", f"at most {MAX_TIME_LIMIT_S:g} s")
     caller = _voice(top.get("caller", object, None), top, "caller", Voice())
-    lines = tuple(_line(item, top, i, caller) for i, item in enumerate(_list(top, "lines")))
+    persona = _persona(top)
+    lines = () if persona and "lines" not in top.data else tuple(
+        _line(item, top, i, caller) for i, item in enumerate(_list(top, "lines")))
     expectations = tuple(_expectation(item, top, i) for i, item in enumerate(_list(top, "expect")))
     top.done()
     return Scenario(name=name, description=description, carrier=carrier, time_limit_s=time_limit, caller=caller,
-                    lines=lines, expectations=expectations)
+                    lines=lines, expectations=expectations, persona=persona)
+
+
+def _persona(top: Fields) -> Persona | None:
+    value = top.get("persona", object, None)
+    if value is None:
+        return None
+    f = Fields(value, "persona", top.source, top.line("persona"))
+    goal = f.get("goal", str).strip()
+    if not goal:
+        raise f.error("goal", "say who the caller is and what they want")
+    max_turns = int(f.number("max_turns", float(Persona.max_turns), minimum=1))
+    model = f.get("model", str, Persona.model)
+    f.done()
+    return Persona(goal=goal, max_turns=max_turns, model=model)
 
 
 def _list(top: Fields, key: str) -> LineList:

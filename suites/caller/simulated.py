@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -68,9 +69,12 @@ class CallResult:
 
 class SimulatedCaller:
     def __init__(self, peer: CarrierPeer, steps: list[Step], idle_ms: int = 700, timeout_s: float = 60.0,
-                 hang_up_at_end: bool = True) -> None:
+                 hang_up_at_end: bool = True, next_step: Callable[[], Awaitable[Step | None]] | None = None) -> None:
+        """`next_step`: once `steps` are done, asked for each further step (None: the caller is done) — a caller
+        that decides what to say from what it heard."""
         self.peer = peer
         self.steps = steps
+        self.next_step = next_step
         self.idle_ms = idle_ms
         self.timeout_s = timeout_s
         self.hang_up_at_end = hang_up_at_end
@@ -145,9 +149,10 @@ class SimulatedCaller:
 
     async def _script(self) -> None:
         await self._wait_agent_idle()
-        for i, step in enumerate(self.steps):
-            if self._closed.is_set():
-                return
+        for i in itertools.count():
+            step = await self._step_at(i)
+            if step is None or self._closed.is_set():
+                break
             # A barge-in talks over the reply to this step: do not wait for that reply to finish.
             wait_for_reply = not (i + 1 < len(self.steps) and self.steps[i + 1].barge_after_ms is not None)
             if step.pause_ms:
@@ -179,6 +184,13 @@ class SimulatedCaller:
             await asyncio.wait_for(self._closed.wait(), 3.0)
         except TimeoutError:
             pass
+
+    async def _step_at(self, i: int) -> Step | None:
+        if i < len(self.steps):
+            return self.steps[i]
+        if self.next_step is None or self._closed.is_set():
+            return None
+        return await self.next_step()
 
     async def _pause(self, ms: int) -> None:
         """Say nothing for `ms` (the clock goes on sending line silence), or until the agent hangs up."""
