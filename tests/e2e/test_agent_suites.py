@@ -3,10 +3,17 @@ come with it), `manage.py test_agent` calling it as Twilio would, a neural calle
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from voicebot.testing.server import ROOT
+from voicebot.testing.vendors.openai import FakeOpenAI, ScriptedReply
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +94,38 @@ def test_a_malformed_scenario_runs_nothing_and_names_line_and_field(server, tmp_
     after = shell(server, "import json; from calls.models import Call; from suites.models import SuiteRun; "
                   "print(json.dumps([Call.objects.count(), SuiteRun.objects.count()]))")
     assert after == before
+
+
+@pytest.fixture
+def llm():
+    """The OpenAI fake on its own loop in a thread: the runner (a subprocess) calls it while the test waits."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = FakeOpenAI()
+    asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+    yield fake
+    asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+
+
+def test_a_persona_caller_talks_to_the_agent_from_what_it_hears(server, llm, tmp_path):
+    llm.replies.extend([ScriptedReply(text="Hi, what are your opening hours?"), ScriptedReply(text="[hang up]")])
+    scenario = tmp_path / "persona.yaml"
+    scenario.write_text("name: persona asks the hours\ntime_limit_s: 90\n"
+                        "persona: {goal: You want to know when the practice is open., max_turns: 3}\n"
+                        "expect:\n  - reply_contains: Monday to Friday\n")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "test_agent", AGENT, str(scenario), "--base-url", server.base_url],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env={**server.env, "OPENAI_API_KEY": llm.api_key, "OPENAI_BASE_URL": llm.base_url})
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-2000:]}"
+    assert "1/1 passed" in done.stdout
+    first, second = llm.requests
+    assert "You want to know when the practice is open." in first["messages"][0]["content"]
+    assert first["messages"][-1]["role"] == "user" and "How can I help you today?" in first["messages"][-1]["content"]
+    # The second line was asked for with what the agent answered, as the transcript stored it.
+    heard = [m["content"] for m in second["messages"] if m["role"] == "user"]
+    assert any("Monday to Friday" in text for text in heard), second["messages"]
+
