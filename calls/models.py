@@ -215,6 +215,7 @@ class CallEvent(models.Model):
         HANGUP = "hangup"
         OVERFLOW = "overflow"
         INFO = "info"
+        TOOL_CALL = "tool_call"  # the brain called a tool: {name, arguments}
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", null=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
