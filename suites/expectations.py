@@ -69,7 +69,6 @@ class ReplyContains(TextExpectation):
     text: str
     key: ClassVar[str] = "reply_contains"
 
-
     def check(self, snap):
         if any(self.text.lower() in t.lower() for t in snap.agent_texts()):
             return None
@@ -80,7 +79,6 @@ class ReplyContains(TextExpectation):
 class ReplyNotContains(TextExpectation):
     text: str
     key: ClassVar[str] = "reply_not_contains"
-
 
     def check(self, snap):
         said = [t for t in snap.agent_texts() if self.text.lower() in t.lower()]
@@ -159,7 +157,6 @@ class TransferredTo(TextExpectation):
     target: str
     key: ClassVar[str] = "transferred_to"
 
-
     def check(self, snap):
         targets = [str(d.get("target", "")) for d in snap.events_of("transfer")]
         if self.target in targets:
@@ -171,7 +168,6 @@ class TransferredTo(TextExpectation):
 class EndReason(TextExpectation):
     reason: str
     key: ClassVar[str] = "end_reason"
-
 
     def check(self, snap):
         return None if snap.end_reason == self.reason else self.fail(f"the call ended with {snap.end_reason!r}")

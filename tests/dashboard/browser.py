@@ -159,6 +159,16 @@ def cleanup_profile(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(scope="module", name="server")
+def demo_server(tmp_path_factory):
+    """A real server (daphne) with the demo seeded: agent, number, knowledge base, test scenarios."""
+    skip_without_chromium()
+    srv = Server(tmp_path_factory.mktemp("demo"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(scope="module")
 def driver():
     """A headless Chromium for the module's tests (skipped without one)."""

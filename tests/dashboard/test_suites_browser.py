@@ -9,22 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from voicebot.testing.server import Server
 
 from . import browser as b
-from .browser import driver  # noqa: F401 - the module's Chromium
+from .browser import demo_server, driver  # noqa: F401 - the module's server (fixture `server`) and Chromium
 from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    b.skip_without_chromium()
-    srv = Server(tmp_path_factory.mktemp("suite-browser"))
-    srv.start()
-    yield srv
-    srv.stop()
-
 
 def test_an_agents_test_suite_edited_and_run_from_the_browser(driver, server):
     from selenium.webdriver.common.by import By

@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from voicebot.testing.server import Server
 from voicebot.testing.speech import caller_speech
 
 from . import browser as b
+from .browser import demo_server  # noqa: F401 - the module's server (fixture `server`)
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -75,15 +75,6 @@ def talk_driver(profile_dir: str, wav: Path):
     driver = webdriver.Chrome(service=Service(b.CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(20)
     return driver
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    b.skip_without_chromium()
-    srv = Server(tmp_path_factory.mktemp("talk"))
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="module")
