@@ -34,7 +34,7 @@ def test_an_agents_test_suite_edited_and_run_from_the_browser(driver, server):
     hours.find_element(By.LINK_TEXT, "Edit").click()
     editor = b.wait_for(lambda: driver.find_element(By.ID, "id_source"), "no scenario editor")
     source = editor.get_attribute("value")
-    broken = source.replace("  - say: No, that's all, goodbye", "  - say: No, that's all, goodbye\n    speed: fast")
+    broken = source.replace("  - say: That's all thank you", "  - say: That's all thank you\n    speed: fast")
     editor.clear()
     editor.send_keys(broken)
     driver.find_element(By.CSS_SELECTOR, "[data-testid=scenario-form] button[type=submit]").click()

@@ -35,7 +35,7 @@ def test_the_demo_agents_suite_passes_as_real_test_calls(server, tmp_path):
     report = tmp_path / "junit.xml"
     done = run_suite(server, "--concurrency", "3", "--junit-xml", str(report))
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-2000:]}\n{server.log.read_text()[-2000:]}"
-    assert "6/6 passed" in done.stdout
+    assert "6/6 passed" in done.stdout, done.stdout
     suite = ET.parse(report).getroot()
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("6", "0", "0")
     assert {c.get("name") for c in suite.iter("testcase")} == {
@@ -57,7 +57,7 @@ def test_a_broken_flow_fails_the_scenario_it_breaks_with_the_right_message(serve
                     % AGENT)
     done = run_suite(server, "talk to a human", "opening hours")
     assert done.returncode == 1, done.stdout
-    assert "1/2 passed" in done.stdout
+    assert "1/2 passed" in done.stdout, done.stdout
     assert "   FAILED  talk to a human" in done.stdout
     assert "transferred_to: transferred to +15550100009" in done.stdout
     assert "     PASS  opening hours" in done.stdout
