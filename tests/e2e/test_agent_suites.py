@@ -82,6 +82,18 @@ def test_a_hanging_scenario_is_stopped_at_its_time_limit_and_says_what_happened(
     assert status == ["completed", True]  # hung up, not left open
 
 
+def test_a_scenario_calls_over_the_carrier_it_names(server, tmp_path):
+    scenario = tmp_path / "telnyx.yaml"
+    scenario.write_text("name: a person, over telnyx\ncarrier: telnyx\ntime_limit_s: 60\n"
+                        "lines:\n  - dtmf: '0'\nexpect:\n  - end_reason: transferred\n")
+    done = run_suite(server, str(scenario), timeout=120)
+    assert done.returncode == 0, done.stdout
+    carrier = shell(server, "import json; from suites.models import ScenarioResult as R; "
+                    "r = R.objects.select_related('call').order_by('-pk')[0]; "
+                    "print(json.dumps([r.name, r.call.carrier, r.call.is_test]))")
+    assert carrier == ["a person, over telnyx", "telnyx", True]
+
+
 def test_a_malformed_scenario_runs_nothing_and_names_line_and_field(server, tmp_path):
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text("name: fine\nlines:\n  - say: hello\nexpect:\n  - reply_contains: Hello\n")
