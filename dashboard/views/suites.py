@@ -53,7 +53,8 @@ class SuiteView(_AgentMixin, View):
 
     def post(self, request, pk: int):
         agent = self.agent(pk)
-        chosen = Scenario.objects.filter(agent=agent, pk__in=request.POST.getlist("scenario"))
+        ids = [v for v in request.POST.getlist("scenario") if v.isdigit()]  # anything else is no scenario of ours
+        chosen = Scenario.objects.filter(agent=agent, pk__in=ids)
         if not chosen:
             messages.error(request, "Pick at least one scenario to run.")
             return redirect("dashboard:agent-suite", pk=agent.pk)

@@ -67,6 +67,8 @@ def test_running_from_the_page_stores_a_run_for_the_agents_version_and_starts_it
         agent_a, agent_a.flow_version, agent_a.updated_at, "dashboard", 4)
     assert list(run.results.values_list("name", "status", "source")) == [("hours", "pending", GOOD)]
     running = client_a.get(page["Location"]).content.decode()
+    nothing = client_a.post(reverse("dashboard:agent-suite", args=[agent_a.pk]), {"scenario": ["x", "-1"]}, follow=True)
+    assert "Pick at least one scenario to run." in nothing.content.decode() and SuiteRun.objects.count() == 1
     assert "data-running" in running and 'data-status="pending"' in running
 
 
