@@ -173,8 +173,9 @@ async def main(spec: dict) -> dict:
 
     import websockets
 
-    import voicebot.testing.carrier.caller as caller
-    import voicebot.testing.carrier.peers as peers
+    # The modules themselves (voicebot.testing.carrier re-exports their names; patching those would miss).
+    import suites.caller.peers as peers
+    import suites.caller.simulated as caller
 
     # TwilioPeer.answer opens `async with httpx.AsyncClient(...)` per call: in this dedicated process, lend it the
     # shared client instead (same request, no per-call SSL context).

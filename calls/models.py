@@ -143,6 +143,8 @@ class Call(models.Model):
     summary = models.TextField(blank=True, default="")
     recording = models.CharField(max_length=255, blank=True, default="", help_text="Path under MEDIA_ROOT.")
     variables = models.JSONField(default=dict, blank=True, help_text="Per-call variables (outbound/campaign).")
+    # A call placed by an agent test suite (suites): kept out of analytics by default.
+    is_test = models.BooleanField(default=False)
 
     class Meta:
         unique_together = [("carrier", "carrier_call_id")]
@@ -213,6 +215,7 @@ class CallEvent(models.Model):
         HANGUP = "hangup"
         OVERFLOW = "overflow"
         INFO = "info"
+        TOOL_CALL = "tool_call"  # the brain called a tool: {name, arguments}
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", null=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")

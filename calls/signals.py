@@ -9,3 +9,6 @@ from django.dispatch import Signal
 #: A call has ended and its record is final: `call_id` (the Call's pk). Sent once per end, after the row is
 #: committed. automation connects its post-call work (campaign result, redaction, summary, webhooks) to it.
 call_finished = Signal()
+
+#: The demo agent was created or refreshed (`seed_demo`): `agent_id`. The test suites load the demo's scenarios.
+demo_seeded = Signal()

@@ -103,15 +103,19 @@ def default_period(today: date | None = None, days: int = 14) -> Period:
     return Period(since=today - timedelta(days=days - 1), until=today)
 
 
-def calls_in(workspace: Workspace, period: Period, agent=None) -> QuerySet[Call]:
+def calls_in(workspace: Workspace, period: Period, agent=None, include_tests: bool = False) -> QuerySet[Call]:
     calls = Call.objects.filter(workspace=workspace, created_at__gte=period.start, created_at__lt=period.end)
+    if not include_tests:
+        calls = calls.filter(is_test=False)  # a test suite's calls would skew what real callers get
     return calls.filter(agent=agent) if agent else calls
 
 
-def metrics_in(workspace: Workspace, period: Period, agent=None) -> QuerySet[TurnMetrics]:
+def metrics_in(workspace: Workspace, period: Period, agent=None, include_tests: bool = False) -> QuerySet[TurnMetrics]:
     rows = TurnMetrics.objects.filter(
         turn__call__workspace=workspace, turn__started_at__gte=period.start, turn__started_at__lt=period.end
     )
+    if not include_tests:
+        rows = rows.filter(turn__call__is_test=False)
     return rows.filter(turn__call__agent=agent) if agent else rows
 
 

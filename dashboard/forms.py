@@ -346,6 +346,7 @@ class AnalyticsFilterForm(forms.Form):
     agent = forms.ModelChoiceField(queryset=Agent.objects.none(), required=False, empty_label="All agents")
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    include_tests = forms.BooleanField(required=False, label="Include test calls")
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "dashboard",
     "knowledge",
     "automation",
+    "suites",
     # The test harnesses' management commands (simulate_call); the app itself never imports voicebot.testing.
     "voicebot.testing",
 ]

@@ -136,7 +136,16 @@ class StillWorking:
     grace_s: float = 0.0
 
 
-BrainOutput = TextDelta | EndCall | Transfer | StillWorking
+@dataclass(slots=True)
+class ToolUsed:
+    """Not speech: the brain called a tool with these arguments. The speaker records it (CallEvent `tool_call`), so
+    what a call did can be checked afterwards (agent test suites)."""
+
+    name: str
+    arguments: dict
+
+
+BrainOutput = TextDelta | EndCall | Transfer | StillWorking | ToolUsed
 
 
 @dataclass(slots=True)

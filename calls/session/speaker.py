@@ -16,7 +16,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..pipeline.observers import TurnTimer
 from ..pipeline.playout import Playout, SentenceAudio, Utterance
-from ..providers.base import BrainOutput, EndCall, ProviderError, TextDelta, Transfer, TTSProvider, split_sentences
+from ..providers.base import (
+    BrainOutput,
+    EndCall,
+    ProviderError,
+    TextDelta,
+    ToolUsed,
+    Transfer,
+    TTSProvider,
+    split_sentences,
+)
 from .lines import FALLBACK_LINE
 from .turn_log import TurnLog
 
@@ -155,6 +164,8 @@ class Speaker:
                     text.add(out.text, out.uninterruptible)
                 elif isinstance(out, EndCall | Transfer):
                     actions.append(out)
+                elif isinstance(out, ToolUsed):
+                    self.turn_log.recorder.event("tool_call", {"name": out.name, "arguments": out.arguments})
         except ProviderError as exc:
             self._provider_failed(exc, "brain")
             text.text = FALLBACK_LINE  # instead of a half sentence cut by the error (not flushed by a pause first)

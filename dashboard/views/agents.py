@@ -14,6 +14,7 @@ from django.views import View
 
 from calls.flows.schema import FlowError, validate_flow
 from calls.models import Agent
+from suites.library import copy_scenarios
 
 from ..flow_diagram import build_diagram
 from ..forms import STARTER_FLOW, AgentForm, espeak_voice_choices
@@ -94,6 +95,7 @@ def clone_agent(source: Agent) -> Agent:
         clone.pk = None
         clone.name = _copy_name(source)
         clone.save()
+        copy_scenarios(source, clone)
     return clone
 
 

@@ -19,6 +19,7 @@ from ..workspace import WorkspaceMixin
 def period_and_agent(form: AnalyticsFilterForm) -> tuple[Period, object]:
     period = default_period()
     agent = None
+    form.include_tests = bool(form.is_bound and form.is_valid() and form.cleaned_data.get("include_tests"))
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         since = data.get("since") or (
@@ -33,8 +34,8 @@ class AnalyticsView(WorkspaceMixin, View):
     def get(self, request):
         form = AnalyticsFilterForm(request.GET or None, workspace=self.workspace)
         period, agent = period_and_agent(form)
-        latency = latency_report(metrics_in(self.workspace, period, agent), period)
-        calls = call_report(calls_in(self.workspace, period, agent), period)
+        latency = latency_report(metrics_in(self.workspace, period, agent, form.include_tests), period)
+        calls = call_report(calls_in(self.workspace, period, agent, form.include_tests), period)
         stage_rows = [("end_to_end_ms", "End to end"), *STAGES]
         context = {
             "form": form,
@@ -69,7 +70,7 @@ class AnalyticsExportView(WorkspaceMixin, View):
         form = AnalyticsFilterForm(request.GET or None, workspace=self.workspace)
         period, agent = period_and_agent(form)
         turns = (
-            Turn.objects.filter(call__in=calls_in(self.workspace, period, agent))
+            Turn.objects.filter(call__in=calls_in(self.workspace, period, agent, form.include_tests))
             .select_related("call", "call__agent", "metrics")
             .order_by("call__created_at", "index")
         )

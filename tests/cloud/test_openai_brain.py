@@ -16,6 +16,7 @@ from calls.providers.base import (
     EndCall,
     ProviderError,
     StillWorking,
+    ToolUsed,
     TextDelta,
     Transfer,
     UserTurn,
@@ -265,7 +266,9 @@ async def test_a_slow_tool_tells_the_stall_guard_how_long_it_may_take(openai_fak
                                     ScriptedReply(text="Done.")])
         brain = brain_for(openai_fake, tools=[{**_tool(tools, secret), "timeout_s": 2.0}], filler_after_s=0.1)
         outputs = await collect(brain.respond(UserTurn("Where is it?")))
-    kinds = [o.grace_s if isinstance(o, StillWorking) else o.text for o in outputs]
-    # Before the wait, again after the filler (an output), and back to the usual budget once the tool answered.
-    assert kinds == [3.0, FILLER, 3.0, 0.0, "Done."]
+    kinds = [o.grace_s if isinstance(o, StillWorking) else (o.name, o.arguments) if isinstance(o, ToolUsed)
+             else o.text for o in outputs]
+    # Before the wait, again after the filler (an output), and back to the usual budget once the tool answered;
+    # then the call itself, for the call's record (CallEvent tool_call).
+    assert kinds == [3.0, FILLER, 3.0, 0.0, ("order_status", {"order_id": "1"}), "Done."]
     await brain.close()

@@ -157,3 +157,45 @@ def skip_without_chromium():
 
 def cleanup_profile(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", name="server")
+def demo_server(tmp_path_factory):
+    """A real server (daphne) with the demo seeded: agent, number, knowledge base, test scenarios."""
+    skip_without_chromium()
+    srv = Server(tmp_path_factory.mktemp("demo"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    """A headless Chromium for the module's tests (skipped without one)."""
+    skip_without_chromium()
+    profile = tempfile.mkdtemp(prefix="vb-chromium-")
+    drv = make_driver(profile)
+    yield drv
+    drv.quit()
+    cleanup_profile(profile)
+
+
+_JOIN_DEMO = """
+import json
+from django.contrib.auth import get_user_model
+from calls.models import Agent, Workspace
+ws = Workspace.objects.get(slug="demo")
+user = get_user_model().objects.create_user({username!r}, password={password!r})
+ws.members.add(user)
+agent = Agent.objects.get(workspace=ws, name="Bright Smile Dental")
+agent.record_audio = True
+agent.save(update_fields=["record_audio"])
+print(json.dumps({{"agent": agent.pk}}))
+"""
+
+
+def join_demo(server: Server, username: str, password: str) -> int:
+    """A user of the seeded demo workspace on `server`, with the demo agent recording its calls: the agent's id."""
+    done = server.manage("shell", "-c", _JOIN_DEMO.format(username=username, password=password))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])["agent"]

@@ -8,7 +8,6 @@ or, for the live page, when Redis is unreachable.
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from datetime import timedelta
 
@@ -18,19 +17,10 @@ from django.utils import timezone
 from calls.models import Agent, CallEvent, PhoneNumber
 
 from . import browser as b
+from .browser import driver  # noqa: F401 - the module's Chromium
 from .conftest import PASSWORD, SAMPLE_TURNS, make_agent, make_call, make_user, metrics
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def driver():
-    b.skip_without_chromium()
-    profile = tempfile.mkdtemp(prefix="vb-chromium-")
-    drv = b.make_driver(profile)
-    yield drv
-    drv.quit()
-    b.cleanup_profile(profile)
 
 
 def seed_history(workspace, agent) -> None:

@@ -7,7 +7,6 @@ Skipped, with the reason, when chromium/chromedriver are missing.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -17,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from voicebot.testing.server import Server
 from voicebot.testing.speech import caller_speech
 
 from . import browser as b
+from .browser import demo_server  # noqa: F401 - the module's server (fixture `server`)
 from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -31,20 +30,6 @@ QUESTION = "What are your opening hours?"
 LEAD_SILENCE_S = 8.0
 TAIL_SILENCE_S = 3.0
 RATE = 16000
-
-SETUP = """
-import json
-from django.contrib.auth import get_user_model
-from calls.models import Agent, Workspace
-ws = Workspace.objects.get(slug="demo")
-user = get_user_model().objects.create_user("talker", password=PASSWORD)
-ws.members.add(user)
-agent = Agent.objects.get(workspace=ws, name="Bright Smile Dental")
-agent.record_audio = True
-agent.save(update_fields=["record_audio"])
-print(json.dumps({"agent": agent.pk}))
-""".replace("password=PASSWORD", f"password={PASSWORD!r}")
-
 
 def caller_wav(folder: Path) -> Path:
     """The caller's line, in the simulated caller's voice at 16 kHz, between stretches of silence."""
@@ -93,15 +78,6 @@ def talk_driver(profile_dir: str, wav: Path):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    b.skip_without_chromium()
-    srv = Server(tmp_path_factory.mktemp("talk"))
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     b.skip_without_chromium()
     wav = caller_wav(tmp_path_factory.mktemp("mic"))
@@ -112,16 +88,10 @@ def driver(tmp_path_factory):
     b.cleanup_profile(profile)
 
 
-def setup_user(server: Server) -> dict:
-    done = server.manage("shell", "-c", SETUP)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def test_talking_to_an_agent_from_the_browser(driver, server):
     from selenium.webdriver.common.by import By
 
-    ids = setup_user(server)
+    ids = {"agent": b.join_demo(server, "talker", PASSWORD)}
     base = server.base_url
     b.login(driver, base, "talker", PASSWORD)
     driver.get(base + f"/agents/{ids['agent']}/")

@@ -14,6 +14,7 @@ from calls.providers.base import (
     ProviderError,
     StillWorking,
     TextDelta,
+    ToolUsed,
     Transfer,
     TTSProvider,
 )
@@ -28,6 +29,7 @@ from tests.session.helpers import (
     WordTTS,
     until,
 )
+from voicebot.testing.in_process import KeepingRecorder
 
 
 class FakeTurnLog:
@@ -35,6 +37,7 @@ class FakeTurnLog:
         self.replies: list[ReplyTrack] = []
         self.recorded: list[list] = []  # the utterances of each reply, as the speaker handed them over
         self.cuts = 0
+        self.recorder = KeepingRecorder()
 
     def begin_reply(self) -> ReplyTrack:
         self.replies.append(ReplyTrack(started_at=None))
@@ -262,3 +265,16 @@ async def test_text_that_keeps_coming_is_not_cut_and_still_working_is_not_an_act
 
     await asyncio.wait_for(rig.speaker.say(steady()), 5)
     assert rig.tts.said == ["One two three four."] and rig.actions == []
+
+
+@pytest.mark.asyncio
+async def test_a_tool_the_brain_used_is_recorded_as_a_call_event_not_said(rig_factory):
+    rig = rig_factory()
+
+    async def booking():
+        yield ToolUsed("book_slot", {"day": "friday"})
+        yield TextDelta("Booked.")
+
+    await asyncio.wait_for(rig.speaker.say(booking()), 5)
+    assert rig.log.recorder.events == [("tool_call", {"name": "book_slot", "arguments": {"day": "friday"}})]
+    assert rig.tts.said == ["Booked."] and rig.actions == []

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 
 from calls.flows.demo import DEMO_FLOW, DEMO_GREETING, DEMO_KNOWLEDGE, DEMO_KNOWLEDGE_TITLE
 from calls.models import Agent, Carrier, PhoneNumber, Workspace
+from calls.signals import demo_seeded
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "voicebot-demo"
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             agent.flow = DEMO_FLOW  # a newer demo; a flow someone made their own (other id) is left alone
             agent.save(update_fields=["flow"])
         _seed_knowledge(agent)
+        demo_seeded.send(sender=Agent, agent_id=agent.pk)  # its test scenarios (suites)
         for carrier in (Carrier.TWILIO, Carrier.TELNYX):
             PhoneNumber.objects.update_or_create(
                 e164=number, carrier=carrier, defaults={"workspace": workspace, "agent": agent}

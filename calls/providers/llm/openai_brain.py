@@ -31,6 +31,7 @@ from ..base import (
     ProviderError,
     Silence,
     StillWorking,
+    ToolUsed,
     TextDelta,
     Transfer,
     UserTurn,
@@ -336,6 +337,8 @@ class OpenAIBrain(Brain):
                 task.cancel()  # barge-in while waiting: the results are no longer wanted
         for call in calls:
             reply.add_tool_result(call, results.get(call.id, "ok"))
+            with contextlib.suppress(ValueError):  # unparsable arguments were answered as an error above
+                yield ToolUsed(call.name, call.parsed_arguments())
         if action is not None:
             if not reply.spoken:
                 line = GOODBYE if isinstance(action, EndCall) else TRANSFERRING

@@ -1,0 +1,15 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("calls", "0005_callevent_kinds"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="call",
+            name="is_test",
+            field=models.BooleanField(default=False),
+        ),
+    ]

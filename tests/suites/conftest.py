@@ -1,0 +1,1 @@
+from tests.vendor_fixtures import openai_fake  # noqa: F401
