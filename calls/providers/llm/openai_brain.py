@@ -44,10 +44,12 @@ log = logging.getLogger("calls.providers.openai")
 
 PROVIDER = "openai"
 DEFAULT_PROMPT = "You are a friendly, efficient phone agent."
-VOICE_RULES = (
+SPOKEN_RULES = (
     "Your replies are spoken aloud on a phone call: answer in one to three short sentences, with no lists, "
-    "markdown or emoji. When the conversation is over, say goodbye and call end_call."
+    "markdown or emoji."
 )
+END_CALL_RULE = " When the conversation is over, say goodbye and call end_call."
+VOICE_RULES = SPOKEN_RULES + END_CALL_RULE
 FILLER = "One moment while I check that. "
 GOODBYE = "Goodbye! "
 TRANSFERRING = "Let me transfer you now. "
@@ -57,9 +59,10 @@ ACTION_FAILED = "Sorry, I couldn't do that right now. Can I help with something 
 
 
 class OpenAIBrain(Brain):
-    """Options (`provider_options["llm"]`): model, system_prompt, temperature, base_url, connect_timeout_s,
-    first_token_timeout_s, read_timeout_s, max_retries, filler_after_s, max_tool_rounds, history_budget_chars,
-    transfer_targets ({label: number} or [number, ...]). HTTP tools come from `provider_options["tools"]`."""
+    """Options: model, system_prompt, temperature, base_url, end_call (offer the tool; default yes),
+    transfer_targets ({label: number} or [number, ...]) — from the Agent's fields (`for_agent`) — and the extras of
+    `provider_options["llm"]`: connect_timeout_s, first_token_timeout_s, read_timeout_s, max_retries,
+    filler_after_s, max_tool_rounds, history_budget_chars. HTTP tools come from `Agent.tools`."""
 
     name = PROVIDER
 
@@ -102,7 +105,8 @@ class OpenAIBrain(Brain):
         self.state = state or BrainState(node="llm")
         variables = self.state.variables
         self.convo = Conversation(
-            f"{o.get('system_prompt') or DEFAULT_PROMPT}\n\n{VOICE_RULES}",
+            f"{o.get('system_prompt') or DEFAULT_PROMPT}\n\n"
+            + (VOICE_RULES if o.get("end_call", True) else SPOKEN_RULES),
             messages=variables.setdefault("messages", []),
             summary=variables.get("summary", ""),
             budget_chars=int(o.get("history_budget_chars", 12000)),
@@ -113,11 +117,23 @@ class OpenAIBrain(Brain):
 
     @classmethod
     def for_agent(cls, agent, state: BrainState | None) -> OpenAIBrain:
+        """The agent's own fields (system prompt, model, base URL, temperature, tools, end-call and transfer
+        switches); `provider_options["llm"]` adds the rare extras (timeouts, budgets) and is still read for the
+        fields of an agent configured before they existed."""
         options = agent.provider_options or {}
+        llm = dict(options.get("llm") or {})
+        llm["system_prompt"] = agent.system_prompt or llm.get("system_prompt", "")
+        llm["model"] = agent.llm_model or llm.get("model") or "gpt-4o-mini"
+        llm["base_url"] = agent.llm_base_url or llm.get("base_url", "")
+        if agent.llm_temperature is not None:
+            llm["temperature"] = agent.llm_temperature
+        if agent.transfer_targets:
+            llm["transfer_targets"] = agent.transfer_targets
+        llm["end_call"] = agent.end_call_enabled
         return cls(
             greeting=agent.greeting,
-            options=options.get("llm", {}),
-            tools=options.get("tools", []),
+            options=llm,
+            tools=agent.tools or options.get("tools", []),
             state=state if state is not None and state.node == "llm" else None,
             max_reprompts=agent.max_reprompts,
         )
@@ -232,7 +248,7 @@ class OpenAIBrain(Brain):
         return self._client
 
     def _tool_schemas(self) -> list[dict]:
-        schemas = [END_CALL_SCHEMA]
+        schemas = [END_CALL_SCHEMA] if self.options.get("end_call", True) else []
         if self._targets:
             # Without configured destinations the model gets no transfer tool at all: letting a model dial
             # numbers it picked (or a caller talked it into) is toll fraud waiting to happen.
@@ -303,7 +319,7 @@ class OpenAIBrain(Brain):
             except ValueError as exc:
                 results[call.id] = json.dumps({"error": f"invalid arguments: {exc}"})
                 continue
-            if call.name == "end_call" and action is None:
+            if call.name == "end_call" and action is None and self.options.get("end_call", True):
                 action, results[call.id] = EndCall(str(args.get("reason") or "completed")), "ok"
             elif call.name == "transfer_call" and action is None and self._targets:
                 target = self._targets.get(str(args.get("destination", "")))
