@@ -4,26 +4,28 @@ from django.db import migrations, models
 
 
 def move_llm_options(apps, schema_editor):
-    """provider_options["llm"] system_prompt/model/base_url/temperature/transfer_targets and provider_options
-    ["tools"] become the agent's own fields (the brain still reads the old keys of an agent saved since)."""
+    """An LLM agent's provider_options["llm"] system_prompt/model/base_url/temperature/transfer_targets, and every
+    agent's provider_options["tools"], become the agent's own fields. A flow agent keeps its "llm" options: its
+    flow's LLM steps read them (calls.flows.context.llm_options)."""
     Agent = apps.get_model("calls", "Agent")
     for agent in Agent.objects.all():
         options = dict(agent.provider_options or {})
+        agent.tools = [t for t in options.pop("tools", None) or [] if isinstance(t, dict)]
         llm = dict(options.get("llm") or {})
-        agent.system_prompt = str(llm.pop("system_prompt", "") or "")
-        agent.llm_model = str(llm.pop("model", "") or "gpt-4o-mini")[:100]
-        agent.llm_base_url = str(llm.pop("base_url", "") or "")[:200]
-        temperature = llm.pop("temperature", None)
-        agent.llm_temperature = float(temperature) if isinstance(temperature, int | float) else None
-        targets = llm.pop("transfer_targets", None)
-        if isinstance(targets, list):
-            targets = {str(t): str(t) for t in targets}
-        agent.transfer_targets = targets if isinstance(targets, dict) else {}
-        agent.tools = options.pop("tools", None) or []
-        if llm:
-            options["llm"] = llm
-        else:
-            options.pop("llm", None)
+        if agent.llm_provider != "flow":
+            agent.system_prompt = str(llm.pop("system_prompt", "") or "")
+            agent.llm_model = str(llm.pop("model", "") or "gpt-4o-mini")[:100]
+            agent.llm_base_url = str(llm.pop("base_url", "") or "")[:200]
+            temperature = llm.pop("temperature", None)
+            agent.llm_temperature = float(temperature) if isinstance(temperature, int | float) else None
+            targets = llm.pop("transfer_targets", None)
+            if isinstance(targets, list):
+                targets = {str(t): str(t) for t in targets}
+            agent.transfer_targets = targets if isinstance(targets, dict) else {}
+            if llm:
+                options["llm"] = llm
+            else:
+                options.pop("llm", None)
         agent.provider_options = options
         agent.save(update_fields=["system_prompt", "llm_model", "llm_base_url", "llm_temperature",
                                   "transfer_targets", "tools", "provider_options"])

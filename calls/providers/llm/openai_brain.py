@@ -133,7 +133,7 @@ class OpenAIBrain(Brain):
         return cls(
             greeting=agent.greeting,
             options=llm,
-            tools=agent.tools or options.get("tools", []),
+            tools=[*(agent.tools or []), *(options.get("tools") or [])],
             state=state if state is not None and state.node == "llm" else None,
             max_reprompts=agent.max_reprompts,
         )
