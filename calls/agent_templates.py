@@ -20,7 +20,7 @@ _COMMON = {"llm_provider": "openai", "llm_model": "gpt-4o-mini", "llm_temperatur
 
 TEMPLATES = [
     AgentTemplate(
-        "receptionist", "Receptionist",
+        "receptionist", "Front desk",
         "Answers the phone for a small business: hours, directions, questions, messages, a transfer to a person.",
         {**_COMMON,
          "name": "Receptionist",
