@@ -26,6 +26,7 @@ from django.conf import settings
 from .call_variables import OVERRIDABLE, OVERRIDES_KEY
 from .db import run_db
 from .models import Call, CallEvent
+from .signals import call_started
 from .signing import SIGNATURE_HEADER, signature
 from .templating import BUILTIN_VARIABLES, NAME
 
@@ -38,6 +39,17 @@ MAX_VALUE_CHARS = 2000
 
 class BadAnswer(ValueError):
     """The server answered, but not with what we can use."""
+
+
+async def start_call(call: Call) -> None:
+    """A call's first stream started: its variables from the customer's server, then the `call_started` signal."""
+    await ask_call_start(call)
+    if call.agent is not None and call.agent.post_call_webhook_url:
+        await run_db(_announce, call.pk)
+
+
+def _announce(call_id: int) -> None:
+    call_started.send(sender=Call, call_id=call_id)
 
 
 async def ask_call_start(call: Call) -> None:

@@ -1,7 +1,8 @@
 """What a call cost: its usage per provider (`Call.usage`) times the price table (`settings.PRICES`).
 
     usage = {"stt": {"provider", "audio_seconds"}, "llm": {"provider", "model", "prompt_tokens",
-             "completion_tokens"}, "tts": {"provider", "characters"}, "carrier": {"provider", "minutes"}}
+             "completion_tokens"}, "analysis_llm": {the same, for the post-call analysis}, "tts": {"provider",
+             "characters"}, "carrier": {"provider", "minutes"}}
 
 Prices: STT per audio minute, LLM per million tokens (per model, "default" for the rest), TTS per thousand
 characters, the carrier per minute. A provider or model missing from the table costs nothing but is listed as
@@ -42,15 +43,17 @@ def cost_of(usage: dict, prices: dict | None = None) -> dict:
     if stt:
         price = prices.get("stt_per_minute", {}).get(stt.get("provider"))
         lines.append(_line("stt", stt.get("provider", ""), stt.get("audio_seconds", 0) / 60, "minute", price))
-    llm = usage.get("llm") or {}
-    if llm:
+    for key in ("llm", "analysis_llm"):  # the conversation's tokens, then the post-call analysis's
+        llm = usage.get(key) or {}
+        if not llm:
+            continue
         table = prices.get("llm_per_million_tokens", {})
         per_model = table.get(llm.get("model")) or table.get(llm.get("provider")) or table.get("default")
         name = llm.get("model") or llm.get("provider", "")
         for part in ("prompt", "completion"):
             price = per_model.get(part) if per_model else None
             tokens = llm.get(f"{part}_tokens", 0)
-            lines.append(_line(f"llm_{part}", name, tokens / 1e6, "million tokens", price))
+            lines.append(_line(f"{key}_{part}", name, tokens / 1e6, "million tokens", price))
     tts = usage.get("tts") or {}
     if tts:
         price = prices.get("tts_per_thousand_chars", {}).get(tts.get("provider"))

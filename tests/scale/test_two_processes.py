@@ -77,7 +77,7 @@ def test_post_call_work_runs_on_the_worker_summary_and_signed_webhook_with_a_ret
     for request in received:
         assert verify("s3cret", request.body, request.headers[SIGNATURE_HEADER])
     event = json.loads(received[-1].body)
-    assert event["event"] == "call.completed" and event["call"]["carrier_call_id"] == sid
+    assert event["event"] == "call.ended" and event["call"]["carrier_call_id"] == sid
     assert event["call"]["summary"] == summary
     # It was the worker process that ran it (daphne processes with a broker never run tasks eagerly).
     log = stack.worker_log.read_text()

@@ -43,6 +43,7 @@ from .tools import END_CALL_SCHEMA, HttpTool, transfer_schema
 log = logging.getLogger("calls.providers.openai")
 
 PROVIDER = "openai"
+USAGE_KEY = "usage"  # in the brain state's variables: this call's token totals
 DEFAULT_PROMPT = "You are a friendly, efficient phone agent."
 SPOKEN_RULES = (
     "Your replies are spoken aloud on a phone call: answer in one to three short sentences, with no lists, "
@@ -284,6 +285,7 @@ class OpenAIBrain(Brain):
                         break
                     if chunk.usage is not None:
                         self.last_usage = chunk.usage.model_dump()
+                        self._count_usage(chunk.usage)
                     if not chunk.choices:
                         continue  # the usage chunk (include_usage) has an empty choices list
                     if first:
@@ -304,6 +306,13 @@ class OpenAIBrain(Brain):
             raise ProviderError(f"{type(exc).__name__}: {exc}"[:300], provider=PROVIDER) from exc
         except (httpx.HTTPError, ValueError) as exc:  # a dropped stream; a malformed SSE frame (bad JSON)
             raise ProviderError(f"bad stream: {exc!r}"[:300], provider=PROVIDER) from exc
+
+    def _count_usage(self, usage) -> None:
+        """The call's token totals, kept in the brain state (saved with the call) for its cost (calls.costs)."""
+        total = self.state.variables.setdefault(USAGE_KEY, {"model": self.model, "prompt_tokens": 0,
+                                                            "completion_tokens": 0})
+        total["prompt_tokens"] += int(usage.prompt_tokens or 0)
+        total["completion_tokens"] += int(usage.completion_tokens or 0)
 
     # ------------------------------------------------------------------ tools
 
