@@ -87,7 +87,12 @@ def coerce(field: dict, value):
     if kind == "number":
         if isinstance(value, bool):
             raise ValueError("a boolean is no number")
-        return float(value) if not isinstance(value, int) else value
+        if isinstance(value, int):
+            return value
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError("not a finite number")
+        return int(number) if number.is_integer() else number
     if kind == "boolean":
         if isinstance(value, bool):
             return value

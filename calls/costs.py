@@ -29,14 +29,16 @@ DEFAULT_PRICES = {
 }
 
 
-def _line(kind: str, provider: str, quantity: float, unit: str, price: float | None) -> dict:
-    amount = round(quantity * price, 6) if price is not None else 0.0
+def _line(kind: str, provider: str, quantity: float, unit: str, price: float | None, per: int = 1) -> dict:
+    """`quantity` of `unit` at `price` per `per` units (e.g. tokens at a price per million)."""
+    amount = round(quantity / per * price, 6) if price is not None else 0.0
     return {"kind": kind, "provider": provider, "quantity": round(quantity, 3), "unit": unit,
-            "unit_price": price, "amount": amount, "priced": price is not None}
+            "unit_price": price, "per": per, "amount": amount, "priced": price is not None}
 
 
 def cost_of(usage: dict, prices: dict | None = None) -> dict:
-    """{currency, total, lines: [{kind, provider, quantity, unit, unit_price, amount, priced}]}."""
+    """{currency, total, lines: [{kind, provider, quantity, unit, unit_price (per `per` units), per, amount,
+    priced}]}."""
     prices = prices or getattr(settings, "PRICES", None) or DEFAULT_PRICES
     lines = []
     stt = usage.get("stt") or {}
@@ -53,12 +55,11 @@ def cost_of(usage: dict, prices: dict | None = None) -> dict:
         for part in ("prompt", "completion"):
             price = per_model.get(part) if per_model else None
             tokens = llm.get(f"{part}_tokens", 0)
-            lines.append(_line(f"{key}_{part}", name, tokens / 1e6, "million tokens", price))
+            lines.append(_line(f"{key}_{part}", name, tokens, "tokens", price, per=1_000_000))
     tts = usage.get("tts") or {}
     if tts:
         price = prices.get("tts_per_thousand_chars", {}).get(tts.get("provider"))
-        lines.append(_line("tts", tts.get("provider", ""), tts.get("characters", 0) / 1000, "thousand characters",
-                           price))
+        lines.append(_line("tts", tts.get("provider", ""), tts.get("characters", 0), "characters", price, per=1000))
     carrier = usage.get("carrier") or {}
     if carrier:
         price = prices.get("carrier_per_minute", {}).get(carrier.get("provider"))

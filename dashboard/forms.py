@@ -398,6 +398,14 @@ class CallFilterForm(forms.Form):
         widget=forms.NumberInput(attrs={"placeholder": "max", "step": "any"}),
     )
 
+    success = forms.ChoiceField(choices=[("", "Any outcome"), ("yes", "Succeeded"), ("no", "Did not succeed")],
+                                required=False, label="Success")
+    field = forms.RegexField(regex=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", required=False, label="Analysis field",
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. interested"}),
+                             error_messages={"invalid": "A field name: letters, digits and _."})
+    value = forms.CharField(required=False, max_length=200, label="equals",
+                            widget=forms.TextInput(attrs={"placeholder": "e.g. true"}))
+
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agent"].queryset = Agent.objects.filter(workspace=workspace).order_by("name")

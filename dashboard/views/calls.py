@@ -43,5 +43,7 @@ class CallDetailView(WorkspaceMixin, View):
             "nav": "calls",
             "chart_height": max(180, 60 + 34 * len(chart["labels"])),
             "recording_url": reverse("dashboard:call-recording", args=[call.pk]) if recording_file(call) else None,
+            "variables": {k: v for k, v in (call.variables or {}).items() if not str(k).startswith("_")},
+            "analysis_rows": list(((call.analysis or {}).get("fields") or {}).items()),
         }
         return render(request, "dashboard/calls/detail.html", context)

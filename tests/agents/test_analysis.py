@@ -84,7 +84,7 @@ def test_without_an_llm_the_fields_come_from_the_flows_slots():
                                                               "follow_up_date": "not a date", "other": "x"})
     assert analysis.run(call.pk) == "slots"
     call.refresh_from_db()
-    assert call.analysis["fields"] == {"interested": True, "timeline": None, "budget": 1200.0, "follow_up_date": None}
+    assert call.analysis["fields"] == {"interested": True, "timeline": None, "budget": 1200, "follow_up_date": None}
     assert call.analysis["invalid"] == ["follow_up_date"]
     assert (call.analysis["summary"], call.analysis["success"]) == ("Extractive summary.", None)
 
