@@ -263,10 +263,12 @@ class OpenAIBrain(Brain):
         kwargs = {
             "model": self.model,
             "messages": messages,
-            "tools": self._tool_schemas(),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        tools = self._tool_schemas()
+        if tools:  # the API refuses an empty list
+            kwargs["tools"] = tools
         if self.temperature is not None:
             kwargs["temperature"] = float(self.temperature)
         deadline = time.monotonic() + self.first_token_s

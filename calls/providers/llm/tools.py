@@ -2,7 +2,8 @@
 
 HTTP tools are data in `Agent.tools` (validated by `calls.agent_config.validate_tools`):
 `[{"name", "description", "parameters" (JSON schema), "url", "method", "headers", "secret", "timeout_s"}]`.
-A call sends the model's JSON arguments (a JSON body; the query string for GET and DELETE). Every request is
+A call sends the model's JSON arguments (a JSON body; for GET and DELETE, the query string — then the signed bytes
+are the query string, as sent after the "?"). Every request is
 authenticated: by `headers` whose values may name secrets from the environment — `{{secret:CRM_TOKEN}}` is the
 value of `VOICEBOT_TOOL_SECRET_CRM_TOKEN`, only that prefix, so an agent's editor cannot send the server's other
 secrets (its database password, its own API keys) to a URL of their choosing — and/or signed with `secret`:
@@ -24,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 import os
+from urllib.parse import urlencode
 
 import httpx
 
@@ -128,18 +130,22 @@ class HttpTool:
     async def call(self, client: httpx.AsyncClient, arguments: dict) -> str:
         """POST the arguments; the result (or what went wrong) as text for the model. Never raises for the
         endpoint's failures: the model should hear about them and tell the caller."""
-        body = json.dumps(arguments, separators=(",", ":")).encode()
-        query = self.method in QUERY_METHODS
-        headers = {"Content-Type": "application/json"} if not query else {}
+        url = self.url
+        if self.method in QUERY_METHODS:
+            # The arguments as the query string, which is what is signed (the request has no body).
+            body = urlencode({k: _query_value(v) for k, v in arguments.items()}).encode()
+            url = f"{url}{'&' if '?' in url else '?'}{body.decode()}" if body else url
+            headers, content = {}, None
+        else:
+            body = json.dumps(arguments, separators=(",", ":")).encode()
+            headers, content = {"Content-Type": "application/json"}, body
         headers.update(self._headers())
         if self.secret:
             timestamp = str(int(time.time()))
-            # A query-string request is signed over its canonical JSON arguments, as a body would be.
             headers.update({TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(self.secret, timestamp, body)})
-        request = {"params": {k: _query_value(v) for k, v in arguments.items()}} if query else {"content": body}
         try:
-            response = await client.request(self.method, self.url, headers=headers, timeout=self.timeout_s,
-                                            **request)
+            response = await client.request(self.method, url, headers=headers, timeout=self.timeout_s,
+                                            content=content)
         except httpx.TimeoutException:
             return json.dumps({"error": f"the {self.name} service did not answer in time"})
         except httpx.HTTPError as exc:
