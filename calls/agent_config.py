@@ -59,11 +59,15 @@ def validate_variable_defaults(defaults) -> None:
             raise ValueError(f"Variable {name!r}: the default must be text, a number or true/false.")
 
 
+def _bounded_list(items, limit: int, what: str) -> None:
+    if not isinstance(items, list):
+        raise ValueError(f"The {what} must be a JSON list.")
+    if len(items) > limit:
+        raise ValueError(f"At most {limit} {what}.")
+
+
 def validate_tools(tools, declared: dict) -> None:
-    if not isinstance(tools, list):
-        raise ValueError("Tools must be a JSON list of tool objects.")
-    if len(tools) > MAX_TOOLS:
-        raise ValueError(f"At most {MAX_TOOLS} tools.")
+    _bounded_list(tools, MAX_TOOLS, "tools")
     seen: set[str] = set()
     for i, tool in enumerate(tools, 1):
         label = f"Tool {i}"
@@ -132,10 +136,7 @@ def validate_transfer_targets(targets) -> None:
 
 
 def validate_analysis_schema(schema) -> None:
-    if not isinstance(schema, list):
-        raise ValueError("The analysis schema must be a JSON list of fields.")
-    if len(schema) > MAX_ANALYSIS_FIELDS:
-        raise ValueError(f"At most {MAX_ANALYSIS_FIELDS} analysis fields.")
+    _bounded_list(schema, MAX_ANALYSIS_FIELDS, "analysis fields")
     seen: set[str] = set()
     for i, field in enumerate(schema, 1):
         if not isinstance(field, dict):

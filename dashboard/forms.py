@@ -50,21 +50,23 @@ class JSONObjectField(forms.CharField):
             return json.dumps(value, indent=2, ensure_ascii=False)
         return value
 
+    kind, shape = dict, "a JSON object ({ ... })"
+
     def to_python(self, value):
         text = (super().to_python(value) or "").strip()
         if not text:
-            return {}
+            return self.kind()
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
-        if not isinstance(parsed, dict):
-            raise forms.ValidationError("Must be a JSON object ({ ... }).")
+        if not isinstance(parsed, self.kind):
+            raise forms.ValidationError(f"Must be {self.shape}.")
         return parsed
 
     def has_changed(self, initial, data):
         try:
-            return self.to_python(data) != (initial or {})
+            return self.to_python(data) != (initial or self.kind())
         except forms.ValidationError:
             return True
 
@@ -72,23 +74,7 @@ class JSONObjectField(forms.CharField):
 class JSONListField(JSONObjectField):
     """A textarea holding a JSON list (tools, analysis fields)."""
 
-    def to_python(self, value):
-        text = (forms.CharField.to_python(self, value) or "").strip()
-        if not text:
-            return []
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
-        if not isinstance(parsed, list):
-            raise forms.ValidationError("Must be a JSON list ([ ... ]).")
-        return parsed
-
-    def has_changed(self, initial, data):
-        try:
-            return self.to_python(data) != (initial or [])
-        except forms.ValidationError:
-            return True
+    kind, shape = list, "a JSON list ([ ... ])"
 
 
 def _code(rows: int) -> forms.Textarea:

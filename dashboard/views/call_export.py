@@ -7,12 +7,9 @@ import csv
 from django.http import StreamingHttpResponse
 from django.views import View
 
-from calls.models import Call
-
-from ..call_queries import filter_calls
-from ..forms import CallFilterForm
 from ..workspace import WorkspaceMixin
 from .analytics import _Echo
+from .calls import filtered_calls
 
 BASE_COLUMNS = ["call_id", "created_at", "from", "to", "agent", "direction", "status", "duration_s", "end_reason",
                 "summary", "success", "cost_total", "currency"]
@@ -33,11 +30,7 @@ def cell(value) -> str | int | float:
 
 class CallExportView(WorkspaceMixin, View):
     def get(self, request):
-        form = CallFilterForm(request.GET or None, workspace=self.workspace)
-        calls = Call.objects.filter(workspace=self.workspace).select_related("agent")
-        if form.is_bound and form.is_valid():
-            calls = filter_calls(calls, form.cleaned_data)
-        calls = calls.order_by("-created_at")
+        calls = filtered_calls(request, self.workspace)[1].order_by("-created_at")
         # Columns for every analysis field of the agents in the export, in each agent's schema order.
         fields: list[str] = []
         for schema in calls.exclude(agent=None).values_list("agent__analysis_schema", flat=True).distinct():

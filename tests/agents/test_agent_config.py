@@ -79,7 +79,7 @@ def test_two_tools_with_one_name_are_refused(workspace):
     ([{"name": "x", "type": "text", "choices": ["a"]}], "only an enum"),
     ([{"name": "bad name", "type": "text"}], "letters, digits"),
     ([{"name": "x", "type": "text"}, {"name": "x", "type": "number"}], "two fields"),
-    ({"name": "x"}, "JSON list"),
+    ({"name": "x"}, "must be a JSON list"),
 ])  # fmt: skip
 def test_bad_analysis_fields_are_refused(workspace, schema, message):
     assert message in errors_of(Agent(workspace=workspace, name="A", analysis_schema=schema))["analysis_schema"][0]

@@ -15,8 +15,6 @@ from automation.models import WebhookDelivery
 from calls.agent_templates import BY_KEY
 from calls.models import Agent, Call, CallEvent, Turn, Workspace
 from calls.signing import verify
-from tests.scale.receiver import WebhookReceiver
-from voicebot.testing.vendors import start_in_thread
 from voicebot.testing.vendors.openai import ScriptedReply
 
 from .schema_check import problems
@@ -25,21 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ANSWER = {"fields": {"interested": True, "timeline": "next decade", "budget": 5000, "follow_up_date": "2026-12-10"},
           "summary": "Ada wants a demo next week.", "success": True}
-
-
-@pytest.fixture
-def cloud(settings):
-    cloud = start_in_thread()
-    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = cloud.env["OPENAI_API_KEY"], cloud.env["OPENAI_BASE_URL"]
-    yield cloud
-    cloud.stop()
-
-
-@pytest.fixture
-def receiver():
-    made = WebhookReceiver().start()
-    yield made
-    made.stop()
 
 
 def finished_call(llm_provider: str = "openai", webhook: str = "", brain_variables: dict | None = None) -> Call:

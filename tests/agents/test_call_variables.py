@@ -18,7 +18,6 @@ from calls.models import Agent, Call, CallEvent, Turn, Workspace
 from calls.signing import verify
 from tests.scale.test_resume_session import open_stream, talk, until
 from tests.test_media_consumer import fakes  # noqa: F401 (a fixture)
-from voicebot.testing.vendors import start_in_thread
 from voicebot.testing.vendors.threaded_server import ThreadedServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,14 +35,6 @@ class CustomerServer(ThreadedServer):
         self.requests.append((headers, raw))
         time.sleep(self.delay_s)
         return self.answer
-
-
-@pytest.fixture
-def cloud(settings):
-    cloud = start_in_thread()
-    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = cloud.env["OPENAI_API_KEY"], cloud.env["OPENAI_BASE_URL"]
-    yield cloud
-    cloud.stop()
 
 
 def lead_call(fakes, webhook_url: str = "") -> Call:  # noqa: F811

@@ -17,7 +17,6 @@ from automation.models import Campaign, Contact
 from calls import stream_tokens
 from calls.models import Agent, Call, CallEvent, Workspace
 from calls.signing import verify
-from tests.scale.receiver import WebhookReceiver
 from tests.scale.test_resume_session import open_stream, talk
 from tests.test_media_consumer import fakes  # noqa: F401 (a fixture)
 
@@ -29,13 +28,6 @@ FLOW = {"start": "hi", "nodes": {"hi": {"type": "ask", "text": "How can I help?"
 
 
 @pytest.fixture
-def receiver():
-    made = WebhookReceiver().start()
-    yield made
-    made.stop()
-
-
-@pytest.fixture
 def agent(receiver):
     ws = Workspace.objects.create(name="W", slug="w")
     return Agent.objects.create(workspace=ws, name="A", greeting="Hello.", flow=FLOW, stt_provider="scripted",
@@ -43,7 +35,7 @@ def agent(receiver):
                                 post_call_webhook_url=receiver.url + "/hook", post_call_webhook_secret="k")
 
 
-def sent(receiver: WebhookReceiver, event: str) -> list[dict]:
+def sent(receiver, event: str) -> list[dict]:
     bodies = []
     for request in receiver.at("/hook"):
         body = json.loads(request.body)
