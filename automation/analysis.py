@@ -138,8 +138,8 @@ def llm_analysis(call: Call, turns: list[Turn]) -> tuple[dict, dict]:
 
     agent = call.agent
     options = (agent.provider_options or {}).get("llm") or {}
-    base = agent.llm_base_url or options.get("base_url") or settings.OPENAI_BASE_URL or None
-    model = options.get("analysis_model") or agent.llm_model or options.get("model") or "gpt-4o-mini"
+    base = options.get("base_url") or agent.llm_base_url or settings.OPENAI_BASE_URL or None
+    model = options.get("analysis_model") or options.get("model") or agent.llm_model or "gpt-4o-mini"
     client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=base, timeout=LLM_TIMEOUT_S, max_retries=0)
     transcript = "\n".join(f"{t.role}: {spoken(t)}" for t in turns if spoken(t))[-TRANSCRIPT_BUDGET_CHARS:]
     instructions = [PROMPT, f"Summary: {agent.summary_prompt or DEFAULT_SUMMARY}"]

@@ -80,14 +80,14 @@ def llm_summary(agent: Agent, turns: list[Turn]) -> str:
     import openai
 
     options = (agent.provider_options or {}).get("llm") or {}
-    client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=base_url(options, "OPENAI_BASE_URL") or None,
-                           timeout=LLM_TIMEOUT_S, max_retries=0)
+    base = options.get("base_url") or agent.llm_base_url or base_url(options, "OPENAI_BASE_URL") or None
+    client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=base, timeout=LLM_TIMEOUT_S, max_retries=0)
     transcript = "\n".join(f"{t.role}: {spoken(t)}" for t in turns if spoken(t))[-TRANSCRIPT_BUDGET_CHARS:]
     # Streamed like the brain's requests, so any server the agent talks to (OpenAI-compatible ones included)
     # serves this one too.
     stream = client.chat.completions.create(
-        model=options.get("summary_model") or options.get("model") or "gpt-4o-mini",
-        messages=[{"role": "system", "content": PROMPT}, {"role": "user", "content": transcript or "(no speech)"}],
+        model=options.get("summary_model") or options.get("model") or agent.llm_model or "gpt-4o-mini",
+        messages=[{"role": "system", "content": agent.summary_prompt or PROMPT}, {"role": "user", "content": transcript or "(no speech)"}],
         max_tokens=250, stream=True,
     )
     with stream:

@@ -6,6 +6,7 @@ Every row belongs to a Workspace from day one, so tenants are isolated by a fore
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -46,7 +47,7 @@ class Agent(models.Model):
     variable_defaults = models.JSONField(default=dict, blank=True, help_text="Per-call variables and defaults.")
     llm_model = models.CharField(max_length=100, blank=True, default="gpt-4o-mini")
     llm_base_url = models.URLField(blank=True, default="", help_text="An OpenAI-compatible server; empty: settings.")
-    llm_temperature = models.FloatField(null=True, blank=True)
+    llm_temperature = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(2)])
     tools = models.JSONField(default=list, blank=True, help_text="HTTP tools the model may call.")
     end_call_enabled = models.BooleanField(default=True, help_text="The model may hang up (end_call).")
     transfer_targets = models.JSONField(default=dict, blank=True, help_text="label: number; empty: no transfer.")

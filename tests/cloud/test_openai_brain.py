@@ -216,7 +216,7 @@ async def test_a_wrong_or_missing_key_is_permanent(openai_fake, settings):
 
 async def test_for_agent_reads_the_agent_and_resumes_its_state(openai_fake):
     # An agent configured before the prompt-first fields: its provider_options["llm"] still count.
-    agent = Agent(greeting="Hello!", max_reprompts=2, llm_model="",
+    agent = Agent(greeting="Hello!", max_reprompts=2,
                   provider_options={"llm": {"model": "gpt-agent", "system_prompt": "You are Sam."}})
     state = BrainState(node="llm", variables={"messages": [{"role": "user", "content": "earlier"}]})
     brain = OpenAIBrain.for_agent(agent, state)

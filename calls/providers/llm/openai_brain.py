@@ -119,15 +119,16 @@ class OpenAIBrain(Brain):
     @classmethod
     def for_agent(cls, agent, state: BrainState | None) -> OpenAIBrain:
         """The agent's own fields (system prompt, model, base URL, temperature, tools, end-call and transfer
-        switches); `provider_options["llm"]` adds the rare extras (timeouts, budgets) and is still read for the
-        fields of an agent configured before they existed."""
+        switches) with `provider_options["llm"]` over them: it holds the rare extras (timeouts, budgets), and a
+        model / base URL / temperature set there explicitly still counts (the migration moved those of existing LLM
+        agents into the fields). The system prompt there is read only when the field is empty."""
         options = agent.provider_options or {}
-        llm = dict(options.get("llm") or {})
-        llm["system_prompt"] = agent.system_prompt or llm.get("system_prompt", "")
-        llm["model"] = agent.llm_model or llm.get("model") or "gpt-4o-mini"
-        llm["base_url"] = agent.llm_base_url or llm.get("base_url", "")
+        extras = dict(options.get("llm") or {})
+        fields = {"model": agent.llm_model or "gpt-4o-mini", "base_url": agent.llm_base_url}
         if agent.llm_temperature is not None:
-            llm["temperature"] = agent.llm_temperature
+            fields["temperature"] = agent.llm_temperature
+        llm = {**fields, **extras}
+        llm["system_prompt"] = agent.system_prompt or extras.get("system_prompt", "")
         if agent.transfer_targets:
             llm["transfer_targets"] = agent.transfer_targets
         llm["end_call"] = agent.end_call_enabled
