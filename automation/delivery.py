@@ -45,7 +45,8 @@ def _locked_subject(event: str, subject_id: int):
         Call.objects.select_for_update().filter(pk=subject.call_id).first()
         return subject
     query = Campaign.objects if kind is Campaign else Call.objects
-    return query.select_for_update().select_related("agent").filter(pk=subject_id).first()
+    # of=self: PostgreSQL cannot lock the nullable side of the outer join to the agent (nor needs to).
+    return query.select_for_update(of=("self",)).select_related("agent").filter(pk=subject_id).first()
 
 
 def attempt(subject_id: int, task_id: str, number: int, event: str = EVENT) -> Result:
