@@ -87,7 +87,8 @@ def llm_summary(agent: Agent, turns: list[Turn]) -> str:
     # serves this one too.
     stream = client.chat.completions.create(
         model=options.get("summary_model") or options.get("model") or agent.llm_model or "gpt-4o-mini",
-        messages=[{"role": "system", "content": agent.summary_prompt or PROMPT}, {"role": "user", "content": transcript or "(no speech)"}],
+        messages=[{"role": "system", "content": agent.summary_prompt or PROMPT},
+                  {"role": "user", "content": transcript or "(no speech)"}],
         max_tokens=250, stream=True,
     )
     with stream:

@@ -120,8 +120,8 @@ def parse_answer(raw: bytes) -> tuple[dict, dict]:
         kind = OVERRIDABLE.get(name)
         if kind is None:
             raise BadAnswer(f"override {name!r} is not allowed; use {', '.join(OVERRIDABLE)}")
-        ok = isinstance(value, int | float) and not isinstance(value, bool) if kind is float else isinstance(value, kind)
-        if not ok:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (number if kind is float else isinstance(value, kind)):
             raise BadAnswer(f"override {name!r} must be a {kind.__name__}")
     return variables, overrides
 

@@ -77,7 +77,7 @@ def greeting_of(call: Call) -> str:
     return Turn.objects.filter(call=call, role="agent").order_by("index").first().text
 
 
-def test_variables_from_the_request_the_builtins_and_the_webhook_reach_the_prompt_and_the_greeting(fakes, cloud):  # noqa: F811
+def test_variables_from_the_request_and_the_webhook_reach_the_prompt_and_the_greeting(fakes, cloud):  # noqa: F811
     with CustomerServer((200, {"variables": {"company": "Initech"}, "overrides": {"llm_temperature": 0.1}})) as server:
         call = lead_call(fakes, server.origin + "/call-start")
         request = run_call(call, fakes, cloud)
@@ -113,8 +113,8 @@ def test_builtins_fill_the_prompt_of_an_outbound_call(fakes, cloud):  # noqa: F8
     ((200, ["not", "an", "object"]), 0.0, "error"),
     ((200, {"variables": {"caller_number": "+1999"}}), 0.0, "error"),  # a built-in cannot be faked
 ])  # fmt: skip
-def test_a_slow_failing_or_junk_webhook_leaves_the_call_on_its_defaults(fakes, cloud, settings, answer, delay_s,  # noqa: F811
-                                                                       outcome):
+def test_a_slow_failing_or_junk_webhook_leaves_the_call_on_its_defaults(  # noqa: F811
+        fakes, cloud, settings, answer, delay_s, outcome):
     settings.CALL_START_WEBHOOK_TIMEOUT_S = 0.5
     with CustomerServer(answer, delay_s) as server:
         call = lead_call(fakes, server.origin + "/call-start")

@@ -94,8 +94,8 @@ def test_transfers_are_announced_when_the_session_records_them(agent, receiver, 
 
 
 def test_campaign_finished_goes_out_when_the_last_contact_settles(agent, receiver):
-    campaign = Campaign.objects.create(workspace=agent.workspace, agent=agent, name="Spring", from_number="+15550100000",
-                                       carrier="twilio", status=Campaign.Status.RUNNING)
+    campaign = Campaign.objects.create(workspace=agent.workspace, agent=agent, name="Spring",
+                                       from_number="+15550100000", carrier="twilio", status=Campaign.Status.RUNNING)
     Contact.objects.create(campaign=campaign, number="+15550000001", status=Contact.Status.DONE)
     Contact.objects.create(campaign=campaign, number="+15550000002", status=Contact.Status.FAILED)
     assert campaigns.dial_due(campaign.pk) == 0

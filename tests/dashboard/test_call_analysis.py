@@ -53,7 +53,8 @@ def test_the_call_page_shows_variables_analysis_and_cost(client_a, analysed):
     kinds = {line["kind"]: line for line in call.cost["lines"]}
     assert kinds["carrier"]["quantity"] == 2 and kinds["stt"]["provider"] == "deepgram"
     assert kinds["tts"]["quantity"] == 21 and kinds["llm_prompt"]["amount"] == pytest.approx(0.00015)
-    assert call.cost["total"] == pytest.approx(2 * 0.014 + 61 / 60 * 0.0077 + 0.021 * 0.18 + 0.00015 + 0.00006, abs=1e-6)
+    expected = 2 * 0.014 + 61 / 60 * 0.0077 + 0.021 * 0.18 + 0.00015 + 0.00006
+    assert call.cost["total"] == pytest.approx(expected, abs=1e-6)
     assert f"{call.cost['total']:.4f} USD" in html
 
 
