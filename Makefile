@@ -14,8 +14,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 
 # Reinstall only when requirements.txt changes, so a second `make run` starts in seconds.
-$(STAMP): requirements.txt | $(PY)
+$(STAMP): requirements.txt requirements-llm-test.txt | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-llm-test.txt
 	touch $(STAMP)
 
 # The Smart Turn end-of-turn model: one file out of the pipecat-ai wheel (not a dependency: its pins conflict with

@@ -18,8 +18,9 @@ from calls.carriers.rest_errors import CarrierRestError, NotConfigured
 from calls.models import Call
 from calls.outbound import place_call
 
+from .events import CAMPAIGN_FINISHED
 from .models import Campaign, Contact
-from .signals import contact_settled
+from .signals import contact_settled, webhook_due
 
 log = logging.getLogger("automation.campaigns")
 
@@ -50,6 +51,9 @@ def dial_due(campaign_id: int) -> int:
         if not due and not contacts.filter(status__in=[Contact.Status.PENDING, Contact.Status.DIALING]).exists():
             campaign.status = Campaign.Status.COMPLETED
             campaign.save(update_fields=["status"])
+            if campaign.agent.post_call_webhook_url:
+                transaction.on_commit(lambda: webhook_due.send(sender=Campaign, call_id=campaign.pk,
+                                                               event=CAMPAIGN_FINISHED))
     for contact in due:
         _dial(campaign, contact)
     return len(due)

@@ -1,4 +1,5 @@
-"""The work after a call, in order: campaign result, PII redaction, summary, statistics, then the webhook.
+"""The work after a call, in order: campaign result, PII redaction, summary, statistics, usage and cost, then the
+call.ended webhook and the analysis (each its own task).
 
 Every step is safe to repeat (the task may run twice: the consumer and the carrier's status callback both ask for
 it). The campaign result comes first so the next dial does not wait for an LLM summary; redaction comes before the
@@ -13,8 +14,8 @@ from django.db import transaction
 
 from calls.models import Call, Turn
 
-from . import campaigns, redaction, stats
-from .signals import webhook_due
+from . import analysis, campaigns, redaction, stats, usage
+from .signals import analysis_due, webhook_due
 from .summary import summarize
 
 log = logging.getLogger("automation.post_call")
@@ -36,9 +37,12 @@ def run(call_id: int) -> str:
         call.summary = summarize(call, turns)
         Call.objects.filter(pk=call.pk).update(summary=call.summary)
     stats.roll_up(call, turns)
+    usage.record(call, turns)
+    # The tasks (automation.tasks) receive these: this module stays below the tasks that run it.
     if call.agent is not None and call.agent.post_call_webhook_url:
-        # The webhook task (automation.tasks) receives this: this module stays below the tasks that run it.
         transaction.on_commit(lambda: webhook_due.send(sender=Call, call_id=call.pk))
+    if analysis.wanted(call.agent):
+        transaction.on_commit(lambda: analysis_due.send(sender=Call, call_id=call.pk))
     return "done"
 
 

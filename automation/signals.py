@@ -8,5 +8,9 @@ from django.dispatch import Signal
 #: A campaign contact's call was settled and committed: `campaign_id`. The campaign wakes to dial what is due.
 contact_settled = Signal()
 
-#: The post-call work of a call whose agent has a webhook URL was committed: `call_id`. The webhook goes out.
+#: An event for an agent with a webhook URL was committed: `call_id` (the event's subject id: a call, a CallEvent
+#: for transfer.*, a campaign for campaign.finished) and `event` (events.CATALOGUE; default call.ended).
 webhook_due = Signal()
+
+#: The post-call work of a call whose agent wants an analysis was committed: `call_id`. The analysis task runs.
+analysis_due = Signal()

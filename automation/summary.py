@@ -27,7 +27,7 @@ _CONFIRMS = re.compile(
     r"\b(I've|I have|I'll|I will|we'll|booked|pencilled|penciled|scheduled|confirm\w*|transferr\w*|all set|noted)\b",
     re.IGNORECASE,
 )
-_HIDDEN_VARIABLES = {"intent", "messages", "summary"}
+_HIDDEN_VARIABLES = {"intent", "messages", "summary", "usage"}
 
 
 def summarize(call: Call, turns: list[Turn]) -> str:
@@ -43,18 +43,18 @@ def _uses_openai(agent: Agent | None) -> bool:
     return agent is not None and agent.llm_provider == "openai" and bool(settings.OPENAI_API_KEY)
 
 
-def _spoken(turn: Turn) -> str:
+def spoken(turn: Turn) -> str:
     # Of an interrupted agent turn, only what the caller heard happened.
     return (turn.heard_text if turn.role == Turn.Role.AGENT and turn.interrupted else turn.text).strip()
 
 
 def extractive_summary(call: Call, turns: list[Turn]) -> str:
-    said = [_spoken(t) for t in turns if t.role == Turn.Role.CALLER and _spoken(t)]
+    said = [spoken(t) for t in turns if t.role == Turn.Role.CALLER and spoken(t)]
     confirmed: list[str] = []
     for turn in turns:
         if turn.role != Turn.Role.AGENT:
             continue
-        sentences, rest = split_sentences(_spoken(turn) + " ")
+        sentences, rest = split_sentences(spoken(turn) + " ")
         for sentence in [*sentences, rest.strip()]:
             if sentence and _CONFIRMS.search(sentence) and sentence not in confirmed:
                 confirmed.append(sentence)
@@ -80,14 +80,15 @@ def llm_summary(agent: Agent, turns: list[Turn]) -> str:
     import openai
 
     options = (agent.provider_options or {}).get("llm") or {}
-    client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=base_url(options, "OPENAI_BASE_URL") or None,
-                           timeout=LLM_TIMEOUT_S, max_retries=0)
-    transcript = "\n".join(f"{t.role}: {_spoken(t)}" for t in turns if _spoken(t))[-TRANSCRIPT_BUDGET_CHARS:]
+    base = options.get("base_url") or agent.llm_base_url or base_url(options, "OPENAI_BASE_URL") or None
+    client = openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=base, timeout=LLM_TIMEOUT_S, max_retries=0)
+    transcript = "\n".join(f"{t.role}: {spoken(t)}" for t in turns if spoken(t))[-TRANSCRIPT_BUDGET_CHARS:]
     # Streamed like the brain's requests, so any server the agent talks to (OpenAI-compatible ones included)
     # serves this one too.
     stream = client.chat.completions.create(
-        model=options.get("summary_model") or options.get("model") or "gpt-4o-mini",
-        messages=[{"role": "system", "content": PROMPT}, {"role": "user", "content": transcript or "(no speech)"}],
+        model=options.get("summary_model") or options.get("model") or agent.llm_model or "gpt-4o-mini",
+        messages=[{"role": "system", "content": agent.summary_prompt or PROMPT},
+                  {"role": "user", "content": transcript or "(no speech)"}],
         max_tokens=250, stream=True,
     )
     with stream:

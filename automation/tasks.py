@@ -18,7 +18,8 @@ from kombu.exceptions import KombuError
 
 from . import campaigns
 from .backoff import delay_s
-from .delivery import Result, attempt
+from .analysis import run as run_analysis
+from .delivery import EVENT, Result, attempt
 from .models import Campaign
 from .post_call import run as run_post_call
 from .retention import purge_expired
@@ -34,18 +35,26 @@ _DB_RETRY = dict(autoretry_for=TRANSIENT_DB, retry_backoff=2, retry_backoff_max=
 
 @shared_task(**_DB_RETRY)
 def post_call(call_id: int) -> str:
-    """Campaign result, PII redaction, summary, statistics, then the call-completed webhook (its own task)."""
+    """Campaign result, PII redaction, summary, statistics, usage and cost, then the call.ended webhook and the
+    analysis (their own tasks)."""
     return run_post_call(call_id)
 
 
 @shared_task(bind=True, max_retries=None)
-def deliver_call_webhook(self, call_id: int) -> str:
-    """One attempt per run; a transient failure schedules the next (settings.WEBHOOK_* set the policy)."""
+def deliver_call_webhook(self, call_id: int, event: str = EVENT) -> str:
+    """One attempt per run of one event (`call_id`: its subject's id, see events.CATALOGUE); a transient failure
+    schedules the next (settings.WEBHOOK_* set the policy)."""
     number = self.request.retries + 1
-    result = attempt(call_id, self.request.id or "", number)
+    result = attempt(call_id, self.request.id or "", number, event)
     if result is Result.RETRY:
         raise self.retry(countdown=delay_s(number, settings.WEBHOOK_RETRY_BASE_S))
     return result.value
+
+
+@shared_task(**_DB_RETRY)
+def analyze_call(call_id: int) -> str:
+    """The agent's analysis fields, summary and success (LLM or the flow's slots), then the call.analyzed webhook."""
+    return run_analysis(call_id)
 
 
 def enqueue_post_call(call_id: int) -> None:

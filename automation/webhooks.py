@@ -1,39 +1,21 @@
-"""Signed webhook requests: the signature scheme, and one delivery attempt classified for retrying.
+"""Signed webhook requests: one delivery attempt classified for retrying (the signature: `calls.signing`).
 
-`X-Voicebot-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` — the timestamp is signed with
-the body so a receiver can refuse replays (`verify` allows 5 minutes). Retryable: connection errors, timeouts,
+Retryable: connection errors, timeouts,
 429 and 5xx. Any other non-2xx (4xx, and 3xx: redirects are not followed) is the receiver's answer and is final.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 
 import httpx
 
-SIGNATURE_HEADER = "X-Voicebot-Signature"
+from calls.signing import SIGNATURE_HEADER, TOLERANCE_S, signature, verify
+
+__all__ = ["SIGNATURE_HEADER", "EVENT_ID_HEADER", "TOLERANCE_S", "signature", "verify", "Outcome", "post"]
+
 EVENT_ID_HEADER = "X-Voicebot-Event-Id"
-TOLERANCE_S = 300
-
-
-def signature(secret: str, body: bytes, timestamp: int) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify(secret: str, body: bytes, header: str, now: float | None = None) -> bool:
-    """What a receiver does (and what the tests do): check the HMAC and that the timestamp is recent."""
-    try:
-        fields = dict(part.split("=", 1) for part in header.split(","))
-        timestamp = int(fields["t"])
-    except (ValueError, KeyError):
-        return False
-    if abs((now if now is not None else time.time()) - timestamp) > TOLERANCE_S:
-        return False
-    return hmac.compare_digest(signature(secret, body, timestamp), header)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from . import admission, stream_tokens
+from .call_start import start_call
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
 from .db import run_db
@@ -165,6 +166,8 @@ class MediaStreamConsumer(AsyncConsumer):
         try:
             await run_db(_mark_answered, call.pk, start.stream_id)
             next_index = await run_db(_next_turn_index, call.pk)
+            if next_index == 0:
+                await start_call(call)  # its variables from the customer's server (~1.5 s at most); call.started
             from .session.factory import build_session
 
             self.call = call

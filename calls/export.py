@@ -29,6 +29,9 @@ def call_as_dict(call: Call) -> dict:
         "created_at": call.created_at.isoformat(),
         "answered_at": call.answered_at.isoformat() if call.answered_at else None,
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        # Per-call variables (bookkeeping keys starting with "_" left out), post-call analysis, usage and cost.
+        "variables": {k: v for k, v in (call.variables or {}).items() if not str(k).startswith("_")},
+        "analysis": call.analysis, "usage": call.usage, "cost": call.cost,
         "turns": turns,
         "events": [{"kind": e.kind, "detail": e.detail, "at": e.at.isoformat()} for e in call.events.all()],
     }

@@ -6,8 +6,11 @@ Every row belongs to a Workspace from day one, so tenants are isolated by a fore
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from .agent_config import validate_agent
 
 
 class Workspace(models.Model):
@@ -37,7 +40,23 @@ class Agent(models.Model):
     stt_provider = models.CharField(max_length=40, default="whisper")
     llm_provider = models.CharField(max_length=40, default="flow")
     tts_provider = models.CharField(max_length=40, default="espeak")
-    provider_options = models.JSONField(default=dict, blank=True)
+    provider_options = models.JSONField(default=dict, blank=True, help_text="Rare, provider-specific extras.")
+    # The prompt-first agent (the "openai" brain; see calls/agent_config.py for the shapes and their validation).
+    # Templates take {{variables}}: built-ins (calls.templating) and those declared in `variable_defaults`.
+    system_prompt = models.TextField(blank=True, default="")
+    variable_defaults = models.JSONField(default=dict, blank=True, help_text="Per-call variables and defaults.")
+    llm_model = models.CharField(max_length=100, blank=True, default="gpt-4o-mini")
+    llm_base_url = models.URLField(blank=True, default="", help_text="An OpenAI-compatible server; empty: settings.")
+    llm_temperature = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(2)])
+    tools = models.JSONField(default=list, blank=True, help_text="HTTP tools the model may call.")
+    end_call_enabled = models.BooleanField(default=True, help_text="The model may hang up (end_call).")
+    transfer_targets = models.JSONField(default=dict, blank=True, help_text="label: number; empty: no transfer.")
+    analysis_schema = models.JSONField(default=list, blank=True, help_text="Fields filled after each call.")
+    summary_prompt = models.TextField(blank=True, default="")
+    success_criterion = models.TextField(blank=True, default="")
+    # Asked (signed, ~1.5 s) when a call starts, for this call's variables or overrides (calls/call_start.py).
+    call_start_webhook_url = models.URLField(blank=True, default="")
+    call_start_webhook_secret = models.CharField(max_length=128, blank=True, default="")
     voice = models.CharField(max_length=80, default="en-us")
     barge_in_enabled = models.BooleanField(default=True)
     barge_in_min_ms = models.PositiveIntegerField(default=200, help_text="Caller speech needed to interrupt.")
@@ -82,6 +101,9 @@ class Agent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        validate_agent(self)
 
     def save(self, *args, **kwargs) -> None:
         """Bump `flow_version` whenever the stored flow changes, so every call can say which flow it ran.
@@ -145,6 +167,11 @@ class Call(models.Model):
     variables = models.JSONField(default=dict, blank=True, help_text="Per-call variables (outbound/campaign).")
     # A call placed by an agent test suite (suites): kept out of analytics by default.
     is_test = models.BooleanField(default=False)
+    # After the call (automation/analysis.py): {fields: {...}, summary, success: bool|None, error?}.
+    analysis = models.JSONField(default=dict, blank=True)
+    # What the call used per provider, and what that cost (calls/costs.py): {total, currency, lines: [...]}.
+    usage = models.JSONField(default=dict, blank=True)
+    cost = models.JSONField(default=dict, blank=True)
 
     class Meta:
         unique_together = [("carrier", "carrier_call_id")]
@@ -216,6 +243,8 @@ class CallEvent(models.Model):
         OVERFLOW = "overflow"
         INFO = "info"
         TOOL_CALL = "tool_call"  # the brain called a tool: {name, arguments}
+        CALL_START_WEBHOOK = "call_start_webhook"  # the call-starting request: what it returned, or why it failed
+        ANALYSIS = "analysis"  # the post-call analysis could not use the LLM (and what it fell back to)
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", null=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")

@@ -12,3 +12,6 @@ call_finished = Signal()
 
 #: The demo agent was created or refreshed (`seed_demo`): `agent_id`. The test suites load the demo's scenarios.
 demo_seeded = Signal()
+#: A call was answered and its (first) media stream started: `call_id`. Sent on the DB thread once the call-starting
+#: webhook has answered (calls.call_start), only for an agent with a webhook URL; automation sends `call.started`.
+call_started = Signal()

@@ -170,6 +170,18 @@ def call_report(calls: QuerySet[Call], period: Period) -> dict:
     }
 
 
+def cost_per_day(calls: QuerySet[Call]) -> list[dict]:
+    """[{day, calls, total, currency}] over the calls' costs (calls.costs), newest day first; days without a
+    priced call are left out."""
+    days: dict = {}
+    for created_at, cost in calls.exclude(cost={}).values_list("created_at", "cost"):
+        day = timezone.localtime(created_at).date()
+        row = days.setdefault(day, {"day": day, "calls": 0, "total": 0.0, "currency": cost.get("currency", "")})
+        row["calls"] += 1
+        row["total"] = round(row["total"] + float(cost.get("total") or 0), 6)
+    return [days[d] for d in sorted(days, reverse=True)]
+
+
 def hangup_nodes(calls: QuerySet[Call]) -> list[tuple[str, int]]:
     """[(flow node, calls)] by where finished calls were when they ended: the node of each call's last agent turn."""
     last_nodes: dict[int, str] = {}

@@ -65,4 +65,26 @@ def filter_calls(calls: QuerySet[Call], filters: dict) -> QuerySet[Call]:
             calls = calls.filter(talk_time__lte=timedelta(seconds=high))
     if filters.get("q"):
         calls = search_transcripts(calls, filters["q"])
+    if filters.get("success"):
+        calls = calls.filter(analysis__success=filters["success"] == "yes")
+    if filters.get("field"):
+        calls = filter_analysis_field(calls, filters["field"], filters.get("value") or "")
     return calls
+
+
+def filter_analysis_field(calls: QuerySet[Call], name: str, value: str) -> QuerySet[Call]:
+    """Calls whose analysis field `name` (a checked identifier) equals `value` as typed in a search box: "true" is
+    the boolean too, "12" the number; an empty value means the field was filled at all."""
+    key = f"analysis__fields__{name}"
+    if not value:
+        return calls.filter(**{f"{key}__isnull": False}).exclude(**{key: None})
+    match = Q(**{key: value}) | Q(**{f"{key}__iexact": value})
+    if value.lower() in ("true", "yes", "false", "no"):
+        match |= Q(**{key: value.lower() in ("true", "yes")})
+    try:
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        match |= Q(**{key: number}) | (Q(**{key: int(number)}) if number.is_integer() else Q())
+    return calls.filter(match)

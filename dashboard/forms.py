@@ -52,23 +52,35 @@ class JSONObjectField(forms.CharField):
             return json.dumps(value, indent=2, ensure_ascii=False)
         return value
 
+    kind, shape = dict, "a JSON object ({ ... })"
+
     def to_python(self, value):
         text = (super().to_python(value) or "").strip()
         if not text:
-            return {}
+            return self.kind()
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
-        if not isinstance(parsed, dict):
-            raise forms.ValidationError("Must be a JSON object ({ ... }).")
+        if not isinstance(parsed, self.kind):
+            raise forms.ValidationError(f"Must be {self.shape}.")
         return parsed
 
     def has_changed(self, initial, data):
         try:
-            return self.to_python(data) != (initial or {})
+            return self.to_python(data) != (initial or self.kind())
         except forms.ValidationError:
             return True
+
+
+class JSONListField(JSONObjectField):
+    """A textarea holding a JSON list (tools, analysis fields)."""
+
+    kind, shape = list, "a JSON list ([ ... ])"
+
+
+def _code(rows: int) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "spellcheck": "false", "class": "code", "data-json-editor": ""})
 
 
 @lru_cache(maxsize=1)
@@ -116,6 +128,31 @@ class AgentForm(forms.ModelForm):
         '{"smart-turn": {"threshold": 0.6, "reask_every_ms": 400}}), and "tools" (a list), e.g. '
         '{"stt": {"language": "en"}, "llm": {"model": "gpt-4o-mini"}}.',
     )
+    variable_defaults = JSONObjectField(
+        required=False, widget=_code(4), label="Variables",
+        help_text='The {{variables}} this agent uses, with their defaults, e.g. {"customer_name": "there"}. A call '
+        "fills them from the outbound request, the campaign CSV row or the call-starting webhook.")
+    tools = JSONListField(
+        required=False, widget=_code(8),
+        help_text='HTTP tools, e.g. [{"name": "order_status", "description": "Where an order is", "parameters": '
+        '{"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}, '
+        '"url": "https://crm.example.com/orders", "method": "GET", "headers": {"Authorization": '
+        '"Bearer {{secret:CRM_TOKEN}}"}}]. {{secret:NAME}} is the server\'s VOICEBOT_TOOL_SECRET_NAME; '
+        '"secret" (optional) signs each request.')
+    transfer_targets = JSONObjectField(
+        required=False, widget=_code(3),
+        help_text='Where the model may transfer a caller, e.g. {"sales": "+15550100"}. Empty: no transfer tool.')
+    analysis_schema = JSONListField(
+        required=False, widget=_code(8), label="Analysis fields",
+        help_text='Filled after each call, e.g. [{"name": "interested", "type": "boolean", "description": '
+        '"Did the caller want a demo?"}, {"name": "budget", "type": "enum", "choices": ["low", "high"]}]. '
+        "Types: text, number, boolean, enum, date.")
+    llm_base_url = forms.URLField(required=False, assume_scheme="https", label="Base URL (OpenAI-compatible server)",
+                                  help_text="Empty: the server's OPENAI_BASE_URL (or OpenAI).")
+    call_start_webhook_url = forms.URLField(
+        required=False, assume_scheme="https", label="Call-starting webhook URL",
+        help_text="Asked when a call starts for its variables (1.5 s at most; on failure the call goes on with the "
+        "defaults).")
     stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
     tts_provider = forms.ChoiceField(choices=TTS_PROVIDERS, label="Text-to-speech")
@@ -123,12 +160,22 @@ class AgentForm(forms.ModelForm):
     class Meta:
         model = Agent
         fields = [
-            "name", "greeting", "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
+            "name", "greeting", "system_prompt", "variable_defaults", "llm_model", "llm_base_url", "llm_temperature",
+            "tools", "end_call_enabled", "transfer_targets", "analysis_schema", "summary_prompt", "success_criterion",
+            "call_start_webhook_url", "call_start_webhook_secret",
+            "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
             "barge_in_enabled", "barge_in_min_ms", "end_of_turn", "end_of_turn_silence_ms",
             "end_of_turn_max_silence_ms", "smart_turn_silence_ms", "silence_timeout_s", "max_reprompts",
             "max_duration_s",
         ]  # fmt: skip
         labels = {
+            "greeting": "First message",
+            "llm_model": "Model",
+            "llm_base_url": "Base URL (OpenAI-compatible server)",
+            "llm_temperature": "Temperature",
+            "end_call_enabled": "The agent may hang up (end_call)",
+            "call_start_webhook_url": "Call-starting webhook URL",
+            "call_start_webhook_secret": "Call-starting webhook signing secret",
             "barge_in_enabled": "Callers can interrupt (barge-in)",
             "barge_in_min_ms": "Barge-in: minimum caller speech (ms, voiced-time rule)",
             "end_of_turn": "End of the caller's turn",
@@ -140,12 +187,24 @@ class AgentForm(forms.ModelForm):
             "max_duration_s": "Maximum call length (s)",
         }
         help_texts = {
-            "greeting": "Spoken as soon as the call is answered.",
+            "greeting": "Spoken as soon as the call is answered. Takes {{variables}}.",
+            "system_prompt": "Who the agent is, what it knows and how it behaves. Takes {{variables}}, e.g. "
+            "{{customer_name}}, {{caller_number}}, {{date}}.",
+            "summary_prompt": "How to summarise a call (empty: a short summary for the business).",
+            "success_criterion": "When a call counts as a success, e.g. 'The caller booked an appointment.'",
+            "call_start_webhook_url": "Asked when a call starts for its variables (1.5 s at most; on failure the "
+            "call goes on with the defaults).",
             "voice": "eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's voice id for ElevenLabs.",
             "end_of_turn": "Silence ends a turn after the time below. Smart Turn asks a model after a short "
             "silence whether the caller sounds done: yes ends the turn at once, no waits up to the longest wait.",
         }
-        widgets = {"greeting": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "greeting": forms.Textarea(attrs={"rows": 2}),
+            "system_prompt": forms.Textarea(attrs={"rows": 14}),
+            "summary_prompt": forms.Textarea(attrs={"rows": 2}),
+            "success_criterion": forms.Textarea(attrs={"rows": 2}),
+            "call_start_webhook_secret": forms.PasswordInput(render_value=True),
+        }
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)
@@ -160,6 +219,7 @@ class AgentForm(forms.ModelForm):
             "smart_turn_silence_ms": (40, 1000),
             "max_reprompts": (0, 10),
             "max_duration_s": (10, 4 * 3600),
+            "llm_temperature": (0, 2),
         }
         for name, (low, high) in bounds.items():
             field = self.fields[name]
@@ -227,7 +287,8 @@ class AgentForm(forms.ModelForm):
             self.add_error("flow", "The Flow brain needs a flow. Write one here or choose another brain.")
         elif data.get("flow") and "flow" not in self.errors and "provider_options" not in self.errors:
             # Check the flow against what this agent will have (an LLM, its tools, the workspace's agents).
-            probe = Agent(llm_provider=data.get("llm_provider", "flow"), provider_options=data.get("provider_options") or {})
+            probe = Agent(llm_provider=data.get("llm_provider", "flow"), provider_options=data.get("provider_options") or {},
+                          tools=data.get("tools") or [])
             names = set(Agent.objects.filter(workspace=self.workspace).values_list("name", flat=True))
             try:
                 validate_flow(data["flow"], capabilities_for(probe, names | {data.get("name", "")}))
@@ -324,6 +385,14 @@ class CallFilterForm(forms.Form):
         label="Max s",
         widget=forms.NumberInput(attrs={"placeholder": "max", "step": "any"}),
     )
+
+    success = forms.ChoiceField(choices=[("", "Any outcome"), ("yes", "Succeeded"), ("no", "Did not succeed")],
+                                required=False, label="Success")
+    field = forms.RegexField(regex=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$", required=False, label="Analysis field",
+                             widget=forms.TextInput(attrs={"placeholder": "e.g. interested"}),
+                             error_messages={"invalid": "A field name: letters, digits and _."})
+    value = forms.CharField(required=False, max_length=200, label="equals",
+                            widget=forms.TextInput(attrs={"placeholder": "e.g. true"}))
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from .views import (
     agents,
     analytics,
+    call_export,
     calls,
     campaigns,
     knowledge,
@@ -47,6 +48,7 @@ urlpatterns = [
     path("calls/<int:pk>/", calls.CallDetailView.as_view(), name="call-detail"),
     path("calls/<int:pk>/recording.wav", recordings.CallRecordingView.as_view(), name="call-recording"),
     path("analytics/", analytics.AnalyticsView.as_view(), name="analytics"),
+    path("calls/export.csv", call_export.CallExportView.as_view(), name="calls-export"),
     path("analytics/export.csv", analytics.AnalyticsExportView.as_view(), name="analytics-export"),
     path("live/", live.LiveView.as_view(), name="live"),
     path("live/health.json", live.LiveHealthView.as_view(), name="live-health"),

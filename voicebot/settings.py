@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -114,6 +115,10 @@ CELERY_BEAT_SCHEDULE = {
 # Call-completed webhooks: per-attempt timeout, attempts in all, first retry delay (doubles each time, jittered).
 WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+# The call-starting webhook (calls/call_start.py): the caller is waiting, so its answer must come fast.
+CALL_START_WEBHOOK_TIMEOUT_S = env_float("CALL_START_WEBHOOK_TIMEOUT_S", 1.5)
+# The price table for cost per call (calls/costs.py, whose DEFAULT_PRICES shows the shape): JSON, or the defaults.
+PRICES = json.loads(env_str("VOICEBOT_PRICES", "")) if env_str("VOICEBOT_PRICES", "") else None
 WEBHOOK_RETRY_BASE_S = env_float("WEBHOOK_RETRY_BASE_S", 30.0)
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -26,8 +26,22 @@ def agent_has_llm(agent) -> bool:
     return agent.llm_provider != "flow" or bool((agent.provider_options or {}).get("llm"))
 
 
+def agent_tools(agent) -> list[dict]:
+    """The agent's HTTP tools: its own field, then any still in provider_options["tools"] (agents made before)."""
+    configs = [*(getattr(agent, "tools", None) or []), *((agent.provider_options or {}).get("tools") or [])]
+    return [t for t in configs if isinstance(t, dict)]
+
+
+def llm_options(agent) -> dict:
+    """The LLM settings a flow's LLM steps use: the agent's model fields, then provider_options["llm"]."""
+    fields = {"model": getattr(agent, "llm_model", ""), "base_url": getattr(agent, "llm_base_url", ""),
+              "temperature": getattr(agent, "llm_temperature", None)}
+    return {**{k: v for k, v in fields.items() if v not in ("", None)}, **((agent.provider_options or {}).get("llm")
+                                                                         or {})}
+
+
 def capabilities_for(agent, agent_names: set[str] | None = None) -> Capabilities:
-    configs = (agent.provider_options or {}).get("tools", [])
+    configs = agent_tools(agent)
     tools = frozenset(str(t.get("name", "")) for t in configs if isinstance(t, dict))
     return Capabilities(has_llm=agent_has_llm(agent), tools=tools,
                         agents=frozenset(agent_names) if agent_names is not None else None)
@@ -68,7 +82,6 @@ class FlowContext:
 
     @classmethod
     def for_agent(cls, agent, call=None, recorder=None, *, has_llm: bool | None = None) -> FlowContext:
-        options = agent.provider_options or {}
         variables: dict = {}
         if call is not None:
             variables.update(call.variables or {})
@@ -79,8 +92,8 @@ class FlowContext:
             workspace_id=agent.workspace_id,
             agent_name=agent.name,
             has_llm=agent_has_llm(agent) if has_llm is None else has_llm,
-            llm_options=dict(options.get("llm") or {}),
-            tools=[t for t in options.get("tools", []) if isinstance(t, dict)],
+            llm_options=llm_options(agent),
+            tools=agent_tools(agent),
             variables=variables,
             max_reprompts=agent.max_reprompts,
             note_sources=getattr(recorder, "note_sources", None),

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0005_callevent_kinds"),
+        ("calls", "0008_agents_prompt_first_fields"),
     ]
 
     operations = [

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from knowledge.records import save_turn_sources
 
+from ..call_variables import agent_for_call, call_values
 from ..live import publisher_for
 from ..models import Agent, Call
 from ..pipeline.ports import CallControl, CallStart, MediaEncoder
@@ -84,11 +85,13 @@ def build_session(
 ) -> CallSession:
     """`watch_records` wraps the live-monitor publisher of the call's records (the browser phone's page shows the
     transcript this way); the carrier edge supplies it, so this module knows no carrier."""
-    agent = call.agent
+    # The agent as this call sees it: {{variables}} rendered into its prompt and first message, overrides applied.
+    agent = agent_for_call(call.agent, call)
     rate = start.sample_rate
     saved = call.brain_state or {}
-    # Per-call variables (outbound, campaigns) fill the flow's {placeholders}; what the brain saved wins.
-    state = BrainState(node=saved.get("node"), variables={**(call.variables or {}), **saved.get("variables", {})})
+    # Per-call variables (outbound, campaigns, built-ins) fill the flow's {placeholders}; what the brain saved wins.
+    state = BrainState(node=saved.get("node"), variables={**call_values(call.agent, call),
+                                                          **saved.get("variables", {})})
     on_written = publisher_for(call)
     if watch_records is not None:
         on_written = watch_records(on_written)

@@ -12,8 +12,11 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
+from calls.agent_templates import BY_KEY as AGENT_TEMPLATES
+from calls.agent_templates import TEMPLATES
 from calls.flows.schema import FlowError, validate_flow
 from calls.models import Agent
+from calls.templating import BUILTIN_VARIABLES
 from suites.library import copy_scenarios
 
 from ..flow_diagram import build_diagram
@@ -31,19 +34,22 @@ class AgentListView(WorkspaceMixin, View):
             .annotate(number_count=Count("numbers", distinct=True), call_count=Count("calls", distinct=True))
             .order_by("name")
         )
-        return render(request, "dashboard/agents/list.html", {"agents": agents, "nav": "agents"})
+        return render(request, "dashboard/agents/list.html",
+                      {"agents": agents, "nav": "agents", "templates": TEMPLATES})
 
 
 class AgentEditView(WorkspaceMixin, View):
     """Create (no pk) or edit an agent. A valid form is saved in one transaction; an invalid one saves nothing."""
 
-    def get_agent(self, pk: int | None) -> Agent:
+    def get_agent(self, pk: int | None, template: str = "") -> Agent:
         if pk is None:
+            if template in AGENT_TEMPLATES:  # a prompt-first agent to start from, prefilled and not yet saved
+                return Agent(workspace=self.workspace, **AGENT_TEMPLATES[template].fields)
             return Agent(workspace=self.workspace, flow=STARTER_FLOW, greeting="Hello, thanks for calling.")
         return get_object_or_404(Agent, pk=pk, workspace=self.workspace)
 
     def get(self, request, pk: int | None = None):
-        agent = self.get_agent(pk)
+        agent = self.get_agent(pk, request.GET.get("template", ""))
         return self.render_form(request, AgentForm(instance=agent, workspace=self.workspace), agent)
 
     def post(self, request, pk: int | None = None):
@@ -76,6 +82,7 @@ class AgentEditView(WorkspaceMixin, View):
             "voices": espeak_voice_choices(),
             "nav": "agents",
             "numbers": agent.numbers.all() if agent.pk else [],
+            "builtin_variables": sorted(BUILTIN_VARIABLES.items()),
         }
         return render(request, "dashboard/agents/edit.html", context, status=status)
 

@@ -10,7 +10,16 @@ from django.views import View
 
 from calls.models import Turn
 
-from ..analytics import STAGES, Period, call_report, calls_in, default_period, latency_report, metrics_in
+from ..analytics import (
+    STAGES,
+    Period,
+    call_report,
+    calls_in,
+    cost_per_day,
+    default_period,
+    latency_report,
+    metrics_in,
+)
 from ..forms import AnalyticsFilterForm
 from ..transcript import METRIC_FIELDS
 from ..workspace import WorkspaceMixin
@@ -52,6 +61,7 @@ class AnalyticsView(WorkspaceMixin, View):
                 "stages": [{"field": f, "label": label} for f, label in STAGES],
             },
             "export_query": request.GET.urlencode(),
+            "costs": cost_per_day(calls_in(self.workspace, period, agent)),
         }
         return render(request, "dashboard/analytics.html", context)
 

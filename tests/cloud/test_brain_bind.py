@@ -16,7 +16,9 @@ FLOW = {"start": "bye", "nodes": {"bye": {"type": "end", "text": "Bye {name}."}}
 
 def agent(**overrides) -> SimpleNamespace:
     fields = dict(pk=7, workspace_id=3, name="Front", llm_provider="openai", provider_options={"llm": {}},
-                  flow=FLOW, greeting="Hi.", max_reprompts=2)
+                  flow=FLOW, greeting="Hi.", max_reprompts=2,
+                  system_prompt="", llm_model="", llm_base_url="", llm_temperature=None, tools=[],
+                  end_call_enabled=True, transfer_targets={})
     return SimpleNamespace(**{**fields, **overrides})
 
 

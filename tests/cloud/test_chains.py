@@ -20,7 +20,9 @@ from calls.session.factory import failure_reporter
 
 def agent(**overrides) -> SimpleNamespace:
     fields = dict(stt_provider="whisper", llm_provider="flow", tts_provider="espeak", provider_options={},
-                  voice="en-us", greeting="Hello!", flow={}, max_reprompts=2)
+                  voice="en-us", greeting="Hello!", flow={}, max_reprompts=2,
+                  system_prompt="", llm_model="", llm_base_url="", llm_temperature=None, tools=[],
+                  end_call_enabled=True, transfer_targets={})
     return SimpleNamespace(**{**fields, **overrides})
 
 

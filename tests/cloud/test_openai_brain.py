@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from types import SimpleNamespace
 
 import pytest
 
+from calls.models import Agent
 from calls.providers.base import (
     ActionFailed,
     BrainState,
@@ -216,8 +216,9 @@ async def test_a_wrong_or_missing_key_is_permanent(openai_fake, settings):
 
 
 async def test_for_agent_reads_the_agent_and_resumes_its_state(openai_fake):
-    agent = SimpleNamespace(greeting="Hello!", max_reprompts=2,
-                            provider_options={"llm": {"model": "gpt-agent", "system_prompt": "You are Sam."}})
+    # An agent configured before the prompt-first fields: its provider_options["llm"] still count.
+    agent = Agent(greeting="Hello!", max_reprompts=2,
+                  provider_options={"llm": {"model": "gpt-agent", "system_prompt": "You are Sam."}})
     state = BrainState(node="llm", variables={"messages": [{"role": "user", "content": "earlier"}]})
     brain = OpenAIBrain.for_agent(agent, state)
     await collect(brain.respond(UserTurn("again")))

@@ -266,4 +266,4 @@ def test_a_settled_contact_wakes_its_campaign_and_a_finished_call_its_webhook(ca
     Agent.objects.filter(pk=campaign.agent_id).update(post_call_webhook_url=receiver.url + "/hook")
     assert post_call.run(call.pk) == "done"  # outside a transaction: the on-commit sends happen at once
     assert queued == {"automation.tasks.run_campaign": [(campaign.pk,)],
-                      "automation.tasks.deliver_call_webhook": [(call.pk,)]}
+                      "automation.tasks.deliver_call_webhook": [(call.pk, "call.ended")]}

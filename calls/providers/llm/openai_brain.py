@@ -44,11 +44,14 @@ from .tools import END_CALL_SCHEMA, HttpTool, transfer_schema
 log = logging.getLogger("calls.providers.openai")
 
 PROVIDER = "openai"
+USAGE_KEY = "usage"  # in the brain state's variables: this call's token totals
 DEFAULT_PROMPT = "You are a friendly, efficient phone agent."
-VOICE_RULES = (
+SPOKEN_RULES = (
     "Your replies are spoken aloud on a phone call: answer in one to three short sentences, with no lists, "
-    "markdown or emoji. When the conversation is over, say goodbye and call end_call."
+    "markdown or emoji."
 )
+END_CALL_RULE = " When the conversation is over, say goodbye and call end_call."
+VOICE_RULES = SPOKEN_RULES + END_CALL_RULE
 FILLER = "One moment while I check that. "
 GOODBYE = "Goodbye! "
 TRANSFERRING = "Let me transfer you now. "
@@ -58,9 +61,10 @@ ACTION_FAILED = "Sorry, I couldn't do that right now. Can I help with something 
 
 
 class OpenAIBrain(Brain):
-    """Options (`provider_options["llm"]`): model, system_prompt, temperature, base_url, connect_timeout_s,
-    first_token_timeout_s, read_timeout_s, max_retries, filler_after_s, max_tool_rounds, history_budget_chars,
-    transfer_targets ({label: number} or [number, ...]). HTTP tools come from `provider_options["tools"]`."""
+    """Options: model, system_prompt, temperature, base_url, end_call (offer the tool; default yes),
+    transfer_targets ({label: number} or [number, ...]) — from the Agent's fields (`for_agent`) — and the extras of
+    `provider_options["llm"]`: connect_timeout_s, first_token_timeout_s, read_timeout_s, max_retries,
+    filler_after_s, max_tool_rounds, history_budget_chars. HTTP tools come from `Agent.tools`."""
 
     name = PROVIDER
 
@@ -103,7 +107,8 @@ class OpenAIBrain(Brain):
         self.state = state or BrainState(node="llm")
         variables = self.state.variables
         self.convo = Conversation(
-            f"{o.get('system_prompt') or DEFAULT_PROMPT}\n\n{VOICE_RULES}",
+            f"{o.get('system_prompt') or DEFAULT_PROMPT}\n\n"
+            + (VOICE_RULES if o.get("end_call", True) else SPOKEN_RULES),
             messages=variables.setdefault("messages", []),
             summary=variables.get("summary", ""),
             budget_chars=int(o.get("history_budget_chars", 12000)),
@@ -114,11 +119,24 @@ class OpenAIBrain(Brain):
 
     @classmethod
     def for_agent(cls, agent, state: BrainState | None) -> OpenAIBrain:
+        """The agent's own fields (system prompt, model, base URL, temperature, tools, end-call and transfer
+        switches) with `provider_options["llm"]` over them: it holds the rare extras (timeouts, budgets), and a
+        model / base URL / temperature set there explicitly still counts (the migration moved those of existing LLM
+        agents into the fields). The system prompt there is read only when the field is empty."""
         options = agent.provider_options or {}
+        extras = dict(options.get("llm") or {})
+        fields = {"model": agent.llm_model or "gpt-4o-mini", "base_url": agent.llm_base_url}
+        if agent.llm_temperature is not None:
+            fields["temperature"] = agent.llm_temperature
+        llm = {**fields, **extras}
+        llm["system_prompt"] = agent.system_prompt or extras.get("system_prompt", "")
+        if agent.transfer_targets:
+            llm["transfer_targets"] = agent.transfer_targets
+        llm["end_call"] = agent.end_call_enabled
         return cls(
             greeting=agent.greeting,
-            options=options.get("llm", {}),
-            tools=options.get("tools", []),
+            options=llm,
+            tools=[*(agent.tools or []), *(options.get("tools") or [])],
             state=state if state is not None and state.node == "llm" else None,
             max_reprompts=agent.max_reprompts,
         )
@@ -233,7 +251,7 @@ class OpenAIBrain(Brain):
         return self._client
 
     def _tool_schemas(self) -> list[dict]:
-        schemas = [END_CALL_SCHEMA]
+        schemas = [END_CALL_SCHEMA] if self.options.get("end_call", True) else []
         if self._targets:
             # Without configured destinations the model gets no transfer tool at all: letting a model dial
             # numbers it picked (or a caller talked it into) is toll fraud waiting to happen.
@@ -247,10 +265,12 @@ class OpenAIBrain(Brain):
         kwargs = {
             "model": self.model,
             "messages": messages,
-            "tools": self._tool_schemas(),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        tools = self._tool_schemas()
+        if tools:  # the API refuses an empty list
+            kwargs["tools"] = tools
         if self.temperature is not None:
             kwargs["temperature"] = float(self.temperature)
         deadline = time.monotonic() + self.first_token_s
@@ -269,6 +289,7 @@ class OpenAIBrain(Brain):
                         break
                     if chunk.usage is not None:
                         self.last_usage = chunk.usage.model_dump()
+                        self._count_usage(chunk.usage)
                     if not chunk.choices:
                         continue  # the usage chunk (include_usage) has an empty choices list
                     if first:
@@ -290,6 +311,13 @@ class OpenAIBrain(Brain):
         except (httpx.HTTPError, ValueError) as exc:  # a dropped stream; a malformed SSE frame (bad JSON)
             raise ProviderError(f"bad stream: {exc!r}"[:300], provider=PROVIDER) from exc
 
+    def _count_usage(self, usage) -> None:
+        """The call's token totals, kept in the brain state (saved with the call) for its cost (calls.costs)."""
+        total = self.state.variables.setdefault(USAGE_KEY, {"model": self.model, "prompt_tokens": 0,
+                                                            "completion_tokens": 0})
+        total["prompt_tokens"] += int(usage.prompt_tokens or 0)
+        total["completion_tokens"] += int(usage.completion_tokens or 0)
+
     # ------------------------------------------------------------------ tools
 
     async def _run_tools(self, reply: Reply, calls: list[ToolCall]) -> AsyncIterator[BrainOutput]:
@@ -304,7 +332,7 @@ class OpenAIBrain(Brain):
             except ValueError as exc:
                 results[call.id] = json.dumps({"error": f"invalid arguments: {exc}"})
                 continue
-            if call.name == "end_call" and action is None:
+            if call.name == "end_call" and action is None and self.options.get("end_call", True):
                 action, results[call.id] = EndCall(str(args.get("reason") or "completed")), "ok"
             elif call.name == "transfer_call" and action is None and self._targets:
                 target = self._targets.get(str(args.get("destination", "")))

@@ -25,6 +25,7 @@ class FakeToolServer(FakeServer):
         self.delay_s = delay_s
         self.status = status
         self.calls: list[tuple[dict, bool]] = []
+        self.requests: list[dict] = []  # {"method", "query", "headers"} of every request
         super().__init__()
 
     @property
@@ -33,12 +34,15 @@ class FakeToolServer(FakeServer):
 
     def routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/tool", self._tool)
+        router.add_get("/tool", self._tool)  # GET tools: the arguments in the query string, which is signed
 
     async def _tool(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        self.requests.append({"method": request.method, "query": dict(request.query),
+                              "headers": dict(request.headers)})
+        body = await request.read() if request.method != "GET" else request.query_string.encode()
         signed = verify_signature(self.secret, request.headers.get(TIMESTAMP_HEADER, ""), body,
                                   request.headers.get(SIGNATURE_HEADER, ""))
-        self.calls.append((json.loads(body), signed))
+        self.calls.append((json.loads(body) if request.method != "GET" else dict(request.query), signed))
         if not signed:
             return web.json_response({"error": "bad signature"}, status=401)
         await asyncio.sleep(self.delay_s)
