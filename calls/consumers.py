@@ -18,7 +18,7 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from . import admission, stream_tokens
+from . import admission, instances, stream_tokens
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
 from .db import run_db
@@ -248,7 +248,9 @@ def _mark_answered(call_pk: int, stream_id: str) -> None:
     from django.utils import timezone
 
     Call.objects.filter(pk=call_pk, answered_at__isnull=True).update(answered_at=timezone.now())
-    Call.objects.filter(pk=call_pk).update(status=Call.Status.IN_PROGRESS, stream_id=stream_id)
+    # served_by: this process holds the call now (a resumed stream may land elsewhere); see calls/instances.py.
+    Call.objects.filter(pk=call_pk).update(status=Call.Status.IN_PROGRESS, stream_id=stream_id,
+                                           served_by=instances.instance_id())
 
 
 def _next_turn_index(call_pk: int) -> int:

@@ -35,6 +35,11 @@ if settings.VOICEBOT_WARM_UP:
 
     warm_up_in_background()
 
+if settings.VOICEBOT_INSTANCE_HEARTBEAT:
+    from calls.instances import start_heartbeat  # noqa: E402
+
+    start_heartbeat()  # and, right after the first beat, close the calls a crashed predecessor left open
+
 application = ProtocolTypeRouter(
     {
         # Carrier webhooks skip the dashboard's middleware (voicebot/carrier_http.py).

@@ -109,6 +109,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-calls": {"task": "automation.tasks.purge_expired_calls", "schedule": 24 * 3600.0},
     # A safety net only: campaigns reschedule themselves as calls end.
     "tick-campaigns": {"task": "automation.tasks.tick_campaigns", "schedule": 60.0},
+    # Calls a crashed server left in progress (the web processes also do it themselves: calls/instances.py).
+    "reconcile-lost-calls": {"task": "automation.tasks.reconcile_lost_calls", "schedule": 60.0},
 }
 # Call-completed webhooks: per-attempt timeout, attempts in all, first retry delay (doubles each time, jittered).
 WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
@@ -158,6 +160,9 @@ WHISPER_MODEL_DIR = env_str("WHISPER_MODEL_DIR")  # any CTranslate2 Whisper fold
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2)
 # Load models and cache opening lines at server start; off inside the test runner (its processes serve no calls).
 VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", "pytest" not in sys.modules)
+# Each web process heartbeats (calls/instances.py) so the calls of a process that died are closed; off in the test
+# runner (its processes serve no calls; the tests drive the reconciler themselves).
+VOICEBOT_INSTANCE_HEARTBEAT = env_bool("VOICEBOT_INSTANCE_HEARTBEAT", "pytest" not in sys.modules)
 MAX_WS_MESSAGE_BYTES = env_int("MAX_WS_MESSAGE_BYTES", 64 * 1024)
 # Admission control: beyond this many live calls a process answers new calls with a polite overflow message.
 MAX_CONCURRENT_CALLS = env_int("MAX_CONCURRENT_CALLS", 150)
