@@ -25,6 +25,7 @@ from .db import run_db
 from .models import Call
 from .session.call_session import CallSession
 from .stream_end import stream_ended
+from .telemetry.logs import CALL_ID
 
 log = logging.getLogger("calls.consumers")
 
@@ -156,6 +157,7 @@ class MediaStreamConsumer(AsyncConsumer):
             return
         self._deadline.cancel()
         start.call_id = call.carrier_call_id
+        CALL_ID.set(call.carrier_call_id)  # every log line of this call from here on (the session's tasks too)
         decision = admission.admit_stream(call.carrier_call_id)
         if not decision.admit:
             # Beyond what this process can hold: refuse now, so the calls it holds keep their latency.
@@ -200,13 +202,16 @@ class MediaStreamConsumer(AsyncConsumer):
         session, self.session = self.session, None
         if session is None:
             return
-        admission.unregister(session)
-        await session.stop(reason)
-        repaired = _repairs(self.serializer)
-        if self.bad or repaired:
-            session.recorder.event("bad_input", {**self.bad, **repaired})
-        await session.recorder.drain()
-        stream_ended(self.call.pk, dropped=reason == "stream-dropped")
+        try:
+            await session.stop(reason)
+            repaired = _repairs(self.serializer)
+            if self.bad or repaired:
+                session.recorder.event("bad_input", {**self.bad, **repaired})
+            await session.recorder.drain()
+            stream_ended(self.call.pk, dropped=reason == "stream-dropped")
+        finally:
+            # Live until its writes are in and its end announced: a draining process (calls.shutdown) waits for that.
+            admission.unregister(session)
 
     def _no_start(self) -> None:
         if self.session is None and not self._closed:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from calls.telemetry.logs import logging_config
+
 from .env import env_bool, env_float, env_int, env_str, local_ed25519_keypair, local_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -163,6 +165,10 @@ VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", "pytest" not in sys.modules)
 # Each web process heartbeats (calls/instances.py) so the calls of a process that died are closed; off in the test
 # runner (its processes serve no calls; the tests drive the reconciler themselves).
 VOICEBOT_INSTANCE_HEARTBEAT = env_bool("VOICEBOT_INSTANCE_HEARTBEAT", "pytest" not in sys.modules)
+# SIGTERM drains the live calls before the server stops (calls/shutdown.py; VOICEBOT_DRAIN_S); off in the test runner.
+VOICEBOT_GRACEFUL_SHUTDOWN = env_bool("VOICEBOT_GRACEFUL_SHUTDOWN", "pytest" not in sys.modules)
+# /metrics: a scraper sends "Authorization: Bearer <METRICS_TOKEN>"; without it only a staff login may read them.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 MAX_WS_MESSAGE_BYTES = env_int("MAX_WS_MESSAGE_BYTES", 64 * 1024)
 # Admission control: beyond this many live calls a process answers new calls with a polite overflow message.
 MAX_CONCURRENT_CALLS = env_int("MAX_CONCURRENT_CALLS", 150)
@@ -181,11 +187,6 @@ OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")  # empty: the SDK's default
 ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
 ELEVENLABS_BASE_URL = env_str("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
-}
+# LOG_FORMAT=json: one JSON object per line; otherwise readable text. Both carry the call id (calls/telemetry/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
