@@ -32,7 +32,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "call_id": getattr(record, "call_id", None) or CALL_ID.get() or None,
+            "call_id": _call_id(record),
             "process": record.process,
         }
         if record.exc_info:
@@ -40,6 +40,11 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
         return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def _call_id(record: logging.LogRecord) -> str | None:
+    call_id = getattr(record, "call_id", None) or CALL_ID.get()
+    return call_id if call_id and call_id != "-" else None
 
 
 def logging_config(log_format: str, level: str) -> dict:
