@@ -179,8 +179,12 @@ def record_overflow(carrier: str, number, call_id: str, from_number: str, decisi
     REFUSED[where] += 1
     metrics.REFUSED.labels(where, "draining" if _draining else "limit").inc()
     action = "dial" if where == "webhook" and overflow_number() else ("hangup" if where == "webhook" else "close-1013")
-    log.warning("%s call %s refused at the %s: %d live + %d reserved >= limit %d (%s)", carrier, call_id or "?",
-                where, decision.live, decision.reserved, decision.limit, action)
+    if _draining:
+        log.warning("%s call %s refused at the %s: this process is shutting down (%s)", carrier, call_id or "?", where,
+                    action)
+    else:
+        log.warning("%s call %s refused at the %s: %d live + %d reserved >= limit %d (%s)", carrier, call_id or "?",
+                    where, decision.live, decision.reserved, decision.limit, action)
     now = timezone.now()
     fields = {"status": Call.Status.REJECTED, "end_reason": "overflow", "ended_at": now}
     call = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first() if call_id else None
