@@ -28,6 +28,7 @@ from voicebot.env import env_float
 
 from . import admission, instances, stream_end
 from .session.lines import SHUTDOWN_LINE
+from .telemetry import metrics
 
 log = logging.getLogger("calls.shutdown")
 
@@ -112,6 +113,7 @@ async def drain(drain_s: float | None = None, goodbye_s: float | None = None) ->
     if pending:
         await asyncio.wait(pending, timeout=AFTER_S)
     await asyncio.to_thread(instances.stopped)
+    metrics.process_exited()
     summary = {"live_at_start": live, "told_goodbye": told, "left": left,
                "took_s": round(time.monotonic() - started, 2)}
     log.warning("drain done: %s", summary)
