@@ -3,6 +3,10 @@ refuse anonymous and non-staff access."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -103,3 +107,22 @@ def test_admission_counts_refusals_while_draining(settings):
     decision = admission.admit("CA-late")
     assert not decision.admit and decision.detail["draining"] is True
     assert not admission.admit_stream("CA-ok").admit
+
+
+def test_the_grafana_dashboard_queries_only_metrics_the_app_exports(settings):
+    settings.METRICS_TOKEN = "t"
+    exported = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
+    names = {line.split("{")[0].split(" ")[0] for line in exported.splitlines() if line.startswith("voicebot_")}
+    names |= {line.split()[2] for line in exported.splitlines() if line.startswith("# TYPE voicebot_")}
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"voicebot_[a-z_]+", target["expr"])}
+    assert queried and {q for q in queried if not any(q.startswith(n) for n in names)} == set()
+    kinds = {name: line.split()[3] for line in exported.splitlines() if line.startswith("# TYPE ")
+             for name in [line.split()[2]]}
+    # Counters are queried as *_total, histograms through *_bucket.
+    for name in queried:
+        if name.endswith("_bucket"):
+            assert kinds[name.removesuffix("_bucket")] == "histogram", name
+        elif name.endswith("_total"):
+            assert kinds[name] == "counter", name
