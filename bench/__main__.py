@@ -137,7 +137,8 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         tel_load = _Load()
         tel_load.start()
         tel = telemetry.run(ctx, calls=min(60, max_calls))
-        save("telemetry", tel, telemetry.markdown(tel, command, tel_load.stop()))
+        tel["load_average"] = tel_load.stop()
+        save("telemetry", tel, telemetry.markdown(tel, command))
 
     if "pipecat" in chosen:
         log("scenario pipecat:")

@@ -15,6 +15,7 @@ Runs alternate (off, on, off, on, ...) so that the machine's drift hits both ali
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import threading
 import time
@@ -26,7 +27,7 @@ import httpx
 
 from .cloud.run import Config, Context, _start
 from .load import run_level
-from .report import machine, summary
+from .report import machine
 from .servers import PROVIDER_NUMBER
 
 CONFIG = Config("uvicorn", 2, 100, label="uvicorn x2 (SO_REUSEPORT; PostgreSQL, Redis, Celery worker), 100 ms chunks")
@@ -143,7 +144,8 @@ def run(ctx: Context, calls: int = 60, repeats: int = 2) -> dict:
 
 
 def _median(values: list) -> float | None:
-    return summary(values)["p50"]
+    data = [v for v in values if v is not None]
+    return round(statistics.median(data), 3) if data else None
 
 
 def _combine(runs: list[dict]) -> dict:
@@ -161,13 +163,14 @@ def _combine(runs: list[dict]) -> dict:
     }
 
 
-def markdown(data: dict, command: str, loads: dict | None = None) -> str:
+def markdown(data: dict, command: str) -> str:
     off, on = data["off"], data["on"]
+    loads = data.get("load_average")
 
     def delta(a, b, pct=False):
         if a is None or b is None:
             return "—"
-        return f"{(b - a) / a * 100:+.1f} %" if pct and a else f"{b - a:+.1f}"
+        return f"{(b - a) / a * 100:+.1f} %" if pct and a else f"{b - a:+.2f}"
 
     rows = [
         ("server CPU, % of a core (all workers)", off["server_cpu_pct"], on["server_cpu_pct"], True),
@@ -180,11 +183,20 @@ def markdown(data: dict, command: str, loads: dict | None = None) -> str:
     per_run = "\n".join(
         f"| {r['mode']} | {r['admitted']} | {r['server_cpu_pct']} | {r['server_cpu_pct_per_call']} | "
         f"{r['overhead']['p50']} | {r['overhead']['p95']} | {r['lost_turns']} |" for r in data["runs"])
-    load = f" The machine's 1-minute load average during the run: {loads}." if loads else ""
+    per_call = {m: [r["server_cpu_pct_per_call"] for r in data["runs"] if r["mode"] == m] for m in ("off", "on")}
+    spread = max(max(v) - min(v) for v in per_call.values() if v)
+    change = on["server_cpu_pct_per_call"] - off["server_cpu_pct_per_call"]
+    verdict = (f"On − off is {change:+.3f} % of a core per call ({change / off['server_cpu_pct_per_call'] * 100:+.1f} %), "
+               f"while two runs of the same mode differ by up to {spread:.3f}: "
+               + ("within the noise, and inside the 5 % goal." if abs(change) <= spread and change / off["server_cpu_pct_per_call"] <= 0.05
+                  else "outside the noise of this run."))
+    load = (f" The machine's 1-minute load average during the run: min {loads['min']}, median {loads['median']}, "
+            f"max {loads['max']} (2 cores, shared)." if loads else "")
     return f"""## Tracing and metrics: on vs off
 
 `{command}` on {data['machine']}: {data['calls']} concurrent synthetic-provider calls of 3 turns (every third a
-barge-in) against {data['config']}, runs alternating off/on, medians over {len(data['runs']) // 2} runs each.
+barge-in) against {data['config']}, runs alternating off/on, medians over {len(data['runs']) // 2} runs each (of
+two runs, their mean).
 **off**: no OTEL_* variables (no span is made), metrics never scraped. **on**: OTLP/HTTP export of every call's
 spans to a local collector ({on['otlp_requests']} exports, {on['otlp_kb']} KB), prometheus_client multiprocess mode
 and /metrics scraped every 5 s ({on['scrapes_ok']} scrapes).{load}
@@ -193,7 +205,8 @@ and /metrics scraped every 5 s ({on['scrapes_ok']} scrapes).{load}
 |---|---|---|---|
 {table}
 
-Lost turns: off {off['lost_turns']}, on {on['lost_turns']}; failed calls: off {off['errors']}, on {on['errors']}.
+{verdict} Lost turns: off {off['lost_turns']}, on {on['lost_turns']}; failed calls: off {off['errors']}, on
+{on['errors']}.
 The goal is "within noise, ≤ 5 % CPU per call" (bench/telemetry.py); the runs themselves show how large the noise is:
 
 | mode | calls | server CPU % | % per call | overhead p50 ms | p95 ms | lost turns |
