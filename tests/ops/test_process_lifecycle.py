@@ -24,7 +24,7 @@ import pytest
 
 from calls.models import Agent, PhoneNumber, Workspace
 from calls.session.lines import SHUTDOWN_LINE
-from tests.faults.process import TWILIO_TOKEN, Daphne, copy_test_database, turns_in
+from tests.faults.process import TWILIO_TOKEN, Daphne, copy_test_database, turns_in, when
 from voicebot.testing.carrier.caller import SimulatedCaller, Step
 from voicebot.testing.carrier.peers import SimulationError, TwilioPeer
 from voicebot.testing.pcm import voiced
@@ -78,12 +78,18 @@ def caller(server: Daphne, turns: int) -> SimulatedCaller:
     return SimulatedCaller(peer, [Step(text=t, pcm=voiced(600)) for t in SAID[:turns]], idle_ms=400, timeout_s=60)
 
 
-async def when(condition, limit_s: float = 30.0) -> None:
-    for _ in range(int(limit_s / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting")
+async def signal_mid_call(talk: SimulatedCaller, pid: int, sig: int, *, on_turn: int, delay_s: float = 0.0,
+                          meanwhile=None):
+    """Place the call; once the caller is on turn `on_turn`, wait `delay_s` and send `sig` to the server; then run
+    `meanwhile()` while the call goes on. Returns (what was answered before the signal, the call's result, what
+    `meanwhile` returned)."""
+    run = asyncio.ensure_future(talk.run())
+    await when(lambda: len(talk.result.turns) >= on_turn or run.done())
+    await asyncio.sleep(delay_s)
+    answered = sum(t.latency_ms is not None for t in talk.result.turns)
+    os.kill(pid, sig)
+    extra = await meanwhile() if meanwhile is not None else None
+    return answered, await run, extra
 
 
 def row(db_path: Path, sql: str, *args):
@@ -107,11 +113,7 @@ def test_sigterm_drains_a_live_call_then_says_goodbye_and_refuses_new_calls_mean
     try:
         live = caller(server, turns=len(SAID))  # talks for far longer than the drain time
 
-        async def scenario():
-            run = asyncio.ensure_future(live.run())
-            await when(lambda: len(live.result.turns) >= 2 or run.done())  # a turn answered: the call is live
-            answered_before = len(live.result.turns)
-            os.kill(server.proc.pid, signal.SIGTERM)
+        async def during_the_drain():
             await asyncio.sleep(0.3)
             async with httpx.AsyncClient(timeout=5) as client:
                 ready = await client.get(server.base_url + "/readyz")
@@ -119,10 +121,11 @@ def test_sigterm_drains_a_live_call_then_says_goodbye_and_refuses_new_calls_mean
                               public_base_url=server.base_url)
             with pytest.raises(SimulationError):  # no stream: the overflow answer
                 await late.answer()
-            result = await run
-            return answered_before, ready, late, result
+            return ready, late
 
-        answered_before, ready, late, result = asyncio.run(scenario())
+        # From the caller's second turn (the first was answered): the call is live.
+        answered_before, result, (ready, late) = asyncio.run(
+            signal_mid_call(live, server.proc.pid, signal.SIGTERM, on_turn=2, meanwhile=during_the_drain))
         assert server.proc.wait(30) == 0, server.log.read_text()[-3000:]
     finally:
         server.stop()
@@ -131,7 +134,7 @@ def test_sigterm_drains_a_live_call_then_says_goodbye_and_refuses_new_calls_mean
     assert "<Hangup" in late.twiml and "<Stream" not in late.twiml, late.twiml
     # The live call went on during the drain (more turns answered after the SIGTERM), then the agent ended it.
     answered = [t for t in result.turns if t.latency_ms is not None]
-    assert len(answered) > answered_before - 1, result.turns
+    assert answered_before >= 1 and len(answered) > answered_before, (answered_before, result.turns)
     assert result.closed_by != "caller" and result.error == "", result
     call_pk, status, end_reason, ended_at = call_row(server.db_path, result.call_id)
     assert (status, end_reason) == ("completed", "server-shutdown") and ended_at
@@ -151,15 +154,7 @@ def test_sigterm_drains_a_live_call_then_says_goodbye_and_refuses_new_calls_mean
 def test_sigterm_lets_a_call_that_ends_within_the_drain_time_end_by_itself(tmp_path, cloud):
     server = server_for(tmp_path, cloud, VOICEBOT_DRAIN_S=60)
     try:
-        short = caller(server, turns=3)
-
-        async def scenario():
-            run = asyncio.ensure_future(short.run())
-            await when(lambda: len(short.result.turns) >= 1 or run.done())
-            os.kill(server.proc.pid, signal.SIGTERM)
-            return await run
-
-        result = asyncio.run(scenario())
+        _, result, _ = asyncio.run(signal_mid_call(caller(server, turns=3), server.proc.pid, signal.SIGTERM, on_turn=1))
         # It exits once the call is over, not at the end of the 60 s drain.
         assert server.proc.wait(30) == 0, server.log.read_text()[-3000:]
     finally:
@@ -175,16 +170,9 @@ def test_a_call_left_open_by_a_killed_server_is_closed_as_server_lost_when_it_re
     # A short staleness window: the reconciler leaves calls answered less than this ago alone.
     server = server_for(tmp_path, cloud, VOICEBOT_INSTANCE_STALE_S=1)
     try:
-        talking = caller(server, turns=4)
-
-        async def call_then_kill():
-            run = asyncio.ensure_future(talking.run())
-            await when(lambda: len(talking.result.turns) >= 2 or run.done())
-            await asyncio.sleep(0.3)
-            os.kill(server.proc.pid, signal.SIGKILL)
-            return await run
-
-        result = asyncio.run(call_then_kill())
+        # A turn answered and heard out; the caller is a moment into the next one when the process dies.
+        _, result, _ = asyncio.run(signal_mid_call(caller(server, turns=4), server.proc.pid, signal.SIGKILL, on_turn=2,
+                                                   delay_s=0.3))
         assert server.proc.wait(10) == -signal.SIGKILL
         call_pk, status, end_reason, _ = call_row(server.db_path, result.call_id)
         assert (status, end_reason) == ("in-progress", "")  # what the issue saw: left open by the dead process
