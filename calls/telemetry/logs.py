@@ -58,5 +58,8 @@ def logging_config(log_format: str, level: str) -> dict:
         "formatters": {"main": formatter},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "main", "filters": ["call_id"]}},
         "root": {"handlers": ["console"], "level": level},
-        "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+        "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"},
+                    # uvicorn set up its own handlers before Django started: its lines too, in this format.
+                    "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+                    "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False}},
     }

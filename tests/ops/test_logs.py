@@ -60,3 +60,12 @@ def test_text_lines_are_readable_and_carry_the_call_id():
     assert first.endswith("INFO ops-test [CA456] hello")
     assert second.endswith("INFO ops-test [-] bye")
     assert not first.startswith("{")
+
+
+def test_the_servers_own_loggers_write_in_the_same_format():
+    config = logging_config("json", "INFO")
+    logging.config.dictConfig(config)
+    stream = io.StringIO()
+    logging.getLogger("uvicorn").handlers[0].setStream(stream)
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+    assert json.loads(stream.getvalue())["message"] == "Started server process [42]"
