@@ -136,7 +136,7 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario telemetry (tracing and metrics on vs off):")
         tel_load = _Load()
         tel_load.start()
-        tel = telemetry.run(ctx, calls=min(60, max_calls))
+        tel = telemetry.run(ctx, calls=min(60, max_calls), high_calls=min(150, max_calls))
         tel["load_average"] = tel_load.stop()
         save("telemetry", tel, telemetry.markdown(tel, command))
 

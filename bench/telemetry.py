@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from .cloud.run import Config, Context, _start
-from .load import run_level
+from .load import failed, run_level
 from .report import machine
 from .servers import PROVIDER_NUMBER
 
@@ -130,7 +130,9 @@ def one_run(ctx: Context, mode: str, calls: int) -> dict:
     return level
 
 
-def run(ctx: Context, calls: int = 60, repeats: int = 2) -> dict:
+def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150) -> dict:
+    """`repeats` alternating off/on runs of `calls` calls, then one off/on pair at `high_calls` (near what the set-up
+    holds: docs/benchmarks.md, Capacity) to see whether telemetry moves the limit."""
     runs = []
     for i in range(repeats):
         for mode in ("off", "on"):
@@ -139,8 +141,17 @@ def run(ctx: Context, calls: int = 60, repeats: int = 2) -> dict:
             ctx.log(f"    server CPU {level['server_cpu_pct']} % ({level['server_cpu_pct_per_call']} %/call), overhead "
                     f"p50 {level['overhead']['p50']} p95 {level['overhead']['p95']} ms, lost {level['lost_turns']}")
             runs.append(level)
+    high = {}
+    for mode in ("off", "on") if high_calls else ():
+        ctx.log(f"  telemetry {mode} near capacity: {high_calls} calls")
+        level = one_run(ctx, mode, high_calls)
+        level["past_capacity"] = failed(level)
+        ctx.log(f"    server CPU {level['server_cpu_pct']} %, overhead p99 {level['overhead']['p99']} ms, "
+                f"lost {level['lost_turns']}, {level['past_capacity'] or 'within capacity'}")
+        high[mode] = level
     return {"machine": machine(), "config": CONFIG.name(), "calls": calls, "runs": runs,
-            "off": _combine([r for r in runs if r["mode"] == "off"]), "on": _combine([r for r in runs if r["mode"] == "on"])}
+            "off": _combine([r for r in runs if r["mode"] == "off"]), "on": _combine([r for r in runs if r["mode"] == "on"]),
+            "high_calls": high_calls, "high": high}
 
 
 def _median(values: list) -> float | None:
@@ -212,4 +223,22 @@ The goal is "within noise, ≤ 5 % CPU per call" (bench/telemetry.py); the runs 
 | mode | calls | server CPU % | % per call | overhead p50 ms | p95 ms | lost turns |
 |---|---|---|---|---|---|---|
 {per_run}
+{_high_markdown(data)}"""
+
+
+def _high_markdown(data: dict) -> str:
+    high = data.get("high") or {}
+    if not high:
+        return ""
+    rows = "\n".join(
+        f"| {mode} | {r['admitted']} | {r['server_cpu_pct']} | {r['overhead']['p50']} | {r['overhead']['p95']} | "
+        f"{r['overhead']['p99']} | {r['lost_turns']} | {r['underruns']} | {r['past_capacity'] or 'no'} |"
+        for mode, r in high.items())
+    return f"""
+Near capacity ({data['high_calls']} concurrent calls, one run each; past capacity = overhead p99 > 300 ms, a lost
+turn, an underrun or a failed call, as in the Capacity section):
+
+| mode | calls | server CPU % | overhead p50 ms | p95 ms | p99 ms | lost turns | underruns | past capacity |
+|---|---|---|---|---|---|---|---|---|
+{rows}
 """
