@@ -140,7 +140,9 @@ def test_sigterm_drains_a_live_call_then_says_goodbye_and_refuses_new_calls_mean
     assert (status, end_reason) == ("completed", "server-shutdown") and ended_at
     stored = turns_in(server.db_path, result.call_id)
     assert stored[0][1:3] == ("agent", "Hello.")
-    assert stored[-1][1] == "agent" and stored[-1][2].endswith(SHUTDOWN_LINE), stored[-1]
+    # The agent's last turn is the goodbye (the caller may have gone on talking over it: stored after it, unanswered).
+    agent_said = [text for _, role, text, _ in stored if role == "agent"]
+    assert agent_said[-1].endswith(SHUTDOWN_LINE), stored[-3:]
     callers = [text for _, role, text, _ in stored if role == "caller"]
     assert callers == SAID[: len(callers)] and len(callers) >= 2  # every answered turn stored, in order
     assert "shutdown" in events(server.db_path, call_pk)
