@@ -114,9 +114,14 @@ def test_sigterm_drains_a_live_call_then_says_goodbye_and_refuses_new_calls_mean
         live = caller(server, turns=len(SAID))  # talks for far longer than the drain time
 
         async def during_the_drain():
-            await asyncio.sleep(0.3)
+            # uvicorn's supervisor passes the signal on to its workers within its 0.5 s loop: wait until it has.
             async with httpx.AsyncClient(timeout=5) as client:
-                ready = await client.get(server.base_url + "/readyz")
+                for _ in range(50):
+                    ready = await client.get(server.base_url + "/readyz")
+                    if ready.status_code == 503:
+                        break
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(0.2)  # the other worker got its SIGTERM in the same moment
             late = TwilioPeer(server.base_url, NUMBER, from_number="+15550188888", auth_token=TWILIO_TOKEN,
                               public_base_url=server.base_url)
             with pytest.raises(SimulationError):  # no stream: the overflow answer
