@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import KombuError
 
+from calls.instances import reconcile as reconcile_lost
+
 from . import campaigns
 from .backoff import delay_s
 from .analysis import run as run_analysis
@@ -63,6 +65,15 @@ def enqueue_post_call(call_id: int) -> None:
         post_call.delay(call_id)
     except KombuError as exc:
         log.error("call %s: post-call work not queued (broker unavailable): %s", call_id, exc)
+
+
+# ---------------------------------------------------------------- calls a dead server left open
+
+
+@shared_task(**_DB_RETRY)
+def reconcile_lost_calls() -> int:
+    """In-progress calls whose server stopped heartbeating: failed, server-lost, post-call work (calls.instances)."""
+    return len(reconcile_lost())
 
 
 # ---------------------------------------------------------------- retention

@@ -11,7 +11,8 @@ interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean 
 in-process session with the local Whisper; ~10 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
-same callers against a minimal Pipecat bot). See bench/cloud/.
+same callers against a minimal Pipecat bot), telemetry (tracing and metrics on vs off, bench/telemetry.py). See
+bench/cloud/.
 
 The benchmark is its own program, not a management command: the app never imports it. It sets Django up itself
 (DJANGO_SETTINGS_MODULE, default voicebot.settings), though what it measures runs in server subprocesses.
@@ -28,14 +29,14 @@ import time
 
 import django
 
-from . import embedded, loaded, perframe, turntaking
+from . import embedded, loaded, perframe, telemetry, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
 SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "overhead", "bargein", "capacity", "admission", "webhook",
-             "pipecat")
+             "pipecat", "telemetry")
 
 
 class _Load(threading.Thread):
@@ -130,6 +131,14 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario webhook:")
         wh = run.webhook(ctx)
         save("webhook", wh, render.webhook_markdown(wh, command))
+
+    if "telemetry" in chosen:
+        log("scenario telemetry (tracing and metrics on vs off):")
+        tel_load = _Load()
+        tel_load.start()
+        tel = telemetry.run(ctx, calls=min(60, max_calls), high_calls=min(150, max_calls))
+        tel["load_average"] = tel_load.stop()
+        save("telemetry", tel, telemetry.markdown(tel, command))
 
     if "pipecat" in chosen:
         log("scenario pipecat:")

@@ -34,6 +34,8 @@ from django.utils import timezone
 
 from voicebot.env import env_str
 
+from .telemetry import metrics
+
 log = logging.getLogger("calls.admission")
 
 RESERVATION_S = 15.0  # a carrier opens the stream within a second or two of our answer; tokens live 60 s
@@ -45,6 +47,8 @@ REFUSED: Counter = Counter()
 _lock = threading.Lock()  # webhooks run in Django's sync thread, streams on the event loop
 _reserved: dict[str, float] = {}  # call id -> monotonic expiry
 _starting: set[str] = set()  # streams admitted, session not yet live (its start does database work)
+
+_draining = False  # the process is shutting down (calls.shutdown): it admits nothing new
 
 #: The live call sessions of this process (the consumer registers them; kept here so admission needs no consumer).
 LIVE_SESSIONS: set = set()
@@ -59,7 +63,8 @@ class Decision:
 
     @property
     def detail(self) -> dict:
-        return {"live": self.live, "reserved": self.reserved, "limit": self.limit, "pid": _pid()}
+        detail = {"live": self.live, "reserved": self.reserved, "limit": self.limit, "pid": _pid()}
+        return {**detail, "draining": True} if _draining else detail
 
 
 def limit() -> int:
@@ -73,11 +78,25 @@ def overflow_number() -> str:
 
 def register(session) -> None:
     """A session is live in this process: it counts against the limit until `unregister`."""
-    LIVE_SESSIONS.add(session)
+    if session not in LIVE_SESSIONS:
+        LIVE_SESSIONS.add(session)
+        metrics.LIVE_CALLS.inc()
 
 
 def unregister(session) -> None:
-    LIVE_SESSIONS.discard(session)
+    if session in LIVE_SESSIONS:
+        LIVE_SESSIONS.discard(session)
+        metrics.LIVE_CALLS.dec()
+
+
+def start_draining() -> None:
+    """From now on every call is refused with the overflow answer (the process is shutting down)."""
+    global _draining
+    _draining = True
+
+
+def draining() -> bool:
+    return _draining
 
 
 def live_sessions() -> int:
@@ -104,9 +123,11 @@ def admit(call_id: str) -> Decision:
         live, reserved = live_sessions(), len(_reserved)
         if call_id in _reserved:  # a carrier retry of a call already admitted
             return Decision(True, live, reserved, cap)
-        ok = live + reserved < cap
+        ok = live + reserved < cap and not _draining
         if ok:
             _reserved[call_id] = now + RESERVATION_S
+    if ok:
+        metrics.ADMITTED.labels("webhook").inc()
     return Decision(ok, live, reserved, cap)
 
 
@@ -123,9 +144,11 @@ def admit_stream(call_id: str) -> Decision:
         _expire(time.monotonic())
         _reserved.pop(call_id, None)
         live, reserved = live_sessions() + len(_starting), len(_reserved)
-        ok = live < cap
+        ok = live < cap and not _draining
         if ok:
             _starting.add(call_id)
+    if ok:
+        metrics.ADMITTED.labels("media").inc()
     return Decision(ok, live, reserved, cap)
 
 
@@ -137,6 +160,8 @@ def settled(call_id: str) -> None:
 
 def reset() -> None:
     """Tests: forget every reservation and count."""
+    global _draining
+    _draining = False
     with _lock:
         _reserved.clear()
         _starting.clear()
@@ -152,9 +177,14 @@ def record_overflow(carrier: str, number, call_id: str, from_number: str, decisi
     from .models import Call, CallEvent
 
     REFUSED[where] += 1
+    metrics.REFUSED.labels(where, "draining" if _draining else "limit").inc()
     action = "dial" if where == "webhook" and overflow_number() else ("hangup" if where == "webhook" else "close-1013")
-    log.warning("%s call %s refused at the %s: %d live + %d reserved >= limit %d (%s)", carrier, call_id or "?",
-                where, decision.live, decision.reserved, decision.limit, action)
+    if _draining:
+        log.warning("%s call %s refused at the %s: this process is shutting down (%s)", carrier, call_id or "?", where,
+                    action)
+    else:
+        log.warning("%s call %s refused at the %s: %d live + %d reserved >= limit %d (%s)", carrier, call_id or "?",
+                    where, decision.live, decision.reserved, decision.limit, action)
     now = timezone.now()
     fields = {"status": Call.Status.REJECTED, "end_reason": "overflow", "ended_at": now}
     call = Call.objects.filter(carrier=carrier, carrier_call_id=call_id).first() if call_id else None

@@ -18,7 +18,7 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from . import admission, stream_tokens
+from . import admission, instances, stream_tokens
 from .call_start import start_call
 from .carriers.base import AudioIn, BadMessage, CallStart, DtmfIn, MarkPlayed, MediaSerializer, StreamStopped
 from .carriers.registry import kit
@@ -26,6 +26,7 @@ from .db import run_db
 from .models import Call
 from .session.call_session import CallSession
 from .stream_end import stream_ended
+from .telemetry.logs import CALL_ID
 
 log = logging.getLogger("calls.consumers")
 
@@ -157,6 +158,7 @@ class MediaStreamConsumer(AsyncConsumer):
             return
         self._deadline.cancel()
         start.call_id = call.carrier_call_id
+        CALL_ID.set(call.carrier_call_id)  # every log line of this call from here on (the session's tasks too)
         decision = admission.admit_stream(call.carrier_call_id)
         if not decision.admit:
             # Beyond what this process can hold: refuse now, so the calls it holds keep their latency.
@@ -203,13 +205,16 @@ class MediaStreamConsumer(AsyncConsumer):
         session, self.session = self.session, None
         if session is None:
             return
-        admission.unregister(session)
-        await session.stop(reason)
-        repaired = _repairs(self.serializer)
-        if self.bad or repaired:
-            session.recorder.event("bad_input", {**self.bad, **repaired})
-        await session.recorder.drain()
-        stream_ended(self.call.pk, dropped=reason == "stream-dropped")
+        try:
+            await session.stop(reason)
+            repaired = _repairs(self.serializer)
+            if self.bad or repaired:
+                session.recorder.event("bad_input", {**self.bad, **repaired})
+            await session.recorder.drain()
+            stream_ended(self.call.pk, dropped=reason == "stream-dropped")
+        finally:
+            # Live until its writes are in and its end announced: a draining process (calls.shutdown) waits for that.
+            admission.unregister(session)
 
     def _no_start(self) -> None:
         if self.session is None and not self._closed:
@@ -251,7 +256,9 @@ def _mark_answered(call_pk: int, stream_id: str) -> None:
     from django.utils import timezone
 
     Call.objects.filter(pk=call_pk, answered_at__isnull=True).update(answered_at=timezone.now())
-    Call.objects.filter(pk=call_pk).update(status=Call.Status.IN_PROGRESS, stream_id=stream_id)
+    # served_by: this process holds the call now (a resumed stream may land elsewhere); see calls/instances.py.
+    Call.objects.filter(pk=call_pk).update(status=Call.Status.IN_PROGRESS, stream_id=stream_id,
+                                           served_by=instances.instance_id())
 
 
 def _next_turn_index(call_pk: int) -> int:

@@ -12,11 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import close_old_connections, connection
 
+from .telemetry.metrics import DB_QUEUE
+
 _db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voicebot-db")
 
 
 async def run_db(fn: Callable, *args):
     """Run ORM work on the shared DB thread."""
+    DB_QUEUE.set(_db_thread._work_queue.qsize())  # what waits ahead of this job: the /metrics queue depth
     return await asyncio.get_running_loop().run_in_executor(_db_thread, _on_db_thread, fn, args)
 
 

@@ -172,6 +172,9 @@ class Call(models.Model):
     # What the call used per provider, and what that cost (calls/costs.py): {total, currency, lines: [...]}.
     usage = models.JSONField(default=dict, blank=True)
     cost = models.JSONField(default=dict, blank=True)
+    # The server process (ServerInstance.id) holding the call's media stream; a call whose process stopped
+    # heartbeating is closed as "server-lost" (calls/instances.py).
+    served_by = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         unique_together = [("carrier", "carrier_call_id")]
@@ -241,6 +244,8 @@ class CallEvent(models.Model):
         TRANSFER = "transfer"
         HANGUP = "hangup"
         OVERFLOW = "overflow"
+        SERVER_LOST = "server_lost"  # the process serving the call died; closed by the reconciler
+        SHUTDOWN = "shutdown"  # the process was stopped (SIGTERM) while the call was live: drained, then goodbye
         INFO = "info"
         TOOL_CALL = "tool_call"  # the brain called a tool: {name, arguments}
         CALL_START_WEBHOOK = "call_start_webhook"  # the call-starting request: what it returned, or why it failed
@@ -254,3 +259,17 @@ class CallEvent(models.Model):
 
     class Meta:
         ordering = ["at"]
+
+
+class ServerInstance(models.Model):
+    """A web process that serves calls, alive while its heartbeat is fresh (calls/instances.py)."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now, db_index=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)  # a clean exit (after its drain)
+
+    def __str__(self) -> str:
+        return self.id

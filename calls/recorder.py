@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from .db import run_db
 from .models import Call, CallEvent, Turn, TurnMetrics
+from .telemetry.call import CallTelemetry
 
 log = logging.getLogger("calls.recorder")
 @dataclass(slots=True)
@@ -47,6 +48,8 @@ class TurnRecord:
     audio_end_ms: int | None = None
     # Knowledge chunks the reply drew on (agent turns; see `CallRecorder.note_sources`).
     sources: tuple = ()
+    # The turn's TurnTimer (agent turns): its stage times, for the trace (calls.telemetry); not stored.
+    timer: object = None
 
 
 class CallRecorder:
@@ -58,8 +61,10 @@ class CallRecorder:
     FLUSH_TIMEOUT_S = 10.0
 
     def __init__(self, call_id: int, workspace_id: int, on_written: Callable[[str, dict], None] | None = None,
-                 save_sources: Callable[[Turn, tuple], None] | None = None):
+                 save_sources: Callable[[Turn, tuple], None] | None = None, telemetry: CallTelemetry | None = None):
         self.call_id = call_id
+        # The call's metrics and trace (calls.telemetry): told of each turn and event as it is queued.
+        self.telemetry = telemetry
         self.workspace_id = workspace_id
         self.on_written = on_written
         # Writes a turn's sources (knowledge.records.save_turn_sources); runs inside the turn's transaction.
@@ -90,18 +95,26 @@ class CallRecorder:
         index = self._next_index
         self._next_index += 1
         self._queue.put_nowait(("turn", index, record))
+        if self.telemetry is not None:
+            self.telemetry.turn(record)
         return index
 
     def event(self, kind: str, detail: dict | None = None) -> None:
         self._queue.put_nowait(("event", kind, detail or {}, timezone.now()))
+        if self.telemetry is not None:
+            self.telemetry.event(kind, detail or {})
 
     def update_call(self, **fields) -> None:
         self._queue.put_nowait(("call", fields))
+        if self.telemetry is not None:
+            self.telemetry.call_updated(fields)
 
     async def drain(self, timeout: float | None = None) -> None:
         """The final flush: write everything queued, then stop. While the database is down this retries until
         `timeout` (default FLUSH_TIMEOUT_S) runs out, then logs each item it could not write."""
         timeout = self.FLUSH_TIMEOUT_S if timeout is None else timeout
+        if self.telemetry is not None:
+            self.telemetry.end()
         self._flush_deadline = asyncio.get_running_loop().time() + timeout
         self._queue.put_nowait(None)
         if self._task is None:

@@ -28,6 +28,11 @@ def stream_ended(call_pk: int, dropped: bool) -> None:
     task.add_done_callback(_pending.discard)
 
 
+def pending() -> set[asyncio.Task]:
+    """The after-stream work still running in this process (a draining process waits for it)."""
+    return set(_pending)
+
+
 async def _after(call_pk: int, dropped: bool) -> None:
     try:
         await asyncio.to_thread(_resume_or_finish, call_pk, dropped)

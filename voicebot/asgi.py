@@ -30,16 +30,28 @@ except ImportError:
 
 from django.conf import settings  # noqa: E402
 
+from calls.telemetry import tracing  # noqa: E402
+
+tracing.configure()  # OTLP traces when the OTEL_* environment asks for them; nothing otherwise
+
 if settings.VOICEBOT_WARM_UP:
     from calls.warmup import warm_up_in_background  # noqa: E402
 
     warm_up_in_background()
 
-application = ProtocolTypeRouter(
+if settings.VOICEBOT_INSTANCE_HEARTBEAT:
+    from calls.instances import start_heartbeat  # noqa: E402
+
+    start_heartbeat()  # and, right after the first beat, close the calls a crashed predecessor left open
+
+from calls.shutdown import graceful  # noqa: E402
+
+# graceful(): SIGTERM drains the live calls first (calls/shutdown.py); it also answers the lifespan protocol.
+application = graceful(ProtocolTypeRouter(
     {
         # Carrier webhooks skip the dashboard's middleware (voicebot/carrier_http.py).
         "http": route_http(django_app),
         "websocket": URLRouter(websocket_routes + [re_path(r"^", AuthMiddlewareStack(URLRouter(dashboard_routes)))]
                                if dashboard_routes else websocket_routes),
     }
-)
+))

@@ -9,8 +9,12 @@ the same URLconf and views through a handler whose middleware chain is empty; ev
 
 from __future__ import annotations
 
+import time
+
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
+
+from calls.telemetry.metrics import WEBHOOK_LATENCY
 
 CARRIER_PREFIXES = ("/twilio/", "/telnyx/")
 
@@ -50,8 +54,13 @@ def route_http(django_app, carrier_app=None):
     carrier_app = carrier_app or CarrierWebhookHandler()
 
     async def app(scope, receive, send):
-        if scope["path"].startswith(CARRIER_PREFIXES):
-            return await carrier_app(scope, receive, send)
+        path = scope["path"]
+        if path.startswith(CARRIER_PREFIXES):
+            started = time.perf_counter()
+            try:
+                return await carrier_app(scope, receive, send)
+            finally:
+                WEBHOOK_LATENCY.labels(path.split("/", 2)[1]).observe(time.perf_counter() - started)
         return await django_app(scope, receive, send)
 
     return app

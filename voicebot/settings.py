@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from calls.telemetry.logs import logging_config
+
 from .env import env_bool, env_float, env_int, env_str, local_ed25519_keypair, local_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -111,6 +113,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-calls": {"task": "automation.tasks.purge_expired_calls", "schedule": 24 * 3600.0},
     # A safety net only: campaigns reschedule themselves as calls end.
     "tick-campaigns": {"task": "automation.tasks.tick_campaigns", "schedule": 60.0},
+    # Calls a crashed server left in progress (the web processes also do it themselves: calls/instances.py).
+    "reconcile-lost-calls": {"task": "automation.tasks.reconcile_lost_calls", "schedule": 60.0},
 }
 # Call-completed webhooks: per-attempt timeout, attempts in all, first retry delay (doubles each time, jittered).
 WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 10.0)
@@ -164,6 +168,13 @@ WHISPER_MODEL_DIR = env_str("WHISPER_MODEL_DIR")  # any CTranslate2 Whisper fold
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2)
 # Load models and cache opening lines at server start; off inside the test runner (its processes serve no calls).
 VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", "pytest" not in sys.modules)
+# Each web process heartbeats (calls/instances.py) so the calls of a process that died are closed; off in the test
+# runner (its processes serve no calls; the tests drive the reconciler themselves).
+VOICEBOT_INSTANCE_HEARTBEAT = env_bool("VOICEBOT_INSTANCE_HEARTBEAT", "pytest" not in sys.modules)
+# SIGTERM drains the live calls before the server stops (calls/shutdown.py; VOICEBOT_DRAIN_S); off in the test runner.
+VOICEBOT_GRACEFUL_SHUTDOWN = env_bool("VOICEBOT_GRACEFUL_SHUTDOWN", "pytest" not in sys.modules)
+# /metrics: a scraper sends "Authorization: Bearer <METRICS_TOKEN>"; without it only a staff login may read them.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 MAX_WS_MESSAGE_BYTES = env_int("MAX_WS_MESSAGE_BYTES", 64 * 1024)
 # Admission control: beyond this many live calls a process answers new calls with a polite overflow message.
 MAX_CONCURRENT_CALLS = env_int("MAX_CONCURRENT_CALLS", 150)
@@ -182,11 +193,6 @@ OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")  # empty: the SDK's default
 ELEVENLABS_API_KEY = env_str("ELEVENLABS_API_KEY")
 ELEVENLABS_BASE_URL = env_str("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
-}
+# LOG_FORMAT=json: one JSON object per line; otherwise readable text. Both carry the call id (calls/telemetry/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))

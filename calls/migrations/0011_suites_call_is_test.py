@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("calls", "0008_agents_prompt_first_fields"),
+        ("calls", "0010_ops_server_instances"),
     ]
 
     operations = [

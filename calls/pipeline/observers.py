@@ -20,6 +20,7 @@ class TurnTimer:
     tts_first_audio: float | None = None
     first_frame_sent: float | None = None
     providers: dict = field(default_factory=dict)
+    llm: dict = field(default_factory=dict)  # the brain's model and token usage for the turn, when it reports them
 
     def mark(self, stage: str) -> None:
         """Record the first time `stage` happened (later calls keep the first)."""

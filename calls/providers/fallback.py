@@ -283,6 +283,11 @@ class FallbackBrain(Brain):
         return self._last.state
 
     @property
+    def active(self) -> Brain:
+        """The brain that answered last (its model and token usage go into the turn's trace)."""
+        return self._last
+
+    @property
     def last_ttfb_ms(self) -> float | None:  # type: ignore[override]
         return self._last.last_ttfb_ms
 

@@ -630,6 +630,13 @@ class CallSession:
     async def _on_time_up(self) -> None:
         await self._say_goodbye(TIME_LIMIT_LINE, "max-duration")
 
+    async def end_politely(self, line: str, reason: str) -> bool:
+        """Say `line` and hang up, as at the time limit (the server is shutting down). False: already ending."""
+        if self.state is not State.ACTIVE:
+            return False
+        await self._say_goodbye(line, reason)
+        return True
+
     # ------------------------------------------------------------------ ending the call and transfers
 
     async def _say_goodbye(self, line: str, reason: str) -> None:

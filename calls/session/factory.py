@@ -17,6 +17,7 @@ from ..providers.base import Brain, BrainState, CallContext, ProviderError
 from ..providers.chains import build_brain as _build_brain
 from ..providers.chains import build_providers
 from ..recorder import CallRecorder
+from ..telemetry.call import CallTelemetry
 from .call_session import CallSession
 from .settings import AgentSettings
 from .turn_taking import AGENT_DEFAULT_INTERRUPTION, DEFAULT_END_OF_TURN, end_of_turn_for, interruption_for
@@ -95,7 +96,10 @@ def build_session(
     on_written = publisher_for(call)
     if watch_records is not None:
         on_written = watch_records(on_written)
-    recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written, save_sources=save_turn_sources)
+    telemetry = CallTelemetry(start.call_id, call_pk=call.pk, agent=agent.name, agent_id=agent.pk, carrier=call.carrier,
+                              providers={"stt": agent.stt_provider, "brain": agent.llm_provider, "tts": agent.tts_provider})
+    recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written, save_sources=save_turn_sources,
+                            telemetry=telemetry)
     recorder.start(next_index=next_turn_index)
     recorder.update_call(flow_version=agent.flow_version)  # the flow version this call runs
     providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))

@@ -6,3 +6,5 @@ TIME_LIMIT_LINE = "We've reached the time limit for this call. Thank you for cal
 RESUME_LINE = "Sorry, we got cut off."
 # Said when a transfer the agent announced cannot be made (the carrier refused it): the call goes on.
 TRANSFER_FAILED_LINE = "I'm sorry, I couldn't connect you right now — can I help with something else?"
+# Said when the server is shutting down (SIGTERM) and the call outlasted the drain time (calls.shutdown).
+SHUTDOWN_LINE = "I'm sorry, I have to end our call now. Please call back in a minute. Goodbye!"

@@ -93,8 +93,16 @@ class Speaker:
         """Wait until the reply being said has ended, however it ends."""
         current = self.task
         if current is not None and not current.done():
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await current
+            # Shielded: cancelling the waiter must not cancel the reply. Unshielded, a turn waiting here for the
+            # goodbye, cancelled by the goodbye's own hang-up (`CallSession.stop`, which awaits it), cancelled the
+            # goodbye in turn, which cancelled the gather, and so on: a RecursionError, and the call never closed.
+            try:
+                await asyncio.shield(current)
+            except asyncio.CancelledError:
+                if not current.done():
+                    raise  # the waiter itself is cancelled
+            except Exception:
+                pass
 
     def cut(self) -> bool:
         """Stop the reply now, before the carrier is told to drop its audio: the unplayed audio leaves the recording

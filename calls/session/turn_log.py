@@ -120,6 +120,7 @@ class TurnLog:
         self.brain.heard(full, heard, interrupted)
         if timer is not None:
             timer.providers = self.provider_ttfb()
+            timer.llm = self.llm_usage()
         self.recorder.turn(
             TurnRecord(
                 role="agent", text=full, heard_text=heard, interrupted=interrupted,
@@ -129,10 +130,21 @@ class TurnLog:
                 audio_start_ms=reply.audio_start_ms, audio_end_ms=reply.audio_end_ms,
                 # A copy: the brain goes on changing its state while this write waits in the recorder's queue.
                 brain_state=copy.deepcopy(brain_state(self.brain)),
+                timer=timer,
             )
         )
         if timer is not None:
             log.debug("call %s turn latency %s", self.call_id, timer.as_metrics())
+
+    def llm_usage(self) -> dict:
+        """The model and token usage of the brain's last request (an LLM brain reports them; a flow brain not)."""
+        active = getattr(self.brain, "active", self.brain)
+        out = {}
+        if getattr(active, "model", None):
+            out["model"] = active.model
+        if getattr(active, "last_usage", None):
+            out["usage"] = active.last_usage
+        return out
 
     def provider_ttfb(self) -> dict:
         """Each provider's time to first byte on this turn, under the name of the one that actually served."""

@@ -3,6 +3,7 @@ our own on a free port, and a simulated Twilio caller (voicebot.testing.carrier)
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sqlite3
@@ -37,6 +38,15 @@ def turns_in(db_path: Path, carrier_call_id: str) -> list[tuple[int, str, str, b
         return db.execute(
             'SELECT t."index", t.role, t.text, t.interrupted FROM calls_turn t JOIN calls_call c ON c.id = t.call_id '
             'WHERE c.carrier_call_id = ? ORDER BY t."index"', (carrier_call_id,)).fetchall()
+
+
+async def when(condition, limit_s: float = 30.0) -> None:
+    """Until `condition()` holds (checked every 20 ms); AssertionError after `limit_s`."""
+    for _ in range(int(limit_s / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out waiting")
 
 
 class Daphne(Server):

@@ -21,7 +21,7 @@ from voicebot.testing.carrier.peers import TwilioPeer
 from voicebot.testing.pcm import voiced
 from voicebot.testing.vendors import FakeOpenAI, ScriptedReply, ThreadedCloud, start_in_thread
 
-from .process import TWILIO_TOKEN, Daphne, Redis, copy_test_database, turns_in
+from .process import TWILIO_TOKEN, Daphne, Redis, copy_test_database, turns_in, when
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -75,14 +75,6 @@ def stack(tmp_path_factory):
         server.stop()
         redis.kill()
         cloud.stop()
-
-
-async def when(condition, limit_s: float = 30.0) -> None:
-    for _ in range(int(limit_s / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting")
 
 
 def test_with_the_redis_layer_gone_calls_go_on_and_healthz_reports_live_updates_degraded(stack):
