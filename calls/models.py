@@ -213,6 +213,8 @@ class CallEvent(models.Model):
         HANGUP = "hangup"
         OVERFLOW = "overflow"
         INFO = "info"
+        REALTIME_FALLBACK = "realtime_fallback"  # a speech-to-speech call went on on the cascaded providers, and why
+        USAGE = "usage"  # tokens a provider billed for the call (the realtime model's audio and text tokens)
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", null=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
