@@ -62,6 +62,7 @@ class ModelItem:
     content_index: int
     utt: Utterance
     timer: TurnTimer | None = None  # the reply's, when it answers a caller turn
+    words: list[str] = field(default_factory=list)  # transcript deltas so far
     received_bytes: int = 0  # PCM16 at the call's rate
 
 
@@ -147,7 +148,7 @@ class RealtimeCallSession:
         )
         self.history: list[dict] = []  # the conversation as chat messages (what the cascade continues from)
         self._connected = False
-        self._greeted = resumed
+        self._greeted = resumed  # the caller heard the agent already (the cascade says "cut off", not the greeting)
         self._responses: dict[str, Response] = {}
         self._current: Response | None = None  # the response the model is producing
         self._items: dict[str, tuple[Response, ModelItem]] = {}
@@ -179,8 +180,7 @@ class RealtimeCallSession:
             tools = await self.brain.tools.schemas()
             await self.link.open(self.config.session(self.bridge.format, tools))
             self._connected = True
-            if not self._greeted and self.config.greeting:
-                self._greeted = True
+            if not self.resumed and self.config.greeting:
                 self._next_timer = None
                 await self._ask(f'Greet the caller by saying exactly: "{self.config.greeting}"')
             async for raw in self.link.messages():
@@ -348,6 +348,11 @@ class RealtimeCallSession:
             entry = self._items.get(event.item_id)
             if entry is not None:
                 entry[1].utt.finish()
+        elif kind is ev.AgentTranscriptDelta:
+            entry = self._items.get(event.item_id)
+            if entry is not None:
+                entry[1].words.append(event.delta)
+                entry[1].utt.text = "".join(entry[1].words).strip()
         elif kind is ev.AgentTranscript:
             entry = self._items.get(event.item_id)
             if entry is not None:
@@ -474,6 +479,7 @@ class RealtimeCallSession:
         heard = " ".join(t for t in (u.heard_text() for u in spoken) if t)
         interrupted = any(not u.fully_heard for u in spoken)
         self.history.append({"role": "assistant", "content": f"{heard} {INTERRUPTED}" if interrupted else full})
+        self._greeted = self._greeted or bool(heard)  # a cascade taking over greets only a caller who heard nothing
         timer = response.timer
         if timer is not None:
             timer.providers = {"brain": {"provider": PROVIDER,

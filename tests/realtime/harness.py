@@ -15,7 +15,7 @@ from voicebot.testing.in_process import RATE, HexSerializer, KeepingRecorder, Pl
 
 
 class ScriptSTT(STTStream):
-    """Transcribes every caller turn as the next of `texts`."""
+    """Transcribes each caller turn as the next of `texts`."""
 
     name = "script-stt"
 
@@ -27,10 +27,11 @@ class ScriptSTT(STTStream):
         pass
 
     async def transcript(self) -> str:
-        return self.texts.pop(0) if self.texts else ""
+        return self.texts[0] if self.texts else ""  # asked again (speculatively) until the turn is committed
 
     def commit(self) -> None:
-        pass
+        if self.texts:
+            self.texts.pop(0)
 
 
 class Call:

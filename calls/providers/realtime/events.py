@@ -27,6 +27,15 @@ class AudioDone:
 
 
 @dataclass(slots=True)
+class AgentTranscriptDelta:
+    """`response.output_audio_transcript.delta`: words of what the model is saying, as it says them (a cancelled
+    item gets no `.done`: these are all its words)."""
+
+    item_id: str
+    delta: str
+
+
+@dataclass(slots=True)
 class AgentTranscript:
     """`response.output_audio_transcript.done`: the words of an item the model spoke."""
 
@@ -86,13 +95,14 @@ class ServerError:
     code: str
 
 
-Event = (AudioDelta | AudioDone | AgentTranscript | CallerTranscript | CallerTranscriptFailed | SpeechStarted
+Event = (AudioDelta | AudioDone | AgentTranscriptDelta | AgentTranscript | CallerTranscript | CallerTranscriptFailed | SpeechStarted
          | SpeechStopped | FunctionCall | ResponseCreated | ResponseDone | ServerError)
 
 # Server events we read fields from, by type: the record and, for each field, where it is and its type.
 _FLAT = {
     "response.output_audio.delta": AudioDelta,
     "response.output_audio.done": AudioDone,
+    "response.output_audio_transcript.delta": AgentTranscriptDelta,
     "response.output_audio_transcript.done": AgentTranscript,
     "conversation.item.input_audio_transcription.completed": CallerTranscript,
     "conversation.item.input_audio_transcription.failed": CallerTranscriptFailed,
@@ -112,7 +122,7 @@ KNOWN = frozenset({
     "output_audio_buffer.started", "output_audio_buffer.stopped", "output_audio_buffer.cleared",
     "response.output_item.added", "response.output_item.done", "response.content_part.added",
     "response.content_part.done", "response.output_text.delta", "response.output_text.done",
-    "response.output_audio_transcript.delta", "response.function_call_arguments.delta", "rate_limits.updated",
+    "response.function_call_arguments.delta", "rate_limits.updated",
     "mcp_list_tools.in_progress", "mcp_list_tools.completed", "mcp_list_tools.failed",
 })
 

@@ -308,20 +308,21 @@ class _Session:
             step = self.rate * 2 * self.fake.chunk_ms // 1000 if not self.pcmu else self.rate * self.fake.chunk_ms // 1000
             bytes_per_ms = step / self.fake.chunk_ms
             self.audio_ms[item] = 0
-            first = True
+            words = deque(reply.text.split())
             for offset in range(0, len(audio), step):
                 piece = audio[offset : offset + step]
-                if first:
+                if offset == 0:
                     self.conn.first_delta_times.append(time.monotonic())
-                    first = False
                 await self.send({"type": "response.output_audio.delta", "response_id": rid, "item_id": item,
                                  "output_index": 0, "content_index": 0,
                                  "delta": base64.b64encode(piece).decode()})
                 self.audio_ms[item] += round(len(piece) / bytes_per_ms)
+                # The words go along with their audio, as the API streams them.
+                while words and self.audio_ms[item] >= (len(reply.text.split()) - len(words)) * self.fake.ms_per_word:
+                    await self.send({"type": "response.output_audio_transcript.delta", "response_id": rid,
+                                     "item_id": item, "output_index": 0, "content_index": 0,
+                                     "delta": words.popleft() + " "})
                 await asyncio.sleep(self.fake.chunk_ms / 1000 / self.fake.speedup)
-            for word in reply.text.split():
-                await self.send({"type": "response.output_audio_transcript.delta", "response_id": rid,
-                                 "item_id": item, "output_index": 0, "content_index": 0, "delta": word + " "})
             await self.send({"type": "response.output_audio.done", "response_id": rid, "item_id": item,
                              "output_index": 0, "content_index": 0})
             await self.send({"type": "response.output_audio_transcript.done", "response_id": rid, "item_id": item,
