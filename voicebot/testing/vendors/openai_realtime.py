@@ -45,6 +45,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+import numpy as np
 from aiohttp import WSMsgType, web
 
 from calls.pipeline.audio import resample, ulaw_decode, ulaw_encode
@@ -90,6 +91,9 @@ class RealtimeConnection:
     items: list[dict] = field(default_factory=list)  # conversation.item.create items
     sent: list[dict] = field(default_factory=list)
     first_delta_times: list[float] = field(default_factory=list)  # monotonic send time of each response's first audio
+    # With `trace`: (monotonic time, bytes) of each append received and of each response's first 20 ms of audio sent.
+    append_log: list[tuple[float, bytes]] = field(default_factory=list)
+    first_frames: list[tuple[float, bytes]] = field(default_factory=list)
     closed_by: str = ""
 
     def kinds(self) -> list[str]:
@@ -99,7 +103,7 @@ class RealtimeConnection:
 class FakeRealtime(FakeServer):
     def __init__(self, *, transcripts: list[str] | None = None, replies: list[RealtimeReply] | None = None,
                  api_key: str = API_KEY, ms_per_word: int = 250, speedup: float = 5.0, chunk_ms: int = 100,
-                 voice_threshold: int = 1000, default_reply: str = "Okay.") -> None:
+                 voice_threshold: int = 1000, default_reply: str = "Okay.", trace: bool = False) -> None:
         self.transcripts = deque(transcripts or [])
         self.replies = deque(replies or [])
         self.api_key = api_key
@@ -108,6 +112,9 @@ class FakeRealtime(FakeServer):
         self.chunk_ms = chunk_ms
         self.voice_threshold = voice_threshold
         self.default_reply = default_reply
+        # The benchmark's overhead figures: log what arrives and leaves, and make every response's audio unique (a
+        # little noise on the tone) so the carrier's copy of it can be matched.
+        self.trace = trace
         self.faults: deque[RealtimeFault] = deque()
         self.connections: list[RealtimeConnection] = []
         self.rejected = 0
@@ -208,8 +215,12 @@ class _Session:
     async def on_event(self, kind: str, event: dict) -> None:
         if kind == "input_audio_buffer.append":
             self.conn.appends += 1
-            self.conn.append_times.append(time.monotonic())
-            await self.on_audio(base64.b64decode(event.get("audio", "")))
+            now = time.monotonic()
+            self.conn.append_times.append(now)
+            audio = base64.b64decode(event.get("audio", ""))
+            if self.fake.trace:
+                self.conn.append_log.append((now, audio))
+            await self.on_audio(audio)
             return
         self.conn.received.append(event)
         if kind == "session.update":
@@ -313,6 +324,8 @@ class _Session:
                 piece = audio[offset : offset + step]
                 if offset == 0:
                     self.conn.first_delta_times.append(time.monotonic())
+                    if self.fake.trace:  # its first 20 ms: the first frame playout sends the carrier
+                        self.conn.first_frames.append((time.monotonic(), piece[: step // (self.fake.chunk_ms // 20)]))
                 await self.send({"type": "response.output_audio.delta", "response_id": rid, "item_id": item,
                                  "output_index": 0, "content_index": 0,
                                  "delta": base64.b64encode(piece).decode()})
@@ -346,6 +359,9 @@ class _Session:
     def audio_for(self, text: str) -> bytes:
         ms = self.fake.ms_per_word * max(1, len(text.split()))
         pcm = tone(ms, 8000, freq=300.0, amplitude=6000)
+        if self.fake.trace:
+            noise = np.random.default_rng().integers(-200, 200, len(pcm) // 2, dtype=np.int16)
+            pcm = (np.frombuffer(pcm, "<i2") + noise).astype("<i2").tobytes()
         return ulaw_encode(pcm) if self.pcmu else resample(pcm, 8000, 24000)
 
     async def cancel(self) -> None:
