@@ -44,6 +44,7 @@ from ..recorder import CallRecorder, TurnRecord
 from .call_session import CallSession, State
 from .lines import TIME_LIMIT_LINE
 from .settings import AgentSettings
+from .tasks import CallTasks
 from .turn_taking import INTERRUPT, end_of_turn_for, interruption_for
 from .watchdog import Watchdog
 
@@ -163,7 +164,8 @@ class RealtimeCallSession:
         self._speech_started_at: object = None
         self._onset_at = 0.0
         self.barge_in_latencies: list[float] = []  # onset -> clear, ms
-        self._tasks: set[asyncio.Task] = set()
+        self._call_tasks = CallTasks(call_id, recorder)
+        self._tasks = self._call_tasks.running
         self._closed = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -191,17 +193,7 @@ class RealtimeCallSession:
             await self._fall_back("socket-failed" if self._connected else "no-socket", exc)
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{name}-{self.call_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("call %s: task %s failed: %r", self.call_id, task.get_name(), exc, exc_info=exc)
-            self.recorder.event("error", {"task": task.get_name(), "error": repr(exc)[:300]})
+        return self._call_tasks.spawn(coro, name)
 
     async def _send(self, text: str) -> None:
         if self.state is not State.CLOSED:
@@ -635,10 +627,16 @@ class RealtimeCallSession:
             self._responses.pop(response.id, None)
             self._record_reply(response)
         self._current = None
-        history = list(self.history)
-        self.cascade = self._cascade_factory(history, self._greeted)
         # Our tasks end here (this one included, by returning): the cascade owns the call from now on.
         for task in [t for t in self._tasks if t is not asyncio.current_task()]:
             task.cancel()
         await self.link.close()
-        await self.cascade.start()
+        try:
+            cascade = self._cascade_factory(list(self.history), self._greeted)
+        except Exception as exc:  # the agent's cascade cannot be built (its configuration): end the call, not hang
+            log.error("call %s: no cascade to fall back to: %r", self.call_id, exc)
+            self.recorder.event("error", {"stage": "realtime-fallback", "error": repr(exc)[:300]})
+            await self._hang_up("realtime-failed")
+            return
+        self.cascade = cascade
+        await cascade.start()

@@ -219,3 +219,19 @@ async def test_a_key_press_is_told_to_the_model_which_answers(realtime):
     await call.stop()
     [told] = [i for i in realtime.connections[0].items if i.get("role") == "user"]
     assert "pressed 1" in told["content"][0]["text"]
+
+
+async def test_a_call_whose_cascade_cannot_be_built_is_ended_not_left_silent(realtime):
+    realtime.faults.append(RealtimeFault(reject_status=503))
+    call = Call()
+
+    def broken(history, greeted):
+        raise ValueError("the agent's fallback STT is misconfigured")
+
+    call.session._cascade_factory = broken
+    await call.start()
+    await until(lambda: call.closed, timeout=5)
+    assert ("error", {"stage": "realtime-fallback", "error": repr(ValueError(
+        "the agent's fallback STT is misconfigured"))}) in call.recorder.events
+    assert {"end_reason": "realtime-failed"} in call.recorder.updates
+    await call.stop()
