@@ -4,6 +4,7 @@ to."""
 
 from __future__ import annotations
 
+from calls.pipeline.ports import CallControl
 from calls.providers.base import STTStream
 from calls.providers.realtime.brain import RealtimeBrain
 from calls.providers.realtime.config import RealtimeConfig
@@ -34,12 +35,29 @@ class ScriptSTT(STTStream):
             self.texts.pop(0)
 
 
+class Control(CallControl):
+    """The carrier's REST side: remembers transfers and hang-ups (or refuses transfers with `refuse`)."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.transfers: list[tuple[str, str, str]] = []
+        self.hang_ups: list[str] = []
+        self.refuse = refuse
+
+    async def hang_up(self, call_id: str) -> None:
+        self.hang_ups.append(call_id)
+
+    async def transfer(self, call_id: str, target: str, summary: str = "", options=None) -> None:
+        if self.refuse:
+            raise RuntimeError("the carrier refused the transfer")
+        self.transfers.append((call_id, target, summary))
+
+
 class Call:
     """One call: `session` (realtime), `carrier`, `recorder`; `cascades` holds what the fallback built (with the
     conversation it was handed)."""
 
     def __init__(self, *, config: RealtimeConfig | None = None, settings: AgentSettings | None = None,
-                 cascade_texts: list[str] | None = None, codec: str = "PCMU") -> None:
+                 cascade_texts: list[str] | None = None, codec: str = "PCMU", control=None) -> None:
         self.carrier = PlayingCarrier()
         self.recorder = KeepingRecorder()
         self.closed = False
@@ -50,7 +68,7 @@ class Call:
         self.session = RealtimeCallSession(
             call_id="CA-realtime", settings=self.settings, brain=self.brain, serializer=HexSerializer(),
             send=self.carrier.send, close=self._close, recorder=self.recorder, sample_rate=RATE, codec=codec,
-            cascade=self._cascade,
+            cascade=self._cascade, control=control,
         )
         self.carrier.playout = self  # marks come back through the session, as the consumer routes them
 

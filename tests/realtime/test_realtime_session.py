@@ -14,7 +14,7 @@ from tests.session.helpers import until
 from voicebot.testing.pcm import silence, voiced
 from voicebot.testing.vendors.openai_realtime import RealtimeFault, RealtimeReply
 
-from .harness import Call
+from .harness import Call, Control
 
 pytestmark = pytest.mark.asyncio
 
@@ -235,3 +235,51 @@ async def test_a_call_whose_cascade_cannot_be_built_is_ended_not_left_silent(rea
         "the agent's fallback STT is misconfigured"))}) in call.recorder.events
     assert {"end_reason": "realtime-failed"} in call.recorder.updates
     await call.stop()
+
+
+async def test_a_transfer_the_model_asks_for_is_made_once_its_announcement_was_heard(realtime):
+    realtime.transcripts.append("can i talk to sales")
+    realtime.replies.append(RealtimeReply("Putting you through to sales.", call=(
+        "transfer_call", '{"destination": "sales", "summary": "wants a quote"}')))
+    control = Control()
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", transfer_targets={"sales": "+15550001111"}),
+                control=control)
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: call.closed, timeout=6)
+    assert control.transfers == [("CA-realtime", "+15550001111", "wants a quote")]
+    assert call.turns("agent")[-1].heard_text == "Putting you through to sales."
+    assert {"end_reason": "transferred"} in call.recorder.updates
+    await call.stop()
+
+
+async def test_a_refused_transfer_is_told_to_the_model_and_the_call_goes_on(realtime):
+    realtime.transcripts.append("can i talk to sales")
+    realtime.replies.extend([
+        RealtimeReply("Putting you through.", call=("transfer_call", '{"destination": "sales", "summary": "x"}')),
+        RealtimeReply("Sorry, I could not connect you.")])
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", transfer_targets={"sales": "+15550001111"}),
+                control=Control(refuse=True))
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: any(t.text == "Sorry, I could not connect you." for t in call.turns("agent")), timeout=6)
+    assert not call.closed
+    assert dict(call.recorder.events)["action_failed"]["action"] == "transfer"
+    told = [i for i in realtime.connections[0].items if i.get("role") == "user"]
+    assert "transfer failed" in told[0]["content"][0]["text"]
+    await call.stop()
+
+
+async def test_a_pcma_call_is_resampled_to_the_apis_24khz_pcm_and_answered(realtime):
+    realtime.transcripts.append("what are your hours")
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call(codec="PCMA")
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+    conn = realtime.connections[0]
+    assert conn.session["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    # 24 kHz PCM16 to the model: 48 bytes a ms (about 2 s of caller audio by now), and the reply heard in full.
+    assert conn.audio_bytes > 48 * 1000
+    assert call.turns("agent")[1].heard_text == "We open at nine."
