@@ -57,17 +57,20 @@ class Call:
     conversation it was handed)."""
 
     def __init__(self, *, config: RealtimeConfig | None = None, settings: AgentSettings | None = None,
-                 cascade_texts: list[str] | None = None, codec: str = "PCMU", control=None) -> None:
+                 cascade_texts: list[str] | None = None, codec: str = "PCMU", control=None, rate: int = RATE) -> None:
+        """`rate`: the stream's (the in-process carrier plays 320 bytes every 20 ms whatever the rate: a 16 kHz
+        stream plays at half speed, which only delays its marks)."""
         self.carrier = PlayingCarrier()
         self.recorder = KeepingRecorder()
         self.closed = False
+        self.frame = rate * 2 // 50
         self.cascades: list[tuple[list[dict], bool, CallSession]] = []
         self._cascade_texts = cascade_texts or []
         self.brain = RealtimeBrain(config or RealtimeConfig(greeting="Hello, this is Sam."))
         self.settings = settings or AgentSettings(barge_in_min_ms=200, silence_timeout_s=60)
         self.session = RealtimeCallSession(
             call_id="CA-realtime", settings=self.settings, brain=self.brain, serializer=HexSerializer(),
-            send=self.carrier.send, close=self._close, recorder=self.recorder, sample_rate=RATE, codec=codec,
+            send=self.carrier.send, close=self._close, recorder=self.recorder, sample_rate=rate, codec=codec,
             cascade=self._cascade, control=control,
         )
         self.carrier.playout = self  # marks come back through the session, as the consumer routes them
@@ -97,8 +100,8 @@ class Call:
 
     def say(self, pcm: bytes) -> None:
         """Caller audio in 20 ms frames, as fast as given (use `speak` for real time)."""
-        for off in range(0, len(pcm), 320):
-            self.session.on_audio(pcm[off : off + 320])
+        for off in range(0, len(pcm), self.frame):
+            self.session.on_audio(pcm[off : off + self.frame])
 
     async def speak(self, pcm: bytes) -> None:
         """Caller audio in real time, 20 ms a frame, as a carrier sends it."""
@@ -106,8 +109,8 @@ class Call:
 
         loop = asyncio.get_running_loop()
         next_at = loop.time()
-        for off in range(0, len(pcm), 320):
-            self.session.on_audio(pcm[off : off + 320])
+        for off in range(0, len(pcm), self.frame):
+            self.session.on_audio(pcm[off : off + self.frame])
             next_at += 0.02
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 

@@ -270,7 +270,7 @@ async def test_a_refused_transfer_is_told_to_the_model_and_the_call_goes_on(real
     await call.stop()
 
 
-async def test_a_pcma_call_is_resampled_to_the_apis_24khz_pcm_and_answered(realtime):
+async def test_a_pcma_call_passes_a_law_through_and_is_answered(realtime):
     realtime.transcripts.append("what are your hours")
     realtime.replies.append(RealtimeReply("We open at nine."))
     call = Call(codec="PCMA")
@@ -279,7 +279,21 @@ async def test_a_pcma_call_is_resampled_to_the_apis_24khz_pcm_and_answered(realt
     await until(lambda: len(call.turns("agent")) == 2, timeout=5)
     await call.stop()
     conn = realtime.connections[0]
+    assert conn.session["audio"]["input"]["format"] == conn.session["audio"]["output"]["format"] == {
+        "type": "audio/pcma"}
+    assert call.turns("agent")[1].heard_text == "We open at nine."
+    assert [t.text for t in call.turns("caller")] == ["what are your hours"]  # its VAD heard the A-law speech
+
+
+async def test_a_wideband_call_is_resampled_to_the_apis_24khz_pcm_and_answered(realtime):
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call(codec="L16", rate=16000)
+    await greeted(call, realtime)
+    await call.speak(voiced(600, 16000) + silence(700, 16000))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+    conn = realtime.connections[0]
     assert conn.session["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
-    # 24 kHz PCM16 to the model: 48 bytes a ms (about 2 s of caller audio by now), and the reply heard in full.
-    assert conn.audio_bytes > 48 * 1000
+    assert conn.audio_bytes > 48 * 1000  # 24 kHz PCM16 (48 bytes a ms) for the ~1.3 s of caller audio
+    # The model's 24 kHz reply reached the 16 kHz carrier whole: 4 words at 250 ms.
     assert call.turns("agent")[1].heard_text == "We open at nine."

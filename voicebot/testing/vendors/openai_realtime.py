@@ -6,7 +6,7 @@ It speaks the protocol of the installed `openai` SDK (`openai/types/realtime/`),
 - the upgrade carries `?model=` and `Authorization: Bearer <key>`; a wrong key gets HTTP 401, as OpenAI does;
 - it greets with `session.created`; `session.update` gets `session.updated` (the session is kept: audio format,
   turn detection, tools, instructions);
-- `input_audio_buffer.append` audio (`audio/pcmu` 8 kHz or `audio/pcm` 24 kHz, as the session says) goes through an
+- `input_audio_buffer.append` audio (`audio/pcmu` / `audio/pcma` 8 kHz or `audio/pcm` 24 kHz, as the session says) goes through an
   energy detector standing in for the model's server VAD: `input_audio_buffer.speech_started` / `speech_stopped`
   (with `audio_start_ms` / `audio_end_ms`), `input_audio_buffer.committed`, the caller's words as
   `conversation.item.input_audio_transcription.completed` (scripted: `transcripts`), then a response if
@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from aiohttp import WSMsgType, web
 
-from calls.pipeline.audio import resample, ulaw_decode, ulaw_encode
+from calls.pipeline.audio import alaw_decode, alaw_encode, resample, ulaw_decode, ulaw_encode
 
 from ..pcm import peak, tone
 from .aio_server import FakeServer
@@ -182,9 +182,15 @@ class _Session:
         self.pending = b""
 
     @property
-    def pcmu(self) -> bool:
+    def law(self) -> str:
+        """"audio/pcmu" or "audio/pcma" (8 kHz G.711, a byte a sample), or "" for 24 kHz PCM16."""
         fmt = ((self.conn.session.get("audio") or {}).get("input") or {}).get("format") or {}
-        return fmt.get("type") == "audio/pcmu"
+        kind = fmt.get("type", "")
+        return kind if kind in ("audio/pcmu", "audio/pcma") else ""
+
+    @property
+    def pcmu(self) -> bool:  # any 8 kHz G.711 (one byte a sample)
+        return bool(self.law)
 
     @property
     def rate(self) -> int:
@@ -249,7 +255,7 @@ class _Session:
     # ------------------------------------------------------------------ caller audio and the server VAD stand-in
 
     async def on_audio(self, payload: bytes) -> None:
-        pcm = ulaw_decode(payload) if self.pcmu else payload
+        pcm = {"audio/pcmu": ulaw_decode, "audio/pcma": alaw_decode}.get(self.law, bytes)(payload)
         self.conn.audio_bytes += len(payload)
         self.pending += pcm
         frame = self.rate * 2 // 50
@@ -362,7 +368,8 @@ class _Session:
         if self.fake.trace:
             noise = np.random.default_rng().integers(-200, 200, len(pcm) // 2, dtype=np.int16)
             pcm = (np.frombuffer(pcm, "<i2") + noise).astype("<i2").tobytes()
-        return ulaw_encode(pcm) if self.pcmu else resample(pcm, 8000, 24000)
+        encode = {"audio/pcmu": ulaw_encode, "audio/pcma": alaw_encode}.get(self.law)
+        return encode(pcm) if encode else resample(pcm, 8000, 24000)
 
     async def cancel(self) -> None:
         self.conn.cancels += 1
