@@ -47,7 +47,7 @@ class _Traced:
         self.received: dict[bytes, float] = {}
 
 
-async def _call(base_url: str, token: str, traced: _Traced, seed: int):
+async def _call(base_url: str, token: str, traced: _Traced, seed: int, delay_s: float):
     from voicebot.testing.carrier.caller import SimulatedCaller, Step
     from voicebot.testing.carrier.peers import TwilioPeer
 
@@ -63,6 +63,7 @@ async def _call(base_url: str, token: str, traced: _Traced, seed: int):
             traced.received.setdefault(payload, now)
             super()._on_agent_audio(payload, now)
 
+    await asyncio.sleep(delay_s)
     rng = np.random.default_rng(seed)
     peer = Peer(base_url, "+15550100000", auth_token=token, public_base_url=base_url)
     steps = [Step("hours", _speech(1200, rng)), Step("stop", _speech(900, rng), barge_after_ms=1000),
@@ -72,28 +73,33 @@ async def _call(base_url: str, token: str, traced: _Traced, seed: int):
 
 async def _level(n: int, base_url: str, token: str) -> tuple[list, list[_Traced]]:
     traced = [_Traced() for _ in range(n)]
-    results = await asyncio.gather(*(_call(base_url, token, t, i) for i, t in enumerate(traced)))
+    # Calls arrive spread over 0.05 s per call (at most 8 s), as in the other load scenarios (bench/load.py).
+    spread = min(8.0, 0.05 * n)
+    results = await asyncio.gather(*(_call(base_url, token, t, i, spread * i / n) for i, t in enumerate(traced)))
     return list(results), traced
 
 
-def _hops(fake, traced: list[_Traced], since: int) -> tuple[list[float], list[float]]:
+def _hops(fake, traced: list[_Traced], since: int) -> tuple[list[float], list[float], list[float]]:
+    """carrier -> model per frame; model -> carrier per response (all, and the greetings alone)."""
     sent: dict[bytes, float | None] = {}
     received: dict[bytes, float] = {}
     for t in traced:
         for payload, at in t.sent.items():
             sent[payload] = None if payload in sent else at
         received.update(t.received)
-    inbound, outbound = [], []
+    inbound, outbound, greetings = [], [], []
     for conn in fake.connections[since:]:
         for at, audio in conn.append_log:
             start = sent.get(audio)
             if start is not None:
                 inbound.append(round((at - start) * 1000, 2))
-        for at, frame in conn.first_frames:
+        for i, (at, frame) in enumerate(conn.first_frames):
             arrived = received.get(frame)
             if arrived is not None:
                 outbound.append(round((arrived - at) * 1000, 2))
-    return inbound, outbound
+                if i == 0:
+                    greetings.append(outbound[-1])
+    return inbound, outbound, greetings
 
 
 def run(log=print, levels=LEVELS) -> dict:
@@ -115,17 +121,18 @@ def run(log=print, levels=LEVELS) -> dict:
                 since = len(fake.cloud.connections)
                 load_before = _loadavg()
                 results, traced = asyncio.run(_level(n, server.base_url, token))
-                inbound, outbound = _hops(fake.cloud, traced, since)
+                inbound, outbound, greetings = _hops(fake.cloud, traced, since)
                 clears = [t.clear_ms for r in results for t in r.turns if t.barge_in and t.clear_ms is not None]
                 leaks = sum(t.frames_after_clear for r in results for t in r.turns if t.barge_in)
                 truncates = sum(len(c.truncates) for c in fake.cloud.connections[since:])
                 level = {"calls": n, "carrier_to_model_ms": summary(inbound), "model_to_carrier_ms": summary(outbound),
+                         "greeting_model_to_carrier_ms": summary(greetings),
                          "onset_to_clear_ms": summary(clears), "frames_after_clear": leaks, "truncates": truncates,
                          "barge_ins": sum(1 for r in results for t in r.turns if t.barge_in),
                          "errors": [r.error for r in results if r.error], "load_average": [load_before, _loadavg()]}
                 out["levels"].append(level)
                 log(f"  {n} calls: carrier->model {level['carrier_to_model_ms']}, model->carrier "
-                    f"{level['model_to_carrier_ms']}, onset->clear {level['onset_to_clear_ms']}, "
+                    f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), onset->clear {level['onset_to_clear_ms']}, "
                     f"{truncates} truncates, load {level['load_average']}")
         finally:
             server.stop()

@@ -9,12 +9,19 @@ which is the bulk of the per-frame cost and checks nothing a fixed template coul
 The SDK reconnects only when given `on_reconnecting`; we give none: a dropped socket loses the model's context
 anyway, so the call moves to the cascaded providers with the conversation so far (the session does that).
 Every failure leaves here as a `ProviderError` (provider "openai-realtime").
+
+One `AsyncOpenAI` client (per key and base URL) and one TLS context serve every call of the process: building a
+client costs ~20 ms of CPU and a TLS context ~30 ms, run synchronously on the event loop that carries every other
+call's audio — at a burst of call starts that stalled the other calls' audio by hundreds of ms (docs/benchmarks.md).
+The realtime client uses its client only for the URL and headers, so sharing it shares no connection state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import ssl
 from collections.abc import AsyncIterator
 
 import openai
@@ -39,9 +46,10 @@ class RealtimeLink:
         if not key:
             raise ProviderError("OPENAI_API_KEY is not set", provider=PROVIDER, permanent=True)
         base = self.base_url or getattr(settings, "OPENAI_BASE_URL", "") or None
-        self._client = openai.AsyncOpenAI(api_key=key, base_url=base, max_retries=0)
+        self._client = _client(key, base)
+        options = {"ssl": _tls()} if self._client.base_url.scheme == "https" else {}
         try:
-            manager = self._client.realtime.connect(model=self.model)
+            manager = self._client.realtime.connect(model=self.model, websocket_connection_options=options)
             self._conn = await asyncio.wait_for(manager.enter(), self.connect_timeout_s)
             await self._conn.session.update(session=session)
         except TimeoutError as exc:
@@ -97,10 +105,7 @@ class RealtimeLink:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 1.0)
-        if self._client is not None:
-            with contextlib.suppress(Exception):
-                await self._client.close()
-            self._client = None
+        self._client = None  # shared by the process's calls: never closed here
 
     # ------------------------------------------------------------------ helpers
 
@@ -124,3 +129,13 @@ class RealtimeLink:
             raise
         except Exception as exc:
             raise ProviderError(f"send failed: {type(exc).__name__}: {exc}"[:300], provider=PROVIDER) from exc
+
+
+@functools.lru_cache(maxsize=8)
+def _client(key: str, base: str | None) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key=key, base_url=base, max_retries=0)
+
+
+@functools.lru_cache(maxsize=1)
+def _tls() -> ssl.SSLContext:
+    return ssl.create_default_context()
