@@ -119,6 +119,7 @@ def run(log=print, levels=LEVELS) -> dict:
             token = (Path(tmp) / "var" / "local_twilio_auth_token").read_text().strip()
             for n in levels:
                 since = len(fake.cloud.connections)
+                events_before = _event_counts(Path(tmp) / "db.sqlite3")
                 load_before = _loadavg()
                 results, traced = asyncio.run(_level(n, server.base_url, token))
                 inbound, outbound, greetings = _hops(fake.cloud, traced, since)
@@ -130,14 +131,24 @@ def run(log=print, levels=LEVELS) -> dict:
                          "onset_to_clear_ms": summary(clears), "frames_after_clear": leaks, "truncates": truncates,
                          "barge_ins": sum(1 for r in results for t in r.turns if t.barge_in),
                          "errors": [r.error for r in results if r.error], "load_average": [load_before, _loadavg()]}
+                after = _event_counts(Path(tmp) / "db.sqlite3")
+                level["events"] = {k: v - events_before.get(k, 0) for k, v in after.items() if v > events_before.get(k, 0)}
                 out["levels"].append(level)
                 log(f"  {n} calls: carrier->model {level['carrier_to_model_ms']}, model->carrier "
                     f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), onset->clear {level['onset_to_clear_ms']}, "
-                    f"{truncates} truncates, load {level['load_average']}")
+                    f"{truncates} truncates, load {level['load_average']}, events {level['events']}")
         finally:
             server.stop()
             fake.stop()
     return out
+
+
+def _event_counts(db: Path) -> dict[str, int]:
+    """CallEvent kinds stored so far (fallbacks, provider failures... would show why a barge-in lacks a truncate)."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        return dict(conn.execute("select kind, count(*) from calls_callevent group by kind").fetchall())
 
 
 def _loadavg() -> float:
