@@ -105,7 +105,7 @@ def _hops(fake, traced: list[_Traced], since: int) -> tuple[list[float], list[fl
 def run(log=print, levels=LEVELS) -> dict:
     from voicebot.testing.server import Server
     from voicebot.testing.vendors.cloud import ThreadedCloud
-    from voicebot.testing.vendors.openai_realtime import FakeRealtime, RealtimeReply
+    from voicebot.testing.vendors.openai_realtime import FakeRealtime
 
     fake = ThreadedCloud(FakeRealtime(replies=[], default_reply=REPLY, trace=True))
     out = {"machine": machine(), "levels": []}
@@ -132,10 +132,12 @@ def run(log=print, levels=LEVELS) -> dict:
                          "barge_ins": sum(1 for r in results for t in r.turns if t.barge_in),
                          "errors": [r.error for r in results if r.error], "load_average": [load_before, _loadavg()]}
                 after = _event_counts(Path(tmp) / "db.sqlite3")
-                level["events"] = {k: v - events_before.get(k, 0) for k, v in after.items() if v > events_before.get(k, 0)}
+                level["events"] = {k: v - events_before.get(k, 0) for k, v in after.items()
+                                   if v > events_before.get(k, 0)}
                 out["levels"].append(level)
                 log(f"  {n} calls: carrier->model {level['carrier_to_model_ms']}, model->carrier "
-                    f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), onset->clear {level['onset_to_clear_ms']}, "
+                    f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), "
+                    f"onset->clear {level['onset_to_clear_ms']}, "
                     f"{truncates} truncates, load {level['load_average']}, events {level['events']}")
         finally:
             server.stop()

@@ -95,8 +95,8 @@ class ServerError:
     code: str
 
 
-Event = (AudioDelta | AudioDone | AgentTranscriptDelta | AgentTranscript | CallerTranscript | CallerTranscriptFailed | SpeechStarted
-         | SpeechStopped | FunctionCall | ResponseCreated | ResponseDone | ServerError)
+Event = (AudioDelta | AudioDone | AgentTranscriptDelta | AgentTranscript | CallerTranscript | CallerTranscriptFailed
+         | SpeechStarted | SpeechStopped | FunctionCall | ResponseCreated | ResponseDone | ServerError)
 
 # Server events we read fields from, by type: the record and, for each field, where it is and its type.
 _FLAT = {

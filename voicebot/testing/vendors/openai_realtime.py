@@ -6,9 +6,9 @@ It speaks the protocol of the installed `openai` SDK (`openai/types/realtime/`),
 - the upgrade carries `?model=` and `Authorization: Bearer <key>`; a wrong key gets HTTP 401, as OpenAI does;
 - it greets with `session.created`; `session.update` gets `session.updated` (the session is kept: audio format,
   turn detection, tools, instructions);
-- `input_audio_buffer.append` audio (`audio/pcmu` / `audio/pcma` 8 kHz or `audio/pcm` 24 kHz, as the session says) goes through an
-  energy detector standing in for the model's server VAD: `input_audio_buffer.speech_started` / `speech_stopped`
-  (with `audio_start_ms` / `audio_end_ms`), `input_audio_buffer.committed`, the caller's words as
+- `input_audio_buffer.append` audio (`audio/pcmu` / `audio/pcma` 8 kHz or `audio/pcm` 24 kHz, as the session says)
+  goes through an energy detector standing in for the model's server VAD: `input_audio_buffer.speech_started` /
+  `speech_stopped` (with `audio_start_ms` / `audio_end_ms`), `input_audio_buffer.committed`, the caller's words as
   `conversation.item.input_audio_transcription.completed` (scripted: `transcripts`), then a response if
   `create_response`; `input_audio_buffer.commit` / `clear` when the client does its own turn detection;
 - `response.create` starts a response: `response.created`, `response.output_item.added`, audio as
@@ -322,7 +322,7 @@ class _Session:
             await self.send({"type": "response.output_item.added", "response_id": rid, "output_index": 0,
                              "item": {"id": item, "type": "message", "role": "assistant", "status": "in_progress"}})
             audio = self.audio_for(reply.text)
-            step = self.rate * 2 * self.fake.chunk_ms // 1000 if not self.pcmu else self.rate * self.fake.chunk_ms // 1000
+            step = self.rate * (1 if self.pcmu else 2) * self.fake.chunk_ms // 1000
             bytes_per_ms = step / self.fake.chunk_ms
             self.audio_ms[item] = 0
             words = deque(reply.text.split())
