@@ -11,8 +11,9 @@ interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean 
 in-process session with the local Whisper; ~10 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
-same callers against a minimal Pipecat bot), telemetry (tracing and metrics on vs off, bench/telemetry.py). See
-bench/cloud/.
+same callers against a minimal Pipecat bot), telemetry (tracing and metrics on vs off, bench/telemetry.py), realtime
+(speech-to-speech calls through a fake OpenAI Realtime server: what voicebot adds between carrier and model, barge-in
+onset -> clear). See bench/cloud/.
 
 The benchmark is its own program, not a management command: the app never imports it. It sets Django up itself
 (DJANGO_SETTINGS_MODULE, default voicebot.settings), though what it measures runs in server subprocesses.
@@ -29,14 +30,14 @@ import time
 
 import django
 
-from . import embedded, loaded, perframe, telemetry, turntaking
+from . import embedded, loaded, perframe, realtime, telemetry, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
 SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "overhead", "bargein", "capacity", "admission", "webhook",
-             "pipecat", "telemetry")
+             "pipecat", "telemetry", "realtime")
 
 
 class _Load(threading.Thread):
@@ -139,6 +140,11 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         tel = telemetry.run(ctx, calls=min(60, max_calls), high_calls=min(150, max_calls))
         tel["load_average"] = tel_load.stop()
         save("telemetry", tel, telemetry.markdown(tel, command))
+
+    if "realtime" in chosen:
+        log("scenario realtime (speech-to-speech, fake OpenAI Realtime server):")
+        data = realtime.run(log=log)
+        save("realtime", data, realtime.markdown(data, command))
 
     if "pipecat" in chosen:
         log("scenario pipecat:")

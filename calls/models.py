@@ -250,6 +250,8 @@ class CallEvent(models.Model):
         TOOL_CALL = "tool_call"  # the brain called a tool: {name, arguments}
         CALL_START_WEBHOOK = "call_start_webhook"  # the call-starting request: what it returned, or why it failed
         ANALYSIS = "analysis"  # the post-call analysis could not use the LLM (and what it fell back to)
+        REALTIME_FALLBACK = "realtime_fallback"  # a speech-to-speech call went on on the cascaded providers, and why
+        USAGE = "usage"  # tokens a provider billed for the call (the realtime model's audio and text tokens)
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="events", null=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")

@@ -92,3 +92,22 @@ async def test_audio_synthesised_before_its_turn_waits_and_then_plays_whole():
     audio.attach(utt)
     await asyncio.wait_for(playout.play(utt), 2)
     assert utt.complete and wire.audio_bytes() == 3200
+
+
+@pytest.mark.asyncio
+async def test_a_streamed_sentence_heard_to_its_last_mark_before_it_is_finished_is_done_when_finished():
+    # The realtime model streams audio while it plays: here the audio so far ends on a mark, the carrier echoes that
+    # mark, and only then does the stream say "no more". The sentence was heard in full: nobody may wait for it.
+    wire = Wire()
+    playout = Playout(wire.send, TextSerializer(), RATE, chunk_ms=20, lead_ms=1000, mark_every_ms=200)
+    utt = playout.new_utterance("hello there", b"", streaming=True)
+    utt.feed(b"\x01\x00" * (RATE * 200 // 1000))  # exactly one mark's worth
+    player = asyncio.create_task(playout.play(utt))
+    await asyncio.sleep(0.05)
+    mark = next(text for _, text in wire.sent if text.startswith("mark:"))
+    assert mark == f"mark:{utt.id}:{len(utt.pcm)}"
+    playout.on_mark(mark[5:])
+    assert not utt.done.is_set()  # not complete yet: more audio may come
+    utt.finish()
+    await asyncio.wait_for(player, 1.0)
+    assert utt.fully_heard and utt.done.is_set() and not playout.speaking

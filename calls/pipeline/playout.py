@@ -172,7 +172,8 @@ class Playout:
             if utt.sent_bytes >= next_mark:
                 await self._mark(utt, utt.sent_bytes)
                 marked, next_mark = utt.sent_bytes, utt.sent_bytes + self._mark_every
-        if not utt.pcm:
+        if not utt.pcm or utt.fully_heard:
+            # (fully heard already: a streamed sentence whose last mark came back before it was `finish`ed)
             utt.done.set()
             self._retire(utt)
         elif marked < len(utt.pcm) and not self.cleared and self._resumed.is_set():

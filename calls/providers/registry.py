@@ -21,11 +21,14 @@ TTS = {
 BRAINS = {
     "flow": "calls.flows.brain.FlowBrain",
     "openai": "calls.providers.llm.openai_brain.OpenAIBrain",
+    # Speech-to-speech: the session streams the call's audio to the model (calls.session.realtime_session).
+    "openai-realtime": "calls.providers.realtime.brain.RealtimeBrain",
 }
 
 LABELS = {
     "stt": {"whisper": "Whisper (embedded, offline)", "deepgram": "Deepgram (cloud)"},
-    "brain": {"flow": "Flow (embedded state machine, no LLM)", "openai": "OpenAI (cloud LLM)"},
+    "brain": {"flow": "Flow (embedded state machine, no LLM)", "openai": "OpenAI (cloud LLM)",
+              "openai-realtime": "OpenAI Realtime (speech-to-speech)"},
     "tts": {"espeak": "eSpeak NG (embedded, offline)", "elevenlabs": "ElevenLabs (cloud)"},
 }
 

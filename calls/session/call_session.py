@@ -52,6 +52,7 @@ from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn 
 from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE, TRANSFER_FAILED_LINE
 from .settings import AgentSettings
 from .speaker import Speaker
+from .tasks import CallTasks
 from .turn_log import CallerSpeech, TurnLog, brain_state
 from .turn_taking import (
     HOLD,
@@ -158,7 +159,8 @@ class CallSession:
         self._rest = b""
         self._frame_bytes = self.end_of_turn.frame_bytes
         self._turn_task: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._call_tasks = CallTasks(call_id, recorder)
+        self._tasks = self._call_tasks.running
         self._closed = asyncio.Event()
         self.speech_started_at: float | None = None
         self.barge_in_latencies: list[float] = []  # onset -> the agent quiet (its clear), per barge-in
@@ -194,17 +196,7 @@ class CallSession:
             await self._send_text(text)
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{name}-{self.call_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("call %s: task %s failed: %r", self.call_id, task.get_name(), exc, exc_info=exc)
-            self.recorder.event("error", {"task": task.get_name(), "error": repr(exc)[:300]})
+        return self._call_tasks.spawn(coro, name)
 
     async def stop(self, reason: str = "stream-stopped") -> None:
         """The stream ended (carrier stop, socket closed): record what was heard and release everything."""

@@ -16,9 +16,12 @@ from ..pipeline.recording import CallAudioRecorder
 from ..providers.base import Brain, BrainState, CallContext, ProviderError
 from ..providers.chains import build_brain as _build_brain
 from ..providers.chains import build_providers
+from ..providers.registry import provider_class
 from ..recorder import CallRecorder
 from ..telemetry.call import CallTelemetry
 from .call_session import CallSession
+from .realtime_factory import build_realtime_session, is_speech_to_speech
+from .realtime_session import RealtimeCallSession
 from .settings import AgentSettings
 from .turn_taking import AGENT_DEFAULT_INTERRUPTION, DEFAULT_END_OF_TURN, end_of_turn_for, interruption_for
 
@@ -83,7 +86,7 @@ def build_session(
     control: CallControl | None,
     next_turn_index: int = 0,
     watch_records: Callable[[Callable | None], Callable] | None = None,
-) -> CallSession:
+) -> CallSession | RealtimeCallSession:
     """`watch_records` wraps the live-monitor publisher of the call's records (the browser phone's page shows the
     transcript this way); the carrier edge supplies it, so this module knows no carrier."""
     # The agent as this call sees it: {{variables}} rendered into its prompt and first message, overrides applied.
@@ -102,6 +105,10 @@ def build_session(
                             telemetry=telemetry)
     recorder.start(next_index=next_turn_index)
     recorder.update_call(flow_version=agent.flow_version)  # the flow version this call runs
+    if is_speech_to_speech(provider_class("brain", agent.llm_provider)):
+        audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
+        return build_realtime_session(call, start, serializer, send, close, control, recorder, agent_settings(agent),
+                                      audio, failure_reporter(recorder), resumed=next_turn_index > 0)
     providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
     # Flow nodes' tools, LLM, knowledge base and hand-overs; the LLM's search_knowledge tool; where sources go.
     providers.brain.bind(CallContext(agent, call, recorder))

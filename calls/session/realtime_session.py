@@ -1,0 +1,642 @@
+"""RealtimeCallSession: a call whose brain is a speech-to-speech model (the OpenAI Realtime API).
+
+The caller's audio goes to the model as it arrives (`AudioBridge`: μ-law straight through on 8 kHz PCMU calls);
+the model's audio goes to the caller through the same `Playout` as the cascaded pipeline's, with marks, so we know
+what was heard. Turn-taking: the model's server VAD ends the caller's turns (or, with turn_detection "ours", the
+agent's end-of-turn strategy does and we commit the audio); whether caller speech over the agent is an interruption
+is our own strategy's call (voiced time, as for any agent), because the model's VAD cannot tell "uh-huh" from
+"stop" any better.
+
+A barge-in: `clear` to the carrier, `response.cancel`, then `conversation.item.truncate` of every item cut short at
+the milliseconds its confirmed marks say were heard — so the model's context holds only what the caller heard,
+the promise the cascaded pipeline keeps.
+
+No dead air: if the socket does not open, drops, or a response brings no audio within the agent's first-audio
+deadline, the call goes on in a cascaded `CallSession` on the agent's fallback providers, with the conversation so
+far (a `realtime_fallback` CallEvent says why). From then on this object only forwards to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from ..pipeline import recording
+from ..pipeline.observers import TurnTimer
+from ..pipeline.playout import Playout, Utterance
+from ..pipeline.ports import CallControl, MediaEncoder
+from ..pipeline.turns import END_OF_TURN, SPEAKING, SPEECH_START
+from ..providers.base import EndCall, ProviderError, Transfer
+from ..providers.llm.conversation import INTERRUPTED
+from ..providers.realtime import events as ev
+from ..providers.realtime.audio import AudioBridge, heard_ms
+from ..providers.realtime.brain import RealtimeBrain
+from ..providers.realtime.link import PROVIDER
+from ..recorder import CallRecorder, TurnRecord
+from .call_session import CallSession, State
+from .lines import TIME_LIMIT_LINE
+from .settings import AgentSettings
+from .tasks import CallTasks
+from .turn_taking import INTERRUPT, end_of_turn_for, interruption_for
+from .watchdog import Watchdog
+
+log = logging.getLogger("calls.session")
+
+#: Builds the cascaded session a failed realtime call continues in: (conversation so far as chat messages,
+#: whether the caller was greeted already) -> a CallSession not yet started.
+CascadeFactory = Callable[[list[dict], bool], CallSession]
+
+
+@dataclass(eq=False)
+class ModelItem:
+    """One assistant audio item of the model's, as it is played."""
+
+    item_id: str
+    content_index: int
+    utt: Utterance
+    timer: TurnTimer | None = None  # the reply's, when it answers a caller turn
+    words: list[str] = field(default_factory=list)  # transcript deltas so far
+    received_bytes: int = 0  # PCM16 at the call's rate
+
+
+@dataclass(eq=False)
+class Response:
+    """One model response: its items, what started it (for latency), what it asked to do at its end."""
+
+    id: str
+    timer: TurnTimer | None
+    started_at: object = field(default_factory=timezone.now)
+    items: list[ModelItem] = field(default_factory=list)
+    action: EndCall | Transfer | None = None
+    tools: list[asyncio.Task] = field(default_factory=list)
+    cancelled: bool = False
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class RealtimeStats:
+    responses: int = 0
+    barge_ins: int = 0
+    truncates: int = 0
+    tool_calls: int = 0
+    turns: int = 0
+    usage: Counter = field(default_factory=Counter)
+
+
+class RealtimeCallSession:
+    """The consumer drives it like a CallSession: start, on_audio / on_mark / on_dtmf, stop, wait_closed."""
+
+    action_timeout_s = 3.0
+
+    def __init__(
+        self,
+        *,
+        call_id: str,
+        settings: AgentSettings,
+        brain: RealtimeBrain,
+        serializer: MediaEncoder,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        recorder: CallRecorder,
+        sample_rate: int,
+        codec: str,
+        cascade: CascadeFactory,
+        control: CallControl | None = None,
+        audio_recorder: recording.CallAudioRecorder | None = None,
+        resumed: bool = False,
+    ) -> None:
+        self.call_id = call_id
+        self.cfg = settings
+        self.brain = brain
+        self.config = brain.config
+        self.recorder = recorder
+        self.control = control
+        self.audio_recorder = audio_recorder
+        self.resumed = resumed
+        self._send_text = send
+        self._close = close
+        self._cascade_factory = cascade
+        self.cascade: CallSession | None = None  # set once the call fell back
+        self.state = State.ACTIVE
+        self.stats = RealtimeStats()
+        self.bridge = AudioBridge(sample_rate, codec)
+        self.reader = ev.EventReader()
+        self.link = brain.link()
+        # Our VAD: it times the caller's speech (turn latency, barge-in onset) and, with turn_detection "ours", ends
+        # the turns. Plain silence endpointing: there is no STT here to hint or to peek at.
+        self.listener = end_of_turn_for(dataclasses.replace(settings, end_of_turn="silence"), sample_rate)
+        # Interruptions by voiced time: a words strategy would need a transcript the model gives only after the turn.
+        self.interruption = interruption_for(dataclasses.replace(settings, interruption="voiced-time"))
+        self._frame_bytes = self.listener.frame_bytes
+        self._rest = b""
+        self.playout = Playout(
+            self._send, serializer, sample_rate, chunk_ms=settings.chunk_ms, lead_ms=settings.lead_ms,
+            mark_every_ms=settings.mark_every_ms,
+            on_sent=audio_recorder.outbound if audio_recorder is not None else None,
+        )
+        self.watchdog = Watchdog(
+            silence_timeout_s=settings.silence_timeout_s, max_reprompts=settings.max_reprompts,
+            max_duration_s=settings.max_duration_s, active=self._active, engaged=self._engaged,
+            on_silence=self._on_silence, on_time_up=self._on_time_up, event=recorder.event,
+        )
+        self.history: list[dict] = []  # the conversation as chat messages (what the cascade continues from)
+        self._connected = False
+        self._greeted = resumed  # the caller heard the agent already (the cascade says "cut off", not the greeting)
+        self._responses: dict[str, Response] = {}
+        self._current: Response | None = None  # the response the model is producing
+        self._items: dict[str, tuple[Response, ModelItem]] = {}
+        self._queue: asyncio.Queue[ModelItem] = asyncio.Queue()  # items to play, in the order they began
+        # Caller audio for the model, in order: one sender drains it (a task per frame could reorder frames).
+        self._outbox: deque[str] = deque()
+        self._outbox_ready = asyncio.Event()
+        self._falling = False
+        self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
+        self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
+        self._awaiting: int = 0  # a response was asked for and has not yet brought audio (its deadline's token)
+        self._speech_started_at: object = None
+        self._onset_at = 0.0
+        self.barge_in_latencies: list[float] = []  # onset -> clear, ms
+        self._call_tasks = CallTasks(call_id, recorder)
+        self._tasks = self._call_tasks.running
+        self._closed = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._spawn(self._run(), "realtime")
+        self._spawn(self._player(), "player")
+        self._spawn(self._sender(), "sender")
+        self._spawn(self.watchdog.run(), "watchdog")
+
+    async def _run(self) -> None:
+        """Open the socket, configure the session, greet, then read the model's events until the call ends."""
+        try:
+            tools = await self.brain.tools.schemas()
+            await self.link.open(self.config.session(self.bridge.format, tools))
+            self._connected = True
+            if not self.resumed and self.config.greeting:
+                self._next_timer = None
+                await self._ask(f'Greet the caller by saying exactly: "{self.config.greeting}"')
+            async for raw in self.link.messages():
+                event = self.reader.read(raw)
+                if event is not None:
+                    await self._on_event(event)
+        except ProviderError as exc:
+            await self._fall_back("socket-failed" if self._connected else "no-socket", exc)
+
+    def _spawn(self, coro, name: str) -> asyncio.Task:
+        return self._call_tasks.spawn(coro, name)
+
+    async def _send(self, text: str) -> None:
+        if self.state is not State.CLOSED:
+            await self._send_text(text)
+
+    async def stop(self, reason: str = "stream-stopped") -> None:
+        if self.state is State.CLOSED:
+            return
+        if self.cascade is not None:
+            self.state = State.CLOSED
+            await self.cascade.stop(reason)
+            await self._release()
+            self._closed.set()
+            return
+        if self.state is State.ACTIVE:
+            self.recorder.update_call(end_reason=reason)
+        self.state = State.CLOSED
+        await self._release()
+        for response in list(self._responses.values()):
+            self._record_reply(response)  # what the caller heard of a reply the stream ended
+        if self.audio_recorder is not None:
+            await recording.store(self.audio_recorder, self.recorder)
+        self.recorder.update_call(status="completed", ended_at=timezone.now())
+        self._closed.set()
+
+    async def _release(self) -> None:
+        """Stop every task, close the socket and the tools, and store the usage and anything skipped."""
+        others = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        await self.link.close()
+        with contextlib.suppress(Exception):  # closing must never lose the call record
+            await self.brain.close()
+        if self.stats.usage:
+            self.recorder.event("usage", {"provider": PROVIDER, "model": self.config.model,
+                                          "responses": self.stats.responses, **self.stats.usage})
+        if self.reader.skipped:
+            self.recorder.event("bad_input", {"source": PROVIDER, **self.reader.skipped})
+
+    async def wait_closed(self) -> None:
+        await self._closed.wait()
+
+    # ------------------------------------------------------------------ inbound (hot path)
+
+    def on_audio(self, pcm: bytes) -> None:
+        if self.cascade is not None:
+            self.cascade.on_audio(pcm)
+            return
+        if self.state is State.CLOSED:
+            return
+        if self._connected:
+            self._outbox.append(self.bridge.to_model(pcm))
+            self._outbox_ready.set()
+        fb = self._frame_bytes
+        if self._rest:
+            pcm, self._rest = self._rest + pcm, b""
+        end = len(pcm) - len(pcm) % fb
+        for off in range(0, end, fb):
+            self._on_frame(pcm[off : off + fb])
+        self._rest = pcm[end:]
+
+    async def _sender(self) -> None:
+        outbox, ready = self._outbox, self._outbox_ready
+        try:
+            while True:
+                await ready.wait()
+                ready.clear()
+                while outbox:
+                    await self.link.append(outbox.popleft())
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+
+    def _on_frame(self, frame: bytes) -> None:
+        if self.audio_recorder is not None:
+            self.audio_recorder.inbound(frame)
+        listener = self.listener
+        outcome = listener.feed(frame)
+        if outcome == SPEECH_START:
+            self._speech_started_at = timezone.now()
+            self._onset_at = time.monotonic() - listener.voiced_ms / 1000
+            self.interruption.caller_started()
+            self.watchdog.caller_spoke()
+        elif outcome == SPEAKING:
+            if self.playout.speaking and self.playout.interruptible:
+                if self.interruption.on_speech(listener.voiced_ms) == INTERRUPT:
+                    self._barge_in()
+        elif outcome == END_OF_TURN:
+            self._caller_turn_ended()
+            if self.config.turn_detection == "ours" and self._connected:
+                self._spawn(self._end_turn(), "end-turn")
+
+    def _caller_turn_ended(self) -> None:
+        """The caller's turn ended (our VAD, or the server's): the next response answers it, timed from its last
+        voiced frame."""
+        if self._next_timer is None or self._next_timer.last_voiced != self.listener.last_voiced_at:
+            self._next_timer = TurnTimer(last_voiced=self.listener.last_voiced_at)
+            self._next_timer.mark("endpoint")
+
+    async def _end_turn(self) -> None:
+        """Turn detection "ours": the caller's turn ended by the agent's strategy — commit it and ask for an answer
+        (speech over the agent that was no interruption is dropped, not answered)."""
+        try:
+            if self._current is not None or self.playout.speaking:
+                await self.link.clear_input()
+                return
+            await self.link.commit()
+            await self._ask()
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+
+    def on_mark(self, name: str) -> None:
+        if self.cascade is not None:
+            self.cascade.on_mark(name)
+            return
+        self.playout.on_mark(name)
+
+    def on_dtmf(self, digit: str) -> None:
+        if self.cascade is not None:
+            self.cascade.on_dtmf(digit)
+            return
+        if self.state is not State.ACTIVE:
+            return
+        self.recorder.event("dtmf", {"digit": digit})
+        self.watchdog.caller_spoke()
+        if self.playout.speaking and self.playout.interruptible:
+            self._barge_in()
+        self._spawn(self._tell(f"[The caller pressed {digit} on the keypad.]"), "dtmf")
+
+    async def _tell(self, text: str) -> None:
+        try:
+            await self.link.user_text(text)
+            await self._ask()
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+
+    # ------------------------------------------------------------------ the model's events
+
+    async def _on_event(self, event: ev.Event) -> None:
+        kind = type(event)
+        if kind is ev.AudioDelta:
+            self._on_audio_delta(event)
+        elif kind is ev.AudioDone:
+            entry = self._items.get(event.item_id)
+            if entry is not None:
+                entry[1].utt.finish()
+        elif kind is ev.AgentTranscriptDelta:
+            entry = self._items.get(event.item_id)
+            if entry is not None:
+                entry[1].words.append(event.delta)
+                entry[1].utt.text = "".join(entry[1].words).strip()
+        elif kind is ev.AgentTranscript:
+            entry = self._items.get(event.item_id)
+            if entry is not None:
+                entry[1].utt.text = event.transcript.strip()
+        elif kind is ev.ResponseCreated:
+            response = Response(event.response_id, self._next_timer, action=self._next_action)
+            self._next_timer = self._next_action = None
+            if response.timer is not None:
+                response.timer.mark("brain_started")
+            self._responses[response.id] = self._current = response
+            self.stats.responses += 1
+            self._spawn(self._finish_reply(response), "reply")
+        elif kind is ev.ResponseDone:
+            self._on_response_done(event)
+        elif kind is ev.CallerTranscript:
+            self._on_caller_words(event.transcript.strip())
+        elif kind is ev.SpeechStopped:
+            if self.config.turn_detection == "server" and self._current is None and not self.playout.speaking:
+                self._caller_turn_ended()
+                self._expect_audio()  # the server VAD ends the turn and creates the response itself
+        elif kind is ev.FunctionCall:
+            self._awaiting = 0  # the model answered, with a call rather than audio
+            response = self._responses.get(event.response_id)
+            task = self._spawn(self._run_tool(event, response), "tool")
+            if response is not None:
+                response.tools.append(task)
+        elif kind is ev.ServerError:
+            # Most are about one client event (a cancel with nothing to cancel): recorded, the call goes on.
+            self.recorder.event("provider_failure", {"stage": "realtime", "provider": PROVIDER,
+                                                     "error": f"{event.code}: {event.message}"[:300]})
+        elif kind is ev.CallerTranscriptFailed:
+            self.recorder.event("unanswered", {"reason": "transcription-failed", "provider": PROVIDER})
+
+    def _on_audio_delta(self, event: ev.AudioDelta) -> None:
+        response = self._responses.get(event.response_id)
+        if response is None or response.cancelled:
+            return  # the tail of a response we cancelled (or never saw begin): never played
+        try:
+            pcm = self.bridge.from_model(event.delta)
+        except ValueError:
+            self.reader.skipped["malformed:audio"] += 1
+            return
+        self._awaiting = 0
+        entry = self._items.get(event.item_id)
+        if entry is None:
+            utt = self.playout.new_utterance("", b"", streaming=True)
+            item = ModelItem(event.item_id, event.content_index, utt, response.timer)
+            response.items.append(item)
+            self._items[event.item_id] = (response, item)
+            self._queue.put_nowait(item)
+            if response.timer is not None:
+                response.timer.mark("tts_first_audio")  # the model's first audio of the reply
+        else:
+            item = entry[1]
+        item.received_bytes += len(pcm)
+        item.utt.feed(pcm)
+
+    def _on_response_done(self, event: ev.ResponseDone) -> None:
+        response = self._responses.get(event.response_id)
+        usage = event.usage
+        for key in ("input_tokens", "output_tokens", "total_tokens"):
+            if isinstance(usage.get(key), int):
+                self.stats.usage[key] += usage[key]
+        for side in ("input", "output"):
+            details = usage.get(f"{side}_token_details")
+            if isinstance(details, dict):
+                for key in ("audio_tokens", "text_tokens", "cached_tokens"):
+                    if isinstance(details.get(key), int):
+                        self.stats.usage[f"{side}_{key}"] += details[key]
+        if response is None:
+            return
+        for item in response.items:
+            item.utt.finish()
+        if self._current is response:
+            self._current = None
+        if event.status == "failed":
+            self.recorder.event("provider_failure", {"stage": "realtime", "provider": PROVIDER,
+                                                     "error": "response failed"})
+        response.done.set()
+
+    def _on_caller_words(self, text: str) -> None:
+        if not text:
+            return
+        self.stats.turns += 1
+        self.history.append({"role": "user", "content": text})
+        now = timezone.now()
+        self.recorder.turn(TurnRecord(role="caller", text=text, started_at=self._speech_started_at or now,
+                                      ended_at=now))
+
+    # ------------------------------------------------------------------ replies
+
+    async def _player(self) -> None:
+        """Plays the model's items one after another, in the order they began."""
+        while True:
+            item = await self._queue.get()
+            if item.utt.done.is_set():
+                continue  # cut before its turn came
+            if item.timer is not None:
+                self.playout.on_first_frame = lambda t=item.timer: t.mark("first_frame_sent")
+            await self.playout.play(item.utt)
+
+    async def _finish_reply(self, response: Response) -> None:
+        """Once the response is over and its audio heard (or cut), record the agent's turn and do its action."""
+        await response.done.wait()
+        await asyncio.gather(*response.tools, return_exceptions=True)
+        await asyncio.gather(*(item.utt.done.wait() for item in response.items))
+        self._responses.pop(response.id, None)
+        self._record_reply(response)
+        self.watchdog.touch()
+        # A cut reply's action is not done: the caller stopped the goodbye (or the transfer) to say more.
+        if response.action is not None and not response.cancelled and self.state is State.ACTIVE:
+            await self._act(response.action)
+        elif response.tools and not response.cancelled and self.state is State.ACTIVE:
+            # The tools' results are in the conversation: the model goes on with them.
+            await self._ask_or_fall_back()
+
+    def _record_reply(self, response: Response) -> None:
+        spoken = [item.utt for item in response.items]
+        for item in response.items:
+            self._items.pop(item.item_id, None)
+        if not spoken:
+            return
+        full = " ".join(u.text for u in spoken if u.text)
+        heard = " ".join(t for t in (u.heard_text() for u in spoken) if t)
+        interrupted = any(not u.fully_heard for u in spoken)
+        self.history.append({"role": "assistant", "content": f"{heard} {INTERRUPTED}" if interrupted else full})
+        self._greeted = self._greeted or bool(heard)  # a cascade taking over greets only a caller who heard nothing
+        timer = response.timer
+        if timer is not None:
+            timer.providers = {"brain": {"provider": PROVIDER,
+                                         "ttfb_ms": timer.as_metrics()["tts_first_audio_ms"]}}
+        self.recorder.turn(TurnRecord(
+            role="agent", text=full, heard_text=heard, interrupted=interrupted, started_at=response.started_at,
+            ended_at=timezone.now(), node="realtime", metrics=timer.as_metrics() if timer is not None else None))
+
+    async def _ask(self, instructions: str | None = None) -> None:
+        """Ask the model for a response now, with the first-audio deadline running."""
+        await self.link.create_response(instructions)
+        self._expect_audio()
+
+    async def _ask_or_fall_back(self, instructions: str | None = None) -> None:
+        try:
+            await self._ask(instructions)
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+
+    def _expect_audio(self) -> None:
+        self._awaiting += 1
+        self._spawn(self._first_audio_deadline(self._awaiting), "first-audio")
+
+    async def _first_audio_deadline(self, token: int) -> None:
+        await asyncio.sleep(self.config.first_audio_s)
+        if self._awaiting == token:
+            await self._fall_back("first-audio-deadline", ProviderError(
+                f"no audio within {self.config.first_audio_s:.1f} s", provider=PROVIDER))
+
+    async def _run_tool(self, call: ev.FunctionCall, response: Response | None) -> None:
+        self.stats.tool_calls += 1
+        result = await self.brain.tools.run(call.name, call.arguments)
+        if result.output.startswith('{"error"'):
+            self.recorder.event("action_failed", {"action": "tool", "tool": call.name, "error": result.output[:300]})
+        if response is not None and result.action is not None and response.action is None:
+            response.action = result.action
+        try:
+            await self.link.function_output(call.call_id, result.output)
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+            return
+        if response is None and result.action is None:
+            await self._ask_or_fall_back()  # a call outside any response we track: answer it at once
+
+    # ------------------------------------------------------------------ barge-in
+
+    def _barge_in(self) -> None:
+        if self.state is not State.ACTIVE:
+            return
+        self.stats.barge_ins += 1
+        self._spawn(self._cut(self._onset_at), "barge-in")
+
+    async def _cut(self, onset_at: float) -> None:
+        """`clear` first (the caller must hear the agent stop), then cancel the response and truncate each item cut
+        short at what its confirmed marks say was heard."""
+        cut = await self.playout.clear()
+        quiet_ms = round(max(0.0, time.monotonic() - onset_at) * 1000, 1)
+        self.barge_in_latencies.append(quiet_ms)
+        truncated = []
+        current = self._current
+        if current is not None:
+            current.cancelled = True
+        try:
+            if current is not None:
+                await self.link.cancel()
+            for utt in cut:
+                found = next((entry for entry in self._items.values() if entry[1].utt is utt), None)
+                if found is None:
+                    continue
+                response, item = found
+                response.cancelled = True
+                item.utt.finish()
+                received_ms = item.received_bytes // self.bridge.bytes_per_ms
+                end_ms = heard_ms(utt.heard_bytes, self.bridge.bytes_per_ms, received_ms)
+                await self.link.truncate(item.item_id, item.content_index, end_ms)
+                self.stats.truncates += 1
+                truncated.append({"item_id": item.item_id, "audio_end_ms": end_ms, "received_ms": received_ms})
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+        self.recorder.event("barge_in", {"onset_to_clear_ms": quiet_ms, "voiced_ms": self.listener.voiced_ms,
+                                         "truncated": truncated})
+        if current is not None:
+            current.done.set()  # no response.done may follow a cancel that raced its end: do not wait for it
+            if self._current is current:
+                self._current = None
+
+    # ------------------------------------------------------------------ actions and the watchdog
+
+    async def _act(self, action: EndCall | Transfer) -> None:
+        if isinstance(action, Transfer):
+            self.recorder.event("transfer", {"target": action.target, "summary": action.summary,
+                                             "via": "carrier" if self.control else "none (no credentials)"})
+            if self.control is not None:
+                try:
+                    await asyncio.wait_for(self.control.transfer(self.call_id, action.target, action.summary),
+                                           self.action_timeout_s)
+                except Exception as exc:  # a port: whatever it raises, the caller must not be left in dead air
+                    self.recorder.event("action_failed", {"action": "transfer", "target": action.target,
+                                                          "error": (str(exc) or type(exc).__name__)[:300]})
+                    await self._tell("[The transfer failed; the caller is still on the line. Tell them.]")
+                    return
+            await self._hang_up("transferred", hang_up=False)
+            return
+        await self._hang_up(action.reason)
+
+    async def _hang_up(self, reason: str, hang_up: bool = True) -> None:
+        if self.state is State.CLOSED:
+            return
+        self.state = State.ENDING
+        self.recorder.update_call(end_reason=reason)
+        if hang_up and self.control is not None:
+            try:
+                await asyncio.wait_for(self.control.hang_up(self.call_id), self.action_timeout_s)
+            except Exception as exc:  # the stream is closed below in any case: the carrier ends the call with it
+                self.recorder.event("action_failed", {"action": "hang_up", "error": (str(exc) or "failed")[:300]})
+        await self._close()
+
+    def _active(self) -> bool:
+        return self.state is State.ACTIVE and self.cascade is None
+
+    def _engaged(self) -> bool:
+        return self.playout.speaking or self._current is not None or self.listener.speaking
+
+    async def _on_silence(self, count: int) -> None:
+        self._next_timer = None
+        if count >= self.cfg.max_reprompts:
+            self._next_action = EndCall("silence")
+            await self._ask_or_fall_back("The caller has been silent for a long time: say goodbye briefly.")
+        else:
+            await self._ask_or_fall_back("The caller has been silent for a while: briefly check they are there.")
+
+    async def _on_time_up(self) -> None:
+        if self.playout.speaking:
+            self._barge_in()
+        self._next_action, self._next_timer = EndCall("max-duration"), None
+        await self._ask_or_fall_back(f'Say exactly: "{TIME_LIMIT_LINE}"')
+
+    # ------------------------------------------------------------------ fallback
+
+    async def _fall_back(self, reason: str, exc: ProviderError) -> None:
+        """Continue the call on the cascaded providers, with the conversation so far."""
+        if self._falling or self.state is not State.ACTIVE:
+            return
+        self._falling = True
+        log.warning("call %s: realtime %s (%s): continuing on the cascaded providers", self.call_id, reason, exc)
+        self.recorder.event("realtime_fallback", {"reason": reason, "provider": PROVIDER, "error": str(exc)[:300],
+                                                  "turns_so_far": len(self.history)})
+        if self.playout.speaking:
+            for utt in await self.playout.clear():
+                utt.finish()
+        for response in list(self._responses.values()):
+            response.done.set()
+            self._responses.pop(response.id, None)
+            self._record_reply(response)
+        self._current = None
+        # Our tasks end here (this one included, by returning): the cascade owns the call from now on.
+        for task in [t for t in self._tasks if t is not asyncio.current_task()]:
+            task.cancel()
+        await self.link.close()
+        try:
+            cascade = self._cascade_factory(list(self.history), self._greeted)
+        except Exception as exc:  # the agent's cascade cannot be built (its configuration): end the call, not hang
+            log.error("call %s: no cascade to fall back to: %r", self.call_id, exc)
+            self.recorder.event("error", {"stage": "realtime-fallback", "error": repr(exc)[:300]})
+            await self._hang_up("realtime-failed")
+            return
+        self.cascade = cascade
+        await cascade.start()

@@ -1,0 +1,299 @@
+"""RealtimeCallSession with the real `openai` realtime client over a real socket to the fake Realtime server, and a
+carrier that plays in real time: what the caller hears, what the model is told, what is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from calls.providers.llm.conversation import INTERRUPTED
+from calls.providers.realtime.config import RealtimeConfig
+from tests.session.helpers import until
+from voicebot.testing.pcm import silence, voiced
+from voicebot.testing.vendors.openai_realtime import RealtimeFault, RealtimeReply
+
+from .harness import Call, Control
+
+pytestmark = pytest.mark.asyncio
+
+GREETING_MS = 4 * 250  # "Hello, this is Sam." at the fake's 250 ms a word, heard in full
+LONG = "We are open from nine in the morning until six in the evening, Monday to Friday, and ten to two on Saturday."
+
+
+async def greeted(call: Call, realtime) -> None:
+    await call.start()
+    await until(lambda: any(t.role == "agent" for t in call.recorder.turns), timeout=5)
+
+
+async def test_a_caller_turn_is_answered_in_the_models_audio_and_stored_with_its_latency(realtime):
+    realtime.transcripts.append("what are your hours")
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+
+    conn = realtime.connections[0]
+    assert conn.session["audio"]["input"]["format"] == {"type": "audio/pcmu"}  # passthrough on a PCMU call
+    assert conn.appends >= 60  # the caller's audio went to the model as it arrived
+    assert [t.text for t in call.turns("caller")] == ["what are your hours"]
+    greeting, answer = call.turns("agent")
+    assert greeting.text == "Hello, this is Sam." and not greeting.interrupted
+    assert answer.text == answer.heard_text == "We open at nine." and not answer.interrupted
+    metrics = answer.metrics
+    # Caller's end of speech -> the model's first audio -> our first frame to the carrier, in that order.
+    assert 0 < metrics["tts_first_audio_ms"] <= metrics["first_frame_sent_ms"]
+    assert metrics["providers"]["brain"]["provider"] == "openai-realtime"
+    usage = dict(call.recorder.events)["usage"]
+    assert usage["responses"] == 2 and usage["input_audio_tokens"] > 0 and usage["output_audio_tokens"] > 0
+    assert "realtime_fallback" not in call.kinds()
+
+
+async def test_a_barge_in_clears_the_carrier_cancels_and_truncates_at_what_the_caller_heard(realtime):
+    realtime.speedup = 1.0  # the model still producing its answer when the caller cuts in: a cancel is due
+    realtime.transcripts.extend(["what are your hours", "thanks"])
+    realtime.replies.extend([RealtimeReply(LONG), RealtimeReply("You're welcome.")])
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: call.session.playout.speaking, timeout=5)
+    await asyncio.sleep(1.5)  # the caller hears about 1.5 s of the answer
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: len(call.turns("agent")) == 3, timeout=8)
+    await call.stop()
+
+    conn = realtime.connections[0]
+    assert "clear" in call.carrier.sequence
+    assert "response.cancel" in conn.kinds()
+    [truncate] = conn.truncates
+    heard_ms = played_ms_before_clear(call) - GREETING_MS  # of the answer
+    # The truncate carries what confirmed marks said was heard: every 200 ms mark that came back before the clear.
+    assert truncate["audio_end_ms"] % 200 == 0
+    assert truncate["audio_end_ms"] <= heard_ms < truncate["audio_end_ms"] + 200 + 40
+    assert 1000 <= truncate["audio_end_ms"] < truncate["audio_ms"]
+    answer = call.turns("agent")[1]
+    # Its words: those the model had said when cancelled (its transcript streams with its audio); heard: fewer.
+    assert answer.interrupted and LONG.startswith(answer.text) and len(answer.text) < len(LONG)
+    assert answer.heard_text and answer.text.startswith(answer.heard_text)
+    assert len(answer.heard_text) < len(answer.text)
+    barge = dict(call.recorder.events)["barge_in"]
+    assert barge["truncated"][0]["audio_end_ms"] == truncate["audio_end_ms"]
+    assert barge["voiced_ms"] >= 200  # our voiced-time strategy waited for 200 ms of speech (barge_in_min_ms)
+    # The model's context is what was heard; the conversation the cascade would continue holds the same.
+    assert call.session.history[2] == {"role": "assistant", "content": f"{answer.heard_text} {INTERRUPTED}"}
+
+
+def played_ms_before_clear(call: Call) -> int:
+    """Milliseconds of agent audio the carrier played before the first clear (the fake's 250 ms a word)."""
+    log = call.carrier.log
+    clear_at = next(t for t, kind, _ in log if kind == "clear")
+    return sum(n for t, kind, n in log if kind == "play" and t < clear_at) // 16
+
+
+async def test_a_short_noise_over_the_agent_is_no_interruption(realtime):
+    realtime.transcripts.append("hours please")
+    realtime.replies.append(RealtimeReply(LONG))
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: call.session.playout.speaking, timeout=5)
+    await call.speak(voiced(100) + silence(200))  # a cough: shorter than barge_in_min_ms
+    await asyncio.sleep(0.3)
+    assert "clear" not in call.carrier.sequence
+    assert realtime.connections[0].truncates == []
+    await call.stop()
+
+
+async def test_end_call_hangs_up_once_the_goodbye_was_heard(realtime):
+    realtime.transcripts.append("that's all")
+    realtime.replies.append(RealtimeReply("Goodbye!", call=("end_call", '{"reason": "caller done"}')))
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: call.closed, timeout=6)
+    goodbye = call.turns("agent")[-1]
+    assert goodbye.text == goodbye.heard_text == "Goodbye!"  # heard in full before the hang-up
+    outputs = [i for i in realtime.connections[0].items if i["type"] == "function_call_output"]
+    assert outputs and outputs[0]["output"] == "ok"
+    assert {"end_reason": "caller done"} in call.recorder.updates
+    await call.stop()
+
+
+async def test_a_tool_call_with_invalid_json_gets_an_error_result_and_the_model_goes_on(realtime):
+    realtime.transcripts.append("where is my order")
+    realtime.replies.extend([RealtimeReply(call=("end_call", "{reason: oops")), RealtimeReply("Let me try again.")])
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: any(t.text == "Let me try again." for t in call.turns("agent")), timeout=6)
+    await call.stop()
+    [output] = [i for i in realtime.connections[0].items if i["type"] == "function_call_output"]
+    assert "invalid arguments" in json.loads(output["output"])["error"]
+    assert not call.closed  # no hang-up on arguments it could not read
+    assert "action_failed" in call.kinds()
+
+
+async def test_unknown_and_malformed_server_events_are_counted_and_the_call_goes_on(realtime):
+    realtime.faults.append(RealtimeFault(malformed=True))
+    call = Call()
+    await greeted(call, realtime)
+    await call.stop()
+    assert call.turns("agent")[0].heard_text == "Hello, this is Sam."
+    bad = dict(call.recorder.events)["bad_input"]
+    assert bad["source"] == "openai-realtime"
+    assert bad["not_json"] == 1 and bad["unknown:response.something_new"] == 1
+    assert bad["malformed:response.output_audio.delta"] == 1
+    assert "realtime_fallback" not in call.kinds()
+
+
+async def test_a_refused_socket_falls_back_to_the_cascade_which_greets(realtime):
+    realtime.faults.append(RealtimeFault(reject_status=503))
+    call = Call(cascade_texts=["what are your hours"])
+    await call.start()
+    await until(lambda: call.cascades and any(t.role == "agent" for t in call.recorder.turns), timeout=5)
+    history, greeted_already, cascade = call.cascades[0]
+    assert history == [] and not greeted_already
+    assert call.turns("agent")[0].text == "Hello from the cascade."
+    fallback = dict(call.recorder.events)["realtime_fallback"]
+    assert fallback["reason"] == "no-socket" and "503" in fallback["error"]
+    # The caller's audio and the marks now go to the cascade, which answers.
+    await call.speak(voiced(600) + silence(900))
+    await until(lambda: any(t.text == "The cascade answers." for t in call.turns("agent")), timeout=6)
+    await call.stop()
+    assert realtime.rejected == 1
+
+
+async def test_a_socket_dropped_mid_call_goes_on_in_the_cascade_with_the_conversation_so_far(realtime):
+    realtime.transcripts.append("what are your hours")
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    realtime.drop_all()
+    await until(lambda: bool(call.cascades), timeout=5)
+    history, greeted_already, _ = call.cascades[0]
+    assert greeted_already
+    assert history == [{"role": "assistant", "content": "Hello, this is Sam."},
+                       {"role": "user", "content": "what are your hours"},
+                       {"role": "assistant", "content": "We open at nine."}]
+    assert dict(call.recorder.events)["realtime_fallback"]["reason"] == "socket-failed"
+    await until(lambda: call.turns("agent")[-1].text == "Sorry, we got cut off.", timeout=5)  # no dead air
+    await call.stop()
+
+
+async def test_a_model_that_never_answers_is_timed_out_and_the_call_falls_back(realtime):
+    realtime.faults.append(RealtimeFault(mute=True))
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", first_audio_s=0.4))
+    await call.start()
+    await until(lambda: bool(call.cascades), timeout=5)
+    assert dict(call.recorder.events)["realtime_fallback"]["reason"] == "first-audio-deadline"
+    await until(lambda: any(t.text == "Hello from the cascade." for t in call.turns("agent")), timeout=5)
+    await call.stop()
+
+
+async def test_with_our_turn_detection_the_session_commits_the_turn_and_asks_for_the_answer(realtime):
+    realtime.transcripts.append("what are your hours")
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", turn_detection="ours"))
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(500))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+    conn = realtime.connections[0]
+    assert conn.session["audio"]["input"]["turn_detection"] is None
+    kinds = conn.kinds()
+    assert kinds.index("input_audio_buffer.commit") < len(kinds) - 1 - kinds[::-1].index("response.create")
+    assert call.turns("agent")[1].text == "We open at nine."
+
+
+async def test_a_key_press_is_told_to_the_model_which_answers(realtime):
+    realtime.replies.append(RealtimeReply("You pressed one."))
+    call = Call()
+    await greeted(call, realtime)
+    call.session.on_dtmf("1")
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+    [told] = [i for i in realtime.connections[0].items if i.get("role") == "user"]
+    assert "pressed 1" in told["content"][0]["text"]
+
+
+async def test_a_call_whose_cascade_cannot_be_built_is_ended_not_left_silent(realtime):
+    realtime.faults.append(RealtimeFault(reject_status=503))
+    call = Call()
+
+    def broken(history, greeted):
+        raise ValueError("the agent's fallback STT is misconfigured")
+
+    call.session._cascade_factory = broken
+    await call.start()
+    await until(lambda: call.closed, timeout=5)
+    assert ("error", {"stage": "realtime-fallback", "error": repr(ValueError(
+        "the agent's fallback STT is misconfigured"))}) in call.recorder.events
+    assert {"end_reason": "realtime-failed"} in call.recorder.updates
+    await call.stop()
+
+
+async def test_a_transfer_the_model_asks_for_is_made_once_its_announcement_was_heard(realtime):
+    realtime.transcripts.append("can i talk to sales")
+    realtime.replies.append(RealtimeReply("Putting you through to sales.", call=(
+        "transfer_call", '{"destination": "sales", "summary": "wants a quote"}')))
+    control = Control()
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", transfer_targets={"sales": "+15550001111"}),
+                control=control)
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: call.closed, timeout=6)
+    assert control.transfers == [("CA-realtime", "+15550001111", "wants a quote")]
+    assert call.turns("agent")[-1].heard_text == "Putting you through to sales."
+    assert {"end_reason": "transferred"} in call.recorder.updates
+    await call.stop()
+
+
+async def test_a_refused_transfer_is_told_to_the_model_and_the_call_goes_on(realtime):
+    realtime.transcripts.append("can i talk to sales")
+    realtime.replies.extend([
+        RealtimeReply("Putting you through.", call=("transfer_call", '{"destination": "sales", "summary": "x"}')),
+        RealtimeReply("Sorry, I could not connect you.")])
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", transfer_targets={"sales": "+15550001111"}),
+                control=Control(refuse=True))
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: any(t.text == "Sorry, I could not connect you." for t in call.turns("agent")), timeout=6)
+    assert not call.closed
+    assert dict(call.recorder.events)["action_failed"]["action"] == "transfer"
+    told = [i for i in realtime.connections[0].items if i.get("role") == "user"]
+    assert "transfer failed" in told[0]["content"][0]["text"]
+    await call.stop()
+
+
+async def test_a_pcma_call_passes_a_law_through_and_is_answered(realtime):
+    realtime.transcripts.append("what are your hours")
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call(codec="PCMA")
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+    conn = realtime.connections[0]
+    assert conn.session["audio"]["input"]["format"] == conn.session["audio"]["output"]["format"] == {
+        "type": "audio/pcma"}
+    assert call.turns("agent")[1].heard_text == "We open at nine."
+    assert [t.text for t in call.turns("caller")] == ["what are your hours"]  # its VAD heard the A-law speech
+
+
+async def test_a_wideband_call_is_resampled_to_the_apis_24khz_pcm_and_answered(realtime):
+    realtime.replies.append(RealtimeReply("We open at nine."))
+    call = Call(codec="L16", rate=16000)
+    await greeted(call, realtime)
+    await call.speak(voiced(600, 16000) + silence(700, 16000))
+    await until(lambda: len(call.turns("agent")) == 2, timeout=5)
+    await call.stop()
+    conn = realtime.connections[0]
+    assert conn.session["audio"]["output"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert conn.audio_bytes > 48 * 1000  # 24 kHz PCM16 (48 bytes a ms) for the ~1.3 s of caller audio
+    # The model's 24 kHz reply reached the 16 kHz carrier whole: 4 words at 250 ms.
+    assert call.turns("agent")[1].heard_text == "We open at nine."
