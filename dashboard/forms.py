@@ -79,6 +79,12 @@ def espeak_voice_choices() -> tuple[tuple[str, str], ...]:
     except Exception:  # the form still works without the list: the value is then checked when the agent speaks
         return ()
     choices = {}
+    try:
+        from calls.providers.tts.piper_engine import available_voices
+
+        choices.update((name, f"Piper: {name}") for name in available_voices())
+    except Exception:  # piper-tts missing: eSpeak voices only
+        pass
     for voice in voices:
         if voice.languages:
             choices.setdefault(voice.languages[0], voice.name)
@@ -98,6 +104,19 @@ def espeak_voice_error(voice: str) -> str | None:
         engine.synthesize("a", voice=voice)
     except ProviderError:
         return f"eSpeak has no voice {voice!r}. Pick one from the list (for example en-us or en-gb)."
+    return None
+
+
+def piper_voice_error(voice: str) -> str | None:
+    """Why neither Piper nor its espeak fallback can speak with `voice`, or None if one can."""
+    from calls.providers.base import ProviderError
+    from calls.providers.tts.piper_local import piper_voice_name
+
+    try:
+        piper_voice_name(voice)
+    except ProviderError:
+        # A language Piper has no voice for is spoken by espeak: fine if espeak knows it.
+        return espeak_voice_error(voice)
     return None
 
 
@@ -124,7 +143,7 @@ class AgentForm(forms.ModelForm):
             "name", "greeting", "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
             "barge_in_enabled", "barge_in_min_ms", "end_of_turn", "end_of_turn_silence_ms",
             "end_of_turn_max_silence_ms", "smart_turn_silence_ms", "silence_timeout_s", "max_reprompts",
-            "max_duration_s",
+            "max_duration_s", "custom_vocabulary",
         ]  # fmt: skip
         labels = {
             "barge_in_enabled": "Callers can interrupt (barge-in)",
@@ -139,11 +158,13 @@ class AgentForm(forms.ModelForm):
         }
         help_texts = {
             "greeting": "Spoken as soon as the call is answered.",
-            "voice": "eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's voice id for ElevenLabs.",
+            "voice": "Piper voice (en_US-joe-medium), eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's "
+            "voice id for ElevenLabs.",
             "end_of_turn": "Silence ends a turn after the time below. Smart Turn asks a model after a short "
             "silence whether the caller sounds done: yes ends the turn at once, no waits up to the longest wait.",
         }
-        widgets = {"greeting": forms.Textarea(attrs={"rows": 2})}
+        widgets = {"greeting": forms.Textarea(attrs={"rows": 2}),
+                   "custom_vocabulary": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,8 +257,8 @@ class AgentForm(forms.ModelForm):
             self.add_error("end_of_turn_max_silence_ms", "The longest wait must be longer than the silence after "
                            "which the model is asked.")
         voice = (data.get("voice") or "").strip()
-        if data.get("tts_provider") == "espeak" and voice and "voice" not in self.errors:
-            error = espeak_voice_error(voice)
+        if data.get("tts_provider") in ("espeak", "piper") and voice and "voice" not in self.errors:
+            error = espeak_voice_error(voice) if data["tts_provider"] == "espeak" else piper_voice_error(voice)
             if error:
                 self.add_error("voice", error)
         return data
