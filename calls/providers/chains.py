@@ -44,17 +44,19 @@ class CallProviders:
 
 
 def build_providers(agent, sample_rate: int, state: BrainState | None,
-                    on_failure: FailureReporter | None = None) -> CallProviders:
+                    on_failure: FailureReporter | None = None, vocabulary: list[str] | None = None) -> CallProviders:
+    """`vocabulary`: the words the call expects (`calls.session.vocabulary`), handed to both recognisers."""
     options = agent.provider_options or {}
     fb = options.get("fallback") or {}
+    hints = {"vocabulary": list(vocabulary)} if vocabulary else {}
 
     def reporter(stage: str):
         return None if on_failure is None else (lambda error: on_failure(stage, error))
 
-    stt = provider_class("stt", agent.stt_provider)(sample_rate, options.get("stt", {}))
+    stt = provider_class("stt", agent.stt_provider)(sample_rate, {**options.get("stt", {}), **hints})
     secondary_stt = fb.get("stt", EMBEDDED["stt"])
     if agent.stt_provider != secondary_stt:
-        backup = provider_class("stt", secondary_stt)(sample_rate, {})
+        backup = provider_class("stt", secondary_stt)(sample_rate, dict(hints))
         stt = FallbackSTT(stt, backup, reporter("stt"), deadline_s=float(fb.get("stt_deadline_s", 1.5)))
 
     tts = provider_class("tts", agent.tts_provider)(sample_rate, agent.voice, options.get("tts", {}))

@@ -81,9 +81,11 @@ def build_session(
     control: CallControl | None,
     next_turn_index: int = 0,
     watch_records: Callable[[Callable | None], Callable] | None = None,
+    vocabulary: list[str] | None = None,
 ) -> CallSession:
     """`watch_records` wraps the live-monitor publisher of the call's records (the browser phone's page shows the
-    transcript this way); the carrier edge supplies it, so this module knows no carrier."""
+    transcript this way); the carrier edge supplies it, so this module knows no carrier. `vocabulary`: the call's
+    recognition hints (`vocabulary.call_vocabulary`, read on the database thread by the caller)."""
     agent = call.agent
     rate = start.sample_rate
     saved = call.brain_state or {}
@@ -95,7 +97,7 @@ def build_session(
     recorder = CallRecorder(call.pk, call.workspace_id, on_written=on_written, save_sources=save_turn_sources)
     recorder.start(next_index=next_turn_index)
     recorder.update_call(flow_version=agent.flow_version)  # the flow version this call runs
-    providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
+    providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder), vocabulary=vocabulary)
     # Flow nodes' tools, LLM, knowledge base and hand-overs; the LLM's search_knowledge tool; where sources go.
     providers.brain.bind(CallContext(agent, call, recorder))
     audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
