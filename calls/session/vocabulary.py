@@ -3,8 +3,8 @@
 Gathered from what the call already knows, most telling first (Whisper's prompt keeps only the first ~40 words):
 the agent's custom vocabulary, the business (agent) name, names from the caller's record (the call's variables:
 a campaign contact, a CRM lookup), the knowledge base's titles, headings and proper names ("Delta Dental",
-"Harbor Street"), then the flow's keywords and choice values. Blocking (it reads the knowledge base): run it on the
-database thread.
+"Harbor Street"), then the flow's keywords and choice values. `call_vocabulary` is blocking (it reads the knowledge
+base): run it on the database thread; `build_vocabulary` is the same from sources already at hand.
 """
 
 from __future__ import annotations
@@ -23,12 +23,24 @@ MAX_KNOWLEDGE_TERMS = 30
 
 def call_vocabulary(agent, call=None) -> list[str]:
     """The call's recognition hints, most important first (see the module docstring)."""
+    from knowledge.models import Chunk, Document
+
+    titles = list(Document.objects.filter(agent=agent).values_list("title", flat=True))
+    chunks = list(Chunk.objects.filter(agent=agent).order_by("document_id", "index").values_list("heading", "text"))
+    return build_vocabulary(name=agent.name, custom=getattr(agent, "custom_vocabulary", ""),
+                            caller=getattr(call, "variables", None) or {}, knowledge_titles=titles,
+                            knowledge_chunks=chunks, flow=agent.flow or {})
+
+
+def build_vocabulary(*, name: str, custom: str = "", caller: dict | None = None, knowledge_titles=(),
+                     knowledge_chunks=(), flow: dict | None = None) -> list[str]:
+    """The hints from their sources (`knowledge_chunks`: (heading, text) pairs), most important first."""
     terms: list[str] = []
-    terms += split_custom_vocabulary(getattr(agent, "custom_vocabulary", ""))
-    terms.append(agent.name)
-    terms += caller_record_names(getattr(call, "variables", None) or {})
-    terms += knowledge_terms(agent)
-    terms += flow_terms(agent.flow or {})
+    terms += split_custom_vocabulary(custom)
+    terms.append(name)
+    terms += caller_record_names(caller or {})
+    terms += knowledge_terms(knowledge_titles, knowledge_chunks)
+    terms += flow_terms(flow or {})
     return clean_terms(terms)
 
 
@@ -36,19 +48,15 @@ def caller_record_names(variables: dict) -> list[str]:
     return [str(v) for k, v in variables.items() if isinstance(v, str) and _NAME_KEY.search(str(k)) and v.strip()]
 
 
-def knowledge_terms(agent) -> list[str]:
-    """Titles, proper names and headings of the agent's knowledge base (its first MAX_KNOWLEDGE_TERMS); names
-    before headings, because names are what a recogniser gets wrong."""
-    from knowledge.models import Chunk, Document
-
-    titles: list[str] = list(Document.objects.filter(agent=agent).values_list("title", flat=True))
+def knowledge_terms(titles, chunks) -> list[str]:
+    """Titles, proper names and headings of a knowledge base (its first MAX_KNOWLEDGE_TERMS); names before
+    headings, because names are what a recogniser gets wrong."""
     names: list[str] = []
     headings: list[str] = []
-    for heading, text in Chunk.objects.filter(agent=agent).order_by("document_id", "index").values_list(
-            "heading", "text"):
+    for heading, text in chunks:
         headings += heading.split(" > ")  # a chunk's heading is its path of section titles
         names += proper_names(text)
-    return clean_terms(titles + names + headings, MAX_KNOWLEDGE_TERMS)
+    return clean_terms([*titles, *names, *headings], MAX_KNOWLEDGE_TERMS)
 
 
 def proper_names(text: str) -> list[str]:
