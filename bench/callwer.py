@@ -21,6 +21,8 @@ import re
 import statistics
 import time
 
+from .wer import edit_distance
+
 RATE = 8000
 FRAME = RATE * 2 // 50
 VOICES = ("piper-joe", "kokoro-jf_alpha")
@@ -129,15 +131,6 @@ def normalise(text: str) -> list[str]:
             w = str(_NUMBER[w])
         out += list(w) if w.isdigit() else w.split()
     return out
-
-
-def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1]
 
 
 def demo_vocabulary() -> list[str]:
