@@ -137,3 +137,16 @@ def test_a_long_sentence_is_made_in_two_parts_for_sooner_first_audio():
     piper_local._cache.clear()
     chunks = _collect(PiperTTS(8000, DEFAULT_VOICE), "We accept most major dental insurance plans, including Cigna.")
     assert len(chunks) == 3 and set(chunks[1]) == {0}  # first clause, the comma's pause, the rest
+
+
+@pytest.mark.django_db
+def test_warm_up_puts_a_piper_agents_opening_lines_in_the_cache():
+    from calls import warmup
+    from calls.models import Agent, Workspace
+
+    workspace = Workspace.objects.create(name="W", slug="w")
+    Agent.objects.create(workspace=workspace, name="A", greeting="Hello there.", llm_provider="openai")
+    piper_local._cache.clear()
+    assert warmup._cache_opening_lines() == 2  # the greeting, at 8 and 16 kHz
+    hits = piper_local._cache.hits
+    assert _collect(PiperTTS(8000, DEFAULT_VOICE), "Hello there.") and piper_local._cache.hits == hits + 1
