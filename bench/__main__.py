@@ -30,14 +30,14 @@ import time
 
 import django
 
-from . import embedded, loaded, perframe, realtime, telemetry, turntaking
+from . import callwer, embedded, loaded, perframe, realtime, telemetry, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "overhead", "bargein", "capacity", "admission", "webhook",
-             "pipecat", "telemetry", "realtime")
+SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "callwer", "overhead", "bargein", "capacity", "admission",
+             "webhook", "pipecat", "telemetry", "realtime")
 
 
 class _Load(threading.Thread):
@@ -107,6 +107,11 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         save("turntaking", data, turntaking.markdown(data, command, machine()))
         g = data["groups"]["all"]
         log(f"  false {g['false_pct']} %, missed {g['missed_pct']} %, onset->clear p95 {g['onset_to_clear_p95_ms']} ms")
+
+    if "callwer" in chosen:
+        log("scenario callwer:")
+        data = callwer.run(log=log)
+        save("callwer", data, callwer.markdown(data, command, machine()))
 
     if {"overhead", "bargein", "capacity"} & set(chosen):
         log("scenario overhead/bargein" + ("/capacity" if "capacity" in chosen else "") + ":")

@@ -1,4 +1,5 @@
-"""Embedded stack (local Whisper, flow engine, espeak): greeting latency and turn latency, as a caller feels them.
+"""Embedded stack (local Whisper, flow engine, the agent's embedded voice): greeting and turn latency, as a caller
+feels them.
 
 Turn latency = the caller's last voiced frame sent → the first reply frame received, measured by the simulated
 carrier on the same machine (so it includes the socket both ways but no real network).
@@ -108,8 +109,8 @@ def markdown(data: dict, calls: int) -> str:
     return f"""## Embedded stack (no keys, no network)
 
 `make bench` (scenario `embedded`): {calls} simulated Twilio calls in real time against daphne on loopback, local
-Whisper tiny.en, the flow engine and espeak-ng; then the same {calls} calls again while another process keeps one
-of the two cores busy. Machine: {data['machine']}.
+Whisper tiny.en, the flow engine and the demo agent's voice (Piper since issue 14; espeak-ng before); then the same
+{calls} calls again while another process keeps one of the two cores busy. Machine: {data['machine']}.
 
 | measure | p50 ms | p95 ms | n | target |
 |---|---|---|---|---|

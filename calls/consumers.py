@@ -25,6 +25,7 @@ from .carriers.registry import kit
 from .db import run_db
 from .models import Call
 from .session.call_session import CallSession
+from .session.vocabulary import call_vocabulary
 from .stream_end import stream_ended
 from .telemetry.logs import CALL_ID
 
@@ -170,12 +171,13 @@ class MediaStreamConsumer(AsyncConsumer):
             next_index = await run_db(_next_turn_index, call.pk)
             if next_index == 0:
                 await start_call(call)  # its variables from the customer's server (~1.5 s at most); call.started
+            vocabulary = await run_db(call_vocabulary, call.agent, call)
             from .session.factory import build_session
 
             self.call = call
             self.session = build_session(call, start, self.serializer, self._send_text, self._hang_up,
                                          self.kit.control(), next_turn_index=next_index,
-                                         watch_records=self._watch_records())
+                                         watch_records=self._watch_records(), vocabulary=vocabulary)
             admission.register(self.session)  # counts against the process's limit until unregistered
         finally:
             admission.settled(call.carrier_call_id)

@@ -39,7 +39,7 @@ class Agent(models.Model):
     # Provider choice per capability; options are provider-specific (model, language, endpointing, ...).
     stt_provider = models.CharField(max_length=40, default="whisper")
     llm_provider = models.CharField(max_length=40, default="flow")
-    tts_provider = models.CharField(max_length=40, default="espeak")
+    tts_provider = models.CharField(max_length=40, default="piper")
     provider_options = models.JSONField(default=dict, blank=True, help_text="Rare, provider-specific extras.")
     # The prompt-first agent (the "openai" brain; see calls/agent_config.py for the shapes and their validation).
     # Templates take {{variables}}: built-ins (calls.templating) and those declared in `variable_defaults`.
@@ -57,7 +57,11 @@ class Agent(models.Model):
     # Asked (signed, ~1.5 s) when a call starts, for this call's variables or overrides (calls/call_start.py).
     call_start_webhook_url = models.URLField(blank=True, default="")
     call_start_webhook_secret = models.CharField(max_length=128, blank=True, default="")
-    voice = models.CharField(max_length=80, default="en-us")
+    voice = models.CharField(max_length=80, default="en_US-joe-medium")
+    # Words the recogniser should expect (names, products, jargon), one per line or comma-separated; added to the
+    # hints the call builds itself (calls.providers.stt.vocabulary).
+    custom_vocabulary = models.TextField(blank=True, default="", help_text="Names and terms callers will say, "
+                                         "one per line: they are given to speech recognition as hints.")
     barge_in_enabled = models.BooleanField(default=True)
     barge_in_min_ms = models.PositiveIntegerField(default=200, help_text="Caller speech needed to interrupt.")
     end_of_turn_silence_ms = models.PositiveIntegerField(default=300)

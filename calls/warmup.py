@@ -13,6 +13,7 @@ import threading
 import time
 
 log = logging.getLogger("calls.warmup")
+EMBEDDED_VOICES = ("piper", "espeak")  # voices with a process-wide sentence cache worth filling
 READY = threading.Event()  # set once warm-up finished (or was not wanted); /healthz reports it
 
 
@@ -38,7 +39,6 @@ def warm_up() -> None:
     from django.conf import settings
 
     from .providers.stt.whisper_engine import get_whisper
-    from .providers.tts.espeak_local import EspeakTTS
 
     started = time.monotonic()
     try:
@@ -51,7 +51,7 @@ def warm_up() -> None:
         log.exception("smart-turn warm-up failed; calls fall back to the silence rule if the model cannot run")
     lines = 0
     try:
-        lines = _cache_opening_lines(EspeakTTS)
+        lines = _cache_opening_lines()
     except Exception:
         log.exception("caching opening lines failed")
     log.info("warm-up done in %.1fs (%d opening lines cached)", time.monotonic() - started, lines)
@@ -70,16 +70,24 @@ def _warm_smart_turn() -> bool:
     return True
 
 
-def _cache_opening_lines(EspeakTTS) -> int:
+def _cache_opening_lines() -> int:
+    """Synthesise the opening lines of every agent that speaks with an embedded voice into that voice's cache."""
     from .models import Agent
+    from .providers.base import ProviderError
+    from .providers.registry import provider_class
 
     lines = 0
-    for agent in Agent.objects.filter(tts_provider="espeak"):
-        for rate in (8000, 16000):
-            tts = EspeakTTS(rate, agent.voice, (agent.provider_options or {}).get("tts", {}))
-            for sentence in opening_lines(agent):
-                asyncio.run(_drain(tts.synthesize(sentence)))
-                lines += 1
+    for agent in Agent.objects.filter(tts_provider__in=EMBEDDED_VOICES):
+        voice_class = provider_class("tts", agent.tts_provider)
+        sentences = opening_lines(agent)
+        try:
+            for rate in (8000, 16000):
+                tts = voice_class(rate, agent.voice, (agent.provider_options or {}).get("tts", {}))
+                for sentence in sentences:
+                    asyncio.run(_drain(tts.synthesize(sentence)))
+                    lines += 1
+        except ProviderError as exc:  # e.g. no Piper voice for the agent's language: its calls use espeak
+            log.warning("opening lines of agent %s not cached: %s", agent.pk, exc)
     return lines
 
 

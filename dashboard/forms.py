@@ -93,6 +93,12 @@ def espeak_voice_choices() -> tuple[tuple[str, str], ...]:
     except Exception:  # the form still works without the list: the value is then checked when the agent speaks
         return ()
     choices = {}
+    try:
+        from calls.providers.tts.piper_engine import available_voices
+
+        choices.update((name, f"Piper: {name}") for name in available_voices())
+    except Exception:  # piper-tts missing: eSpeak voices only
+        pass
     for voice in voices:
         if voice.languages:
             choices.setdefault(voice.languages[0], voice.name)
@@ -112,6 +118,19 @@ def espeak_voice_error(voice: str) -> str | None:
         engine.synthesize("a", voice=voice)
     except ProviderError:
         return f"eSpeak has no voice {voice!r}. Pick one from the list (for example en-us or en-gb)."
+    return None
+
+
+def piper_voice_error(voice: str) -> str | None:
+    """Why neither Piper nor its espeak fallback can speak with `voice`, or None if one can."""
+    from calls.providers.base import ProviderError
+    from calls.providers.tts.piper_local import piper_voice_name
+
+    try:
+        piper_voice_name(voice)
+    except ProviderError:
+        # A language Piper has no voice for is spoken by espeak: fine if espeak knows it.
+        return espeak_voice_error(voice)
     return None
 
 
@@ -166,7 +185,7 @@ class AgentForm(forms.ModelForm):
             "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
             "barge_in_enabled", "barge_in_min_ms", "end_of_turn", "end_of_turn_silence_ms",
             "end_of_turn_max_silence_ms", "smart_turn_silence_ms", "silence_timeout_s", "max_reprompts",
-            "max_duration_s",
+            "max_duration_s", "custom_vocabulary",
         ]  # fmt: skip
         labels = {
             "greeting": "First message",
@@ -194,7 +213,8 @@ class AgentForm(forms.ModelForm):
             "success_criterion": "When a call counts as a success, e.g. 'The caller booked an appointment.'",
             "call_start_webhook_url": "Asked when a call starts for its variables (1.5 s at most; on failure the "
             "call goes on with the defaults).",
-            "voice": "eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's voice id for ElevenLabs.",
+            "voice": "Piper voice (en_US-joe-medium), eSpeak voice (en-us, en-gb, fr-fr, ...) or the provider's "
+            "voice id for ElevenLabs.",
             "end_of_turn": "Silence ends a turn after the time below. Smart Turn asks a model after a short "
             "silence whether the caller sounds done: yes ends the turn at once, no waits up to the longest wait.",
         }
@@ -204,6 +224,7 @@ class AgentForm(forms.ModelForm):
             "summary_prompt": forms.Textarea(attrs={"rows": 2}),
             "success_criterion": forms.Textarea(attrs={"rows": 2}),
             "call_start_webhook_secret": forms.PasswordInput(render_value=True),
+            "custom_vocabulary": forms.Textarea(attrs={"rows": 3}),
         }
 
     def __init__(self, *args, workspace: Workspace, **kwargs):
@@ -299,8 +320,8 @@ class AgentForm(forms.ModelForm):
             self.add_error("end_of_turn_max_silence_ms", "The longest wait must be longer than the silence after "
                            "which the model is asked.")
         voice = (data.get("voice") or "").strip()
-        if data.get("tts_provider") == "espeak" and voice and "voice" not in self.errors:
-            error = espeak_voice_error(voice)
+        if data.get("tts_provider") in ("espeak", "piper") and voice and "voice" not in self.errors:
+            error = espeak_voice_error(voice) if data["tts_provider"] == "espeak" else piper_voice_error(voice)
             if error:
                 self.add_error("voice", error)
         return data

@@ -35,7 +35,7 @@ def move_llm_options(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0005_callevent_kinds'),
+        ('calls', '0007_voice_piper_default'),
     ]
 
     operations = [

@@ -7,11 +7,12 @@ little-endian mono PCM at the rate the session asks for (8 kHz for narrowband ca
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .sentences import split_sentences  # noqa: F401  (where the speaker, summaries and warm-up find it)
 
 
 class ProviderError(Exception):
@@ -236,17 +237,6 @@ class Brain(ABC):
 
 
 # ---------------------------------------------------------------- text-to-speech
-
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
-
-
-def split_sentences(text: str) -> tuple[list[str], str]:
-    """Cut complete sentences off the front of `text`; return (sentences, unfinished rest)."""
-    parts = _SENTENCE_END.split(text)
-    if len(parts) == 1:
-        return [], text
-    return [p for p in parts[:-1] if p.strip()], parts[-1]
-
 
 class TTSProvider(ABC):
     """Speech synthesis. One instance per call; `sample_rate` is what the session wants back."""

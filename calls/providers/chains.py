@@ -4,7 +4,7 @@
 
 - "stt" / "llm" / "tts": options handed to the chosen provider;
 - "tools": the LLM's HTTP tools (see `llm/tools.py`);
-- "fallback": {"stt": "whisper", "tts": "espeak", "tts_voice": "en-us",
+- "fallback": {"stt": "whisper", "tts": "espeak", "tts_voice": "en-us" (a Piper agent's: its own voice),
   "brain": "flow" | "end", "line": "<said when the brain fails>", "stt_deadline_s": 1.5,
   "tts_first_audio_s": 1.0, "brain_first_output_s": 1.1, "max_failures": 2}.
 
@@ -12,7 +12,9 @@ Every provider, the flow brain included, is found by name in `registry` and buil
 this module knows no vendor and no flow (the flows sit above the providers). A brain class builds itself from the
 agent with `for_agent(agent, state)`.
 
-The embedded providers (whisper, espeak, flow) are used unwrapped: there is nothing below them to fall back to.
+The embedded voice is Piper with espeak below it, in the agent's language: espeak takes a Piper voice name as its
+language, and for a language Piper has no voice for, Piper fails permanently at `start`, so espeak speaks from
+the start. The last embedded providers (whisper, espeak, flow) are used unwrapped: nothing is below them.
 A cloud provider whose key is missing fails at its first use with a permanent ProviderError, so the call
 proceeds on the embedded one from the start, and the failure is reported.
 """
@@ -29,6 +31,7 @@ from .registry import provider_class
 #: on_failure(stage, error): stage is "stt" | "tts" | "brain".
 FailureReporter = Callable[[str, ProviderError], None]
 EMBEDDED = {"stt": "whisper", "tts": "espeak", "brain": "flow"}
+EMBEDDED_VOICE = "piper"  # the embedded default voice, above the last-resort espeak
 
 
 @dataclass
@@ -41,24 +44,26 @@ class CallProviders:
 
 
 def build_providers(agent, sample_rate: int, state: BrainState | None,
-                    on_failure: FailureReporter | None = None) -> CallProviders:
+                    on_failure: FailureReporter | None = None, vocabulary: list[str] | None = None) -> CallProviders:
+    """`vocabulary`: the words the call expects (`calls.session.vocabulary`), handed to both recognisers."""
     options = agent.provider_options or {}
     fb = options.get("fallback") or {}
+    hints = {"vocabulary": list(vocabulary)} if vocabulary else {}
 
     def reporter(stage: str):
         return None if on_failure is None else (lambda error: on_failure(stage, error))
 
-    stt = provider_class("stt", agent.stt_provider)(sample_rate, options.get("stt", {}))
+    stt = provider_class("stt", agent.stt_provider)(sample_rate, {**options.get("stt", {}), **hints})
     secondary_stt = fb.get("stt", EMBEDDED["stt"])
     if agent.stt_provider != secondary_stt:
-        backup = provider_class("stt", secondary_stt)(sample_rate, {})
+        backup = provider_class("stt", secondary_stt)(sample_rate, dict(hints))
         stt = FallbackSTT(stt, backup, reporter("stt"), deadline_s=float(fb.get("stt_deadline_s", 1.5)))
 
     tts = provider_class("tts", agent.tts_provider)(sample_rate, agent.voice, options.get("tts", {}))
     secondary_tts = fb.get("tts", EMBEDDED["tts"])
     fallback_tts = tts
     if agent.tts_provider != secondary_tts:
-        fallback_tts = provider_class("tts", secondary_tts)(sample_rate, fb.get("tts_voice", "en-us"), {})
+        fallback_tts = provider_class("tts", secondary_tts)(sample_rate, _fallback_voice(agent, fb), {})
         tts = FallbackTTS(tts, fallback_tts, reporter("tts"),
                           first_audio_s=float(fb.get("tts_first_audio_s", 1.0)),
                           max_failures=int(fb.get("max_failures", 2)))
@@ -70,6 +75,11 @@ def build_providers(agent, sample_rate: int, state: BrainState | None,
                               first_output_s=float(fb.get("brain_first_output_s", 1.1)),
                               line=fb.get("line"), max_failures=int(fb.get("max_failures", 2)))
     return CallProviders(stt=stt, tts=tts, brain=brain, fallback_tts=fallback_tts)
+
+
+def _fallback_voice(agent, fb: dict) -> str:
+    # A cloud voice id means nothing to espeak; the embedded Piper voice's name says its language.
+    return fb.get("tts_voice") or (agent.voice if agent.tts_provider == EMBEDDED_VOICE else "en-us")
 
 
 def embedded_brain(agent, state: BrainState | None) -> Brain:

@@ -15,6 +15,7 @@ STT = {
     "deepgram": "calls.providers.stt.deepgram.DeepgramSTT",
 }
 TTS = {
+    "piper": "calls.providers.tts.piper_local.PiperTTS",
     "espeak": "calls.providers.tts.espeak_local.EspeakTTS",
     "elevenlabs": "calls.providers.tts.elevenlabs.ElevenLabsTTS",
 }
@@ -29,7 +30,8 @@ LABELS = {
     "stt": {"whisper": "Whisper (embedded, offline)", "deepgram": "Deepgram (cloud)"},
     "brain": {"flow": "Flow (embedded state machine, no LLM)", "openai": "OpenAI (cloud LLM)",
               "openai-realtime": "OpenAI Realtime (speech-to-speech)"},
-    "tts": {"espeak": "eSpeak NG (embedded, offline)", "elevenlabs": "ElevenLabs (cloud)"},
+    "tts": {"piper": "Piper (embedded neural voice, offline)", "espeak": "eSpeak NG (embedded, offline)",
+            "elevenlabs": "ElevenLabs (cloud)"},
 }
 
 # Benchmark-only providers with fixed latencies (bench/synthetic.py). Registered only when the bench starts a

@@ -86,9 +86,11 @@ def build_session(
     control: CallControl | None,
     next_turn_index: int = 0,
     watch_records: Callable[[Callable | None], Callable] | None = None,
+    vocabulary: list[str] | None = None,
 ) -> CallSession | RealtimeCallSession:
     """`watch_records` wraps the live-monitor publisher of the call's records (the browser phone's page shows the
-    transcript this way); the carrier edge supplies it, so this module knows no carrier."""
+    transcript this way); the carrier edge supplies it, so this module knows no carrier. `vocabulary`: the call's
+    recognition hints (`vocabulary.call_vocabulary`, read on the database thread by the caller)."""
     # The agent as this call sees it: {{variables}} rendered into its prompt and first message, overrides applied.
     agent = agent_for_call(call.agent, call)
     rate = start.sample_rate
@@ -109,7 +111,7 @@ def build_session(
         audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None
         return build_realtime_session(call, start, serializer, send, close, control, recorder, agent_settings(agent),
                                       audio, failure_reporter(recorder), resumed=next_turn_index > 0)
-    providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder))
+    providers = build_providers(agent, rate, state, on_failure=failure_reporter(recorder), vocabulary=vocabulary)
     # Flow nodes' tools, LLM, knowledge base and hand-overs; the LLM's search_knowledge tool; where sources go.
     providers.brain.bind(CallContext(agent, call, recorder))
     audio = CallAudioRecorder(rate, max_duration_s=agent.max_duration_s) if agent.record_audio else None

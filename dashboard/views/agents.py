@@ -136,16 +136,25 @@ class AgentDeleteView(WorkspaceMixin, View):
 
 
 class VoiceSampleView(WorkspaceMixin, View):
-    """GET ?voice=en-us&text=... -> a WAV of the embedded espeak engine speaking, for the 'hear this voice' button."""
+    """GET ?provider=piper|espeak&voice=...&text=... -> a WAV of an embedded voice speaking, for the 'hear this
+    voice' button (Piper at its own 22.05 kHz: the sample shows the voice, not the phone line)."""
 
     def get(self, request):
         from calls.providers.base import ProviderError
         from calls.providers.tts.espeak_engine import get_espeak
+        from calls.providers.tts.piper_engine import get_piper
+        from calls.providers.tts.piper_local import piper_voice_name
+        from calls.providers.tts.piper_local import render as piper_render
 
-        voice = (request.GET.get("voice") or "en-us").strip()[:80]
+        provider = request.GET.get("provider") or "espeak"
+        voice = (request.GET.get("voice") or "").strip()[:80]
         text = (request.GET.get("text") or SAMPLE_TEXT).strip()[:SAMPLE_MAX_CHARS] or SAMPLE_TEXT
         try:
-            pcm, rate = get_espeak().synthesize(text, voice=voice, rate_wpm=175)
+            if provider == "piper":
+                rate = get_piper(piper_voice_name(voice)).sample_rate
+                pcm = piper_render(text, rate, voice)
+            else:
+                pcm, rate = get_espeak().synthesize(text, voice=voice or "en-us", rate_wpm=175)
         except ProviderError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
         response = HttpResponse(pcm_to_wav(pcm, rate), content_type="audio/wav")

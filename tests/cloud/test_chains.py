@@ -82,7 +82,8 @@ def test_the_dashboard_offers_the_labelled_providers_of_the_registry(monkeypatch
     assert registry.choices("brain") == [("flow", "Flow (embedded state machine, no LLM)"),
                                          ("openai", "OpenAI (cloud LLM)"),
                                          ("openai-realtime", "OpenAI Realtime (speech-to-speech)")]
-    assert registry.choices("tts") == [("espeak", "eSpeak NG (embedded, offline)"),
+    assert registry.choices("tts") == [("piper", "Piper (embedded neural voice, offline)"),
+                                       ("espeak", "eSpeak NG (embedded, offline)"),
                                        ("elevenlabs", "ElevenLabs (cloud)")]
     monkeypatch.setitem(registry.STT, "scripted", "tests.pipeline_fakes.ScriptedSTT")  # usable, never offered
     assert [name for name, _ in registry.choices("stt")] == ["whisper", "deepgram"]

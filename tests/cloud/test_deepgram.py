@@ -185,3 +185,17 @@ async def test_it_gives_up_after_repeated_failures_and_reports_it(deepgram):
     with pytest.raises(ProviderError):
         await stt.transcript()
     await stt.close()
+
+
+async def test_the_calls_vocabulary_goes_as_keyterms_to_nova_3_and_keywords_to_older_models(deepgram):
+    vocabulary = ["Bright Smile Dental", "Cigna", "Okafor"]
+    stt = await started({"vocabulary": vocabulary})
+    await stt.close()
+    older = await started({"vocabulary": vocabulary, "model": "nova-2"})
+    await older.close()
+    off = await started({"vocabulary": vocabulary, "hints": False})
+    await off.close()
+    nova3, nova2, none = deepgram.connections
+    assert [v for k, v in nova3.params if k == "keyterm"] == vocabulary
+    assert [v for k, v in nova2.params if k == "keywords"] == ["Cigna", "Okafor"]  # single words only
+    assert not [k for k, _ in none.params if k in ("keyterm", "keywords")]

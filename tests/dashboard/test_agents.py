@@ -209,3 +209,13 @@ def test_all_provider_option_sections_are_accepted(client_a, ws_a):
     )
     assert response.status_code == 302
     assert Agent.objects.get(workspace=ws_a).provider_options == options
+
+
+def test_voice_sample_speaks_with_piper_when_the_agent_uses_it(client_a):
+    response = client_a.get(reverse("dashboard:voice-sample"),
+                            {"provider": "piper", "voice": "en_US-joe-medium", "text": "Testing one two."})
+    assert response.status_code == 200 and response["Content-Type"] == "audio/wav"
+    with wave.open(io.BytesIO(response.content)) as wav:
+        assert wav.getframerate() == 22050 and wav.getnframes() > wav.getframerate() // 2
+    bad = client_a.get(reverse("dashboard:voice-sample"), {"provider": "piper", "voice": "xx-nonexistent"})
+    assert bad.status_code == 400

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         workspace, _ = Workspace.objects.get_or_create(slug="demo", defaults={"name": "Demo"})
         agent, created = Agent.objects.get_or_create(
             workspace=workspace, name="Bright Smile Dental",
-            defaults={"greeting": DEMO_GREETING, "flow": DEMO_FLOW},
+            defaults={"greeting": DEMO_GREETING, "flow": DEMO_FLOW, "tts_provider": "piper",
+                      "voice": "en_US-joe-medium"},
         )
         if not created and _outdated_demo_flow(agent.flow):
             agent.flow = DEMO_FLOW  # a newer demo; a flow someone made their own (other id) is left alone

@@ -32,6 +32,7 @@ from deepgram.environment import DeepgramClientEnvironment
 from ..base import ProviderError, SpeechHint, STTStream
 from ..cloud import base_url, ms_since, require_key, websocket_url
 from .replay_buffer import ReplayBuffer
+from .vocabulary import deepgram_params
 
 log = logging.getLogger("calls.providers.deepgram")
 
@@ -54,7 +55,8 @@ class _Dropped(Exception):
 
 class DeepgramSTT(STTStream):
     """Deepgram live STT. Options (`provider_options["stt"]`): model, language, endpointing_ms, utterance_end_ms,
-    keepalive_s, finalize_timeout_s, connect_timeout_s, max_reconnects, replay_buffer_s, base_url."""
+    keepalive_s, finalize_timeout_s, connect_timeout_s, max_reconnects, replay_buffer_s, base_url, hints (default
+    true: the call's `vocabulary` goes as keyterm / keywords, see `vocabulary.py`)."""
 
     name = PROVIDER
 
@@ -202,6 +204,8 @@ class DeepgramSTT(STTStream):
             "vad_events": "true",
             "smart_format": "true",
             "punctuate": "true",
+            **(deepgram_params(o.get("vocabulary") or [], str(o.get("model", "nova-3")))
+               if o.get("hints", True) else {}),
         }
 
     async def _run(self) -> None:

@@ -11,7 +11,9 @@ is transcribed at most once per `partial_interval_s` of new audio, only when no 
 is running and the model is free (`wait=False`), so partials never delay anybody's final transcript.
 
 Options (agent `provider_options["stt"]`): `partials` (default false: partials compete with finals for the one model), `partial_interval_s` (1.0),
-`max_utterance_s` (29; the head of a longer utterance is dropped), `beam_size` (the engine's, 1).
+`max_utterance_s` (29; the head of a longer utterance is dropped), `beam_size` (the engine's, 1), `hints` (default
+true: the call's `vocabulary`, set by the session, becomes Whisper's initial prompt; see `vocabulary.py`),
+`prompt_max_words` (40).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from calls.providers.base import ProviderError, STTStream
 
+from .vocabulary import PROMPT_MAX_WORDS, whisper_prompt
 from .whisper_engine import MIN_AUDIO_S, WhisperEngine, get_whisper
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,10 @@ class WhisperSTT(STTStream):
         self._cover = sample_rate * 2 * _COVER_MS // 1000
         beam = self.options.get("beam_size")
         self._beam_size = min(5, max(1, int(beam))) if beam else None
+        max_words = min(100, max(0, int(self.options.get("prompt_max_words", PROMPT_MAX_WORDS))))
+        hints = self.options.get("vocabulary") if self.options.get("hints", True) else None
+        #: Whisper's initial prompt for every transcription of this call ("" without hints).
+        self.prompt = whisper_prompt(hints or [], max_words)
         every = max(0.5, float(self.options.get("partial_interval_s", 1.0)))
         self._partial_every = int(every * bytes_per_s)
         self.engine: WhisperEngine | None = None
@@ -225,7 +232,8 @@ class WhisperSTT(STTStream):
         self._running += 1
         try:
             text = await asyncio.to_thread(
-                engine.transcribe, audio, self.sample_rate, wait=wait, beam_size=self._beam_size
+                engine.transcribe, audio, self.sample_rate, wait=wait, beam_size=self._beam_size,
+                **({"prompt": self.prompt} if self.prompt else {}),
             )
         finally:
             self._running -= 1

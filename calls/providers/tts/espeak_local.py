@@ -8,8 +8,7 @@ awaits, because the session gathers a sentence's chunks and re-frames them itsel
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections import OrderedDict
+import re
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -17,44 +16,13 @@ import numpy as np
 from calls.providers.base import ProviderError, TTSProvider
 
 from .espeak_engine import get_espeak
+from .sentence_cache import SentenceCache as _LRU
 
 DEFAULT_VOICE = "en-us"
 DEFAULT_RATE_WPM = 175
 KEEP_SILENCE_MS = 30  # silence kept at each end; the rest is cut (it only delays the first audio)
 SILENCE_LEVEL = 64  # |sample| at or below this counts as silence (about -54 dBFS)
 CACHE_SIZE = 256
-
-
-class _LRU:
-    """A small thread-safe LRU of synthesised sentences (greetings and re-prompts repeat across calls)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[tuple, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple) -> bytes | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.hits += 1
-            return value
-
-    def put(self, key: tuple, value: bytes) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
 
 
 _cache = _LRU(CACHE_SIZE)
@@ -84,11 +52,23 @@ def render(text: str, sample_rate: int, voice: str, rate_wpm: int, pitch: int | 
     return trim_silence(samples, sample_rate).astype("<i2", copy=False).tobytes()
 
 
+_PIPER_VOICE = re.compile(r"^([a-z]{2,3})_([A-Z]{2})-")
+
+
+def espeak_voice(voice: str) -> str:
+    """espeak's voice for an agent's `voice`. A Piper voice name ("en_US-joe-medium": the voice of an agent whose
+    Piper voice failed, espeak being its fallback) means espeak's voice for the same language ("en-us")."""
+    match = _PIPER_VOICE.match(voice or "")
+    if match:
+        return f"{match[1]}-{match[2].lower()}"
+    return voice or DEFAULT_VOICE
+
+
 class EspeakTTS(TTSProvider):
     name = "espeak"
 
     def __init__(self, sample_rate: int, voice: str = "", options: dict | None = None) -> None:
-        super().__init__(sample_rate, voice or DEFAULT_VOICE, options)
+        super().__init__(sample_rate, espeak_voice(voice), options)
         self.rate_wpm = int(self.options.get("rate_wpm", DEFAULT_RATE_WPM))
         pitch = self.options.get("pitch")
         self.pitch = None if pitch is None else int(pitch)

@@ -70,21 +70,23 @@
   var hear = document.getElementById("hear-voice");
   var ttsChoice = document.getElementById("id_tts_provider");
   if (hear && ttsChoice) {
-    // Samples come from the embedded engine, so they only make sense for eSpeak voices.
+    // Samples come from the embedded engines, so they only make sense for Piper and eSpeak voices.
     var syncHear = function () {
-      hear.disabled = ttsChoice.value !== "espeak";
-      hear.title = hear.disabled ? "Samples use the embedded eSpeak engine" : "";
+      hear.disabled = ttsChoice.value !== "espeak" && ttsChoice.value !== "piper";
+      hear.title = hear.disabled ? "Samples use the embedded voices (Piper, eSpeak)" : "";
     };
     ttsChoice.addEventListener("change", syncHear);
     syncHear();
   }
   if (hear) {
     hear.addEventListener("click", function () {
-      var voice = document.getElementById("id_voice").value || "en-us";
+      var provider = (document.getElementById("id_tts_provider") || {}).value || "espeak";
+      var voice = document.getElementById("id_voice").value || "";
       var greeting = (document.getElementById("id_greeting") || {}).value || "";
       var status = document.getElementById("hear-voice-status");
       var player = document.getElementById("voice-player");
-      var url = hear.getAttribute("data-sample-url") + "?voice=" + encodeURIComponent(voice) +
+      var url = hear.getAttribute("data-sample-url") + "?provider=" + encodeURIComponent(provider) +
+        "&voice=" + encodeURIComponent(voice) +
         "&text=" + encodeURIComponent(greeting.slice(0, 300));
       status.textContent = "Synthesizing…";
       fetch(url, { credentials: "same-origin" }).then(function (resp) {

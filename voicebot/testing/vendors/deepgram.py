@@ -59,6 +59,8 @@ class DeepgramConnection:
 
     query: dict
     headers: dict
+    #: Every query parameter in order, repeated ones too (keyterm=...&keyterm=...).
+    params: list[tuple[str, str]] = field(default_factory=list)
     audio: bytearray = field(default_factory=bytearray)
     controls: list[str] = field(default_factory=list)
     sent: list[dict] = field(default_factory=list)
@@ -103,7 +105,8 @@ class FakeDeepgram(FakeServer):
             return web.json_response({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials."}, status=401)
         if fault.reject_status:
             return web.json_response({"err_code": "INTERNAL", "err_msg": "fault"}, status=fault.reject_status)
-        conn = DeepgramConnection(query=dict(request.query), headers=dict(request.headers))
+        conn = DeepgramConnection(query=dict(request.query), headers=dict(request.headers),
+                                  params=list(request.query.items()))
         self.connections.append(conn)
         ws = await self.accept(request)
         self._open[id(request)] = request

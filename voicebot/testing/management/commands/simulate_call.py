@@ -56,8 +56,9 @@ class Command(BaseCommand):
         parser.add_argument("--codec", default=None, help="Codec the carrier offers (Telnyx: PCMU, PCMA, L16)")
         parser.add_argument("--rate", type=int, default=None, help="Sample rate the carrier offers (Telnyx L16: 16000)")
         parser.add_argument("--shuffle", type=int, default=0, help="Telnyx: reorder frames within this window")
-        parser.add_argument("--voice", default=None,
-                            help="Caller voice: espeak (default), piper-joe, kokoro-<speaker> (e.g. kokoro-jm_kumo)")
+        parser.add_argument("--voice", default="piper-joe",
+                            help="Caller voice: piper-joe (default: a natural voice), kokoro-<speaker> (an accented "
+                            "one, e.g. kokoro-jm_kumo) or espeak (the robot voice)")
         parser.add_argument("--noise-snr", type=float, default=None,
                             help="Mix background noise under the caller's speech at this SNR in dB")
         parser.add_argument("--noise", default="pink", choices=("pink", "babble"), help="The background noise")
