@@ -291,7 +291,9 @@ class CallSession:
         if outcome == SPEAKING:
             if self.speaker.busy:
                 # Over the agent once the caller can hear it (a reply still being prepared is not talked over).
-                self._overlapped = self._overlapped or self.speaker.audible
+                if not self._overlapped and self.speaker.audible:
+                    self._overlapped = True
+                    self.stt.expect(self.interruption.expected)
                 verdict = self.interruption.on_speech(listener.voiced_ms)
                 if verdict == INTERRUPT:
                     self._barge_in()
@@ -315,6 +317,8 @@ class CallSession:
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
         self._overlapped = self.speaker.audible
+        # Over the agent a caller mostly says "uh-huh": the STT is primed for it (a hum is then no words).
+        self.stt.expect(self.interruption.expected if self._overlapped else None)
         # Right after their turn ended, before they could have heard more than the first syllables of the reply:
         # the caller is going on with their sentence (a pause mid-sentence), not answering the agent.
         self._went_on = (self._turn_voiced_at > 0.0 and self.speaker.heard_ms <= WENT_ON_HEARD_MS

@@ -50,7 +50,8 @@ class TaggedEngine:
             out += pcm
         return out
 
-    def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None) -> str | None:
+    def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None,
+                   prompt=None) -> str | None:
         if not self._busy.acquire(blocking=wait):
             return None
         try:

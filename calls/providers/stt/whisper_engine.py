@@ -159,6 +159,7 @@ class WhisperEngine:
         )
         self._prompt = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
+        self._prompts: dict[str, list[int]] = {}  # initial prompt -> its decoder start (a few per process)
         self.calls = 0
         self.loops = 0  # short-window results that looked like a decoding loop (repeats collapsed)
         log.info("whisper model %s loaded in %.2fs", model_dir, self.load_seconds)
@@ -166,20 +167,22 @@ class WhisperEngine:
     # ---------------------------------------------------------------- public
 
     def transcribe(
-        self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None
+        self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None,
+        prompt: str | None = None,
     ) -> str | None:
         """Text of one utterance (PCM16LE mono). Blocking: call it from a thread.
 
         With `wait=False` returns None at once if the model is busy (for optional work such as partials).
-        `beam_size` overrides the engine's for this call.
+        `beam_size` overrides the engine's for this call. `prompt`: Whisper's initial prompt (text "said before"
+        the audio, which biases how it writes what it hears: "Mm-hmm. Uh-huh." makes a hum "Mm-hmm").
         """
         if len(pcm16) < MIN_AUDIO_S * sample_rate * 2:
             return ""
         audio = pcm16_to_float16k(pcm16, sample_rate)
-        return self.transcribe_audio(audio, wait=wait, beam_size=beam_size)
+        return self.transcribe_audio(audio, wait=wait, beam_size=beam_size, prompt=prompt)
 
     def transcribe_audio(
-        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None
+        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None
     ) -> str | None:
         """Like `transcribe` for float32 audio already at 16 kHz."""
         if audio.size < MIN_AUDIO_S * WHISPER_RATE:
@@ -189,7 +192,7 @@ class WhisperEngine:
         try:
             self.calls += 1
             # A partial (wait=False) is cut mid-word and loops easily: never pay the 30 s redo for it.
-            return self._run(audio, beam_size or self.beam_size, redo=wait)
+            return self._run(audio, beam_size or self.beam_size, redo=wait, prompt=prompt)
         except ProviderError:
             raise
         except Exception as exc:
@@ -208,9 +211,9 @@ class WhisperEngine:
 
     # ---------------------------------------------------------------- internals
 
-    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True) -> str:
+    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str | None = None) -> str:
         if self.window_s > 0 and audio.size + _TAIL_PAD_S * WHISPER_RATE <= MAX_WINDOW_S * WHISPER_RATE:
-            text, looped = self._short_window(audio, beam_size)
+            text, looped = self._short_window(audio, beam_size, prompt)
             if not looped:
                 return text
             self.loops += 1
@@ -218,9 +221,19 @@ class WhisperEngine:
                 return ""  # a partial cut mid-word that loops says nothing useful (None would mean "busy")
             log.debug("whisper short window looped (%r); keeping it once", text)
             return collapse_repeats(text)
-        return self._full_window(audio, beam_size)
+        return self._full_window(audio, beam_size, prompt)
 
-    def _short_window(self, audio: np.ndarray, beam_size: int) -> tuple[str, bool]:
+    def _prompt_for(self, prompt: str | None) -> list[int]:
+        """The decoder's start: Whisper's previous-text slot holds `prompt`, if any, then the task tokens."""
+        if not prompt:
+            return self._prompt
+        cached = self._prompts.get(prompt)
+        if cached is None:
+            cached = [self._tokenizer.sot_prev] + self._tokenizer.encode(" " + prompt.strip()) + self._prompt
+            self._prompts[prompt] = cached
+        return cached
+
+    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> tuple[str, bool]:
         """Encode only max(window_s, audio + 1 s): (text, whether it looks like a decoding loop)."""
         n = int(max(self.window_s * WHISPER_RATE, audio.size + _TAIL_PAD_S * WHISPER_RATE))
         n -= n % _HOP
@@ -231,11 +244,12 @@ class WhisperEngine:
         features = np.ascontiguousarray(self.model.feature_extractor(padded)[np.newaxis, :, :frames])
         encoded = self.model.model.encode(self._storage(features), to_cpu=False)
         max_new = int(audio.size / WHISPER_RATE * 7) + 12  # fast speech is ~5 tokens/s
+        start = self._prompt_for(prompt)
         result = self.model.model.generate(
             encoded,
-            [self._prompt],
+            [start],
             beam_size=beam_size,
-            max_length=len(self._prompt) + max_new,
+            max_length=len(start) + max_new,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -252,7 +266,7 @@ class WhisperEngine:
             return "", False
         return text, False
 
-    def _full_window(self, audio: np.ndarray, beam_size: int) -> str:
+    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> str:
         segments, _info = self.model.transcribe(
             audio,
             language=self.language,
@@ -260,6 +274,7 @@ class WhisperEngine:
             best_of=1,
             temperature=0.0,
             condition_on_previous_text=False,
+            initial_prompt=prompt or None,
             without_timestamps=True,
             vad_filter=False,
             # A decoding loop must not hold the model (and every other call's turn) for seconds.
