@@ -242,10 +242,18 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
             if i < len(pauses_ms):
                 await call.feed(bytes(RATE * 2 * pauses_ms[i] // 1000))
         await call.silence_until(lambda: len(call.ends) > ends_before, 2.5)
+        # ... and until the reply was heard (or 2.5 s passed: a turn the noise keeps open, an unanswered one).
+        await call.silence_until(lambda: any(t >= last for t in call.carrier.times("play")), 2.5)
         ends = [t for t in call.ends[ends_before:] if first_speech is not None and t >= first_speech]
         after = [t for t in ends if t >= last]
-        return {"ends": len(ends), "cut_off": len(ends) > len(after),
+        plays = [t for t in call.carrier.times("play") if first_speech is not None and t > first_speech]
+        talked_over = any(t < last - 0.02 for t in plays)  # the agent spoke before the caller had finished
+        turns = [t.text for t in call.recorder.turns if t.role == "caller" and t.text]
+        return {"ends": len(ends), "early_end": len(ends) > len(after), "talked_over": talked_over,
+                "caller_turns": turns, "cut_off": talked_over or len(turns) > 1,
                 "end_of_turn_ms": round((after[0] - last) * 1000, 1) if after else None,
+                "reply_ms": round((plays[0] - last) * 1000, 1) if plays and plays[0] >= last - 0.02 else None,
+                "waited_unfinished": call.session.stats.unfinished,
                 "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None)}
 
 
@@ -256,7 +264,9 @@ def _pct(flags: list[bool]) -> float | None:
     return round(100.0 * sum(flags) / len(flags), 1) if flags else None
 
 
-async def _measure(log) -> dict:
+async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -> dict:
+    """`voices`, `conditions` (names, e.g. ["clean"]) and `parts` ("over": over the answer; "eot": end of turn
+    and cut-offs) pick a subset while developing; the published table is the whole set."""
     from bench.report import percentile
     from calls.providers.stt.whisper_engine import get_whisper
     from voicebot.testing.speech import active_level
@@ -265,19 +275,23 @@ async def _measure(log) -> dict:
     trials: list[dict] = []
     seed = 0
     for cond, snr, noise in CONDITIONS:
-        for voice in VOICES:
+        if conditions and cond not in conditions:
+            continue
+        for voice in voices:
             ref = active_level(np.frombuffer(_trimmed(COMPLETE[0], voice), "<i2"), RATE)
             started = time.monotonic()
             items = [("backchannel", t, _trimmed(t, voice)) for t in BACKCHANNELS]
             items += [("interruption", t, _trimmed(t, voice)) for t in INTERRUPTIONS]
-            if voice == VOICES[0]:
+            if "over" not in parts:
+                items = []
+            elif voice == VOICES[0]:
                 items += [("noise", k, _noise_event(k, i)) for i, k in enumerate(NOISES)]
             for kind, text, sound in items:
                 seed += 1
                 r = await _over_the_answer(bytes(RATE // 5) + sound, Line(snr, ref, seed, noise), kind)
                 trials.append({"test": "over_answer", "kind": kind, "text": text, "voice": voice if kind != "noise"
                                else "-", "condition": cond} | r)
-            for strategy in END_OF_TURN:
+            for strategy in END_OF_TURN if "eot" in parts else ():
                 for text in COMPLETE:
                     seed += 1
                     r = await _end_of_turn([_trimmed(text, voice)], [], Line(snr, ref, seed, noise), strategy)
@@ -302,11 +316,15 @@ async def _measure(log) -> dict:
                "holds_per_trial": round(statistics.mean(r["holds"] for r in over), 2) if over else None}
         for strategy in END_OF_TURN:
             eot = [r["end_of_turn_ms"] for r in rows if r["test"] == "complete" and r["strategy"] == strategy]
-            cut = [r["cut_off"] for r in rows if r["test"] == "paused" and r["strategy"] == strategy]
+            paused = [r for r in rows if r["test"] == "paused" and r["strategy"] == strategy]
+            replies = [r["reply_ms"] for r in rows if r["test"] == "complete" and r["strategy"] == strategy
+                       and r.get("reply_ms") is not None]
             out[strategy] = {"end_of_turn_p50_ms": percentile([e for e in eot if e is not None], 50),
                              "end_of_turn_p95_ms": percentile([e for e in eot if e is not None], 95),
+                             "reply_p50_ms": percentile(replies, 50),
                              "no_end_of_turn": sum(e is None for e in eot), "complete_n": len(eot),
-                             "cut_off_pct": _pct(cut), "paused_n": len(cut)}
+                             "cut_off_pct": _pct([r["cut_off"] for r in paused]), "paused_n": len(paused),
+                             "early_end_pct": _pct([r.get("early_end", r["cut_off"]) for r in paused])}
         return out
 
     groups = {"all": figures(trials)}
@@ -314,14 +332,15 @@ async def _measure(log) -> dict:
         for cond, _, _ in CONDITIONS:
             rows = [r for r in trials if (r["voice"] == voice or (r["voice"] == "-" and voice == VOICES[0]))
                     and r["condition"] == cond]
-            groups[f"{voice} / {cond}"] = figures(rows)
+            if rows:
+                groups[f"{voice} / {cond}"] = figures(rows)
     noise_rows = [r for r in trials if r.get("kind") == "noise"]
     return {"groups": groups, "noise_false": [(r["text"], r["condition"], r["barge_in"]) for r in noise_rows],
             "trials": trials, "goals": GOALS}
 
 
-def run(log=print) -> dict:
-    return asyncio.run(_measure(log))
+def run(log=print, **subset) -> dict:
+    return asyncio.run(_measure(log, **subset))
 
 
 def _f(value, unit: str = "") -> str:
