@@ -352,9 +352,12 @@ def markdown(data: dict, command: str, machine: str) -> str:
     for name, g in data["groups"].items():
         s, t = g["silence+provider"], g["smart-turn"]
         rows.append(f"| {name} | {_f(g['false_pct'], ' %')} ({g['false_n']}) | {_f(g['missed_pct'], ' %')} "
-                    f"({g['missed_n']}) | {_f(g['onset_to_clear_p95_ms'])} | {_f(g['holds_per_trial'])} | {_f(s['end_of_turn_p50_ms'])} / "
-                    f"{_f(t['end_of_turn_p50_ms'])} | {s['no_end_of_turn']} / {t['no_end_of_turn']} of "
-                    f"{s['complete_n']} | {_f(s['cut_off_pct'], ' %')} / {_f(t['cut_off_pct'], ' %')} |")
+                    f"({g['missed_n']}) | {_f(g['onset_to_clear_p95_ms'])} | {_f(g['holds_per_trial'])} | "
+                    f"{_f(s['end_of_turn_p50_ms'])} / {_f(t['end_of_turn_p50_ms'])} | "
+                    f"{_f(s.get('reply_p50_ms'))} / {_f(t.get('reply_p50_ms'))} | "
+                    f"{s['no_end_of_turn']} / {t['no_end_of_turn']} of {s['complete_n']} | "
+                    f"{_f(s['cut_off_pct'], ' %')} / {_f(t['cut_off_pct'], ' %')} | "
+                    f"{_f(s.get('early_end_pct'), ' %')} / {_f(t.get('early_end_pct'), ' %')} |")
     table = "\n".join(rows)
     misses = [r for r in data["trials"] if r["test"] == "over_answer" and
               ((r["kind"] == "interruption") != r["barge_in"])]
@@ -362,21 +365,36 @@ def markdown(data: dict, command: str, machine: str) -> str:
                       f"{'cut the agent off' if r['barge_in'] else 'missed'}; heard "
                       f"{[e.get('words') for e in r['backchannel_events'] + r['barge_in_events']]}"
                       for r in misses) or "- none"
+    cuts = [r for r in data["trials"] if r["test"] == "paused" and r["cut_off"]]
+    cut = "\n".join(f"- “{r['text']}” ({r['pause_ms']} ms; {r['voice']}, {r['condition']}, {r['strategy']}): "
+                    f"{'the agent spoke into the pause' if r.get('talked_over') else 'two turns'}; stored "
+                    f"{r.get('caller_turns')}" for r in cuts) or "- none"
     over = [r for r in data["trials"] if r["test"] == "over_answer"]
     false = [r for r in over if r["kind"] != "interruption" and r["barge_in"]]
     hums = sum(r["text"] == "Mm-hm." for r in false)
     noisy = [r for r in data["trials"] if r["test"] == "complete" and r["condition"] != "clean"]
     unended = sum(r["end_of_turn_ms"] is None for r in noisy)
-    noise_n = sum(r["kind"] == "noise" for r in over)
-    noise_cuts = sum(r["kind"] == "noise" for r in false)
-    reading = f"""How to read it. {len(false)} of {sum(r['kind'] != 'interruption' for r in over)} backchannels and
-noises cut the agent off; {hums} of those were "Mm-hm", a closed-mouth hum that Whisper tiny.en turns into words
-("and make sure", "I remember"), which the words strategy then counts as content; {noise_cuts} of {noise_n} noises did. Real
-interruptions were never missed and the agent went quiet fast (the hold pauses it 100 voiced ms in). In noise the
-VAD (webrtcvad) takes the noise for voice: the agent is paused by the line alone (pauses per trial above 1), and
-after a complete sentence {unended} of {len(noisy)} noisy turns did not end within 2.5 s. The silence rule (300 ms)
-cuts every pause of 400-800 ms by construction; smart-turn ends complete sentences sooner (p50 under 200 ms clean)
-but still ends some paused ones early: "my number is five five five" sounds complete to it."""
+    g = data["groups"]["all"]
+    s, t = g["silence+provider"], g["smart-turn"]
+    reading = f"""How to read it. Over the answer, {len(false)} of {sum(r['kind'] != 'interruption' for r in over)}
+backchannels and noises cut the agent off ({hums} of them "Mm-hm"). While the caller talks over the agent, Whisper
+is primed with the language's backchannels ("Mm-hmm. Uh-huh. Okay. Yeah. Right." as its initial prompt), so a hum is
+written "Mm-hmm" instead of words ("and make sure", "I remember": 8 of the 9 false interruptions of the previous
+run); articles, "and"/"then" and stray letters never count as content words. What is left is Piper's hum in noise,
+which tiny.en still hears as "and then make a chance". A spectral cue (a closed-mouth hum has little energy above
+1 kHz) did not separate the voices' hums from their words (Kokoro's words have as little; espeak's hum as much),
+so it is not used. Real interruptions: missed {_f(g['missed_pct'], ' %')}, the agent quiet after p95
+{_f(g['onset_to_clear_p95_ms'])} ms (the hold pauses it 100 voiced ms in).
+Paused sentences: both strategies still *end the turn* in many pauses (last column: the silence rule by
+construction; smart-turn hears "my number is five five five" as complete), but the turn's transcript then reads
+unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
+`calls/session/completeness.py`), so the answer waits for the caller to go on (up to the agent's longest wait,
+1200 ms) and both halves are one turn: cut off {_f(s['cut_off_pct'], ' %')} with the silence rule,
+{_f(t['cut_off_pct'], ' %')} with smart-turn. A complete sentence is answered without that wait: reply p50
+{_f(s.get('reply_p50_ms'))} ms (silence) and {_f(t.get('reply_p50_ms'))} ms (smart-turn) after the caller's last
+sample, with the transcript. In noise the VAD (webrtcvad) still takes the noise for voice: the agent is paused by
+the line alone (pauses per trial above 1), and after a complete sentence {unended} of {len(noisy)} noisy turns did
+not end within 2.5 s (not addressed here: a Silero VAD confirmation stage was not built)."""
     return f"""## Turn-taking with human-like callers
 
 `{command}`: a labelled set spoken by Piper "joe" (neural, US), Kokoro-82M "jm_kumo" (neural, accented) and
@@ -384,17 +402,27 @@ espeak-ng (the robot reference), clean and with background noise at 15 dB SNR un
 noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a room of talkers), through
 8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper (tiny.en), the agent
 default words-based interruptions, and end of turn on silence (300 ms, the default) or smart-turn; a carrier
-that plays in real time. Over a long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
+that plays in real time; a brain and a TTS that answer at once (the worst case for answering into a pause). Over a
+long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
 interruptions per voice and condition, {len(NOISES)} noises (cough-like, clicks, a 250 ms burst) per condition.
 End of turn: {len(COMPLETE)} complete sentences; cut-offs: {len(PAUSED)} sentences with a 400/600/800 ms pause
 inside. Each cell: the figure (trials). Machine: {machine}.
 
-| voice / condition | false interruptions (goal ≤ 5 %) | missed (≤ 2 %) | onset → agent quiet p95 ms (≤ 250) | pauses per trial over the answer | end of turn p50 ms, silence / smart-turn (≤ 200) | turn not ended 2.5 s after a complete sentence, silence / smart-turn | cut off mid-sentence, silence / smart-turn (≤ 5 %) |
-|---|---|---|---|---|---|---|---|
+Columns: *end of turn* is from the caller's last sample to the strategy's decision; *reply* to the first 20 ms of
+the answer the carrier played (it includes the transcript, and the wait when the words read unfinished); *cut off*:
+the agent spoke before the caller had finished the paused sentence, or the sentence was stored as two turns;
+*ended in the pause*: the strategy ended the turn during the pause (which costs nothing when the words then read
+unfinished and the caller goes on: one turn).
+
+| voice / condition | false interruptions (goal ≤ 5 %) | missed (≤ 2 %) | onset → agent quiet p95 ms (≤ 250) | pauses per trial over the answer | end of turn p50 ms, silence / smart-turn (≤ 200) | reply p50 ms after a complete sentence, silence / smart-turn | turn not ended 2.5 s after a complete sentence, silence / smart-turn | cut off mid-sentence, silence / smart-turn (≤ 5 %) | ended in the pause, silence / smart-turn |
+|---|---|---|---|---|---|---|---|---|---|
 {table}
 
 Which trials went wrong over the answer:
 {wrong}
+
+Which paused sentences were cut off:
+{cut}
 
 {reading}
 """
