@@ -425,7 +425,7 @@ class CallSession:
         self.stats.unfinished += 1
         log.debug("call %s: %r reads unfinished (%s): waiting for more", self.call_id, text[-60:], why)
         deadline = voiced_at + self.cfg.end_of_turn_max_silence_ms / 1000
-        while time.monotonic() < deadline and not self._caller_went_on(gen):
+        while time.monotonic() < deadline and self.state is State.ACTIVE and not self._caller_went_on(gen):
             await asyncio.sleep(0.02)
         return self._caller_went_on(gen)
 
