@@ -18,9 +18,11 @@ class StubEngine:
     def __init__(self) -> None:
         self.busy = False
         self.calls: list[bool] = []  # the `wait` of each call
+        self.prompts: list[str | None] = []  # the initial prompt of each call
         self.lock = threading.Lock()
 
-    def transcribe(self, pcm, rate, *, wait=True, beam_size=None):
+    def transcribe(self, pcm, rate, *, wait=True, beam_size=None, prompt=None):
+        self.prompts.append(prompt)
         with self.lock:
             self.calls.append(wait)
         if self.busy and not wait:
@@ -62,3 +64,17 @@ async def test_the_final_transcript_reuses_a_peek_of_the_same_audio():
     assert await stt.transcript() == peeked and engine.calls == [False]  # no second model call
     stt.send_audio(voiced(200))  # more speech: the peek no longer answers for it
     assert await stt.transcript() != peeked and engine.calls == [False, True]
+
+
+@pytest.mark.asyncio
+async def test_an_expectation_primes_the_model_and_a_result_taken_without_it_no_longer_counts():
+    stt, engine = stream()
+    stt.send_audio(voiced(400))
+    await stt.transcript()
+    stt.expect("Mm-hmm. Uh-huh.")
+    await stt.transcript()  # the same audio, asked again with the prompt: transcribed again
+    await stt.peek()  # ... and that result is reused
+    assert engine.prompts == [None, "Mm-hmm. Uh-huh."]
+    stt.expect(None)
+    first = await stt.transcript()  # the unprimed result of this very audio is still there
+    assert engine.prompts == [None, "Mm-hmm. Uh-huh."] and first == f"{RATE * 2 * 400 // 1000} bytes"

@@ -107,6 +107,8 @@ class Engine(Protocol):
 
     def default_summary(self) -> str: ...
 
+    def on_action_failed(self, line: str) -> list[Action]: ...
+
 
 #: Entering a node: append what it says and does to `out`; return the node to go on to at once, or None to stop
 #: (the node waits for the caller, requested an effect, or ended the call).

@@ -80,6 +80,11 @@ class STTStream(ABC):
         interruption from a backchannel sooner. Providers with interim results (`on_partial`) need not."""
         return None
 
+    def expect(self, phrases: str | None) -> None:
+        """What the caller's current utterance likely is, or None: no expectation. The session says so while the
+        caller talks over the agent (the language's backchannels, "Mm-hmm. Uh-huh. Okay."). Optional: a recogniser
+        that can be biased (Whisper's initial prompt) uses it, so a hum is written "Mm-hmm" rather than as words."""
+
     async def close(self) -> None:
         """Release connections. Safe to call twice."""
 

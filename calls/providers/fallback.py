@@ -129,6 +129,10 @@ class FallbackSTT(STTStream):
         self._utterance.clear()
         self.active.commit()
 
+    def expect(self, phrases: str | None) -> None:
+        for provider in (self.primary, self.secondary):  # whichever transcribes this utterance in the end
+            provider.expect(phrases)
+
     async def peek(self) -> str | None:
         if self._switching or self._switch_task is not None and not self._switch_task.done():
             return None

@@ -50,6 +50,7 @@ from ..providers.base import (
 from ..recorder import CallRecorder
 from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
 from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE, TRANSFER_FAILED_LINE
+from .completeness import unfinished
 from .settings import AgentSettings
 from .speaker import Speaker
 from .tasks import CallTasks
@@ -95,6 +96,7 @@ class Stats:
     resumes: int = 0  # ... and went on: it was not an interruption
     backchannels: int = 0  # caller words over the agent that were no turn ("uh-huh", "okay")
     continued: int = 0  # turns the caller went on with before they were answered (one turn with all the words)
+    unfinished: int = 0  # turns whose words read unfinished: the answer waited for the caller to go on
 
 
 class CallSession:
@@ -180,6 +182,8 @@ class CallSession:
         self._continued: CallerSpeech | None = None
         self._turn_voiced_at = 0.0  # the last voiced frame of the latest caller turn
         self._went_on = False  # the utterance under way began right after a turn ended: the rest of a sentence
+        # A turn whose words read unfinished waits for more before it is answered (`_goes_on`); agents may opt out.
+        self._check_words = settings.turn_taking_options.get("unfinished_words", True) is not False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -283,7 +287,9 @@ class CallSession:
         if outcome == SPEAKING:
             if self.speaker.busy:
                 # Over the agent once the caller can hear it (a reply still being prepared is not talked over).
-                self._overlapped = self._overlapped or self.speaker.audible
+                if not self._overlapped and self.speaker.audible:
+                    self._overlapped = True
+                    self.stt.expect(self.interruption.expected)
                 verdict = self.interruption.on_speech(listener.voiced_ms)
                 if verdict == INTERRUPT:
                     self._barge_in()
@@ -307,6 +313,8 @@ class CallSession:
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
         self._overlapped = self.speaker.audible
+        # Over the agent a caller mostly says "uh-huh": the STT is primed for it (a hum is then no words).
+        self.stt.expect(self.interruption.expected if self._overlapped else None)
         # Right after their turn ended, before they could have heard more than the first syllables of the reply:
         # the caller is going on with their sentence (a pause mid-sentence), not answering the agent.
         self._went_on = (self._turn_voiced_at > 0.0 and self.speaker.heard_ms <= WENT_ON_HEARD_MS
@@ -399,6 +407,20 @@ class CallSession:
             return False
         return self.end_of_turn.speaking or self._turn_task is not asyncio.current_task()
 
+    async def _goes_on(self, text: str, gen: int, voiced_at: float) -> bool:
+        """The turn's words read unfinished ("my number is five five five", `completeness`): before answering,
+        wait for the caller to go on, up to the agent's maximum end-of-turn silence after their last voiced frame.
+        True: they did (this turn is not answered; it joins their next one)."""
+        why = unfinished(text, self.cfg.language) if self._check_words else None
+        if why is None or self.state is not State.ACTIVE:
+            return False
+        self.stats.unfinished += 1
+        log.debug("call %s: %r reads unfinished (%s): waiting for more", self.call_id, text[-60:], why)
+        deadline = voiced_at + self.cfg.end_of_turn_max_silence_ms / 1000
+        while time.monotonic() < deadline and self.state is State.ACTIVE and not self._caller_went_on(gen):
+            await asyncio.sleep(0.02)
+        return self._caller_went_on(gen)
+
     async def _caller_turn(self, timer: TurnTimer, speech: CallerSpeech, previous: asyncio.Task | None,
                            overlapped: int | None = None, gen: int = 0, went_on: bool = False) -> None:
         """`overlapped`: the utterance (its number) was said, at least in part, over the agent's speech. `gen`: the
@@ -415,7 +437,9 @@ class CallSession:
         timer.mark("stt_started")
         try:
             text = (await self.stt.transcript()).strip()
-            if self._caller_went_on(gen):
+            # (Said over the agent, the words are judged as an interruption instead.)
+            if self._caller_went_on(gen) or (overlapped is None
+                                             and await self._goes_on(text, gen, timer.last_voiced)):
                 self._continued = speech
                 self.stats.continued += 1
                 return

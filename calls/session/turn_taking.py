@@ -147,6 +147,8 @@ class InterruptionStrategy(ABC):
     #: Why the last NOT_AN_INTERRUPTION from `on_transcript`/`on_timeout` was reached ("backchannel",
     #: "too_few_words", "no_words", "no_words_in_time"): it goes into the session's `backchannel` CallEvent.
     reason: str = ""
+    #: What caller speech over the agent likely is, for the STT (`STTStream.expect`): None, no expectation.
+    expected: str | None = None
 
     def bind(self, interrupt: Callable[[], None]) -> None:
         """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later)."""
@@ -223,6 +225,7 @@ class WordsInterruption(InterruptionStrategy):
         self.fallback_ms = fallback_ms
         self.decide_ms = decide_ms
         self.max_hold_ms = max_hold_ms
+        self.expected = self.lexicon.prompt or None
         self.heard: Heard | None = None  # the latest words of the utterance under way
         self.caller_started()
 
@@ -282,13 +285,15 @@ def _option(options: dict, key: str, default: int, low: int, high: int) -> int:
 
 def _words(settings: AgentSettings) -> WordsInterruption:
     """Options (`provider_options["turn_taking"]["words"]`): min_words, hold_ms, fallback_ms, decide_ms,
-    max_hold_ms, language (default: the agent's), backchannels and stop_words (lists replacing the language's)."""
+    max_hold_ms, language (default: the agent's), backchannels and stop_words (lists replacing the language's),
+    prompt (what the STT is primed with over the agent; "" for nothing)."""
     o = settings.turn_taking_options.get("words") or {}
     if not isinstance(o, dict):
         o = {}
     lists = {key: [str(w) for w in o[key]] if isinstance(o.get(key), list) else None
              for key in ("backchannels", "stop_words")}
-    lexicon = Lexicon.for_language(str(o.get("language") or settings.language), **lists)
+    prompt = str(o["prompt"]) if isinstance(o.get("prompt"), str) else None
+    lexicon = Lexicon.for_language(str(o.get("language") or settings.language), **lists, prompt=prompt)
     hold = _option(o, "hold_ms", 100, 20, 1000)
     return WordsInterruption(
         lexicon,

@@ -17,6 +17,7 @@ from calls.flows.effects import (
     ToolResult,
 )
 from calls.flows.engine import FlowEngine
+from calls.flows.nodes import handover
 from calls.providers.base import EndCall, Transfer
 
 from .conftest import context, said
@@ -217,6 +218,14 @@ def test_handover_asks_for_the_agent_and_handles_failure():
     e.start()
     assert e.resume(True) == [] and e.finished
     del definition["nodes"]["other"]["on_error"]
+    definition["start"] = "menu"
     e = FlowEngine(definition, context=context())
     e.start()
-    assert isinstance(e.resume(False)[-1], EndCall)
+    entered: list = []
+    e.goto("other", entered)  # the caller was routed to the hand-over from the menu
+    assert isinstance(entered[-1], Handover)
+    # Without on_error the call goes on: one apology, no hang-up, and the caller's next words are heard.
+    failed = e.resume(False)
+    assert said(failed) == handover.FAILED_LINE
+    assert not any(isinstance(a, EndCall) for a in failed) and not e.finished
+    assert said(e.on_text("I want to book")) == "Which day?"  # back at the menu, which waited last

@@ -49,6 +49,29 @@ def test_content_words_are_what_is_left_after_backchannels_and_hesitations():
     assert EN.hear("").words == 0 and not EN.hear("").backchannel
 
 
+@pytest.mark.parametrize("text", ["And the Mm-hmm.", "and then", "A M M E", "M-H-M", "a M-H-M"])
+def test_what_a_recogniser_makes_of_a_hum_has_no_content_words(text):
+    # Articles, "and"/"then" and stray letters: Whisper tiny.en's filling around a hum (measured on Piper and Kokoro).
+    assert EN.hear(text).content == ()
+
+
+def test_weak_words_still_leave_real_content_and_stops_counted():
+    assert EN.hear("And the other clinic").content == ("other", "clinic")
+    assert EN.hear("I need a person").content == ("i", "need", "person")
+    assert EN.hear("And wait").stops == ("wait",)
+    assert Lexicon.for_language("es").hear("y el").content == ()
+
+
+def test_each_language_primes_the_recogniser_with_its_backchannels_unless_the_agent_says_otherwise():
+    assert "Mm-hmm" in EN.prompt and "Uh-huh" in EN.prompt
+    assert Lexicon.for_language("fr").prompt != EN.prompt
+    assert Lexicon.for_language("en", prompt="").prompt == ""
+    assert WordsInterruption(EN).expected == EN.prompt
+    words = interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": {"prompt": ""}}))
+    assert words.expected is None
+    assert VoicedTimeInterruption(200).expected is None  # decides on voice alone: nothing to prime
+
+
 def test_tokens_fold_case_accents_and_hyphens():
     assert tokens("Uh-huh, SÍ… d’accord!") == ["uh", "huh", "si", "d'accord"]
 

@@ -50,7 +50,8 @@ class TaggedEngine:
             out += pcm
         return out
 
-    def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None) -> str | None:
+    def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None,
+                   prompt=None) -> str | None:
         if not self._busy.acquire(blocking=wait):
             return None
         try:
@@ -142,7 +143,9 @@ async def test_a_pause_after_the_answer_began_is_a_new_turn_and_keeps_every_word
     are not lost either — a turn of their own, answered, never a "backchannel" over an agent nobody could hear."""
     stt, engine = whisper(delay_s=0.05)
     brain = SlowBrain(0.8, greeting="Hello.", answer="Thanks, noted.")
-    async with Call(stt, brain) as call:
+    # The words check off: it would keep "my number is five five five" waiting for "two" (one turn); here the
+    # first half is answered, as a sentence that reads finished would be.
+    async with Call(stt, brain, turn_taking_options={"unfinished_words": False}) as call:
         await until(settled(call, 1), timeout=5)
         await call.speak(engine.say("my number is five five five") + silence(440) + engine.say("two") + silence(1200))
         await until(lambda: len(call.caller_turns()) >= 2, timeout=8)
@@ -186,7 +189,7 @@ async def test_one_word_after_a_pause_as_the_reply_begins_is_the_rest_of_the_sen
     stt, engine = whisper(delay_s=0.05)
     brain = ScriptBrain(greeting="Hello.",
                         answer="Thanks, I have noted your number, is there anything else I can help you with today?")
-    async with Call(stt, brain) as call:
+    async with Call(stt, brain, turn_taking_options={"unfinished_words": False}) as call:  # as above
         await until(settled(call, 1), timeout=5)
         await call.speak(engine.say("my number is five five five") + silence(440) + engine.say("two") + silence(1200))
         await until(lambda: len(call.caller_turns()) >= 2, timeout=8)

@@ -5,15 +5,15 @@ The engine only asks for it (`Handover` effect); `FlowBrain` loads the other age
 
 from __future__ import annotations
 
-from calls.providers.base import EndCall
-
 from ..effects import Handover
 from ..types import Action, Engine, NodeHandlers
 from .registry import register
 
 
 TYPE = "handover"
-FAILED_LINE = "Sorry, I can't connect you right now. Please call back later. Goodbye!"
+# Said when the other agent cannot take the call and the node names no `on_error`: the call goes on here (a failed
+# action never ends in a hang-up or dead air), as after a failed transfer.
+FAILED_LINE = "I'm sorry, I couldn't connect you right now — can I help with something else?"
 
 
 def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
@@ -29,8 +29,7 @@ def _resume(engine: Engine, node_id: str, node: dict, effect: Handover, ok: obje
     if node.get("on_error"):
         engine.goto(node["on_error"], out)
     else:
-        engine.speak(FAILED_LINE, out, node)
-        out.append(EndCall(reason="handover_failed"))
+        out.extend(engine.on_action_failed(FAILED_LINE))
 
 
 RESUME = {Handover: _resume}

@@ -168,13 +168,15 @@ class WhisperEngine:
     # ---------------------------------------------------------------- public
 
     def transcribe(
-        self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None, prompt: str = ""
+        self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None,
+        prompt: str | None = None,
     ) -> str | None:
         """Text of one utterance (PCM16LE mono). Blocking: call it from a thread.
 
         With `wait=False` returns None at once if the model is busy (for optional work such as partials).
-        `beam_size` overrides the engine's for this call. `prompt`: Whisper's initial prompt (the call's
-        vocabulary, `stt.vocabulary.whisper_prompt`): the text the model takes as what came before.
+        `beam_size` overrides the engine's for this call. `prompt`: Whisper's initial prompt, the text the model takes
+        as what came before, which biases how it writes what it hears: the call's vocabulary
+        (`stt.vocabulary.whisper_prompt`), or over the agent "Mm-hmm. Uh-huh." so that a hum is written "Mm-hmm".
         """
         if len(pcm16) < MIN_AUDIO_S * sample_rate * 2:
             return ""
@@ -182,7 +184,7 @@ class WhisperEngine:
         return self.transcribe_audio(audio, wait=wait, beam_size=beam_size, prompt=prompt)
 
     def transcribe_audio(
-        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str = ""
+        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None
     ) -> str | None:
         """Like `transcribe` for float32 audio already at 16 kHz."""
         if audio.size < MIN_AUDIO_S * WHISPER_RATE:
@@ -211,7 +213,7 @@ class WhisperEngine:
 
     # ---------------------------------------------------------------- internals
 
-    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str = "") -> str:
+    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str | None = None) -> str:
         if self.window_s > 0 and audio.size + _TAIL_PAD_S * WHISPER_RATE <= MAX_WINDOW_S * WHISPER_RATE:
             text, looped = self._short_window(audio, beam_size, prompt)
             if not looped:
@@ -223,7 +225,7 @@ class WhisperEngine:
             return collapse_repeats(text)
         return self._full_window(audio, beam_size, prompt)
 
-    def _prompt_tokens(self, prompt: str) -> list[int]:
+    def _prompt_tokens(self, prompt: str | None) -> list[int]:
         """The decoder prompt: [previous-text marker, the prompt's tokens], then the start of transcription (as
         faster-whisper builds it for `initial_prompt`/`hotwords`), cached per prompt text."""
         if not prompt:
@@ -237,7 +239,7 @@ class WhisperEngine:
             self._prompt_cache[prompt] = tokens
         return tokens
 
-    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str = "") -> tuple[str, bool]:
+    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> tuple[str, bool]:
         """Encode only max(window_s, audio + 1 s): (text, whether it looks like a decoding loop)."""
         n = int(max(self.window_s * WHISPER_RATE, audio.size + _TAIL_PAD_S * WHISPER_RATE))
         n -= n % _HOP
@@ -270,15 +272,15 @@ class WhisperEngine:
             return "", False
         return text, False
 
-    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str = "") -> str:
+    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> str:
         segments, _info = self.model.transcribe(
             audio,
-            initial_prompt=prompt or None,
             language=self.language,
             beam_size=beam_size,
             best_of=1,
             temperature=0.0,
             condition_on_previous_text=False,
+            initial_prompt=prompt or None,
             without_timestamps=True,
             vad_filter=False,
             # A decoding loop must not hold the model (and every other call's turn) for seconds.

@@ -63,6 +63,7 @@ class _Result:
     voiced_end: int  # byte offset (since commit) where the last loud frame ended when the audio was taken
     covered: int  # bytes since commit that the transcription saw
     text: str
+    prompt: str | None = None  # the initial prompt it was transcribed with (`expect`)
 
 
 @dataclass(slots=True)
@@ -70,6 +71,7 @@ class _Job:
     voiced_end: int
     covered: int
     task: asyncio.Task
+    prompt: str | None = None
 
 
 class WhisperSTT(STTStream):
@@ -108,6 +110,7 @@ class WhisperSTT(STTStream):
         self._partial_wake: asyncio.Event | None = None
         self._partial_at = 0
         self._last_partial = ""
+        self._expect: str | None = None  # Whisper's initial prompt for the current utterance (`expect`)
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -159,6 +162,12 @@ class WhisperSTT(STTStream):
         if self._partial_wake is not None and self._total - self._partial_at >= self._partial_every:
             self._partial_wake.set()
 
+    def expect(self, phrases: str | None) -> None:
+        """Transcribe with `phrases` as Whisper's initial prompt from now on (results taken without it, or with
+        another, no longer count): over the agent, "Mm-hmm. Uh-huh. Okay." makes tiny.en write a hum as "Mm-hmm"
+        instead of words ("and make sure", "I remember"). Measured in docs/benchmarks.md (turn-taking)."""
+        self._expect = phrases or None
+
     def commit(self) -> None:
         self._gen += 1
         self._buf = bytearray()
@@ -197,9 +206,9 @@ class WhisperSTT(STTStream):
             return cached
         return await self._launch(wait=False).task
 
-    def _valid(self, voiced_end: int, covered: int) -> bool:
-        """Would a transcription of the first `covered` bytes answer for the audio as it is now?"""
-        if voiced_end != self._voiced_end:
+    def _valid(self, voiced_end: int, covered: int, prompt: str | None) -> bool:
+        """Would a transcription of the first `covered` bytes (with `prompt`) answer for the audio as it is now?"""
+        if voiced_end != self._voiced_end or prompt != self._expect:
             return False
         if self._voiced_end == 0:  # nothing loud yet (a very quiet line): only the very same audio counts
             return covered == self._total
@@ -207,19 +216,19 @@ class WhisperSTT(STTStream):
 
     def _cached(self) -> str | None:
         for result in reversed(self._results):
-            if self._valid(result.voiced_end, result.covered):
+            if self._valid(result.voiced_end, result.covered, result.prompt):
                 return result.text
         return None
 
     def _reusable_job(self) -> _Job | None:
         for job in reversed(self._jobs):
-            if self._valid(job.voiced_end, job.covered) and not job.task.done():
+            if self._valid(job.voiced_end, job.covered, job.prompt) and not job.task.done():
                 return job
         return None
 
     def _launch(self, wait: bool) -> _Job:
         audio = bytes(self._buf[-self._max_bytes :])
-        job = _Job(self._voiced_end, self._total, None)  # type: ignore[arg-type]
+        job = _Job(self._voiced_end, self._total, None, self._expect)  # type: ignore[arg-type]
         job.task = asyncio.create_task(self._run(audio, self._gen, job, wait), name="whisper-transcribe")
         job.task.add_done_callback(_consume_exception)
         if wait:
@@ -233,14 +242,14 @@ class WhisperSTT(STTStream):
         try:
             text = await asyncio.to_thread(
                 engine.transcribe, audio, self.sample_rate, wait=wait, beam_size=self._beam_size,
-                **({"prompt": self.prompt} if self.prompt else {}),
+                prompt=job.prompt or self.prompt,  # over the agent: the backchannels; else the call's vocabulary
             )
         finally:
             self._running -= 1
             if job in self._jobs:
                 self._jobs.remove(job)
         if text is not None and gen == self._gen:
-            self._results.append(_Result(job.voiced_end, job.covered, text))
+            self._results.append(_Result(job.voiced_end, job.covered, text, job.prompt))
             del self._results[:-4]
         return text
 

@@ -1,0 +1,88 @@
+"""A turn whose words read unfinished ("my number is five five five") waits for the caller to go on before it is
+answered; a complete sentence does not wait (`calls.session.completeness`, `CallSession._goes_on`).
+
+The real session and `WhisperSTT` with the tagged stand-in model of test_words_never_vanish (a quick one: the
+transcript is in long before the caller's 800 ms pause is over, so without the check the agent would answer into
+the pause).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from calls.providers.base import UserTurn
+from calls.session.completeness import unfinished
+from tests.session.helpers import ScriptBrain, silence, until
+from tests.session.test_interruptions import Call
+from tests.session.test_words_never_vanish import settled, whisper
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("My number is five five five", "number under way"), ("My number is 555.", "number under way"),
+    ("I would like to book an", "ends with 'an'"), ("So I was wondering if", "ends with 'if'"),
+    ("Wait,", "trailing punctuation"), ("Wait.", "opener"), ("five five five...", "trailing punctuation"),
+    ("I need, um", "ends with 'um'"),
+])
+def test_unfinished_sentences_are_recognised(text, why):
+    assert unfinished(text) == why
+
+
+@pytest.mark.parametrize("text", [
+    "I would like to book an appointment for tomorrow morning.", "Do you accept insurance from Blue Cross?",
+    "Please transfer me to the front desk.", "Who am I speaking to?", "I think so.", "That's all I need.",
+    "My number is 555-213-4567.", "My number is five five five two one three four.", "Thank you.", "",
+])
+def test_finished_sentences_and_questions_are_not(text):
+    assert unfinished(text) is None
+
+
+def test_other_languages_only_go_by_punctuation():
+    assert unfinished("Quiero reservar una", "es") is None
+    assert unfinished("Quiero reservar,", "es") == "trailing punctuation"
+
+
+async def paused_call(**settings) -> tuple[list[str], list[str], int]:
+    """The caller says a number with an 800 ms pause inside it: (caller turns, what the brain was told, waits)."""
+    stt, engine = whisper(delay_s=0.05)
+    brain = ScriptBrain(greeting="Hello.", answer="Thanks.")
+    async with Call(stt, brain, **settings) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("my number is five five five") + silence(800) + engine.say("two one three four")
+                         + silence(1500))
+        await until(settled(call, 2), timeout=8)
+        await asyncio.sleep(0.3)
+        told = [e.text for e in brain.events if isinstance(e, UserTurn)]
+        return call.caller_turns(), told, call.session.stats.unfinished
+
+
+@pytest.mark.asyncio
+async def test_a_number_said_with_a_pause_is_one_turn_and_one_answer():
+    turns, told, waits = await paused_call()
+    whole = "my number is five five five two one three four"
+    assert turns == [whole] and told == [whole]
+    assert waits == 1
+
+
+@pytest.mark.asyncio
+async def test_without_the_check_the_agent_answers_into_the_pause():
+    # The same call with the check switched off: the first half is answered on its own (what the check prevents).
+    turns, told, waits = await paused_call(turn_taking_options={"unfinished_words": False})
+    assert told[0] == "my number is five five five" and len(turns) == 2
+    assert waits == 0
+
+
+@pytest.mark.asyncio
+async def test_an_unfinished_sentence_nobody_finishes_is_answered_after_the_maximum_silence():
+    stt, engine = whisper(delay_s=0.05)
+    brain = ScriptBrain(greeting="Hello.", answer="Thanks.")
+    async with Call(stt, brain, end_of_turn_max_silence_ms=900) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("so I was wondering if") + silence(700))
+        # The turn ended 300 ms into the silence and its transcript is in: it reads unfinished, so no answer yet.
+        assert call.session.stats.unfinished == 1
+        assert not [e for e in brain.events if isinstance(e, UserTurn)]
+        await call.speak(silence(800))
+        await until(settled(call, 2), timeout=5)  # ... but answered: never left without a reply
+        assert call.caller_turns() == ["so I was wondering if"]

@@ -1,0 +1,67 @@
+"""Priming Whisper with backchannels over the agent (`STTStream.expect`): a caller's "Mm-hm" is heard as one.
+
+Recorded-speech tests with the real local Whisper (tiny.en) through a phone line (8 kHz μ-law): without the
+prompt tiny.en writes espeak's hum in noise as words ("And make him.", "MMA Kim") that the words strategy takes
+for an interruption; with it, "Mm-hmm". The prompt must not swallow real interruptions.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from calls.pipeline.audio import get_codec  # noqa: E402
+from calls.providers.stt.whisper_engine import get_whisper  # noqa: E402
+from calls.session.lexicon import Lexicon  # noqa: E402
+from calls.session.turn_taking import INTERRUPT, NOT_AN_INTERRUPTION, WordsInterruption  # noqa: E402
+from voicebot.testing.speech import caller_speech  # noqa: E402
+
+EN = Lexicon.for_language("en")
+RATE = 8000
+
+
+@pytest.fixture(scope="module")
+def whisper():
+    return get_whisper()
+
+
+def overlap(text: str, voice: str, noise: str | None, seed: int) -> bytes:
+    """What the STT holds of a caller's sound over the agent: a little pre-roll, the sound, the first pause."""
+    kwargs = {"noise_snr_db": 15.0, "noise": noise} if noise else {}
+    pcm = caller_speech(text, RATE, voice=voice, seed=seed, trim=True, **kwargs)
+    codec = get_codec("PCMU", RATE)
+    return codec.decode(codec.encode(bytes(RATE // 5) + pcm + bytes(RATE * 2 // 5)))
+
+
+def verdict(text: str) -> int:
+    return WordsInterruption(EN).on_transcript(text, final=True)
+
+
+def test_a_hum_in_noise_is_words_unprimed_and_a_backchannel_primed(whisper):
+    unprimed, primed = [], []
+    for noise, seed in (("pink", 1), ("babble", 0), ("babble", 1)):
+        hum = overlap("Mm-hm.", "espeak", noise, seed)
+        unprimed.append(whisper.transcribe(hum, RATE))
+        primed.append(whisper.transcribe(hum, RATE, prompt=EN.prompt))
+    # What cut the agent off before (tiny.en is not bit-exact across runs: most, not all, come out as words).
+    assert sum(verdict(text) == INTERRUPT for text in unprimed) >= 2, unprimed
+    assert all(verdict(text) == NOT_AN_INTERRUPTION and EN.hear(text).backchannel for text in primed), primed
+
+
+@pytest.mark.parametrize("voice", ["kokoro-jm_kumo", "espeak"])
+@pytest.mark.parametrize("noise", [None, "pink", "babble"])
+def test_primed_backchannels_stay_backchannels(whisper, voice, noise):
+    for text in ("Mm-hm.", "Uh-huh."):
+        heard = whisper.transcribe(overlap(text, voice, noise, 0), RATE, prompt=EN.prompt)
+        assert verdict(heard) == NOT_AN_INTERRUPTION, (text, heard)
+
+
+@pytest.mark.parametrize("voice", ["piper-joe", "kokoro-jm_kumo", "espeak"])
+@pytest.mark.parametrize("noise", [None, "pink", "babble"])
+def test_primed_real_interruptions_still_interrupt(whisper, voice, noise):
+    for text in ("Wait.", "Sorry, actually I meant Tuesday.", "No, I meant the other clinic."):
+        heard = whisper.transcribe(overlap(text, voice, noise, 1), RATE, prompt=EN.prompt)
+        assert verdict(heard) == INTERRUPT, (text, heard)
