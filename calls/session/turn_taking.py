@@ -210,7 +210,10 @@ class WordsInterruption(InterruptionStrategy):
     - `fallback_ms` of voiced speech with no words from the STT since the hold (an STT that gives none in
       time): INTERRUPT, as the voiced-time rule would;
     - held, the caller quiet and no transcript within `decide_ms`: NOT_AN_INTERRUPTION (`on_timeout`); the final
-      transcript at the end of the utterance may still interrupt.
+      transcript at the end of the utterance may still interrupt;
+    - words that read as a backchannel after `max_backchannel_ms` of voiced speech: INTERRUPT. Backchannels are
+      short; the STT is primed with them over the agent, and that prompt can make tiny.en write a long real
+      interruption ("Sorry, actually I meant Tuesday.") as "All right.": the duration outvotes it.
 
     The words come from the STT: Deepgram's interim results (`on_partial`), and the transcript the session takes
     at the caller's first pause (`on_transcript`; for Whisper a quick transcription of just the overlap, which the
@@ -218,13 +221,15 @@ class WordsInterruption(InterruptionStrategy):
     """
 
     def __init__(self, lexicon: Lexicon | None = None, *, min_words: int = 2, hold_ms: int = 100,
-                 fallback_ms: int = 1200, decide_ms: int = 700, max_hold_ms: int = 4000) -> None:
+                 fallback_ms: int = 1200, decide_ms: int = 700, max_hold_ms: int = 4000,
+                 max_backchannel_ms: int = 1500) -> None:
         self.lexicon = lexicon or Lexicon.for_language("en")
         self.min_words = min_words
         self.hold_ms = hold_ms
         self.fallback_ms = fallback_ms
         self.decide_ms = decide_ms
         self.max_hold_ms = max_hold_ms
+        self.max_backchannel_ms = max_backchannel_ms
         self.expected = self.lexicon.prompt or None
         self.heard: Heard | None = None  # the latest words of the utterance under way
         self.caller_started()
@@ -266,7 +271,8 @@ class WordsInterruption(InterruptionStrategy):
         if keep:
             self.heard = heard
             self._words_at = self._voiced
-        if heard.stops or len(heard.content) >= self.min_words:
+        too_long = heard.words > 0 and self._voiced >= self.max_backchannel_ms
+        if heard.stops or len(heard.content) >= self.min_words or too_long:
             if keep:
                 self._interrupted = True
             return INTERRUPT
@@ -285,7 +291,7 @@ def _option(options: dict, key: str, default: int, low: int, high: int) -> int:
 
 def _words(settings: AgentSettings) -> WordsInterruption:
     """Options (`provider_options["turn_taking"]["words"]`): min_words, hold_ms, fallback_ms, decide_ms,
-    max_hold_ms, language (default: the agent's), backchannels and stop_words (lists replacing the language's),
+    max_hold_ms, max_backchannel_ms, language (default: the agent's), backchannels and stop_words (lists replacing the language's),
     prompt (what the STT is primed with over the agent; "" for nothing)."""
     o = settings.turn_taking_options.get("words") or {}
     if not isinstance(o, dict):
@@ -302,6 +308,7 @@ def _words(settings: AgentSettings) -> WordsInterruption:
         fallback_ms=_option(o, "fallback_ms", 1200, hold, 10000),
         decide_ms=_option(o, "decide_ms", 700, 100, 5000),
         max_hold_ms=_option(o, "max_hold_ms", 4000, 500, 20000),
+        max_backchannel_ms=_option(o, "max_backchannel_ms", 1500, 300, 20000),
     )
 
 

@@ -30,7 +30,8 @@ router = Router(tags=["calls"])
 
 # Internal plumbing, never shown: the stream's single-use nonce, the brain's private state, the recording's path
 # on disk. The numbers and the agent are shown under today's names (`from`, `to`, `agent`) instead.
-CALL_HIDDEN = ["workspace", "stream_nonce", "brain_state", "recording", "from_number", "to_number", "agent"]
+CALL_HIDDEN = ["workspace", "stream_nonce", "brain_state", "recording", "from_number", "to_number", "agent",
+               "served_by"]  # served_by: which server process holds the stream (calls/instances.py), internal
 LIVE = (Call.Status.RINGING, Call.Status.IN_PROGRESS)
 MAX_DURATION_S = 7 * 86400
 

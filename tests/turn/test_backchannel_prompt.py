@@ -59,9 +59,35 @@ def test_primed_backchannels_stay_backchannels(whisper, voice, noise):
         assert verdict(heard) == NOT_AN_INTERRUPTION, (text, heard)
 
 
+def decided(text: str, voiced_ms: int) -> int:
+    """The strategy's verdict on the final transcript of an utterance of `voiced_ms` voiced speech."""
+    strategy = WordsInterruption(EN)
+    strategy.on_speech(voiced_ms)
+    return strategy.on_transcript(text, final=True)
+
+
 @pytest.mark.parametrize("voice", ["piper-joe", "kokoro-jm_kumo", "espeak"])
 @pytest.mark.parametrize("noise", [None, "pink", "babble"])
 def test_primed_real_interruptions_still_interrupt(whisper, voice, noise):
+    """On the words and the speech's length together: the prompt may make tiny.en write a long interruption as a
+    backchannel ("Sorry, actually I meant Tuesday." as "All right." was seen with espeak in babble)."""
     for text in ("Wait.", "Sorry, actually I meant Tuesday.", "No, I meant the other clinic."):
+        speech = caller_speech(text, RATE, voice=voice, seed=1, trim=True)
         heard = whisper.transcribe(overlap(text, voice, noise, 1), RATE, prompt=EN.prompt)
-        assert verdict(heard) == INTERRUPT, (text, heard)
+        assert decided(heard, len(speech) * 1000 // (2 * RATE)) == INTERRUPT, (text, heard)
+
+
+@pytest.mark.parametrize("voice", ["kokoro-jm_kumo", "espeak"])
+def test_a_backchannel_is_shorter_than_the_longest_one_allowed(voice):
+    """The duration rule must leave real backchannels alone: each is well under `max_backchannel_ms`."""
+    for text in ("Mm-hm.", "Uh-huh.", "Okay.", "Yeah, right."):
+        speech = caller_speech(text, RATE, voice=voice, seed=0, trim=True)
+        voiced_ms = len(speech) * 1000 // (2 * RATE)
+        assert voiced_ms < WordsInterruption(EN).max_backchannel_ms, (text, voiced_ms)
+        assert decided(text, voiced_ms) == NOT_AN_INTERRUPTION
+
+
+def test_words_that_read_as_a_backchannel_interrupt_once_the_speech_is_long():
+    assert decided("All right.", 1400) == NOT_AN_INTERRUPTION
+    assert decided("All right.", 1600) == INTERRUPT
+    assert decided("", 3000) == NOT_AN_INTERRUPTION  # no words at all: a long noise is still no interruption

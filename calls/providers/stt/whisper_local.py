@@ -242,7 +242,7 @@ class WhisperSTT(STTStream):
         try:
             text = await asyncio.to_thread(
                 engine.transcribe, audio, self.sample_rate, wait=wait, beam_size=self._beam_size,
-                prompt=job.prompt or self.prompt,  # over the agent: the backchannels; else the call's vocabulary
+                prompt=job.prompt or self.prompt or None,  # over the agent: the backchannels; else the vocabulary
             )
         finally:
             self._running -= 1
