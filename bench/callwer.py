@@ -12,6 +12,10 @@ built from the demo agent: its name, its knowledge base, its flow, and the custo
 practice would type it), and with hints at beam 3. WER = word edits / reference words over the set, after
 `normalise` (case, punctuation, number words vs digits, "Dr." vs "doctor"). Also: Piper's time to first audio per
 agent sentence (cache cleared), the latency a caller hears before each reply.
+
+The app and harness imports sit inside functions: they load the app's models, which need Django set up, and
+`python -m bench` sets Django up only after importing its scenarios. Not an import circle: bench sits above the app
+and its harnesses, and nothing imports bench.
 """
 
 from __future__ import annotations
