@@ -33,8 +33,9 @@ def test_call_detail_has_variables_and_the_models_fields_but_no_internals(caller
     assert [e["kind"] for e in body["events"]] == ["dtmf", "provider_failure"]
     assert body["turns"][2]["heard_text"] == "Sure. Which day works for you?"
     assert "stream_nonce" not in body and "brain_state" not in body and "secret-nonce" not in str(body)
+    assert "served_by" not in body  # the server process holding the stream (calls/instances.py): internal
     # Every other field of the Call model is there: fields added later (analysis, cost...) appear unedited.
-    hidden = {"workspace", "stream_nonce", "brain_state", "recording", "from_number", "to_number", "agent"}
+    hidden = {"workspace", "stream_nonce", "brain_state", "recording", "from_number", "to_number", "agent", "served_by"}
     assert {f.name for f in Call._meta.concrete_fields} - hidden <= set(body)
 
 
