@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import KombuError
 
+from calls.instances import close_unstarted
 from calls.instances import reconcile as reconcile_lost
 
 from . import campaigns
@@ -72,8 +73,9 @@ def enqueue_post_call(call_id: int) -> None:
 
 @shared_task(**_DB_RETRY)
 def reconcile_lost_calls() -> int:
-    """In-progress calls whose server stopped heartbeating: failed, server-lost, post-call work (calls.instances)."""
-    return len(reconcile_lost())
+    """In-progress calls whose server stopped heartbeating (failed, server-lost) and ringing calls whose media never
+    started (failed, no-media), with their post-call work (calls.instances). Returns how many were closed."""
+    return len(reconcile_lost()) + len(close_unstarted())
 
 
 # ---------------------------------------------------------------- retention

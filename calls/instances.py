@@ -6,9 +6,12 @@ A `kill -9`, an OOM kill or a lost machine stops the heartbeat but leaves the ca
 finds such calls and closes them: status failed, end reason `server-lost`, a `server_lost` CallEvent, and
 `call_finished` so their post-call work runs. Every turn the dead process stored stays as it was.
 
-It runs at start-up (right after the first heartbeat: a restart after a crash closes the calls of the process it
+Calls stuck in `ringing` (the webhook was answered but the media stream never started, or the process died before
+it did) are closed by `close_unstarted()` as failed, `no-media`, once no stream can start any more.
+
+Both run at start-up (right after the first heartbeat: a restart after a crash closes the calls of the process it
 replaces), every `RECONCILE_EVERY_S` in every web process, from Celery beat (`automation.tasks.reconcile_lost_calls`)
-and as `manage.py reconcile_calls`. Running it in several places at once is safe: each call is closed by one
+and as `manage.py reconcile_calls`. Running them in several places at once is safe: each call is closed by one
 conditional UPDATE, and only the process whose UPDATE matched sends `call_finished`.
 
 A live instance's calls are never touched: a call is lost only when its instance stopped cleanly, stopped
@@ -48,6 +51,15 @@ FORGET_AFTER = timedelta(days=1)
 
 END_REASON = "server-lost"
 
+#: An inbound call still `ringing` this long after its webhook was answered never got its media stream (the
+#: carrier did not open it, or the process that answered died first): its stream token (STREAM_TOKEN_TTL_S, 60 s)
+#: has long expired, so no stream can start any more. Closed as failed, end reason `no-media`.
+NO_MEDIA_S = env_float("VOICEBOT_NO_MEDIA_S", 120.0)
+#: Outbound calls ring at the callee's first (Twilio gives up after at most 600 s and tells us with a status
+#: callback, which normally closes the call): only a call still ringing well past that is given up.
+OUTBOUND_NO_MEDIA_S = env_float("VOICEBOT_OUTBOUND_NO_MEDIA_S", 900.0)
+NO_MEDIA_REASON = "no-media"
+
 _id: str | None = None
 _stop = threading.Event()
 _thread: threading.Thread | None = None
@@ -81,6 +93,32 @@ def stopped() -> None:
         log.exception("could not record this instance's stop")
 
 
+def close_own_calls(reason: str, detail: dict | None = None) -> list[int]:
+    """This process is about to exit: every call it still holds open (in progress, served by this instance) is
+    ended now — status completed, `end_reason` `reason`, a `shutdown` CallEvent, and `call_finished` so its
+    post-call work runs. Sync (the ORM). The safety net of a drain whose sessions could not end by themselves in
+    time: under daphne the server cancels them on exit without their own end being stored."""
+    close_old_connections()
+    now = timezone.now()
+    closed = []
+    for pk in Call.objects.filter(status=Call.Status.IN_PROGRESS, served_by=instance_id()).values_list("pk", flat=True):
+        with transaction.atomic():
+            won = Call.objects.filter(pk=pk, status=Call.Status.IN_PROGRESS).update(
+                status=Call.Status.COMPLETED, end_reason=reason, ended_at=now, stream_nonce="")
+            if not won:
+                continue  # it ended by itself meanwhile
+            call = Call.objects.only("workspace_id").get(pk=pk)
+            CallEvent.objects.create(call_id=pk, workspace_id=call.workspace_id, kind=CallEvent.Kind.SHUTDOWN,
+                                     detail={"ended_by": "shutdown", "pid": os.getpid(), **(detail or {})})
+        closed.append(pk)
+        log.warning("call %s ended at exit: still open when this process stopped", pk)
+        try:
+            call_finished.send(sender=Call, call_id=pk)
+        except Exception:  # one call's post-call work must not keep the others open
+            log.exception("call %s: post-call work after shutdown failed to start", pk)
+    return closed
+
+
 def start_heartbeat() -> None:
     """Start the heartbeat thread (once per process): beat, reconcile at start-up, then beat and reconcile."""
     global _thread
@@ -101,6 +139,9 @@ def _run() -> None:
                 closed = reconcile()
                 if closed:
                     log.warning("closed %d call(s) left open by a server that is gone: %s", len(closed), closed)
+                unstarted = close_unstarted()
+                if unstarted:
+                    log.warning("closed %d call(s) whose media never started: %s", len(unstarted), unstarted)
                 first, since_reconcile = False, 0.0
         except Exception:  # the database may be down for a while: keep beating when it is back
             log.exception("heartbeat failed")
@@ -178,3 +219,34 @@ def _close_lost(pk: int, served_by: str, last_beat: datetime | None, now: dateti
     except Exception:  # a receiver's failure must not stop the other lost calls being closed
         log.exception("call %s: post-call work after server-lost failed to start", pk)
     return True
+
+
+def close_unstarted(now: datetime | None = None) -> list[int]:
+    """Close the calls left `ringing` whose media never started (NO_MEDIA_S after the webhook; outbound calls
+    OUTBOUND_NO_MEDIA_S after dialling): failed, end reason `no-media`, a `no_media` CallEvent, and their post-call
+    work. Returns their pks. Sync (the ORM); safe to run in several places at once (one conditional UPDATE each)."""
+    now = now or timezone.now()
+    inbound = Call.objects.filter(status=Call.Status.RINGING, direction=Call.Direction.INBOUND,
+                                  created_at__lt=now - timedelta(seconds=NO_MEDIA_S))
+    outbound = Call.objects.filter(status=Call.Status.RINGING, direction=Call.Direction.OUTBOUND,
+                                   created_at__lt=now - timedelta(seconds=OUTBOUND_NO_MEDIA_S))
+    closed = []
+    for pk, workspace_id, created_at, direction in (inbound | outbound).values_list(
+            "pk", "workspace_id", "created_at", "direction"):
+        with transaction.atomic():
+            won = Call.objects.filter(pk=pk, status=Call.Status.RINGING).update(
+                status=Call.Status.FAILED, end_reason=NO_MEDIA_REASON, ended_at=now, stream_nonce="")
+            if not won:
+                continue  # its stream started (or it ended) meanwhile, or another reconciler got it
+            CallEvent.objects.create(call_id=pk, workspace_id=workspace_id, kind=CallEvent.Kind.NO_MEDIA,
+                                     detail={"direction": direction,
+                                             "ringing_s": round((now - created_at).total_seconds()),
+                                             "closed_by": instance_id()})
+        closed.append(pk)
+        log.warning("call %s closed: no media stream %.0f s after it was answered", pk,
+                    (now - created_at).total_seconds())
+        try:
+            call_finished.send(sender=Call, call_id=pk)
+        except Exception:  # a receiver's failure must not keep the other calls open
+            log.exception("call %s: post-call work after no-media failed to start", pk)
+    return closed

@@ -250,6 +250,7 @@ class CallEvent(models.Model):
         OVERFLOW = "overflow"
         SERVER_LOST = "server_lost"  # the process serving the call died; closed by the reconciler
         SHUTDOWN = "shutdown"  # the process was stopped (SIGTERM) while the call was live: drained, then goodbye
+        NO_MEDIA = "no_media"  # answered (webhook) but its media stream never started; closed by the reconciler
         INFO = "info"
         TOOL_CALL = "tool_call"  # the brain called a tool: {name, arguments}
         CALL_START_WEBHOOK = "call_start_webhook"  # the call-starting request: what it returned, or why it failed

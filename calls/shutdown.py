@@ -4,7 +4,12 @@
    balancer stops sending it calls;
 2. live calls go on until they end by themselves, for up to `VOICEBOT_DRAIN_S`;
 3. those still live then hear a short goodbye (`SHUTDOWN_LINE`) and are hung up, with a `shutdown` CallEvent;
-4. their writes and post-call work are awaited, the instance is recorded as stopped, and only then is the server's
+4. a call still live `VOICEBOT_GOODBYE_S` later (its goodbye, hang-up or close took too long) is hung up at once
+   (`end_now`), and whatever this process still holds open after that is ended in the database, synchronously
+   (`instances.close_own_calls`): daphne cancels every application still running when its reactor stops, so a
+   session it cancels never stores its own end, and the call would stay `in-progress` until a reconciler
+   elsewhere noticed;
+5. their writes and post-call work are awaited, the instance is recorded as stopped, and only then is the server's
    own SIGTERM handler called (uvicorn and daphne both close every socket at once on SIGTERM, which would cut
    the calls off mid-sentence).
 
@@ -35,6 +40,8 @@ log = logging.getLogger("calls.shutdown")
 DRAIN_S = env_float("VOICEBOT_DRAIN_S", 30.0)
 #: After the goodbye: time for it to be said and the calls to close.
 GOODBYE_S = env_float("VOICEBOT_GOODBYE_S", 10.0)
+#: Hanging up the calls still live after the goodbye time (a REST hang-up is bounded by 3 s) and storing their end.
+HANG_UP_S = 8.0
 #: For the stored writes and the post-call work of the calls that ended.
 AFTER_S = 10.0
 END_REASON = "server-shutdown"
@@ -94,30 +101,58 @@ async def drain(drain_s: float | None = None, goodbye_s: float | None = None) ->
     live = len(admission.LIVE_SESSIONS)
     log.warning("SIGTERM: draining %d live call(s) for up to %.0f s; new calls get the overflow answer", live, drain_s)
     await _until_no_calls(drain_s)
-    told = 0
-    for session in list(admission.LIVE_SESSIONS):
-        try:
-            if await session.end_politely(SHUTDOWN_LINE, END_REASON):
-                told += 1
-                session.recorder.event("shutdown", {"drain_s": drain_s, "pid": os.getpid()})
-        except Exception:
-            log.exception("call %s: goodbye at shutdown failed", getattr(session, "call_id", "?"))
+    goodbye_from = time.monotonic()
+    told = await _each(admission.LIVE_SESSIONS, lambda s: s.end_politely(SHUTDOWN_LINE, END_REASON), goodbye_s,
+                       "goodbye", {"drain_s": drain_s, "pid": os.getpid()})
     if told:
         log.warning("drain time over: %d call(s) told goodbye", told)
-        await _until_no_calls(goodbye_s)
+    # Also when none was told: a call already saying its own goodbye (a time limit) gets the time to finish it.
+    await _until_no_calls(goodbye_s - (time.monotonic() - goodbye_from))
     left = len(admission.LIVE_SESSIONS)
     if left:
-        log.error("%d call(s) still live at shutdown: their sockets are closed by the server", left)
+        # A goodbye, hang-up or close that took too long (or a session that could not say one): hang up now.
+        log.error("%d call(s) still live %.1f s after the goodbye: hanging up at once", left, goodbye_s)
+        await _each(admission.LIVE_SESSIONS, lambda s: s.end_now(END_REASON), HANG_UP_S, "hang-up",
+                    {"drain_s": drain_s, "pid": os.getpid(), "goodbye_cut_short": True})
+        await _until_no_calls(HANG_UP_S)
     # The calls' own after-work (stream_end: the finished signal, post-call work when it runs in-process).
     pending = stream_end.pending()
     if pending:
         await asyncio.wait(pending, timeout=AFTER_S)
+    stuck = list(admission.LIVE_SESSIONS)
+    if stuck:
+        # Still not closed: what they have queued is written now, before the server cancels them on exit.
+        await asyncio.wait([asyncio.ensure_future(s.recorder.drain(2.0)) for s in stuck], timeout=5.0)
+    # Whatever this process still holds open is ended in the database before it exits (none, normally).
+    forced = await asyncio.to_thread(instances.close_own_calls, END_REASON, {"drain_s": drain_s})
     await asyncio.to_thread(instances.stopped)
     metrics.process_exited()
-    summary = {"live_at_start": live, "told_goodbye": told, "left": left,
+    summary = {"live_at_start": live, "told_goodbye": told, "left": left, "ended_in_database": len(forced),
                "took_s": round(time.monotonic() - started, 2)}
     log.warning("drain done: %s", summary)
     return summary
+
+
+async def _each(sessions, act, limit_s: float, what: str, event: dict) -> int:
+    """Run `act(session)` on every live session at once, for up to `limit_s`; a `shutdown` CallEvent on each that
+    it reached. Returns how many it reached (an act returning False: the call was ending already)."""
+    sessions = list(sessions)
+    if not sessions:
+        return 0
+    tasks = {asyncio.ensure_future(act(session)): session for session in sessions}
+    done, waiting = await asyncio.wait(tasks, timeout=limit_s)
+    reached = 0
+    for task in done:
+        session = tasks[task]
+        if task.exception() is not None:
+            log.error("call %s: %s at shutdown failed: %r", getattr(session, "call_id", "?"), what, task.exception())
+        elif task.result() is not False:
+            reached += 1
+            session.recorder.event("shutdown", event)
+    for task in waiting:  # goes on in the background; what is left after the deadlines is ended in the database
+        log.error("call %s: %s at shutdown still not done after %.1f s", getattr(tasks[task], "call_id", "?"), what,
+                  limit_s)
+    return reached
 
 
 async def _until_no_calls(limit_s: float) -> None:

@@ -653,6 +653,14 @@ class CallSession:
         await self._say_goodbye(line, reason)
         return True
 
+    async def end_now(self, reason: str) -> bool:
+        """Hang up at once, without (the rest of) a goodbye: the server is stopping and cannot wait any longer.
+        False: closed already."""
+        if self.state is State.CLOSED:
+            return False
+        await self._hang_up(reason)
+        return True
+
     # ------------------------------------------------------------------ ending the call and transfers
 
     async def _say_goodbye(self, line: str, reason: str) -> None:

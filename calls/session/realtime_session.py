@@ -609,6 +609,28 @@ class RealtimeCallSession:
         self._next_action, self._next_timer = EndCall("max-duration"), None
         await self._ask_or_fall_back(f'Say exactly: "{TIME_LIMIT_LINE}"')
 
+    async def end_politely(self, line: str, reason: str) -> bool:
+        """Have the model say `line`, then hang up, as at the time limit (the server is shutting down). False:
+        already ending."""
+        if self.cascade is not None:
+            return await self.cascade.end_politely(line, reason)
+        if self.state is not State.ACTIVE:
+            return False
+        if self.playout.speaking:
+            self._barge_in()
+        self._next_action, self._next_timer = EndCall(reason), None
+        await self._ask_or_fall_back(f'The call must end now: say goodbye by saying exactly: "{line}"')
+        return True
+
+    async def end_now(self, reason: str) -> bool:
+        """Hang up at once, without (the rest of) a goodbye: the server is stopping. False: closed already."""
+        if self.cascade is not None:
+            return await self.cascade.end_now(reason)
+        if self.state is State.CLOSED:
+            return False
+        await self._hang_up(reason)
+        return True
+
     # ------------------------------------------------------------------ fallback
 
     async def _fall_back(self, reason: str, exc: ProviderError) -> None:

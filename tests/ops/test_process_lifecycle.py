@@ -198,3 +198,24 @@ def test_a_call_left_open_by_a_killed_server_is_closed_as_server_lost_when_it_re
     assert "server_lost" in events(server.db_path, call_pk)
     assert turns_in(server.db_path, result.call_id) == stored_before  # nothing completed is lost
     assert stored_before[:3] == [(0, "agent", "Hello.", False), (1, "caller", SAID[0], False), (2, "agent", ANSWER, False)]
+
+
+@pytest.mark.parametrize("server_class", [Daphne, Uvicorn], ids=["daphne (make run)", "uvicorn --workers 2 (Procfile)"])
+def test_a_call_still_live_when_the_goodbye_time_is_over_is_ended_and_stored_before_the_process_exits(
+        tmp_path, cloud, server_class):
+    # The goodbye cannot be heard out in 0.2 s: at that deadline the call is still live. Daphne cancels whatever
+    # is still running when its reactor stops (uvicorn closes the socket): the drain must end the call itself.
+    server = server_for(tmp_path, cloud, server_class, VOICEBOT_DRAIN_S=1, VOICEBOT_GOODBYE_S=0.2)
+    try:
+        _, result, _ = asyncio.run(signal_mid_call(caller(server, turns=len(SAID)), server.proc.pid, signal.SIGTERM,
+                                                   on_turn=2))
+        assert server.proc.wait(30) == 0, server.log.read_text()[-3000:]
+    finally:
+        server.stop()
+    assert result.closed_by != "caller", result
+    call_pk, status, end_reason, ended_at = call_row(server.db_path, result.call_id)
+    assert (status, end_reason) == ("completed", "server-shutdown") and ended_at, server.log.read_text()[-3000:]
+    assert "shutdown" in events(server.db_path, call_pk)
+    callers = [text for _, role, text, _ in turns_in(server.db_path, result.call_id) if role == "caller"]
+    assert callers[:2] == SAID[:2]  # the turns answered before the SIGTERM are stored
+    assert row(server.db_path, "SELECT count(*) FROM calls_serverinstance WHERE stopped_at IS NULL") == [(0,)]

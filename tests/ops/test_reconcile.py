@@ -130,3 +130,58 @@ def test_heartbeat_registers_this_process_and_the_command_and_task_reconcile(age
     assert finished == [lost.pk, lost2.pk]
     mine.refresh_from_db()
     assert mine.status == "in-progress"
+
+
+def ringing_call(agent, cid: str, age_s: float, direction: str = "inbound") -> Call:
+    return Call.objects.create(workspace=agent.workspace, agent=agent, carrier="twilio", carrier_call_id=cid,
+                               direction=direction, status=Call.Status.RINGING, stream_nonce="n0nce",
+                               created_at=timezone.now() - timedelta(seconds=age_s))
+
+
+def test_a_call_whose_media_never_started_is_closed_as_no_media_and_a_fresh_ringing_call_is_left_alone(agent, finished):
+    stuck = ringing_call(agent, "CA-stuck", instances.NO_MEDIA_S + 30)
+    fresh = ringing_call(agent, "CA-fresh", 5)
+    # An outbound call may ring at the callee's for minutes: past the inbound limit it is still left alone.
+    dialling = ringing_call(agent, "CA-dialling", instances.NO_MEDIA_S + 30, direction="outbound")
+    forgotten = ringing_call(agent, "CA-forgotten", instances.OUTBOUND_NO_MEDIA_S + 30, direction="outbound")
+
+    assert sorted(instances.close_unstarted()) == sorted([stuck.pk, forgotten.pk])
+    assert instances.close_unstarted() == []  # once
+
+    for call in (stuck, fresh, dialling, forgotten):
+        call.refresh_from_db()
+    assert (stuck.status, stuck.end_reason, stuck.stream_nonce) == ("failed", "no-media", "") and stuck.ended_at
+    assert (forgotten.status, forgotten.end_reason) == ("failed", "no-media")
+    event = CallEvent.objects.get(call=stuck)
+    assert event.kind == "no_media" and event.detail["ringing_s"] >= instances.NO_MEDIA_S
+    assert sorted(finished) == sorted([stuck.pk, forgotten.pk])  # their post-call work was started
+    assert (fresh.status, fresh.end_reason, fresh.ended_at) == ("ringing", "", None)
+    assert dialling.status == "ringing"
+    assert not CallEvent.objects.filter(call__in=[fresh, dialling]).exists()
+
+
+def test_the_command_and_the_beat_task_close_calls_whose_media_never_started(agent, finished, capsys):
+    stuck = ringing_call(agent, "CA-stuck", instances.NO_MEDIA_S + 30)
+    call_command("reconcile_calls")
+    assert "1 call(s) closed as no-media" in capsys.readouterr().out
+    stuck2 = ringing_call(agent, "CA-stuck2", instances.NO_MEDIA_S + 30)
+    assert reconcile_lost_calls.apply().get() == 1
+    assert finished == [stuck.pk, stuck2.pk]
+
+
+def test_at_exit_this_processes_open_calls_are_ended_as_server_shutdown_and_no_other(agent, finished):
+    instance("other", beat_ago_s=1)
+    mine = live_call(agent, "CA-mine", instances.instance_id(), answered_ago_s=2)
+    theirs = live_call(agent, "CA-theirs", "other", answered_ago_s=2)
+    ended = live_call(agent, "CA-ended", instances.instance_id())
+    Call.objects.filter(pk=ended.pk).update(status="completed", end_reason="caller-hung-up")
+
+    assert instances.close_own_calls("server-shutdown", {"drain_s": 3}) == [mine.pk]
+
+    for call in (mine, theirs, ended):
+        call.refresh_from_db()
+    assert (mine.status, mine.end_reason) == ("completed", "server-shutdown") and mine.ended_at
+    event = CallEvent.objects.get(call=mine)
+    assert event.kind == "shutdown" and event.detail["ended_by"] == "shutdown" and event.detail["drain_s"] == 3
+    assert finished == [mine.pk]
+    assert (theirs.status, ended.status, ended.end_reason) == ("in-progress", "completed", "caller-hung-up")

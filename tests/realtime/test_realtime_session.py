@@ -297,3 +297,35 @@ async def test_a_wideband_call_is_resampled_to_the_apis_24khz_pcm_and_answered(r
     assert conn.audio_bytes > 48 * 1000  # 24 kHz PCM16 (48 bytes a ms) for the ~1.3 s of caller audio
     # The model's 24 kHz reply reached the 16 kHz carrier whole: 4 words at 250 ms.
     assert call.turns("agent")[1].heard_text == "We open at nine."
+
+
+async def test_a_server_shutdown_has_the_model_say_the_goodbye_line_then_hangs_up(realtime):
+    from calls.session.lines import SHUTDOWN_LINE
+
+    control = Control()
+    call = Call(control=control)
+    await greeted(call, realtime)
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+    await until(lambda: call.closed, timeout=10)
+    # The model was asked for exactly the line (the fake says what it is asked to say exactly), heard in full.
+    assert call.turns("agent")[-1].heard_text == SHUTDOWN_LINE
+    assert {"end_reason": "server-shutdown"} in call.recorder.updates and control.hang_ups == ["CA-realtime"]
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is False  # ending already
+    await call.stop()
+
+
+async def test_at_the_shutdown_deadline_a_realtime_call_is_hung_up_at_once_and_its_cascade_too(realtime):
+    call = Call()
+    await greeted(call, realtime)
+    assert await call.session.end_now("server-shutdown") is True
+    assert call.closed and {"end_reason": "server-shutdown"} in call.recorder.updates
+    await call.stop()
+    assert await call.session.end_now("server-shutdown") is False  # closed already
+
+    realtime.faults.append(RealtimeFault(reject_status=503))
+    fallen = Call()
+    await fallen.start()
+    await until(lambda: fallen.cascades and any(t.role == "agent" for t in fallen.recorder.turns), timeout=5)
+    assert await fallen.session.end_now("server-shutdown") is True  # the cascade holds the call now: it hangs up
+    assert fallen.closed and {"end_reason": "server-shutdown"} in fallen.recorder.updates
+    await fallen.stop()
