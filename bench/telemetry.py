@@ -15,6 +15,7 @@ Runs alternate (off, on, off, on, ...) so that the machine's drift hits both ali
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import threading
@@ -130,9 +131,10 @@ def one_run(ctx: Context, mode: str, calls: int) -> dict:
     return level
 
 
-def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150) -> dict:
-    """`repeats` alternating off/on runs of `calls` calls, then one off/on pair at `high_calls` (near what the set-up
-    holds: docs/benchmarks.md, Capacity) to see whether telemetry moves the limit."""
+def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150, high_repeats: int = 2) -> dict:
+    """`repeats` alternating off/on runs of `calls` calls, then `high_repeats` alternating off/on pairs at
+    `high_calls` (near what the set-up holds: docs/benchmarks.md, Capacity) to see whether telemetry moves the
+    limit."""
     runs = []
     for i in range(repeats):
         for mode in ("off", "on"):
@@ -141,17 +143,23 @@ def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150) 
             ctx.log(f"    server CPU {level['server_cpu_pct']} % ({level['server_cpu_pct_per_call']} %/call), overhead "
                     f"p50 {level['overhead']['p50']} p95 {level['overhead']['p95']} ms, lost {level['lost_turns']}")
             runs.append(level)
-    high = {}
-    for mode in ("off", "on") if high_calls else ():
-        ctx.log(f"  telemetry {mode} near capacity: {high_calls} calls")
-        level = one_run(ctx, mode, high_calls)
-        level["past_capacity"] = failed(level)
-        ctx.log(f"    server CPU {level['server_cpu_pct']} %, overhead p99 {level['overhead']['p99']} ms, "
-                f"lost {level['lost_turns']}, {level['past_capacity'] or 'within capacity'}")
-        high[mode] = level
+    high = []
+    for i in range(high_repeats if high_calls else 0):
+        for mode in ("off", "on"):
+            ctx.log(f"  telemetry {mode} near capacity (run {i + 1}/{high_repeats}): {high_calls} calls")
+            load_before = round(os.getloadavg()[0], 2)
+            level = one_run(ctx, mode, high_calls)
+            level["past_capacity"] = failed(level)
+            level["load_average"] = {"before": load_before, "after": round(os.getloadavg()[0], 2)}
+            ctx.log(f"    server CPU {level['server_cpu_pct']} % ({level['server_cpu_pct_per_call']} %/call), overhead "
+                    f"p50 {level['overhead']['p50']} p95 {level['overhead']['p95']} p99 {level['overhead']['p99']} ms, "
+                    f"lost {level['lost_turns']}, {level['past_capacity'] or 'within capacity'}")
+            high.append(level)
     return {"machine": machine(), "config": CONFIG.name(), "calls": calls, "runs": runs,
             "off": _combine([r for r in runs if r["mode"] == "off"]), "on": _combine([r for r in runs if r["mode"] == "on"]),
-            "high_calls": high_calls, "high": high}
+            "high_calls": high_calls, "high": high,
+            "high_off": _combine([r for r in high if r["mode"] == "off"]),
+            "high_on": _combine([r for r in high if r["mode"] == "on"])}
 
 
 def _median(values: list) -> float | None:
@@ -227,18 +235,39 @@ The goal is "within noise, ≤ 5 % CPU per call" (bench/telemetry.py); the runs 
 
 
 def _high_markdown(data: dict) -> str:
-    high = data.get("high") or {}
+    high = data.get("high") or []
+    if isinstance(high, dict):  # results saved before the near-capacity runs were repeated
+        high = [{**r, "mode": mode} for mode, r in high.items()]
     if not high:
         return ""
-    rows = "\n".join(
-        f"| {mode} | {r['admitted']} | {r['server_cpu_pct']} | {r['overhead']['p50']} | {r['overhead']['p95']} | "
-        f"{r['overhead']['p99']} | {r['lost_turns']} | {r['underruns']} | {r['past_capacity'] or 'no'} |"
-        for mode, r in high.items())
-    return f"""
-Near capacity ({data['high_calls']} concurrent calls, one run each; past capacity = overhead p99 > 300 ms, a lost
-turn, an underrun or a failed call, as in the Capacity section):
 
-| mode | calls | server CPU % | overhead p50 ms | p95 ms | p99 ms | lost turns | underruns | past capacity |
-|---|---|---|---|---|---|---|---|---|
+    def load(r: dict) -> str:
+        la = r.get("load_average")
+        return f"{la['before']} → {la['after']}" if la else "—"
+
+    rows = "\n".join(
+        f"| {r['mode']} | {r['admitted']} | {r['server_cpu_pct']} | {r['server_cpu_pct_per_call']} | "
+        f"{r['overhead']['p50']} | {r['overhead']['p95']} | {r['overhead']['p99']} | {r['lost_turns']} | "
+        f"{r['underruns']} | {r['past_capacity'] or 'no'} | {load(r)} |" for r in high)
+    off, on = data.get("high_off"), data.get("high_on")
+    summary = ""
+    if off and on and off["server_cpu_pct_per_call"] and on["server_cpu_pct_per_call"] is not None:
+        change = on["server_cpu_pct_per_call"] - off["server_cpu_pct_per_call"]
+        per_call = {m: [r["server_cpu_pct_per_call"] for r in high if r["mode"] == m] for m in ("off", "on")}
+        spread = max((max(v) - min(v) for v in per_call.values() if len(v) > 1), default=None)
+        noise = (f"; two runs of the same mode differ by up to {spread:.3f}" if spread is not None else
+                 "; one run each, so the noise is not measured here")
+        summary = (f"\nMedians at {data['high_calls']} calls — CPU per call: off {off['server_cpu_pct_per_call']}, on "
+                   f"{on['server_cpu_pct_per_call']} % of a core (on − off {change:+.3f}, "
+                   f"{change / off['server_cpu_pct_per_call'] * 100:+.1f} %{noise}); overhead p50 off "
+                   f"{off['overhead_p50']} / on {on['overhead_p50']} ms, p95 off {off['overhead_p95']} / on "
+                   f"{on['overhead_p95']} ms; lost turns off {off['lost_turns']}, on {on['lost_turns']}.\n")
+    return f"""
+Near capacity ({data['high_calls']} concurrent calls, runs alternating off/on; past capacity = overhead p99 > 300 ms,
+a lost turn, an underrun or a failed call, as in the Capacity section; load average = the machine's 1-minute load
+before → after the run):
+
+| mode | calls | server CPU % | % per call | overhead p50 ms | p95 ms | p99 ms | lost turns | underruns | past capacity | load avg |
+|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
-"""
+{summary}"""
