@@ -86,8 +86,12 @@ def install() -> bool:
 async def _drain_then(stop) -> None:
     try:
         await drain()
-    except Exception:  # the process must stop in any case
+    except Exception:  # the process must stop in any case, and leave no call of its own open
         log.exception("drain failed")
+        try:
+            await asyncio.to_thread(instances.close_own_calls, END_REASON, {"drain_failed": True})
+        except Exception:
+            log.exception("could not end this process's calls at exit (a reconciler elsewhere will)")
     finally:
         stop()
 
@@ -112,8 +116,9 @@ async def drain(drain_s: float | None = None, goodbye_s: float | None = None) ->
     if left:
         # A goodbye, hang-up or close that took too long (or a session that could not say one): hang up now.
         log.error("%d call(s) still live %.1f s after the goodbye: hanging up at once", left, goodbye_s)
-        await _each(admission.LIVE_SESSIONS, lambda s: s.end_now(END_REASON), HANG_UP_S, "hang-up",
-                    {"drain_s": drain_s, "pid": os.getpid(), "goodbye_cut_short": True})
+        for session in admission.LIVE_SESSIONS:  # before: once it has closed, its recorder takes no more
+            session.recorder.event("shutdown", {"drain_s": drain_s, "pid": os.getpid(), "hung_up_at_deadline": True})
+        await _each(admission.LIVE_SESSIONS, lambda s: s.end_now(END_REASON), HANG_UP_S, "hang-up")
         await _until_no_calls(HANG_UP_S)
     # The calls' own after-work (stream_end: the finished signal, post-call work when it runs in-process).
     pending = stream_end.pending()
@@ -133,9 +138,9 @@ async def drain(drain_s: float | None = None, goodbye_s: float | None = None) ->
     return summary
 
 
-async def _each(sessions, act, limit_s: float, what: str, event: dict) -> int:
-    """Run `act(session)` on every live session at once, for up to `limit_s`; a `shutdown` CallEvent on each that
-    it reached. Returns how many it reached (an act returning False: the call was ending already)."""
+async def _each(sessions, act, limit_s: float, what: str, event: dict | None = None) -> int:
+    """Run `act(session)` on every live session at once, for up to `limit_s`; with `event`, a `shutdown` CallEvent
+    on each that it reached. Returns how many it reached (an act returning False: the call was ending already)."""
     sessions = list(sessions)
     if not sessions:
         return 0
@@ -144,11 +149,14 @@ async def _each(sessions, act, limit_s: float, what: str, event: dict) -> int:
     reached = 0
     for task in done:
         session = tasks[task]
+        if task.cancelled():
+            continue
         if task.exception() is not None:
             log.error("call %s: %s at shutdown failed: %r", getattr(session, "call_id", "?"), what, task.exception())
         elif task.result() is not False:
             reached += 1
-            session.recorder.event("shutdown", event)
+            if event is not None:
+                session.recorder.event("shutdown", event)
     for task in waiting:  # goes on in the background; what is left after the deadlines is ended in the database
         log.error("call %s: %s at shutdown still not done after %.1f s", getattr(tasks[task], "call_id", "?"), what,
                   limit_s)

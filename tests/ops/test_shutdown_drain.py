@@ -100,7 +100,8 @@ async def test_a_session_that_does_not_end_in_time_is_ended_in_the_database_befo
     await sync_to_async(elsewhere.refresh_from_db)()
     assert (mine.status, mine.end_reason) == ("completed", "server-shutdown") and mine.ended_at
     kinds = await sync_to_async(lambda: list(CallEvent.objects.filter(call=mine).values_list("kind", flat=True)))()
-    assert kinds == ["shutdown"]
+    assert kinds == ["shutdown"]  # from the database net (the fake recorder keeps the session's own)
+    assert [k for k, _ in session.recorder.events] == ["shutdown", "shutdown"]  # told goodbye, then hung up
     assert finished == [mine.pk]  # its post-call work runs
     assert (elsewhere.status, elsewhere.end_reason) == ("in-progress", "")  # another process's call: not ours
     session.hanging.cancel()
