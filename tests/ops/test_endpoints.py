@@ -68,6 +68,28 @@ def test_readyz_is_not_ready_without_the_database(settings, monkeypatch):
     assert database["ok"] is False and "connection refused" in database["error"]
 
 
+def test_readyz_is_not_ready_while_the_redis_channel_layer_is_down_and_ready_again_once_it_is_back(settings,
+                                                                                                     monkeypatch):
+    from calls import live
+    from voicebot.testing.server import free_port
+
+    settings.VOICEBOT_WARM_UP = False
+    monkeypatch.setattr(live, "HEALTH", live.LayerHealth())  # this test's own view of the layer
+    # Redis that is not there: nothing listens on this port.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/0"]}}}
+    response = Client().get("/readyz")
+    assert response.status_code == 503, response.json()
+    body = response.json()
+    assert body["status"] == "not-ready"
+    assert body["checks"]["channel_layer"]["ok"] is False and body["checks"]["channel_layer"]["last_error"]
+    assert body["checks"]["database"]["ok"] is True and body["checks"]["accepting_calls"]["ok"] is True
+    assert Client().get("/healthz").status_code == 200  # the process itself is up
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    assert Client().get("/readyz").status_code == 200
+
+
 def test_metrics_refuse_anonymous_and_non_staff_and_serve_a_token_or_staff(settings):
     settings.METRICS_TOKEN = "s3cret-scrape-token"
     anonymous = Client().get("/metrics")
