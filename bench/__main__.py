@@ -144,6 +144,7 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         tel_load.start()
         tel = telemetry.run(ctx, calls=min(60, max_calls), high_calls=min(150, max_calls))
         tel["load_average"] = tel_load.stop()
+        tel["command"] = command
         save("telemetry", tel, telemetry.markdown(tel, command))
 
     if "realtime" in chosen:
@@ -205,6 +206,9 @@ def report_only() -> None:
         save("admission", adm, render.admission_markdown(adm, command))
     if wh:
         save("webhook", wh, render.webhook_markdown(wh, command))
+    tel = load_raw("telemetry")
+    if tel:
+        save("telemetry", tel, telemetry.markdown(tel, tel.get("command") or command))
     if pc and ov:
         cap_ours = capacity_of((cap or {}).get("main", ov)["levels"])
         save("pipecat", pc, render.side_by_side_markdown(ov, ov, pc, cap_ours, command))

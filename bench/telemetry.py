@@ -131,6 +131,71 @@ def one_run(ctx: Context, mode: str, calls: int) -> dict:
     return level
 
 
+def trace_cost(turns: int = 3000) -> dict:
+    """What tracing itself costs a turn, measured alone (no other work in the process to blur it): the real
+    `CallTelemetry` makes an answered turn's spans (a `turn` span and its five stages) under calls of 3 turns, and
+    the SDK's batch processor exports them over OTLP/HTTP to a local collector. Process CPU, so the exporter's
+    thread and the collector's reads count too (an overestimate). Beside it: the same turns with tracing off (the
+    latency histograms only)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from calls.pipeline.observers import TurnTimer
+    from calls.recorder import TurnRecord
+    from calls.telemetry import tracing
+    from calls.telemetry.call import CallTelemetry
+
+    def record() -> TurnRecord:
+        t = time.monotonic()
+        timer = TurnTimer(last_voiced=t - 0.8)
+        for offset, mark in ((0.5, "endpoint"), (0.5, "stt_started"), (0.3, "stt_final"), (0.3, "brain_started"),
+                             (0.1, "brain_first_text"), (0.1, "tts_started"), (0.02, "tts_first_audio"),
+                             (0.0, "first_frame_sent")):
+            setattr(timer, mark, t - offset)
+        timer.llm = {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 812, "completion_tokens": 24}}
+        now = timezone_now()
+        return TurnRecord(role="agent", text="Sure.", started_at=now, ended_at=now, metrics=timer.as_metrics(),
+                          timer=timer)
+
+    providers = {"stt": "deepgram", "brain": "openai", "tts": "elevenlabs"}
+
+    def cpu_per_turn() -> float:
+        calls = [CallTelemetry(f"CA{i:032x}", agent="Demo", carrier="twilio", providers=providers)
+                 for i in range(turns // 3)]
+        rec = record()
+        started = time.process_time()
+        for i in range(turns):
+            calls[i // 3].turn(rec)
+        for call in calls:
+            call.end()
+        if provider is not None:
+            provider.force_flush()
+        return (time.process_time() - started) / turns * 1e6
+
+    provider = None
+    off_us = cpu_per_turn()
+    collector = Collector()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=collector.url + "/v1/traces"),
+                                                   max_queue_size=turns * 8))
+    tracing.use(provider)
+    try:
+        on_us = cpu_per_turn()
+    finally:
+        tracing.use(None)
+        provider.shutdown()
+        collector.close()
+    return {"turns": turns, "traced_us_per_turn": round(on_us, 1), "untraced_us_per_turn": round(off_us, 1),
+            "otlp_requests": collector.requests, "otlp_kb": round(collector.bytes / 1024, 1)}
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
 def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150, high_repeats: int = 2) -> dict:
     """`repeats` alternating off/on runs of `calls` calls, then `high_repeats` alternating off/on pairs at
     `high_calls` (near what the set-up holds: docs/benchmarks.md, Capacity) to see whether telemetry moves the
@@ -143,6 +208,9 @@ def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150, 
             ctx.log(f"    server CPU {level['server_cpu_pct']} % ({level['server_cpu_pct_per_call']} %/call), overhead "
                     f"p50 {level['overhead']['p50']} p95 {level['overhead']['p95']} ms, lost {level['lost_turns']}")
             runs.append(level)
+    ctx.log("  tracing's own cost per turn, measured alone:")
+    cost = trace_cost()
+    ctx.log(f"    {cost['traced_us_per_turn']} µs CPU per traced turn ({cost['untraced_us_per_turn']} µs untraced)")
     high = []
     for i in range(high_repeats if high_calls else 0):
         for mode in ("off", "on"):
@@ -157,7 +225,7 @@ def run(ctx: Context, calls: int = 60, repeats: int = 2, high_calls: int = 150, 
             high.append(level)
     return {"machine": machine(), "config": CONFIG.name(), "calls": calls, "runs": runs,
             "off": _combine([r for r in runs if r["mode"] == "off"]), "on": _combine([r for r in runs if r["mode"] == "on"]),
-            "high_calls": high_calls, "high": high,
+            "high_calls": high_calls, "high": high, "trace_cost": cost,
             "high_off": _combine([r for r in high if r["mode"] == "off"]),
             "high_on": _combine([r for r in high if r["mode"] == "on"])}
 
@@ -209,6 +277,21 @@ def markdown(data: dict, command: str) -> str:
                f"while two runs of the same mode differ by up to {spread:.3f}: "
                + ("within the noise, and inside the 5 % goal." if abs(change) <= spread and change / off["server_cpu_pct_per_call"] <= 0.05
                   else "outside the noise of this run."))
+    cost, trace_note = data.get("trace_cost"), ""
+    if cost:
+        # The turns a second of the runs (3 a call over the run's wall time), and what tracing's own work is then.
+        rate = _median([r["admitted"] * 3 / r["wall_s"] for r in data["runs"] if r.get("wall_s")])
+        added_us = cost["traced_us_per_turn"] - cost["untraced_us_per_turn"]
+        share = added_us * rate / 1e4 if rate else None  # % of a core
+        traced_per_call = share / data["calls"] if share is not None else None
+        trace_note = (f"\n\nTracing's own work, measured alone (`trace_cost`: the real CallTelemetry making a turn's six "
+                    f"spans, exported over OTLP/HTTP by the SDK's batch processor to a local collector, process CPU): "
+                    f"{cost['traced_us_per_turn']} µs per turn against {cost['untraced_us_per_turn']} µs with tracing "
+                    f"off (the latency histograms only), over {cost['turns']} turns.")
+        if traced_per_call is not None:
+            trace_note += (f" At these runs' {rate:.1f} turns a second that is {share:.2f} % of a core, "
+                        f"{traced_per_call:.4f} % per call: {traced_per_call / off['server_cpu_pct_per_call'] * 100:.1f} % of "
+                        f"the off runs' CPU per call.")
     load = (f" The machine's 1-minute load average during the run: min {loads['min']}, median {loads['median']}, "
             f"max {loads['max']} (2 cores, shared)." if loads else "")
     return f"""## Tracing and metrics: on vs off
@@ -225,7 +308,8 @@ and /metrics scraped every 5 s ({on['scrapes_ok']} scrapes).{load}
 {table}
 
 {verdict} Lost turns: off {off['lost_turns']}, on {on['lost_turns']}; failed calls: off {off['errors']}, on
-{on['errors']}.
+{on['errors']}.{trace_note}
+
 The goal is "within noise, ≤ 5 % CPU per call" (bench/telemetry.py); the runs themselves show how large the noise is:
 
 | mode | calls | server CPU % | % per call | overhead p50 ms | p95 ms | lost turns |
