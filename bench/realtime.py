@@ -1,9 +1,11 @@
 """Scenario "realtime": speech-to-speech calls, and what voicebot adds between the carrier and the realtime model.
 
-A daphne server (the embedded set-up) runs the demo agent as an "openai-realtime" agent whose model is the fake
-Realtime server (voicebot/testing/vendors/openai_realtime.py, in a thread of this process with its own event loop);
-N simulated Twilio callers (voicebot/testing/carrier) call it at once. Both ends of voicebot are in this process, on
-one monotonic clock, so each hop is timed from outside:
+Three processes, as in production each end is another machine: a daphne server (the embedded set-up) runs the demo
+agent as an "openai-realtime" agent; its model is the fake Realtime server (voicebot/testing/vendors/openai_realtime
+.py) in a process of its own (bench/realtime_fake.py, one per level); N simulated Twilio callers call it at once
+from a load-generator process (bench/realtime_callers.py). The two outer processes stamp what they send and receive
+with `time.monotonic` — CLOCK_MONOTONIC, one clock for the whole machine on Linux — so each hop through voicebot is
+timed from outside, with no process's GIL shared with voicebot's:
 
 - carrier -> model: a caller frame's send at the carrier to its `input_audio_buffer.append` at the model (matched
   by the frame's bytes: μ-law passes straight through; the caller's speech carries a little noise, so frames differ);
@@ -14,12 +16,14 @@ one monotonic clock, so each hop is timed from outside:
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import json
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
 
 from .report import machine, summary
 
@@ -30,70 +34,51 @@ Agent.objects.filter(name='Bright Smile Dental').update(llm_provider='openai-rea
     provider_options={'realtime': {'fallback_brain': 'flow', 'first_audio_s': 5.0}})
 """
 REPLY = "We are open Monday to Friday from eight until six, and on Saturday mornings from nine until one."
+NUMBER = "+15550100000"  # the demo agent's
 
 
-def _speech(ms: int, rng: np.random.Generator) -> bytes:
-    from voicebot.testing.pcm import voiced
+def _child(module: str, spec: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    from voicebot.testing.server import ROOT
 
-    pcm = np.frombuffer(voiced(ms), "<i2").astype(np.int32) + rng.integers(-300, 300, 8 * ms)
-    return np.clip(pcm, -32767, 32767).astype("<i2").tobytes()
-
-
-class _Traced:
-    """What one carrier sent (frame bytes -> send time) and received (frame bytes -> first arrival)."""
-
-    def __init__(self) -> None:
-        self.sent: dict[bytes, float | None] = {}
-        self.received: dict[bytes, float] = {}
+    spec_path, out_path = tmp / f"{name}.spec.json", tmp / f"{name}.out.json"
+    spec_path.write_text(json.dumps(spec))
+    proc = subprocess.Popen([sys.executable, "-m", module, str(spec_path), str(out_path)], cwd=ROOT,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, out_path
 
 
-async def _call(base_url: str, token: str, traced: _Traced, seed: int, delay_s: float):
-    from voicebot.testing.carrier.caller import SimulatedCaller, Step
-    from voicebot.testing.carrier.peers import TwilioPeer
-
-    class Peer(TwilioPeer):
-        def media_message(self, payload: bytes) -> str:
-            message = super().media_message(payload)
-            if payload.count(payload[:1]) != len(payload):  # not line silence (one repeated byte)
-                traced.sent[payload] = None if payload in traced.sent else time.monotonic()
-            return message
-
-    class Caller(SimulatedCaller):
-        def _on_agent_audio(self, payload: bytes, now: float) -> None:
-            traced.received.setdefault(payload, now)
-            super()._on_agent_audio(payload, now)
-
-    await asyncio.sleep(delay_s)
-    rng = np.random.default_rng(seed)
-    peer = Peer(base_url, "+15550100000", auth_token=token, public_base_url=base_url)
-    steps = [Step("hours", _speech(1200, rng)), Step("stop", _speech(900, rng), barge_after_ms=1000),
-             Step("thanks", _speech(800, rng))]
-    return await SimulatedCaller.run(Caller(peer, steps, timeout_s=90))
+def _result(proc: subprocess.Popen, out_path: Path, timeout_s: float) -> dict:
+    try:
+        _, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    if proc.returncode != 0 or not out_path.exists():
+        raise RuntimeError(f"{proc.args[2]} failed ({proc.returncode}):\n{(err or '')[-3000:]}")
+    return json.loads(out_path.read_text())
 
 
-async def _level(n: int, base_url: str, token: str) -> tuple[list, list[_Traced]]:
-    traced = [_Traced() for _ in range(n)]
-    # Calls arrive spread over 0.05 s per call (at most 8 s), as in the other load scenarios (bench/load.py).
-    spread = min(8.0, 0.05 * n)
-    results = await asyncio.gather(*(_call(base_url, token, t, i, spread * i / n) for i, t in enumerate(traced)))
-    return list(results), traced
+def _start_fake(tmp: Path, port: int, n: int) -> tuple[subprocess.Popen, Path]:
+    ready = tmp / f"fake{n}.ready"
+    proc, out = _child("bench.realtime_fake", {"ready": str(ready), "reply": REPLY, "port": port}, tmp, f"fake{n}")
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the fake Realtime server did not start: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.05)
+    return proc, out
 
 
-def _hops(fake, traced: list[_Traced], since: int) -> tuple[list[float], list[float], list[float]]:
+def _hops(model: dict, callers: dict) -> tuple[list[float], list[float], list[float]]:
     """carrier -> model per frame; model -> carrier per response (all, and the greetings alone)."""
-    sent: dict[bytes, float | None] = {}
-    received: dict[bytes, float] = {}
-    for t in traced:
-        for payload, at in t.sent.items():
-            sent[payload] = None if payload in sent else at
-        received.update(t.received)
+    sent, received = callers["sent"], callers["received"]
     inbound, outbound, greetings = [], [], []
-    for conn in fake.connections[since:]:
-        for at, audio in conn.append_log:
+    for conn in model["connections"]:
+        for at, audio in conn["appends"]:
             start = sent.get(audio)
             if start is not None:
                 inbound.append(round((at - start) * 1000, 2))
-        for i, (at, frame) in enumerate(conn.first_frames):
+        for i, (at, frame) in enumerate(conn["first_frames"]):
             arrived = received.get(frame)
             if arrived is not None:
                 outbound.append(round((arrived - at) * 1000, 2))
@@ -103,46 +88,62 @@ def _hops(fake, traced: list[_Traced], since: int) -> tuple[list[float], list[fl
 
 
 def run(log=print, levels=LEVELS) -> dict:
-    from voicebot.testing.server import Server
-    from voicebot.testing.vendors.cloud import ThreadedCloud
-    from voicebot.testing.vendors.openai_realtime import FakeRealtime
+    from voicebot.testing.server import Server, free_port
+    from voicebot.testing.vendors.openai_realtime import API_KEY
 
-    fake = ThreadedCloud(FakeRealtime(replies=[], default_reply=REPLY, trace=True))
+    port = free_port()  # the fake model's, the same at every level (a fresh process per level)
     out = {"machine": machine(), "levels": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp), extra_env={**fake.env, "VOICEBOT_WARM_UP": "0", "LOG_LEVEL": "WARNING",
-                                              "MAX_CONCURRENT_CALLS": "400"}, )
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        server = Server(tmp, extra_env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+                                        "VOICEBOT_WARM_UP": "0", "LOG_LEVEL": "WARNING",
+                                        "MAX_CONCURRENT_CALLS": "400"})
         try:
             server.start()
             done = server.manage("shell", "-c", SETUP)
             assert done.returncode == 0, done.stderr
-            token = (Path(tmp) / "var" / "local_twilio_auth_token").read_text().strip()
+            token = (tmp / "var" / "local_twilio_auth_token").read_text().strip()
             for n in levels:
-                since = len(fake.cloud.connections)
-                events_before = _event_counts(Path(tmp) / "db.sqlite3")
-                load_before = _loadavg()
-                results, traced = asyncio.run(_level(n, server.base_url, token))
-                inbound, outbound, greetings = _hops(fake.cloud, traced, since)
-                clears = [t.clear_ms for r in results for t in r.turns if t.barge_in and t.clear_ms is not None]
-                leaks = sum(t.frames_after_clear for r in results for t in r.turns if t.barge_in)
-                truncates = sum(len(c.truncates) for c in fake.cloud.connections[since:])
-                level = {"calls": n, "carrier_to_model_ms": summary(inbound), "model_to_carrier_ms": summary(outbound),
-                         "greeting_model_to_carrier_ms": summary(greetings),
-                         "onset_to_clear_ms": summary(clears), "frames_after_clear": leaks, "truncates": truncates,
-                         "barge_ins": sum(1 for r in results for t in r.turns if t.barge_in),
-                         "errors": [r.error for r in results if r.error], "load_average": [load_before, _loadavg()]}
-                after = _event_counts(Path(tmp) / "db.sqlite3")
-                level["events"] = {k: v - events_before.get(k, 0) for k, v in after.items()
-                                   if v > events_before.get(k, 0)}
-                out["levels"].append(level)
-                log(f"  {n} calls: carrier->model {level['carrier_to_model_ms']}, model->carrier "
-                    f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), "
-                    f"onset->clear {level['onset_to_clear_ms']}, "
-                    f"{truncates} truncates, load {level['load_average']}, events {level['events']}")
+                out["levels"].append(_level(n, server.base_url, token, tmp, port, log))
         finally:
             server.stop()
-            fake.stop()
     return out
+
+
+def _level(n: int, base_url: str, token: str, tmp: Path, port: int, log) -> dict:
+    fake, fake_out = _start_fake(tmp, port, n)
+    try:
+        events_before = _event_counts(tmp / "db.sqlite3")
+        load_before = _loadavg()
+        # Calls arrive spread over 0.05 s per call (at most 8 s), as in the other load scenarios (bench/load.py).
+        spec = {"base_url": base_url, "auth_token": token, "number": NUMBER, "calls": n,
+                "stagger_s": min(8.0, 0.05 * n), "seed": 1000 * n, "timeout_s": 90}
+        callers = _result(*_child("bench.realtime_callers", spec, tmp, f"callers{n}"), timeout_s=180)
+        load_after = _loadavg()
+    finally:
+        fake.send_signal(signal.SIGTERM)
+    model = _result(fake, fake_out, timeout_s=30)
+    callers["sent"] = {base64.b64decode(k).hex(): v for k, v in callers["sent"].items()}  # one key form both sides
+    callers["received"] = {base64.b64decode(k).hex(): v for k, v in callers["received"].items()}
+    for conn in model["connections"]:
+        conn["appends"] = [(at, base64.b64decode(a).hex()) for at, a in conn["appends"]]
+        conn["first_frames"] = [(at, base64.b64decode(f).hex()) for at, f in conn["first_frames"]]
+    inbound, outbound, greetings = _hops(model, callers)
+    turns = [t for c in callers["calls"] for t in c["turns"]]
+    level = {"calls": n, "carrier_to_model_ms": summary(inbound), "model_to_carrier_ms": summary(outbound),
+             "greeting_model_to_carrier_ms": summary(greetings),
+             "onset_to_clear_ms": summary([t["clear_ms"] for t in turns if t["barge_in"] and t["clear_ms"] is not None]),
+             "frames_after_clear": sum(t["frames_after_clear"] for t in turns if t["barge_in"]),
+             "truncates": sum(c["truncates"] for c in model["connections"]),
+             "barge_ins": sum(1 for t in turns if t["barge_in"]),
+             "errors": [c["error"] for c in callers["calls"] if c["error"]], "load_average": [load_before, load_after]}
+    after = _event_counts(tmp / "db.sqlite3")
+    level["events"] = {k: v - events_before.get(k, 0) for k, v in after.items() if v > events_before.get(k, 0)}
+    log(f"  {n} calls: carrier->model {level['carrier_to_model_ms']}, model->carrier "
+        f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), "
+        f"onset->clear {level['onset_to_clear_ms']}, {level['truncates']} truncates, load {level['load_average']}, "
+        f"events {level['events']}, errors {level['errors'][:3]}")
+    return level
 
 
 def _event_counts(db: Path) -> dict[str, int]:
