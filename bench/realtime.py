@@ -1,7 +1,8 @@
 """Scenario "realtime": speech-to-speech calls, and what voicebot adds between the carrier and the realtime model.
 
-Three processes, as in production each end is another machine: a daphne server (the embedded set-up) runs the demo
-agent as an "openai-realtime" agent; its model is the fake Realtime server (voicebot/testing/vendors/openai_realtime
+Each end in processes of its own, as in production each is another machine: voicebot as the other load scenarios
+run it (`WORKERS` daphne processes behind one SO_REUSEPORT port, SQLite: bench/servers.py) runs the demo agent as
+an "openai-realtime" agent; its model is the fake Realtime server (voicebot/testing/vendors/openai_realtime
 .py) in a process of its own (bench/realtime_fake.py, one per level); N simulated Twilio callers call it at once
 from a load-generator process (bench/realtime_callers.py). The two outer processes stamp what they send and receive
 with `time.monotonic` — CLOCK_MONOTONIC, one clock for the whole machine on Linux — so each hop through voicebot is
@@ -35,6 +36,8 @@ Agent.objects.filter(name='Bright Smile Dental').update(llm_provider='openai-rea
 """
 REPLY = "We are open Monday to Friday from eight until six, and on Saturday mornings from nine until one."
 NUMBER = "+15550100000"  # the demo agent's
+#: daphne processes behind one SO_REUSEPORT port: the set-up the other load scenarios measure (bench/servers.py).
+WORKERS = 2
 
 
 def _child(module: str, spec: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
@@ -87,24 +90,25 @@ def _hops(model: dict, callers: dict) -> tuple[list[float], list[float], list[fl
     return inbound, outbound, greetings
 
 
-def run(log=print, levels=LEVELS) -> dict:
-    from voicebot.testing.server import Server, free_port
+def run(log=print, levels=LEVELS, workers: int = WORKERS) -> dict:
+    from voicebot.testing.server import free_port
     from voicebot.testing.vendors.openai_realtime import API_KEY
 
+    from .servers import VoicebotServer
+
     port = free_port()  # the fake model's, the same at every level (a fresh process per level)
-    out = {"machine": machine(), "levels": []}
+    out = {"machine": machine(), "workers": workers, "levels": []}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server = Server(tmp, extra_env={"OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-                                        "VOICEBOT_WARM_UP": "0", "LOG_LEVEL": "WARNING",
-                                        "MAX_CONCURRENT_CALLS": "400"})
+        server = VoicebotServer(tmp, kind="daphne", workers=workers, extra_env={
+            "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+            "MAX_CONCURRENT_CALLS": "400"})
         try:
             server.start()
             done = server.manage("shell", "-c", SETUP)
             assert done.returncode == 0, done.stderr
-            token = (tmp / "var" / "local_twilio_auth_token").read_text().strip()
             for n in levels:
-                out["levels"].append(_level(n, server.base_url, token, tmp, port, log))
+                out["levels"].append(_level(n, server.base_url, server.auth_token, tmp, port, log))
         finally:
             server.stop()
     return out
@@ -147,11 +151,17 @@ def _level(n: int, base_url: str, token: str, tmp: Path, port: int, log) -> dict
 
 
 def _event_counts(db: Path) -> dict[str, int]:
-    """CallEvent kinds stored so far (fallbacks, provider failures... would show why a barge-in lacks a truncate)."""
+    """CallEvent kinds stored so far (fallbacks, provider failures... would show why a barge-in lacks a truncate),
+    fallbacks and provider failures by their reason."""
     import sqlite3
 
     with sqlite3.connect(db) as conn:
-        return dict(conn.execute("select kind, count(*) from calls_callevent group by kind").fetchall())
+        counts = dict(conn.execute("select kind, count(*) from calls_callevent group by kind").fetchall())
+        for kind, key in (("realtime_fallback", "reason"), ("provider_failure", "error")):
+            rows = conn.execute("select json_extract(detail, '$.' || ?), count(*) from calls_callevent "
+                                "where kind = ? group by 1", (key, kind)).fetchall()
+            counts.update({f"{kind}:{str(why)[:60]}": count for why, count in rows})
+        return counts
 
 
 def _loadavg() -> float:
