@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from ..costs import REALTIME_PARTS
 from ..pipeline import recording
 from ..pipeline.observers import TurnTimer
 from ..pipeline.playout import Playout, Utterance
@@ -158,6 +159,8 @@ class RealtimeCallSession:
         self._outbox: deque[str] = deque()
         self._outbox_ready = asyncio.Event()
         self._falling = False
+        self._started_at = time.monotonic()
+        self._fell_back_after_s: float | None = None  # seconds into the call (the cascade's STT and TTS bill after)
         self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
         self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
         self._awaiting: int = 0  # a response was asked for and has not yet brought audio (its deadline's token)
@@ -231,6 +234,11 @@ class RealtimeCallSession:
         if self.stats.usage:
             self.recorder.event("usage", {"provider": PROVIDER, "model": self.config.model,
                                           "responses": self.stats.responses, **self.stats.usage})
+        # The tokens into the call's usage, priced by the post-call work with the rest (automation/usage.py).
+        self.recorder.update_call(usage={"realtime": {
+            "provider": PROVIDER, "model": self.config.model, "responses": self.stats.responses,
+            "fell_back_after_s": self._fell_back_after_s,
+            **{f"{part}_tokens": self.stats.usage[f"{part}_tokens"] for part in REALTIME_PARTS}}})
         if self.reader.skipped:
             self.recorder.event("bad_input", {"source": PROVIDER, **self.reader.skipped})
 
@@ -404,16 +412,7 @@ class RealtimeCallSession:
 
     def _on_response_done(self, event: ev.ResponseDone) -> None:
         response = self._responses.get(event.response_id)
-        usage = event.usage
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            if isinstance(usage.get(key), int):
-                self.stats.usage[key] += usage[key]
-        for side in ("input", "output"):
-            details = usage.get(f"{side}_token_details")
-            if isinstance(details, dict):
-                for key in ("audio_tokens", "text_tokens", "cached_tokens"):
-                    if isinstance(details.get(key), int):
-                        self.stats.usage[f"{side}_{key}"] += details[key]
+        self.stats.usage.update(billed_tokens(event.usage))
         if response is None:
             return
         for item in response.items:
@@ -616,6 +615,7 @@ class RealtimeCallSession:
         if self._falling or self.state is not State.ACTIVE:
             return
         self._falling = True
+        self._fell_back_after_s = round(time.monotonic() - self._started_at, 1)
         log.warning("call %s: realtime %s (%s): continuing on the cascaded providers", self.call_id, reason, exc)
         self.recorder.event("realtime_fallback", {"reason": reason, "provider": PROVIDER, "error": str(exc)[:300],
                                                   "turns_so_far": len(self.history)})
@@ -640,3 +640,23 @@ class RealtimeCallSession:
             return
         self.cascade = cascade
         await cascade.start()
+
+
+def billed_tokens(usage: dict) -> Counter:
+    """A `response.done` usage (`RealtimeResponseUsage`) as the token kinds `calls.costs` prices: input audio and
+    text with their cached share apart (`cached_tokens_details`), output audio and text. Missing or ill-typed
+    fields count as nothing."""
+
+    def count(parent: object, key: str) -> int:
+        value = parent.get(key) if isinstance(parent, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+    tokens: Counter = Counter()
+    given, made = usage.get("input_token_details"), usage.get("output_token_details")
+    cached = given.get("cached_tokens_details") if isinstance(given, dict) else None
+    for kind in ("audio", "text"):
+        in_cache = count(cached, f"{kind}_tokens")
+        tokens[f"{kind}_input_tokens"] += max(0, count(given, f"{kind}_tokens") - in_cache)
+        tokens[f"{kind}_cached_input_tokens"] += in_cache
+        tokens[f"{kind}_output_tokens"] += count(made, f"{kind}_tokens")
+    return +tokens

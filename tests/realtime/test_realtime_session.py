@@ -48,7 +48,12 @@ async def test_a_caller_turn_is_answered_in_the_models_audio_and_stored_with_its
     assert 0 < metrics["tts_first_audio_ms"] <= metrics["first_frame_sent_ms"]
     assert metrics["providers"]["brain"]["provider"] == "openai-realtime"
     usage = dict(call.recorder.events)["usage"]
-    assert usage["responses"] == 2 and usage["input_audio_tokens"] > 0 and usage["output_audio_tokens"] > 0
+    assert usage["responses"] == 2 and usage["audio_input_tokens"] > 0 and usage["audio_output_tokens"] > 0
+    # The same tokens go into the call's usage, for its cost (the fake reports 10 output tokens a word).
+    [stored] = [u["usage"]["realtime"] for u in call.recorder.updates if "usage" in u]
+    assert stored["model"] == "gpt-realtime" and stored["fell_back_after_s"] is None
+    spoken_words = len("Hello, this is Sam.".split()) + len("We open at nine.".split())
+    assert stored["audio_output_tokens"] + stored["text_output_tokens"] == 10 * spoken_words
     assert "realtime_fallback" not in call.kinds()
 
 
