@@ -34,6 +34,9 @@ from calls.models import Agent
 Agent.objects.filter(name='Bright Smile Dental').update(llm_provider='openai-realtime', barge_in_min_ms=200,
     provider_options={'realtime': {'fallback_brain': 'flow', 'first_audio_s': 5.0}})
 """
+# What the model hears the caller say, each time: real words, so that speech over the agent is an interruption for
+# the demo agent's words strategy (held at its onset, cut once the transcript comes).
+CALLER = "Could I book a cleaning on Thursday afternoon?"
 REPLY = "We are open Monday to Friday from eight until six, and on Saturday mornings from nine until one."
 NUMBER = "+15550100000"  # the demo agent's
 #: daphne processes behind one SO_REUSEPORT port: the set-up the other load scenarios measure (bench/servers.py).
@@ -63,7 +66,7 @@ def _result(proc: subprocess.Popen, out_path: Path, timeout_s: float) -> dict:
 
 def _start_fake(tmp: Path, port: int, n: int) -> tuple[subprocess.Popen, Path]:
     ready = tmp / f"fake{n}.ready"
-    proc, out = _child("bench.realtime_fake", {"ready": str(ready), "reply": REPLY, "port": port}, tmp, f"fake{n}")
+    proc, out = _child("bench.realtime_fake", {"ready": str(ready), "reply": REPLY, "transcript": CALLER, "port": port}, tmp, f"fake{n}")
     deadline = time.monotonic() + 30
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -2,7 +2,7 @@
 
     python -m bench.realtime_fake SPEC.json OUT.json
 
-SPEC: {"ready": path, "reply": text}. Writes its base URL to `ready` once it listens, serves until SIGTERM, then
+SPEC: {"ready": path, "reply": text, "transcript": the caller's words, "port"}. Writes its base URL to `ready` once it listens, serves until SIGTERM, then
 writes, per connection, the appends it received and each response's first 20 ms of audio, with their
 CLOCK_MONOTONIC times (`time.monotonic`, system-wide on Linux: the callers' process reads the same clock). In its
 own process so that the model's sends do not queue behind voicebot's or the callers' work on one GIL.
@@ -25,7 +25,8 @@ def _b64(audio: bytes) -> str:
 
 
 async def main(spec: dict) -> dict:
-    fake = FakeRealtime(replies=[], default_reply=spec["reply"], trace=True)
+    fake = FakeRealtime(replies=[], default_reply=spec["reply"], default_transcript=spec.get("transcript", ""),
+                        trace=True)
     fake.port = spec.get("port", 0)  # the parent's choice: the app under test was pointed at it before we started
     await fake.start()
     stop = asyncio.Event()

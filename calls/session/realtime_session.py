@@ -4,8 +4,17 @@ The caller's audio goes to the model as it arrives (`AudioBridge`: μ-law straig
 the model's audio goes to the caller through the same `Playout` as the cascaded pipeline's, with marks, so we know
 what was heard. Turn-taking: the model's server VAD ends the caller's turns (or, with turn_detection "ours", the
 agent's end-of-turn strategy does and we commit the audio); whether caller speech over the agent is an interruption
-is our own strategy's call (voiced time, as for any agent), because the model's VAD cannot tell "uh-huh" from
-"stop" any better.
+is the agent's own interruption strategy's call, because the model's VAD cannot tell "uh-huh" from "stop":
+
+- voiced time (or never): decided on our VAD alone, as in the cascaded pipeline;
+- words (`decides_on_words`, the agents' default): there is no STT here, and the model transcribes the caller only
+  once its VAD has ended their turn. So the agent is held — paused, the carrier told to `clear`, the model's audio
+  kept — `hold_ms` into the caller's speech, and the model's transcript of that speech decides: a backchannel
+  ("uh-huh", "okay") or no words resumes the agent from where it was heard and the item is deleted from the model's
+  conversation (no turn to answer); real words cut it (cancel, truncate) and are answered. Such a session asks for
+  each response itself (`create_response` off): the server would otherwise answer the "uh-huh". Held with no
+  transcript `decide_ms` after the server could have ended the turn, the agent resumes (a late transcript with
+  real words still cuts it); `max_hold_ms` held in all cuts it.
 
 A barge-in: `clear` to the carrier, `response.cancel`, then `conversation.item.truncate` of every item cut short at
 the milliseconds its confirmed marks say were heard — so the model's context holds only what the caller heard,
@@ -46,7 +55,7 @@ from .call_session import CallSession, State
 from .lines import TIME_LIMIT_LINE
 from .settings import AgentSettings
 from .tasks import CallTasks
-from .turn_taking import INTERRUPT, end_of_turn_for, interruption_for
+from .turn_taking import HOLD, INTERRUPT, NOT_AN_INTERRUPTION, end_of_turn_for, interruption_for
 from .watchdog import Watchdog
 
 log = logging.getLogger("calls.session")
@@ -134,8 +143,12 @@ class RealtimeCallSession:
         # Our VAD: it times the caller's speech (turn latency, barge-in onset) and, with turn_detection "ours", ends
         # the turns. Plain silence endpointing: there is no STT here to hint or to peek at.
         self.listener = end_of_turn_for(dataclasses.replace(settings, end_of_turn="silence"), sample_rate)
-        # Interruptions by voiced time: a words strategy would need a transcript the model gives only after the turn.
-        self.interruption = interruption_for(dataclasses.replace(settings, interruption="voiced-time"))
+        # The agent's own strategy; one that decides on words holds the agent until the model's transcript.
+        self.interruption = interruption_for(settings)
+        self._on_words = self.interruption.decides_on_words
+        self._held_at: float | None = None  # the agent is paused for caller speech over it (words strategy)
+        self._hold_info: dict = {}  # what holding cost, for the backchannel / barge_in event
+        self._overlap = False  # caller speech over the agent awaits the verdict on its transcript
         self._frame_bytes = self.listener.frame_bytes
         self._rest = b""
         self.playout = Playout(
@@ -183,7 +196,7 @@ class RealtimeCallSession:
         """Open the socket, configure the session, greet, then read the model's events until the call ends."""
         try:
             tools = await self.brain.tools.schemas()
-            await self.link.open(self.config.session(self.bridge.format, tools))
+            await self.link.open(self.config.session(self.bridge.format, tools, respond_on_turn_end=not self._on_words))
             self._connected = True
             if not self.resumed and self.config.greeting:
                 self._next_timer = None
@@ -287,8 +300,11 @@ class RealtimeCallSession:
             self.watchdog.caller_spoke()
         elif outcome == SPEAKING:
             if self.playout.speaking and self.playout.interruptible:
-                if self.interruption.on_speech(listener.voiced_ms) == INTERRUPT:
+                verdict = self.interruption.on_speech(listener.voiced_ms)
+                if verdict == INTERRUPT:
                     self._barge_in()
+                elif verdict == HOLD:
+                    self._hold()
         elif outcome == END_OF_TURN:
             self._caller_turn_ended()
             if self.config.turn_detection == "ours" and self._connected:
@@ -306,8 +322,12 @@ class RealtimeCallSession:
         (speech over the agent that was no interruption is dropped, not answered)."""
         try:
             if self._current is not None or self.playout.speaking:
-                await self.link.clear_input()
+                if self._overlap:
+                    await self.link.commit()  # over the agent, to be judged on its words (`_judge_overlap`)
+                else:
+                    await self.link.clear_input()
                 return
+            self._overlap = False  # the agent is done: whatever the caller said is a turn, answered now
             await self.link.commit()
             await self._ask()
         except ProviderError as exc:
@@ -368,11 +388,18 @@ class RealtimeCallSession:
         elif kind is ev.ResponseDone:
             self._on_response_done(event)
         elif kind is ev.CallerTranscript:
-            self._on_caller_words(event.transcript.strip())
+            if self._overlap:
+                self._judge_overlap(event.item_id, event.transcript.strip())
+            else:
+                self._on_caller_words(event.transcript.strip())
         elif kind is ev.SpeechStopped:
             if self.config.turn_detection == "server" and self._current is None and not self.playout.speaking:
                 self._caller_turn_ended()
-                self._expect_audio()  # the server VAD ends the turn and creates the response itself
+                self._overlap = False  # the agent is done: whatever the caller said is a turn, answered now
+                if self._on_words:
+                    await self._ask_or_fall_back()  # the server ends the turn; we ask (see the module's doc)
+                else:
+                    self._expect_audio()  # the server VAD ends the turn and creates the response itself
         elif kind is ev.FunctionCall:
             self._awaiting = 0  # the model answered, with a call rather than audio
             response = self._responses.get(event.response_id)
@@ -385,6 +412,8 @@ class RealtimeCallSession:
                                                      "error": f"{event.code}: {event.message}"[:300]})
         elif kind is ev.CallerTranscriptFailed:
             self.recorder.event("unanswered", {"reason": "transcription-failed", "provider": PROVIDER})
+            if self._overlap:
+                self._judge_overlap(event.item_id, "")
 
     def _on_audio_delta(self, event: ev.AudioDelta) -> None:
         response = self._responses.get(event.response_id)
@@ -517,18 +546,95 @@ class RealtimeCallSession:
 
     # ------------------------------------------------------------------ barge-in
 
-    def _barge_in(self) -> None:
+    def _barge_in(self, answer: bool = False) -> None:
+        """Cut the agent off; `answer`: then ask for the response to what the caller said (when the session asks
+        for responses itself and the caller's turn is already committed)."""
         if self.state is not State.ACTIVE:
             return
         self.stats.barge_ins += 1
-        self._spawn(self._cut(self._onset_at), "barge-in")
+        self._overlap = False
+        self._spawn(self._cut(self._onset_at, answer), "barge-in")
 
-    async def _cut(self, onset_at: float) -> None:
+    def _hold(self) -> None:
+        """Words strategy: pause the agent for the caller's speech over it (quiet at once, resumable)."""
+        if self._held_at is not None or self.state is not State.ACTIVE or not self.playout.pause():
+            return
+        now = time.monotonic()
+        self._held_at, self._overlap = now, True
+        quiet = round(max(0.0, now - self._onset_at) * 1000, 1)
+        self.barge_in_latencies.append(quiet)  # the caller hears the agent stop now, whatever the words decide
+        self._hold_info = {"onset_to_pause_ms": quiet}
+        self._spawn(self.playout.send_clear(), "pause")
+        self._spawn(self._watch_hold(now), "hold")
+
+    def _resume_held(self) -> None:
+        """The speech over the agent was no interruption: the agent goes on from where it was heard."""
+        if self._held_at is None:
+            return
+        self._hold_info["paused_ms"] = round((time.monotonic() - self._held_at) * 1000, 1)
+        self._held_at = None
+        if self.playout.paused:
+            self._spawn(self.playout.resume(), "resume")
+
+    async def _watch_hold(self, held_at: float) -> None:
+        """A held agent is never left waiting: with no transcript `decide_ms` after the caller went quiet (and the
+        server VAD's silence, before which no transcript can come) it resumes; `max_hold_ms` held cuts it."""
+        strategy = self.interruption
+        wait_s = (strategy.decide_ms + (self.config.silence_duration_ms if self.config.turn_detection == "server"
+                                        else 0)) / 1000
+        while self._held_at == held_at and self.state is State.ACTIVE:
+            await asyncio.sleep(0.05)
+            if self._held_at != held_at:
+                return
+            now = time.monotonic()
+            if now - held_at >= strategy.max_hold_ms / 1000:
+                self._held_at = None
+                self._barge_in(answer=False)
+                return
+            listener = self.listener
+            talking = listener.speaking and listener.silence_ms == 0
+            if not talking and now - listener.last_voiced_at >= wait_s:
+                strategy.on_timeout()
+                self._hold_info["reason"] = "no_words_in_time"
+                self._resume_held()  # the transcript, when it comes, may still cut the agent (`_judge_overlap`)
+                return
+
+    def _judge_overlap(self, item_id: str, text: str) -> None:
+        """The model's transcript of the caller's speech over the agent: a turn (cut the agent, answer it) or not
+        (the agent goes on; the item leaves the model's conversation, as it never was a turn)."""
+        self._overlap = False
+        verdict = self.interruption.on_transcript(text, final=True)
+        if verdict == NOT_AN_INTERRUPTION:
+            self._resume_held()
+            self.recorder.event("backchannel", {"words": text, "reason": self.interruption.reason or "backchannel",
+                                                **self._hold_info})
+            self._hold_info = {}
+            self._spawn(self._forget_item(item_id), "forget")
+            return
+        if self.playout.speaking or self._current is not None:
+            self._barge_in(answer=True)
+        elif self._on_words:
+            self._spawn(self._ask_or_fall_back(), "answer")  # the agent had finished meanwhile: answer it
+        self._on_caller_words(text)
+
+    async def _forget_item(self, item_id: str) -> None:
+        try:
+            await self.link.delete_item(item_id)
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+
+    async def _cut(self, onset_at: float, answer: bool = False) -> None:
         """`clear` first (the caller must hear the agent stop), then cancel the response and truncate each item cut
-        short at what its confirmed marks say was heard."""
+        short at what its confirmed marks say was heard. A held agent went quiet at its pause already."""
+        held = self._held_at is not None
+        self._held_at = None
         cut = await self.playout.clear()
-        quiet_ms = round(max(0.0, time.monotonic() - onset_at) * 1000, 1)
-        self.barge_in_latencies.append(quiet_ms)
+        if held:
+            quiet_ms = self._hold_info.get("onset_to_pause_ms", 0.0)
+        else:
+            quiet_ms = round(max(0.0, time.monotonic() - onset_at) * 1000, 1)
+            self.barge_in_latencies.append(quiet_ms)
+        hold, self._hold_info = self._hold_info, {}
         truncated = []
         current = self._current
         if current is not None:
@@ -551,11 +657,14 @@ class RealtimeCallSession:
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
         self.recorder.event("barge_in", {"onset_to_clear_ms": quiet_ms, "voiced_ms": self.listener.voiced_ms,
-                                         "truncated": truncated})
+                                         "truncated": truncated, **hold})
         if current is not None:
             current.done.set()  # no response.done may follow a cancel that raced its end: do not wait for it
             if self._current is current:
                 self._current = None
+        if answer and self.state is State.ACTIVE and not self._falling:
+            self._caller_turn_ended()
+            await self._ask_or_fall_back()
 
     # ------------------------------------------------------------------ actions and the watchdog
 

@@ -106,6 +106,9 @@ class RealtimeLink:
         await self._call(lambda c: c.conversation.item.create(
             item={"type": "function_call_output", "call_id": call_id, "output": output}))
 
+    async def delete_item(self, item_id: str) -> None:
+        await self._call(lambda c: c.conversation.item.delete(item_id=item_id))
+
     async def user_text(self, text: str) -> None:
         await self._call(lambda c: c.conversation.item.create(
             item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}))
