@@ -24,6 +24,11 @@ def _b64(audio: bytes) -> str:
     return base64.b64encode(audio).decode("ascii")
 
 
+def _frames(audio: bytes) -> list[bytes]:
+    """An append as the carrier's 20 ms μ-law frames (160 bytes): voicebot joins frames that queued up."""
+    return [audio[i : i + 160] for i in range(0, len(audio), 160)]
+
+
 async def main(spec: dict) -> dict:
     fake = FakeRealtime(replies=[], default_reply=spec["reply"], default_transcript=spec.get("transcript", ""),
                         trace=True)
@@ -35,8 +40,8 @@ async def main(spec: dict) -> dict:
     await stop.wait()
     await fake.stop()
     return {"connections": [
-        {"appends": [(at, _b64(audio)) for at, audio in conn.append_log
-                     if audio.count(audio[:1]) != len(audio)],  # line silence (one repeated byte) matches nothing
+        {"appends": [(at, _b64(frame)) for at, audio in conn.append_log for frame in _frames(audio)
+                     if frame.count(frame[:1]) != len(frame)],  # line silence (one repeated byte) matches nothing
          "first_frames": [(at, _b64(frame)) for at, frame in conn.first_frames],
          "truncates": len(conn.truncates)}
         for conn in fake.connections]}

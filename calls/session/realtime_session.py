@@ -169,7 +169,7 @@ class RealtimeCallSession:
         self._items: dict[str, tuple[Response, ModelItem]] = {}
         self._queue: asyncio.Queue[ModelItem] = asyncio.Queue()  # items to play, in the order they began
         # Caller audio for the model, in order: one sender drains it (a task per frame could reorder frames).
-        self._outbox: deque[str] = deque()
+        self._outbox: deque[bytes] = deque()
         self._outbox_ready = asyncio.Event()
         self._falling = False
         self._started_at = time.monotonic()
@@ -267,7 +267,7 @@ class RealtimeCallSession:
         if self.state is State.CLOSED:
             return
         if self._connected:
-            self._outbox.append(self.bridge.to_model(pcm))
+            self._outbox.append(self.bridge.model_audio(pcm))
             self._outbox_ready.set()
         fb = self._frame_bytes
         if self._rest:
@@ -278,13 +278,17 @@ class RealtimeCallSession:
         self._rest = pcm[end:]
 
     async def _sender(self) -> None:
-        outbox, ready = self._outbox, self._outbox_ready
+        """Each frame goes out as it comes; frames that queued up meanwhile (a busy process, a slow socket) go as
+        one append — no later than one by one, and one send (a syscall, ~100 µs loaded) instead of several."""
+        outbox, ready, encode = self._outbox, self._outbox_ready, self.bridge.for_append
         try:
             while True:
                 await ready.wait()
                 ready.clear()
                 while outbox:
-                    await self.link.append(outbox.popleft())
+                    audio = outbox.popleft() if len(outbox) == 1 else b"".join(outbox)
+                    outbox.clear()
+                    await self.link.append(encode(audio))
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
 

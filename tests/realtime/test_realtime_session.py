@@ -365,3 +365,21 @@ async def test_with_words_interruption_real_words_over_the_agent_cut_it_truncate
     assert barge["truncated"][0]["audio_end_ms"] == truncate["audio_end_ms"]
     assert barge["onset_to_pause_ms"] == barge["onset_to_clear_ms"]  # quiet at the pause, before the words came
     assert "backchannel" not in call.kinds()
+
+
+async def test_caller_frames_that_queued_up_go_to_the_model_as_one_append_in_order_and_complete(realtime):
+    from calls.pipeline.audio import ulaw_encode
+
+    realtime.trace = True  # the fake keeps each append's audio
+    call = Call()
+    await greeted(call, realtime)
+    conn = realtime.connections[0]
+    before = len(conn.append_log)
+    speech = voiced(1000)
+    call.say(speech)  # 50 frames at once, as a process that fell behind hands them over
+    await until(lambda: sum(len(a) for _, a in conn.append_log[before:]) >= len(speech) // 2, timeout=5)
+    await call.stop()
+
+    appended = [audio for _, audio in conn.append_log[before:]]
+    assert b"".join(appended) == ulaw_encode(speech)  # every byte, in order, μ-law passed through
+    assert len(appended) < 50  # fewer sends than frames
