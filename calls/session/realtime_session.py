@@ -89,6 +89,7 @@ class Response:
     tools: list[asyncio.Task] = field(default_factory=list)
     cancelled: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    recorded: asyncio.Event = field(default_factory=asyncio.Event)  # its agent turn is in the history
 
 
 @dataclass
@@ -494,6 +495,7 @@ class RealtimeCallSession:
             await self._ask_or_fall_back()
 
     def _record_reply(self, response: Response) -> None:
+        response.recorded.set()
         spoken = [item.utt for item in response.items]
         for item in response.items:
             self._items.pop(item.item_id, None)
@@ -550,9 +552,9 @@ class RealtimeCallSession:
 
     # ------------------------------------------------------------------ barge-in
 
-    def _barge_in(self, answer: bool = False) -> None:
-        """Cut the agent off; `answer`: then ask for the response to what the caller said (when the session asks
-        for responses itself and the caller's turn is already committed)."""
+    def _barge_in(self, answer: str | None = None) -> None:
+        """Cut the agent off; `answer`: the words the caller cut in with, a turn already committed at the model —
+        recorded after the cut reply (the conversation in the order it was heard) and answered."""
         if self.state is not State.ACTIVE:
             return
         self.stats.barge_ins += 1
@@ -593,7 +595,7 @@ class RealtimeCallSession:
             now = time.monotonic()
             if now - held_at >= strategy.max_hold_ms / 1000:
                 self._held_at = None
-                self._barge_in(answer=False)
+                self._barge_in()
                 return
             listener = self.listener
             talking = listener.speaking and listener.silence_ms == 0
@@ -616,10 +618,11 @@ class RealtimeCallSession:
             self._spawn(self._forget_item(item_id), "forget")
             return
         if self.playout.speaking or self._current is not None:
-            self._barge_in(answer=True)
-        elif self._on_words:
-            self._spawn(self._ask_or_fall_back(), "answer")  # the agent had finished meanwhile: answer it
+            self._barge_in(answer=text)
+            return
         self._on_caller_words(text)
+        if self._on_words:
+            self._spawn(self._ask_or_fall_back(), "answer")  # the agent had finished meanwhile: answer it
 
     async def _forget_item(self, item_id: str) -> None:
         try:
@@ -627,7 +630,7 @@ class RealtimeCallSession:
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
 
-    async def _cut(self, onset_at: float, answer: bool = False) -> None:
+    async def _cut(self, onset_at: float, answer: str | None = None) -> None:
         """`clear` first (the caller must hear the agent stop), then cancel the response and truncate each item cut
         short at what its confirmed marks say was heard. A held agent went quiet at its pause already."""
         held = self._held_at is not None
@@ -640,6 +643,7 @@ class RealtimeCallSession:
             self.barge_in_latencies.append(quiet_ms)
         hold, self._hold_info = self._hold_info, {}
         truncated = []
+        cut_responses = []
         current = self._current
         if current is not None:
             current.cancelled = True
@@ -651,6 +655,7 @@ class RealtimeCallSession:
                 if found is None:
                     continue
                 response, item = found
+                cut_responses.append(response)
                 response.cancelled = True
                 item.utt.finish()
                 received_ms = item.received_bytes // self.bridge.bytes_per_ms
@@ -666,7 +671,10 @@ class RealtimeCallSession:
             current.done.set()  # no response.done may follow a cancel that raced its end: do not wait for it
             if self._current is current:
                 self._current = None
-        if answer and self.state is State.ACTIVE and not self._falling:
+        if answer is not None and self.state is State.ACTIVE and not self._falling:
+            with contextlib.suppress(TimeoutError):  # its tools may still run: the caller's turn does not wait
+                await asyncio.wait_for(asyncio.gather(*(r.recorded.wait() for r in cut_responses)), 1.0)
+            self._on_caller_words(answer)
             self._caller_turn_ended()
             await self._ask_or_fall_back()
 

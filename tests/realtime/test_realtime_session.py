@@ -365,6 +365,9 @@ async def test_with_words_interruption_real_words_over_the_agent_cut_it_truncate
     assert barge["truncated"][0]["audio_end_ms"] == truncate["audio_end_ms"]
     assert barge["onset_to_pause_ms"] == barge["onset_to_clear_ms"]  # quiet at the pause, before the words came
     assert "backchannel" not in call.kinds()
+    # The conversation the cascade would continue from is in the order it was heard.
+    assert [m["role"] for m in call.session.history] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert call.session.history[2] == {"role": "assistant", "content": f"{answer.heard_text} {INTERRUPTED}"}
 
 
 async def test_caller_frames_that_queued_up_go_to_the_model_as_one_append_in_order_and_complete(realtime):
