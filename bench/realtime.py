@@ -66,7 +66,8 @@ def _result(proc: subprocess.Popen, out_path: Path, timeout_s: float) -> dict:
 
 def _start_fake(tmp: Path, port: int, n: int) -> tuple[subprocess.Popen, Path]:
     ready = tmp / f"fake{n}.ready"
-    proc, out = _child("bench.realtime_fake", {"ready": str(ready), "reply": REPLY, "transcript": CALLER, "port": port}, tmp, f"fake{n}")
+    spec = {"ready": str(ready), "reply": REPLY, "transcript": CALLER, "port": port}
+    proc, out = _child("bench.realtime_fake", spec, tmp, f"fake{n}")
     deadline = time.monotonic() + 30
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -139,7 +140,8 @@ def _level(n: int, base_url: str, token: str, tmp: Path, port: int, log) -> dict
     turns = [t for c in callers["calls"] for t in c["turns"]]
     level = {"calls": n, "carrier_to_model_ms": summary(inbound), "model_to_carrier_ms": summary(outbound),
              "greeting_model_to_carrier_ms": summary(greetings),
-             "onset_to_clear_ms": summary([t["clear_ms"] for t in turns if t["barge_in"] and t["clear_ms"] is not None]),
+             "onset_to_clear_ms": summary([t["clear_ms"] for t in turns
+                                           if t["barge_in"] and t["clear_ms"] is not None]),
              "frames_after_clear": sum(t["frames_after_clear"] for t in turns if t["barge_in"]),
              "truncates": sum(c["truncates"] for c in model["connections"]),
              "barge_ins": sum(1 for t in turns if t["barge_in"]),

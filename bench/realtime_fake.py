@@ -2,9 +2,9 @@
 
     python -m bench.realtime_fake SPEC.json OUT.json
 
-SPEC: {"ready": path, "reply": text, "transcript": the caller's words, "port"}. Writes its base URL to `ready` once it listens, serves until SIGTERM, then
-writes, per connection, the appends it received and each response's first 20 ms of audio, with their
-CLOCK_MONOTONIC times (`time.monotonic`, system-wide on Linux: the callers' process reads the same clock). In its
+SPEC: {"ready": path, "reply": text, "transcript": the caller's words, "port"}. Writes its base URL to `ready` once
+it listens, serves until SIGTERM, then writes, per connection, the appends it received (as 20 ms frames) and each
+response's first 20 ms of audio, with their CLOCK_MONOTONIC times (`time.monotonic`, system-wide on Linux: the callers' process reads the same clock). In its
 own process so that the model's sends do not queue behind voicebot's or the callers' work on one GIL.
 """
 

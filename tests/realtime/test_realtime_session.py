@@ -333,8 +333,8 @@ async def test_with_words_interruption_a_backchannel_pauses_the_agent_which_then
     backchannel = dict(call.recorder.events)["backchannel"]
     assert backchannel["words"] == "uh-huh" and backchannel["paused_ms"] > 0
     # The "uh-huh" left the model's conversation too: the model's context is the turns, as in the call record.
-    uh_huh = next(e["item_id"] for e in conn.sent
-                  if e["type"] == "conversation.item.input_audio_transcription.completed" and e["transcript"] == "uh-huh")
+    transcribed = "conversation.item.input_audio_transcription.completed"
+    uh_huh = next(e["item_id"] for e in conn.sent if e["type"] == transcribed and e["transcript"] == "uh-huh")
     assert conn.deleted == [uh_huh]
     assert sum(1 for kind in conn.kinds() if kind == "response.create") == 2  # the greeting and the answer only
 
