@@ -594,8 +594,7 @@ class RealtimeCallSession:
                 return
             now = time.monotonic()
             if now - held_at >= strategy.max_hold_ms / 1000:
-                self._held_at = None
-                self._barge_in()
+                self._barge_in()  # (quiet since the pause: `_cut` reports that, not the time held)
                 return
             listener = self.listener
             talking = listener.speaking and listener.silence_ms == 0
