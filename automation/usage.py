@@ -5,7 +5,10 @@ What each provider bills for, as far as the call's record tells it:
 - LLM: the tokens the brain's requests reported (`include_usage`), totalled in the brain state;
 - TTS: the characters of every agent turn sent to it (an interrupted turn was synthesised ahead of playback, so
   its whole text counts, not just the heard part);
-- carrier: whole minutes from answer to hang-up (both carriers bill per started minute; the browser is free).
+- carrier: whole minutes from answer to hang-up (both carriers bill per started minute; the browser is free);
+- a speech-to-speech model (`realtime`): the tokens of each kind its responses reported, stored by the realtime
+  session at call end. Its call uses the agent's STT and TTS only if it fell back to them: the STT from then on,
+  the TTS for the agent turns the cascade spoke.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from calls.costs import cost_of
 from calls.models import Call, Turn
 
 PER_MINUTE_CARRIERS = {"twilio", "telnyx"}
+REALTIME_NODE = "realtime"  # the node a speech-to-speech model's turns are stored under (no TTS spoke them)
 
 
 def usage_of(call: Call, turns: list[Turn]) -> dict:
@@ -25,9 +29,15 @@ def usage_of(call: Call, turns: list[Turn]) -> dict:
                                "minutes": math.ceil(seconds / 60) if call.carrier in PER_MINUTE_CARRIERS else 0}}
     if agent is None:
         return usage
-    usage["stt"] = {"provider": agent.stt_provider, "audio_seconds": round(seconds, 1)}
-    usage["tts"] = {"provider": agent.tts_provider,
-                    "characters": sum(len(t.text) for t in turns if t.role == Turn.Role.AGENT)}
+    realtime = (call.usage or {}).get("realtime")
+    if realtime:
+        usage["realtime"] = realtime
+    cascade_from_s = (realtime.get("fell_back_after_s") if realtime else 0.0)
+    if cascade_from_s is not None:  # None: a speech-to-speech call that never needed the cascade
+        usage["stt"] = {"provider": agent.stt_provider, "audio_seconds": round(max(0.0, seconds - cascade_from_s), 1)}
+        usage["tts"] = {"provider": agent.tts_provider,
+                        "characters": sum(len(t.text) for t in turns if t.role == Turn.Role.AGENT
+                                          and not (realtime and t.node == REALTIME_NODE))}
     tokens = ((call.brain_state or {}).get("variables") or {}).get("usage")
     if isinstance(tokens, dict):
         usage["llm"] = {"provider": agent.llm_provider, "model": tokens.get("model", ""),

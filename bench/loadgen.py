@@ -167,7 +167,8 @@ async def one_call(spec: dict, index: int, utterances: list[bytes], rng: random.
     }
 
 
-async def main(spec: dict) -> dict:
+def lighten_clients() -> None:
+    """Lighter carrier clients for a dedicated load-generator process (the same requests and frames)."""
     import functools
     import types
 
@@ -184,6 +185,10 @@ async def main(spec: dict) -> dict:
     # and a server that accepts it (uvicorn does, daphne does not) would compress every frame both ways.
     caller.websockets = types.SimpleNamespace(connect=functools.partial(websockets.connect, compression=None),
                                               ConnectionClosed=websockets.ConnectionClosed)
+
+
+async def main(spec: dict) -> dict:
+    lighten_clients()
     utterances = [base64.b64decode(u) for u in spec["utterances"]]
     rng = random.Random(spec.get("seed", 1))
     lag: list[float] = []

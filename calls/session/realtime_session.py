@@ -4,8 +4,17 @@ The caller's audio goes to the model as it arrives (`AudioBridge`: μ-law straig
 the model's audio goes to the caller through the same `Playout` as the cascaded pipeline's, with marks, so we know
 what was heard. Turn-taking: the model's server VAD ends the caller's turns (or, with turn_detection "ours", the
 agent's end-of-turn strategy does and we commit the audio); whether caller speech over the agent is an interruption
-is our own strategy's call (voiced time, as for any agent), because the model's VAD cannot tell "uh-huh" from
-"stop" any better.
+is the agent's own interruption strategy's call, because the model's VAD cannot tell "uh-huh" from "stop":
+
+- voiced time (or never): decided on our VAD alone, as in the cascaded pipeline;
+- words (`decides_on_words`, the agents' default): there is no STT here, and the model transcribes the caller only
+  once its VAD has ended their turn. So the agent is held — paused, the carrier told to `clear`, the model's audio
+  kept — `hold_ms` into the caller's speech, and the model's transcript of that speech decides: a backchannel
+  ("uh-huh", "okay") or no words resumes the agent from where it was heard and the item is deleted from the model's
+  conversation (no turn to answer); real words cut it (cancel, truncate) and are answered. Such a session asks for
+  each response itself (`create_response` off): the server would otherwise answer the "uh-huh". Held with no
+  transcript `decide_ms` after the server could have ended the turn, the agent resumes (a late transcript with
+  real words still cuts it); `max_hold_ms` held in all cuts it.
 
 A barge-in: `clear` to the carrier, `response.cancel`, then `conversation.item.truncate` of every item cut short at
 the milliseconds its confirmed marks say were heard — so the model's context holds only what the caller heard,
@@ -29,6 +38,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from ..costs import REALTIME_PARTS
 from ..pipeline import recording
 from ..pipeline.observers import TurnTimer
 from ..pipeline.playout import Playout, Utterance
@@ -45,7 +55,7 @@ from .call_session import CallSession, State
 from .lines import TIME_LIMIT_LINE
 from .settings import AgentSettings
 from .tasks import CallTasks
-from .turn_taking import INTERRUPT, end_of_turn_for, interruption_for
+from .turn_taking import HOLD, INTERRUPT, NOT_AN_INTERRUPTION, end_of_turn_for, interruption_for
 from .watchdog import Watchdog
 
 log = logging.getLogger("calls.session")
@@ -79,6 +89,7 @@ class Response:
     tools: list[asyncio.Task] = field(default_factory=list)
     cancelled: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    recorded: asyncio.Event = field(default_factory=asyncio.Event)  # its agent turn is in the history
 
 
 @dataclass
@@ -133,8 +144,12 @@ class RealtimeCallSession:
         # Our VAD: it times the caller's speech (turn latency, barge-in onset) and, with turn_detection "ours", ends
         # the turns. Plain silence endpointing: there is no STT here to hint or to peek at.
         self.listener = end_of_turn_for(dataclasses.replace(settings, end_of_turn="silence"), sample_rate)
-        # Interruptions by voiced time: a words strategy would need a transcript the model gives only after the turn.
-        self.interruption = interruption_for(dataclasses.replace(settings, interruption="voiced-time"))
+        # The agent's own strategy; one that decides on words holds the agent until the model's transcript.
+        self.interruption = interruption_for(settings)
+        self._on_words = self.interruption.decides_on_words
+        self._held_at: float | None = None  # the agent is paused for caller speech over it (words strategy)
+        self._hold_info: dict = {}  # what holding cost, for the backchannel / barge_in event
+        self._overlap = False  # caller speech over the agent awaits the verdict on its transcript
         self._frame_bytes = self.listener.frame_bytes
         self._rest = b""
         self.playout = Playout(
@@ -155,9 +170,11 @@ class RealtimeCallSession:
         self._items: dict[str, tuple[Response, ModelItem]] = {}
         self._queue: asyncio.Queue[ModelItem] = asyncio.Queue()  # items to play, in the order they began
         # Caller audio for the model, in order: one sender drains it (a task per frame could reorder frames).
-        self._outbox: deque[str] = deque()
+        self._outbox: deque[bytes] = deque()
         self._outbox_ready = asyncio.Event()
         self._falling = False
+        self._started_at = time.monotonic()
+        self._fell_back_after_s: float | None = None  # seconds into the call (the cascade's STT and TTS bill after)
         self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
         self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
         self._awaiting: int = 0  # a response was asked for and has not yet brought audio (its deadline's token)
@@ -180,7 +197,7 @@ class RealtimeCallSession:
         """Open the socket, configure the session, greet, then read the model's events until the call ends."""
         try:
             tools = await self.brain.tools.schemas()
-            await self.link.open(self.config.session(self.bridge.format, tools))
+            await self.link.open(self.config.session(self.bridge.format, tools, respond_on_turn_end=not self._on_words))
             self._connected = True
             if not self.resumed and self.config.greeting:
                 self._next_timer = None
@@ -231,6 +248,11 @@ class RealtimeCallSession:
         if self.stats.usage:
             self.recorder.event("usage", {"provider": PROVIDER, "model": self.config.model,
                                           "responses": self.stats.responses, **self.stats.usage})
+        # The tokens into the call's usage, priced by the post-call work with the rest (automation/usage.py).
+        self.recorder.update_call(usage={"realtime": {
+            "provider": PROVIDER, "model": self.config.model, "responses": self.stats.responses,
+            "fell_back_after_s": self._fell_back_after_s,
+            **{f"{part}_tokens": self.stats.usage[f"{part}_tokens"] for part in REALTIME_PARTS}}})
         if self.reader.skipped:
             self.recorder.event("bad_input", {"source": PROVIDER, **self.reader.skipped})
 
@@ -246,7 +268,7 @@ class RealtimeCallSession:
         if self.state is State.CLOSED:
             return
         if self._connected:
-            self._outbox.append(self.bridge.to_model(pcm))
+            self._outbox.append(self.bridge.model_audio(pcm))
             self._outbox_ready.set()
         fb = self._frame_bytes
         if self._rest:
@@ -257,13 +279,17 @@ class RealtimeCallSession:
         self._rest = pcm[end:]
 
     async def _sender(self) -> None:
-        outbox, ready = self._outbox, self._outbox_ready
+        """Each frame goes out as it comes; frames that queued up meanwhile (a busy process, a slow socket) go as
+        one append — no later than one by one, and one send (a syscall, ~100 µs loaded) instead of several."""
+        outbox, ready, encode = self._outbox, self._outbox_ready, self.bridge.for_append
         try:
             while True:
                 await ready.wait()
                 ready.clear()
                 while outbox:
-                    await self.link.append(outbox.popleft())
+                    audio = outbox.popleft() if len(outbox) == 1 else b"".join(outbox)
+                    outbox.clear()
+                    await self.link.append(encode(audio))
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
 
@@ -279,8 +305,11 @@ class RealtimeCallSession:
             self.watchdog.caller_spoke()
         elif outcome == SPEAKING:
             if self.playout.speaking and self.playout.interruptible:
-                if self.interruption.on_speech(listener.voiced_ms) == INTERRUPT:
+                verdict = self.interruption.on_speech(listener.voiced_ms)
+                if verdict == INTERRUPT:
                     self._barge_in()
+                elif verdict == HOLD:
+                    self._hold()
         elif outcome == END_OF_TURN:
             self._caller_turn_ended()
             if self.config.turn_detection == "ours" and self._connected:
@@ -298,8 +327,12 @@ class RealtimeCallSession:
         (speech over the agent that was no interruption is dropped, not answered)."""
         try:
             if self._current is not None or self.playout.speaking:
-                await self.link.clear_input()
+                if self._overlap:
+                    await self.link.commit()  # over the agent, to be judged on its words (`_judge_overlap`)
+                else:
+                    await self.link.clear_input()
                 return
+            self._overlap = False  # the agent is done: whatever the caller said is a turn, answered now
             await self.link.commit()
             await self._ask()
         except ProviderError as exc:
@@ -360,11 +393,18 @@ class RealtimeCallSession:
         elif kind is ev.ResponseDone:
             self._on_response_done(event)
         elif kind is ev.CallerTranscript:
-            self._on_caller_words(event.transcript.strip())
+            if self._overlap:
+                self._judge_overlap(event.item_id, event.transcript.strip())
+            else:
+                self._on_caller_words(event.transcript.strip())
         elif kind is ev.SpeechStopped:
             if self.config.turn_detection == "server" and self._current is None and not self.playout.speaking:
                 self._caller_turn_ended()
-                self._expect_audio()  # the server VAD ends the turn and creates the response itself
+                self._overlap = False  # the agent is done: whatever the caller said is a turn, answered now
+                if self._on_words:
+                    await self._ask_or_fall_back()  # the server ends the turn; we ask (see the module's doc)
+                else:
+                    self._expect_audio()  # the server VAD ends the turn and creates the response itself
         elif kind is ev.FunctionCall:
             self._awaiting = 0  # the model answered, with a call rather than audio
             response = self._responses.get(event.response_id)
@@ -377,6 +417,8 @@ class RealtimeCallSession:
                                                      "error": f"{event.code}: {event.message}"[:300]})
         elif kind is ev.CallerTranscriptFailed:
             self.recorder.event("unanswered", {"reason": "transcription-failed", "provider": PROVIDER})
+            if self._overlap:
+                self._judge_overlap(event.item_id, "")
 
     def _on_audio_delta(self, event: ev.AudioDelta) -> None:
         response = self._responses.get(event.response_id)
@@ -404,16 +446,7 @@ class RealtimeCallSession:
 
     def _on_response_done(self, event: ev.ResponseDone) -> None:
         response = self._responses.get(event.response_id)
-        usage = event.usage
-        for key in ("input_tokens", "output_tokens", "total_tokens"):
-            if isinstance(usage.get(key), int):
-                self.stats.usage[key] += usage[key]
-        for side in ("input", "output"):
-            details = usage.get(f"{side}_token_details")
-            if isinstance(details, dict):
-                for key in ("audio_tokens", "text_tokens", "cached_tokens"):
-                    if isinstance(details.get(key), int):
-                        self.stats.usage[f"{side}_{key}"] += details[key]
+        self.stats.usage.update(billed_tokens(event.usage))
         if response is None:
             return
         for item in response.items:
@@ -462,6 +495,7 @@ class RealtimeCallSession:
             await self._ask_or_fall_back()
 
     def _record_reply(self, response: Response) -> None:
+        response.recorded.set()
         spoken = [item.utt for item in response.items]
         for item in response.items:
             self._items.pop(item.item_id, None)
@@ -518,19 +552,97 @@ class RealtimeCallSession:
 
     # ------------------------------------------------------------------ barge-in
 
-    def _barge_in(self) -> None:
+    def _barge_in(self, answer: str | None = None) -> None:
+        """Cut the agent off; `answer`: the words the caller cut in with, a turn already committed at the model —
+        recorded after the cut reply (the conversation in the order it was heard) and answered."""
         if self.state is not State.ACTIVE:
             return
         self.stats.barge_ins += 1
-        self._spawn(self._cut(self._onset_at), "barge-in")
+        self._overlap = False
+        self._spawn(self._cut(self._onset_at, answer), "barge-in")
 
-    async def _cut(self, onset_at: float) -> None:
+    def _hold(self) -> None:
+        """Words strategy: pause the agent for the caller's speech over it (quiet at once, resumable)."""
+        if self._held_at is not None or self.state is not State.ACTIVE or not self.playout.pause():
+            return
+        now = time.monotonic()
+        self._held_at, self._overlap = now, True
+        quiet = round(max(0.0, now - self._onset_at) * 1000, 1)
+        self.barge_in_latencies.append(quiet)  # the caller hears the agent stop now, whatever the words decide
+        self._hold_info = {"onset_to_pause_ms": quiet}
+        self._spawn(self.playout.send_clear(), "pause")
+        self._spawn(self._watch_hold(now), "hold")
+
+    def _resume_held(self) -> None:
+        """The speech over the agent was no interruption: the agent goes on from where it was heard."""
+        if self._held_at is None:
+            return
+        self._hold_info["paused_ms"] = round((time.monotonic() - self._held_at) * 1000, 1)
+        self._held_at = None
+        if self.playout.paused:
+            self._spawn(self.playout.resume(), "resume")
+
+    async def _watch_hold(self, held_at: float) -> None:
+        """A held agent is never left waiting: with no transcript `decide_ms` after the caller went quiet (and the
+        server VAD's silence, before which no transcript can come) it resumes; `max_hold_ms` held cuts it."""
+        strategy = self.interruption
+        wait_s = (strategy.decide_ms + (self.config.silence_duration_ms if self.config.turn_detection == "server"
+                                        else 0)) / 1000
+        while self._held_at == held_at and self.state is State.ACTIVE:
+            await asyncio.sleep(0.05)
+            if self._held_at != held_at:
+                return
+            now = time.monotonic()
+            if now - held_at >= strategy.max_hold_ms / 1000:
+                self._barge_in()  # (quiet since the pause: `_cut` reports that, not the time held)
+                return
+            listener = self.listener
+            talking = listener.speaking and listener.silence_ms == 0
+            if not talking and now - listener.last_voiced_at >= wait_s:
+                strategy.on_timeout()
+                self._hold_info["reason"] = "no_words_in_time"
+                self._resume_held()  # the transcript, when it comes, may still cut the agent (`_judge_overlap`)
+                return
+
+    def _judge_overlap(self, item_id: str, text: str) -> None:
+        """The model's transcript of the caller's speech over the agent: a turn (cut the agent, answer it) or not
+        (the agent goes on; the item leaves the model's conversation, as it never was a turn)."""
+        self._overlap = False
+        verdict = self.interruption.on_transcript(text, final=True)
+        if verdict == NOT_AN_INTERRUPTION:
+            self._resume_held()
+            self.recorder.event("backchannel", {"words": text, "reason": self.interruption.reason or "backchannel",
+                                                **self._hold_info})
+            self._hold_info = {}
+            self._spawn(self._forget_item(item_id), "forget")
+            return
+        if self.playout.speaking or self._current is not None:
+            self._barge_in(answer=text)
+            return
+        self._on_caller_words(text)
+        if self._on_words:
+            self._spawn(self._ask_or_fall_back(), "answer")  # the agent had finished meanwhile: answer it
+
+    async def _forget_item(self, item_id: str) -> None:
+        try:
+            await self.link.delete_item(item_id)
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+
+    async def _cut(self, onset_at: float, answer: str | None = None) -> None:
         """`clear` first (the caller must hear the agent stop), then cancel the response and truncate each item cut
-        short at what its confirmed marks say was heard."""
+        short at what its confirmed marks say was heard. A held agent went quiet at its pause already."""
+        held = self._held_at is not None
+        self._held_at = None
         cut = await self.playout.clear()
-        quiet_ms = round(max(0.0, time.monotonic() - onset_at) * 1000, 1)
-        self.barge_in_latencies.append(quiet_ms)
+        if held:
+            quiet_ms = self._hold_info.get("onset_to_pause_ms", 0.0)
+        else:
+            quiet_ms = round(max(0.0, time.monotonic() - onset_at) * 1000, 1)
+            self.barge_in_latencies.append(quiet_ms)
+        hold, self._hold_info = self._hold_info, {}
         truncated = []
+        cut_responses = []
         current = self._current
         if current is not None:
             current.cancelled = True
@@ -542,6 +654,7 @@ class RealtimeCallSession:
                 if found is None:
                     continue
                 response, item = found
+                cut_responses.append(response)
                 response.cancelled = True
                 item.utt.finish()
                 received_ms = item.received_bytes // self.bridge.bytes_per_ms
@@ -552,11 +665,17 @@ class RealtimeCallSession:
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
         self.recorder.event("barge_in", {"onset_to_clear_ms": quiet_ms, "voiced_ms": self.listener.voiced_ms,
-                                         "truncated": truncated})
+                                         "truncated": truncated, **hold})
         if current is not None:
             current.done.set()  # no response.done may follow a cancel that raced its end: do not wait for it
             if self._current is current:
                 self._current = None
+        if answer is not None and self.state is State.ACTIVE and not self._falling:
+            with contextlib.suppress(TimeoutError):  # its tools may still run: the caller's turn does not wait
+                await asyncio.wait_for(asyncio.gather(*(r.recorded.wait() for r in cut_responses)), 1.0)
+            self._on_caller_words(answer)
+            self._caller_turn_ended()
+            await self._ask_or_fall_back()
 
     # ------------------------------------------------------------------ actions and the watchdog
 
@@ -638,6 +757,7 @@ class RealtimeCallSession:
         if self._falling or self.state is not State.ACTIVE:
             return
         self._falling = True
+        self._fell_back_after_s = round(time.monotonic() - self._started_at, 1)
         log.warning("call %s: realtime %s (%s): continuing on the cascaded providers", self.call_id, reason, exc)
         self.recorder.event("realtime_fallback", {"reason": reason, "provider": PROVIDER, "error": str(exc)[:300],
                                                   "turns_so_far": len(self.history)})
@@ -662,3 +782,23 @@ class RealtimeCallSession:
             return
         self.cascade = cascade
         await cascade.start()
+
+
+def billed_tokens(usage: dict) -> Counter:
+    """A `response.done` usage (`RealtimeResponseUsage`) as the token kinds `calls.costs` prices: input audio and
+    text with their cached share apart (`cached_tokens_details`), output audio and text. Missing or ill-typed
+    fields count as nothing."""
+
+    def count(parent: object, key: str) -> int:
+        value = parent.get(key) if isinstance(parent, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+    tokens: Counter = Counter()
+    given, made = usage.get("input_token_details"), usage.get("output_token_details")
+    cached = given.get("cached_tokens_details") if isinstance(given, dict) else None
+    for kind in ("audio", "text"):
+        in_cache = count(cached, f"{kind}_tokens")
+        tokens[f"{kind}_input_tokens"] += max(0, count(given, f"{kind}_tokens") - in_cache)
+        tokens[f"{kind}_cached_input_tokens"] += in_cache
+        tokens[f"{kind}_output_tokens"] += count(made, f"{kind}_tokens")
+    return +tokens

@@ -149,6 +149,9 @@ class InterruptionStrategy(ABC):
     reason: str = ""
     #: What caller speech over the agent likely is, for the STT (`STTStream.expect`): None, no expectation.
     expected: str | None = None
+    #: It needs the words of the caller's speech over the agent (`on_transcript`) to decide: a session whose words
+    #: come only after the caller's turn (a speech-to-speech model's transcription) holds the agent until then.
+    decides_on_words: bool = False
 
     def bind(self, interrupt: Callable[[], None]) -> None:
         """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later)."""
@@ -219,6 +222,8 @@ class WordsInterruption(InterruptionStrategy):
     at the caller's first pause (`on_transcript`; for Whisper a quick transcription of just the overlap, which the
     end-of-turn transcript then reuses) or peeks at while they talk.
     """
+
+    decides_on_words = True
 
     def __init__(self, lexicon: Lexicon | None = None, *, min_words: int = 2, hold_ms: int = 100,
                  fallback_ms: int = 1200, decide_ms: int = 700, max_hold_ms: int = 4000,

@@ -73,7 +73,12 @@ def test_a_realtime_call_is_answered_interrupted_with_a_truncate_and_hung_up(rea
     assert agent[-1]["text"] == agent[-1]["heard_text"] == "Goodbye!"
     assert sim["closed_by"] == "agent" and call["status"] == "completed"
     assert "realtime_fallback" not in events
-    assert events["usage"]["output_audio_tokens"] > 0
+    assert events["usage"]["audio_output_tokens"] > 0
+    # The model's tokens are in the call's cost, and no STT or TTS is billed for a call they had no part in.
+    kinds = {line["kind"]: line for line in call["cost"]["lines"]}
+    assert kinds["realtime_audio_output"]["quantity"] == events["usage"]["audio_output_tokens"]
+    assert kinds["realtime_audio_output"]["priced"] and kinds["realtime_audio_output"]["amount"] > 0
+    assert "stt" not in kinds and "tts" not in kinds
     answered = [t for t in agent if t["metrics"]]
     assert answered and all(t["metrics"]["first_frame_sent_ms"] > 0 for t in answered)
 
@@ -88,4 +93,8 @@ def test_a_refused_realtime_socket_leaves_the_call_on_the_cascaded_providers(rea
     agent = " | ".join(t["text"] for t in call["turns"] if t["role"] == "agent")
     # The demo flow greets and answers (Whisper heard the caller, eSpeak said it): no dead air.
     assert "Bright Smile Dental" in agent and "Monday to Friday" in agent
+    # The cascade's STT and TTS did the whole call: they are billed, the model that never answered is not.
+    kinds = {line["kind"]: line for line in call["cost"]["lines"]}
+    assert {"stt", "tts"} <= set(kinds) and not any(k.startswith("realtime_") for k in kinds)
+    assert kinds["tts"]["quantity"] == sum(len(t["text"]) for t in call["turns"] if t["role"] == "agent")
     assert sim["greeting_ms"] is not None

@@ -214,3 +214,36 @@ def test_the_agents_own_prompt_field_wins_and_call_variables_fill_placeholders()
 def test_an_unknown_turn_detection_is_a_clear_error():
     with pytest.raises(ValueError, match="turn_detection"):
         RealtimeConfig.from_agent(_agent(provider_options={"realtime": {"turn_detection": "psychic"}}))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_agents_knowledge_base_is_offered_to_the_model_once_it_holds_documents_and_answers():
+    import asyncio
+
+    from calls.flows.demo import DEMO_KNOWLEDGE
+    from calls.models import Agent, Workspace
+    from calls.providers.base import CallContext
+    from calls.providers.realtime.brain import RealtimeBrain
+    from knowledge.ingest import add_document
+
+    workspace = Workspace.objects.create(name="Dental", slug="dental-rt")
+    agent = Agent.objects.create(workspace=workspace, name="Sam", llm_provider="openai-realtime")
+    recorder = SimpleNamespace(sources=[])
+    recorder.note_sources = recorder.sources.extend
+
+    def bound() -> RealtimeBrain:
+        brain = RealtimeBrain.for_agent(agent, None)
+        brain.bind(CallContext(agent, None, recorder))
+        return brain
+
+    empty = bound()
+    assert [s["name"] for s in asyncio.run(empty.tools.schemas())] == ["end_call"]  # no documents: no tool
+
+    add_document(agent, DEMO_KNOWLEDGE.encode(), filename="practice.md", title="Practice information")
+    brain = bound()
+    offered = {s["name"]: s for s in asyncio.run(brain.tools.schemas())}
+    assert offered["search_knowledge"]["type"] == "function"  # the Realtime API's flat form
+    assert offered["search_knowledge"]["parameters"]["required"] == ["query"]
+    result = asyncio.run(brain.tools.run("search_knowledge", '{"query": "opening hours"}'))
+    assert json.loads(result.output)["results"] and result.action is None
+    assert recorder.sources  # the turn's sources are noted, as for the LLM brain

@@ -10,6 +10,7 @@ import pytest
 
 from calls.providers.llm.conversation import INTERRUPTED
 from calls.providers.realtime.config import RealtimeConfig
+from calls.session.settings import AgentSettings
 from tests.session.helpers import until
 from voicebot.testing.pcm import silence, voiced
 from voicebot.testing.vendors.openai_realtime import RealtimeFault, RealtimeReply
@@ -48,7 +49,12 @@ async def test_a_caller_turn_is_answered_in_the_models_audio_and_stored_with_its
     assert 0 < metrics["tts_first_audio_ms"] <= metrics["first_frame_sent_ms"]
     assert metrics["providers"]["brain"]["provider"] == "openai-realtime"
     usage = dict(call.recorder.events)["usage"]
-    assert usage["responses"] == 2 and usage["input_audio_tokens"] > 0 and usage["output_audio_tokens"] > 0
+    assert usage["responses"] == 2 and usage["audio_input_tokens"] > 0 and usage["audio_output_tokens"] > 0
+    # The same tokens go into the call's usage, for its cost (the fake reports 10 output tokens a word).
+    [stored] = [u["usage"]["realtime"] for u in call.recorder.updates if "usage" in u]
+    assert stored["model"] == "gpt-realtime" and stored["fell_back_after_s"] is None
+    spoken_words = len("Hello, this is Sam.".split()) + len("We open at nine.".split())
+    assert stored["audio_output_tokens"] + stored["text_output_tokens"] == 10 * spoken_words
     assert "realtime_fallback" not in call.kinds()
 
 
@@ -329,3 +335,86 @@ async def test_at_the_shutdown_deadline_a_realtime_call_is_hung_up_at_once_and_i
     assert await fallen.session.end_now("server-shutdown") is True  # the cascade holds the call now: it hangs up
     assert fallen.closed and {"end_reason": "server-shutdown"} in fallen.recorder.updates
     await fallen.stop()
+
+
+# Interruptions decided on words (the agents' default): the model's transcript of the speech over the agent decides.
+
+WORDS = AgentSettings(interruption="words", barge_in_min_ms=200, silence_timeout_s=60)
+
+
+async def test_with_words_interruption_a_backchannel_pauses_the_agent_which_then_goes_on_uncut(realtime):
+    realtime.transcripts.extend(["what are your hours", "uh-huh"])
+    realtime.replies.append(RealtimeReply(LONG))
+    call = Call(settings=WORDS)
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: call.session.playout.speaking, timeout=5)
+    await asyncio.sleep(1.0)
+    await call.speak(voiced(400) + silence(1200))  # "uh-huh" over the answer
+    await until(lambda: len(call.turns("agent")) == 2, timeout=15)
+    await call.stop()
+
+    conn = realtime.connections[0]
+    # The session, not the server VAD, asks for each response: a backchannel is no turn to answer.
+    assert conn.session["audio"]["input"]["turn_detection"]["create_response"] is False
+    assert "clear" in call.carrier.sequence  # the agent went quiet while the words were awaited...
+    answer = call.turns("agent")[1]
+    assert answer.text == answer.heard_text == LONG and not answer.interrupted  # ...then finished, all of it heard
+    assert "response.cancel" not in conn.kinds() and conn.truncates == []
+    assert [t.text for t in call.turns("caller")] == ["what are your hours"]
+    backchannel = dict(call.recorder.events)["backchannel"]
+    assert backchannel["words"] == "uh-huh" and backchannel["paused_ms"] > 0
+    # The "uh-huh" left the model's conversation too: the model's context is the turns, as in the call record.
+    transcribed = "conversation.item.input_audio_transcription.completed"
+    uh_huh = next(e["item_id"] for e in conn.sent if e["type"] == transcribed and e["transcript"] == "uh-huh")
+    assert conn.deleted == [uh_huh]
+    assert sum(1 for kind in conn.kinds() if kind == "response.create") == 2  # the greeting and the answer only
+
+
+async def test_with_words_interruption_real_words_over_the_agent_cut_it_truncate_and_are_answered(realtime):
+    realtime.speedup = 1.0  # the model still producing its answer when the caller cuts in: a cancel is due
+    realtime.transcripts.extend(["what are your hours", "wait, are you open on sundays"])
+    realtime.replies.extend([RealtimeReply(LONG), RealtimeReply("No, we are closed on Sundays.")])
+    call = Call(settings=WORDS)
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: call.session.playout.speaking, timeout=5)
+    await asyncio.sleep(1.5)
+    await call.speak(voiced(700) + silence(1200))
+    await until(lambda: len(call.turns("agent")) == 3, timeout=10)
+    await call.stop()
+
+    conn = realtime.connections[0]
+    assert "response.cancel" in conn.kinds()
+    [truncate] = conn.truncates
+    heard_ms = played_ms_before_clear(call) - GREETING_MS  # the pause's clear: nothing was played after it
+    assert truncate["audio_end_ms"] <= heard_ms < truncate["audio_end_ms"] + 200 + 40
+    greeting, answer, reply = call.turns("agent")
+    assert answer.interrupted and answer.heard_text and len(answer.heard_text) < len(answer.text)
+    assert reply.text == "No, we are closed on Sundays."
+    assert [t.text for t in call.turns("caller")] == ["what are your hours", "wait, are you open on sundays"]
+    barge = dict(call.recorder.events)["barge_in"]
+    assert barge["truncated"][0]["audio_end_ms"] == truncate["audio_end_ms"]
+    assert barge["onset_to_pause_ms"] == barge["onset_to_clear_ms"]  # quiet at the pause, before the words came
+    assert "backchannel" not in call.kinds()
+    # The conversation the cascade would continue from is in the order it was heard.
+    assert [m["role"] for m in call.session.history] == ["assistant", "user", "assistant", "user", "assistant"]
+    assert call.session.history[2] == {"role": "assistant", "content": f"{answer.heard_text} {INTERRUPTED}"}
+
+
+async def test_caller_frames_that_queued_up_go_to_the_model_as_one_append_in_order_and_complete(realtime):
+    from calls.pipeline.audio import ulaw_encode
+
+    realtime.trace = True  # the fake keeps each append's audio
+    call = Call()
+    await greeted(call, realtime)
+    conn = realtime.connections[0]
+    before = len(conn.append_log)
+    speech = voiced(1000)
+    call.say(speech)  # 50 frames at once, as a process that fell behind hands them over
+    await until(lambda: sum(len(a) for _, a in conn.append_log[before:]) >= len(speech) // 2, timeout=5)
+    await call.stop()
+
+    appended = [audio for _, audio in conn.append_log[before:]]
+    assert b"".join(appended) == ulaw_encode(speech)  # every byte, in order, μ-law passed through
+    assert len(appended) < 50  # fewer sends than frames

@@ -20,8 +20,8 @@ MODEL_PCM_RATE = 24000  # `audio/pcm` is 24 kHz only (`types/realtime/realtime_a
 
 
 class AudioBridge:
-    """Per call: `to_model(pcm)` -> base64 for `input_audio_buffer.append`; `from_model(b64)` -> PCM16 at the call's
-    rate for playout."""
+    """Per call: `to_model(pcm)` -> base64 for `input_audio_buffer.append` (or `model_audio` then `for_append`);
+    `from_model(b64)` -> PCM16 at the call's rate for playout."""
 
     def __init__(self, sample_rate: int, codec: str) -> None:
         self.sample_rate = sample_rate
@@ -39,8 +39,15 @@ class AudioBridge:
         self.bytes_per_ms = sample_rate * 2 // 1000  # of the PCM16 the session and playout use
 
     def to_model(self, pcm: bytes) -> str:
-        payload = self._encode(pcm) if self.passthrough else self._up.process(pcm)
-        return base64.b64encode(payload).decode("ascii")
+        return self.for_append(self.model_audio(pcm))
+
+    def model_audio(self, pcm: bytes) -> bytes:
+        """The call's PCM16 as the model's input format (bytes: consecutive frames may be joined into one append)."""
+        return self._encode(pcm) if self.passthrough else self._up.process(pcm)
+
+    @staticmethod
+    def for_append(audio: bytes) -> str:
+        return base64.b64encode(audio).decode("ascii")
 
     def from_model(self, delta: str) -> bytes:
         """Raises ValueError for bad base64 (the caller counts it as a malformed event)."""

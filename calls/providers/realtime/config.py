@@ -71,14 +71,16 @@ class RealtimeConfig:
             http_tools=list(options.get("tools") or []),
         )
 
-    def session(self, audio_format: dict, tools: list[dict]) -> dict:
-        """The `session.update` body (`RealtimeSessionCreateRequestParam`)."""
+    def session(self, audio_format: dict, tools: list[dict], respond_on_turn_end: bool = True) -> dict:
+        """The `session.update` body (`RealtimeSessionCreateRequestParam`). `respond_on_turn_end` False: the server
+        VAD ends the caller's turns but the session asks for each response itself (it first judges the words of
+        speech over the agent: a backchannel is no turn to answer)."""
         detection = None
         if self.turn_detection == "server":
-            # The model's VAD ends the caller's turn and starts the response; it does not cut its own response on
-            # speech (interrupt_response false): a cough or "uh-huh" is no interruption, and a real one is cut here,
-            # with a truncate at what the caller heard, which the server cannot know.
-            detection = {"type": "server_vad", "create_response": True, "interrupt_response": False,
+            # The model's VAD ends the caller's turn (and starts the response, unless the session does); it does not
+            # cut its own response on speech (interrupt_response false): a cough or "uh-huh" is no interruption,
+            # and a real one is cut here, with a truncate at what the caller heard, which the server cannot know.
+            detection = {"type": "server_vad", "create_response": respond_on_turn_end, "interrupt_response": False,
                          "silence_duration_ms": self.silence_duration_ms}
         return {
             "type": "realtime",

@@ -10,6 +10,12 @@ The SDK reconnects only when given `on_reconnecting`; we give none: a dropped so
 anyway, so the call moves to the cascaded providers with the conversation so far (the session does that).
 Every failure leaves here as a `ProviderError` (provider "openai-realtime").
 
+The hot path (caller audio out, server events in) uses the SDK connection's own websocket once it is open: the
+SDK's `send_raw` goes through a send queue kept for reconnection (which we never ask for) and asks anyio for the
+current task on every send — ~50 µs per append, a quarter of its cost at 20 calls (cProfile of the daphne process,
+docs/benchmarks.md "Speech-to-speech") — and `recv_bytes` logs each message. The SDK is pinned
+(requirements.txt); were the attribute gone in another version, the SDK's methods are used instead.
+
 One `AsyncOpenAI` client (per key and base URL) and one TLS context serve every call of the process: building a
 client costs ~20 ms of CPU and a TLS context ~30 ms, run synchronously on the event loop that carries every other
 call's audio — at a burst of call starts that stalled the other calls' audio by hundreds of ms (docs/benchmarks.md).
@@ -39,6 +45,7 @@ class RealtimeLink:
         self.connect_timeout_s = connect_timeout_s
         self._client: openai.AsyncOpenAI | None = None
         self._conn = None
+        self._ws = None  # the SDK connection's websockets connection, for the hot path (see the module's doc)
         self.sent_appends = 0
 
     async def open(self, session: dict) -> None:
@@ -52,6 +59,8 @@ class RealtimeLink:
             manager = self._client.realtime.connect(model=self.model, websocket_connection_options=options)
             self._conn = await asyncio.wait_for(manager.enter(), self.connect_timeout_s)
             await self._conn.session.update(session=session)
+            ws = getattr(self._conn, "_connection", None)
+            self._ws = ws if callable(getattr(ws, "send", None)) and callable(getattr(ws, "recv", None)) else None
         except TimeoutError as exc:
             raise ProviderError(f"no connection within {self.connect_timeout_s:.1f} s", provider=PROVIDER) from exc
         except Exception as exc:  # handshake refused (HTTP 4xx/5xx), connection refused, bad URL: all "no socket"
@@ -60,9 +69,10 @@ class RealtimeLink:
     async def messages(self) -> AsyncIterator[bytes]:
         """Raw server messages until the socket closes; a close the session did not ask for raises ProviderError."""
         conn = self._require()
+        ws = self._ws
         try:
             while True:
-                yield await conn.recv_bytes()
+                yield await (ws.recv(decode=False) if ws is not None else conn.recv_bytes())
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # ConnectionClosed (a drop, a server close), transport errors
@@ -96,12 +106,15 @@ class RealtimeLink:
         await self._call(lambda c: c.conversation.item.create(
             item={"type": "function_call_output", "call_id": call_id, "output": output}))
 
+    async def delete_item(self, item_id: str) -> None:
+        await self._call(lambda c: c.conversation.item.delete(item_id=item_id))
+
     async def user_text(self, text: str) -> None:
         await self._call(lambda c: c.conversation.item.create(
             item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}))
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._ws = self._conn, None, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 1.0)
@@ -116,7 +129,8 @@ class RealtimeLink:
 
     async def _send_raw(self, text: str) -> None:
         try:
-            await self._require().send_raw(text)
+            conn = self._require()
+            await (self._ws.send(text) if self._ws is not None else conn.send_raw(text))
         except ProviderError:
             raise
         except Exception as exc:

@@ -20,7 +20,8 @@ It speaks the protocol of the installed `openai` SDK (`openai/types/realtime/`),
 - `response.cancel` stops the response (`response.done` status "cancelled"); with none under way, an `error`
   (`response_cancel_not_active`), as the API does; `conversation.item.truncate` is checked (an item it sent, no
   further than the audio sent: else an `error`) and recorded, answered with `conversation.item.truncated`;
-- `conversation.item.create` (a `function_call_output`, a user message) is recorded and answered.
+- `conversation.item.create` (a `function_call_output`, a user message) and `conversation.item.delete` are
+  recorded and answered (`conversation.item.created` / `.deleted`).
 
     fake = FakeRealtime(transcripts=["what are your hours"], replies=[RealtimeReply("We open at nine.")])
     await fake.start()          # fake.base_url == "http://127.0.0.1:<port>/v1": OPENAI_BASE_URL
@@ -89,6 +90,7 @@ class RealtimeConnection:
     truncates: list[dict] = field(default_factory=list)
     cancels: int = 0
     items: list[dict] = field(default_factory=list)  # conversation.item.create items
+    deleted: list[str] = field(default_factory=list)  # conversation.item.delete item ids
     sent: list[dict] = field(default_factory=list)
     first_delta_times: list[float] = field(default_factory=list)  # monotonic send time of each response's first audio
     # With `trace`: (monotonic time, bytes) of each append received and of each response's first 20 ms of audio sent.
@@ -103,8 +105,10 @@ class RealtimeConnection:
 class FakeRealtime(FakeServer):
     def __init__(self, *, transcripts: list[str] | None = None, replies: list[RealtimeReply] | None = None,
                  api_key: str = API_KEY, ms_per_word: int = 250, speedup: float = 5.0, chunk_ms: int = 100,
-                 voice_threshold: int = 1000, default_reply: str = "Okay.", trace: bool = False) -> None:
+                 voice_threshold: int = 1000, default_reply: str = "Okay.", trace: bool = False,
+                 default_transcript: str = "") -> None:
         self.transcripts = deque(transcripts or [])
+        self.default_transcript = default_transcript  # the caller's words once `transcripts` has run out
         self.replies = deque(replies or [])
         self.api_key = api_key
         self.ms_per_word = ms_per_word
@@ -244,6 +248,10 @@ class _Session:
             await self.cancel()
         elif kind == "conversation.item.truncate":
             await self.truncate(event)
+        elif kind == "conversation.item.delete":
+            item = event.get("item_id")
+            self.conn.deleted.append(item)
+            await self.send({"type": "conversation.item.deleted", "item_id": item})
         elif kind == "conversation.item.create":
             item = dict(event.get("item") or {})
             item.setdefault("id", self.fake.new_id("item"))
@@ -287,7 +295,7 @@ class _Session:
 
     async def commit(self, item_id: str) -> None:
         await self.send({"type": "input_audio_buffer.committed", "item_id": item_id, "previous_item_id": None})
-        words = self.fake.transcripts.popleft() if self.fake.transcripts else ""
+        words = self.fake.transcripts.popleft() if self.fake.transcripts else self.fake.default_transcript
         await self.send({"type": "conversation.item.input_audio_transcription.completed", "item_id": item_id,
                          "content_index": 0, "transcript": words,
                          "usage": {"type": "duration", "seconds": round(self.buffer_ms / 1000, 1)}})
