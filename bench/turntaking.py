@@ -115,7 +115,9 @@ class Line:
 class Trial:
     """One in-process call: real session, real Whisper, real strategies, a carrier playing in real time."""
 
-    def __init__(self, greeting: str, end_of_turn: str, line: Line) -> None:
+    def __init__(self, greeting: str, end_of_turn: str, line: Line, *, brain=None, tts=None) -> None:
+        """`brain`/`tts`: the call's own (bench/stall.py: an LLM behind a fallback, the embedded voice); by default
+        the stand-ins that greet with `greeting` and answer at once."""
         from calls.providers.base import TextDelta
         from calls.providers.stt.whisper_local import WhisperSTT
         from calls.session.call_session import CallSession
@@ -136,8 +138,8 @@ class Trial:
         self.line = line
         self.carrier = PlayingCarrier()
         self.recorder = KeepingRecorder()
-        self.tts = NumberedTTS()
-        self.brain = Brain(greeting=greeting, answer="Okay.")
+        self.tts = tts or NumberedTTS()
+        self.brain = brain or Brain(greeting=greeting, answer="Okay.")
         settings = AgentSettings(interruption=AGENT_DEFAULT_INTERRUPTION, end_of_turn=end_of_turn)
 
         async def close() -> None:
@@ -267,7 +269,6 @@ def _pct(flags: list[bool]) -> float | None:
 async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -> dict:
     """`voices`, `conditions` (names, e.g. ["clean"]) and `parts` ("over": over the answer; "eot": end of turn
     and cut-offs) pick a subset while developing; the published table is the whole set."""
-    from bench.report import percentile
     from calls.providers.stt.whisper_engine import get_whisper
     from voicebot.testing.speech import active_level
 
@@ -304,6 +305,24 @@ async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -
                     trials.append({"test": "paused", "strategy": strategy, "text": f"{first} … {second}",
                                    "pause_ms": pause, "voice": voice, "condition": cond} | r)
             log(f"  {voice}, {cond}: {time.monotonic() - started:.0f} s")
+    return summarise(trials)
+
+
+#: Which trials each part of the set makes ("over": over the answer; "eot": end of turn and cut-offs).
+PART_TESTS = {"over": ("over_answer",), "eot": ("complete", "paused")}
+
+
+def merged(stored: dict | None, fresh: dict, parts) -> dict:
+    """`fresh` figures of some `parts`, with the stored run's trials of the other parts (a run of one part, e.g.
+    `--turntaking-part eot`, keeps the other's published trials), summarised again."""
+    kept = tuple(test for part, tests in PART_TESTS.items() if part not in parts for test in tests)
+    old = [t for t in (stored or {}).get("trials", []) if t.get("test") in kept]
+    return summarise(old + fresh["trials"])
+
+
+def summarise(trials: list[dict]) -> dict:
+    """The figures of a list of trials: overall, and per voice and condition."""
+    from bench.report import percentile
 
     def figures(rows: list[dict]) -> dict:
         over = [r for r in rows if r["test"] == "over_answer"]
@@ -340,6 +359,7 @@ async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -
 
 
 def run(log=print, **subset) -> dict:
+    """The whole set, or a subset (`voices`, `conditions`, `parts`: see `_measure`)."""
     return asyncio.run(_measure(log, **subset))
 
 

@@ -478,7 +478,7 @@ class CallSession:
         if self.state is not State.ACTIVE:
             self._unanswered("call-ending")  # said as the call ends (its goodbye, the stream closing): stored only
             return
-        await self._reply(UserTurn(text), timer)
+        await self._reply(UserTurn(text, caller_stopped_at=timer.last_voiced or None), timer)
 
     async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,
                      outputs: AsyncIterator[BrainOutput] | None = None) -> None:
