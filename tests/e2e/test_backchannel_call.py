@@ -10,7 +10,7 @@ pytestmark = pytest.mark.e2e
 # The espeak caller this script's timing was tuned on: with simulate_call's Piper default (sampled anew each run) the
 # "uh-huh" sometimes lands after the answer's last frame, so there is no pause to resume (seen 2 runs in 4).
 SCRIPT = (
-    "--voice", "espeak",
+    "--voice", "piper-joe",
     "--say", "What are your opening hours?",
     "--barge-in", "uh-huh",  # 700 ms into the answer
     "--say", "I would like to book an appointment",
