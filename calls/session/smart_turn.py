@@ -40,6 +40,7 @@ from ..pipeline.turns import END_OF_TURN, FRAME_MS, PAUSE, SPEAKING, SPEECH_STAR
 from ..providers.turn import smart_turn as model
 from .settings import AgentSettings
 from .turn_taking import EndOfTurnStrategy, SilenceEndOfTurn, register_end_of_turn
+from .voice_gate import GATE_DB, LevelGatedVAD
 
 log = logging.getLogger("calls.session")
 
@@ -74,6 +75,10 @@ class EndOfTurnBands:
 
 
 class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
+    # Its turns end ~100 ms into a pause, well inside a comma's (220-320 ms): "Yes." waits until 400 ms of silence
+    # before it is answered (a caller who goes on is heard 60 ms after they do).
+    short_answer_settle_ms = 400
+
     def __init__(
         self,
         sample_rate: int,
@@ -88,6 +93,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         unsure_silence_ms: int = 700,
         reask_every_ms: int = 0,
         speculate_ms: int = 100,
+        noise_gate_db: float = GATE_DB,
     ) -> None:
         """`predict` None: the silence rule at `fallback_silence_ms`. `executor` None: the event loop's default."""
         ask_after_ms = max(FRAME_MS, ask_after_ms)
@@ -106,6 +112,12 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.reask_every_ms = reask_every_ms
         self._predict = predict
         self._executor = executor
+        # Babble under the caller is heard as voice by the VAD: once they paused and the model was asked, what is
+        # far below their own level counts as silence, so the waits can run out (`voice_gate`).
+        self._gate = LevelGatedVAD(self.vad, lambda: self.tracker.speaking, noise_gate_db) if noise_gate_db > 0 \
+            else None
+        if self._gate is not None:
+            self.vad = self._gate
         # The caller's audio, all of it, into a ring of the last 8 s (a whole number of frames, so a frame never
         # wraps); `_written` counts every byte ever fed, `_start` is where the current utterance (with its
         # pre-roll) began in that count.
@@ -148,6 +160,8 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
                     self._drop_verdict()
                 self._next_ask = self.ask_after_ms
                 self.tracker.stop_ms = self._longest  # an earlier verdict was about a pause that is over
+                if self._gate is not None:
+                    self._gate.armed = False
             elif silence >= self._next_ask and self._predict is not None:
                 self._next_ask = silence + self.reask_every_ms if self.reask_every_ms > 0 else _NEVER
                 self._ask()
@@ -157,6 +171,8 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             self._next_ask = self.ask_after_ms
             self._drop_verdict()
             self.tracker.stop_ms = self._longest
+            if self._gate is not None:
+                self._gate.armed = False
         elif outcome == END_OF_TURN:  # the maximum silence, a verdict's shorter wait, or the fallback rule ended it
             self._drop_verdict()
             self.tracker.stop_ms = self._longest
@@ -177,6 +193,8 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             return  # fed outside an event loop (a synchronous test): nowhere to deliver a verdict
         pcm = self._utterance_audio()
         self._pending = True
+        if self._gate is not None:
+            self._gate.armed = True  # the caller paused: from now on the noise under them is no voice
         self._asked_at = time.monotonic()
         self.asks += 1
         future = loop.run_in_executor(self._executor, self._predict, pcm, self.sample_rate)
@@ -239,7 +257,8 @@ def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
     """The agent's smart-turn strategy. Options beyond the Agent's fields, in
     `provider_options["turn_taking"]["smart-turn"]`: `threshold` (0.5: below, incomplete), `complete_at` (0.9: at
     or above, the turn ends at once), `unsure_silence_ms` (700: the wait in between), `reask_every_ms` (0: ask once
-    a pause). A value that is not a number is ignored (a call must not fail on it)."""
+    a pause), `noise_gate_db` (14: voiced frames this far below the caller's loudest count as silence; 0: off). A
+    value that is not a number is ignored (a call must not fail on it)."""
     options = settings.turn_taking_options.get(NAME) or {}
     if not model.available():
         _say_once(f"smart-turn: no model at {model.model_path()} (make install fetches it); "
@@ -257,6 +276,7 @@ def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
         complete_at=_number(options, "complete_at", 0.9, 0.0, 1.0),
         unsure_silence_ms=int(_number(options, "unsure_silence_ms", 700, 20, 10000)),
         reask_every_ms=int(_number(options, "reask_every_ms", 0, 0, 10000)),
+        noise_gate_db=_number(options, "noise_gate_db", GATE_DB, 0.0, 60.0),
         speculate_ms=settings.speculate_ms,
     )
 

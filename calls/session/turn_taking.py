@@ -54,6 +54,10 @@ class EndOfTurnStrategy(ABC):
     """
 
     _end_turn: Callable[[], None] = staticmethod(_unbound)
+    #: A strategy that ends turns sooner than a comma's pause lasts (smart-turn) holds the answer to a short
+    #: transcript ("Yes.", `completeness.short_answer`) until the caller has been silent this long: a caller who
+    #: goes on ("Yes, that's right") is one turn. 0: answered at once.
+    short_answer_settle_ms: int = 0
 
     def bind(self, end_turn: Callable[[], None]) -> None:
         """How to end the turn from outside `feed`/`on_hint`/`on_partial`, e.g. once a model's verdict arrives.
