@@ -1,4 +1,4 @@
-"""A real call on the embedded stack (daphne on loopback, the local Whisper, espeak voices, simulate_call playing
+"""A real call on the embedded stack (daphne on loopback, the local Whisper, the agent's voice, simulate_call playing
 Twilio in real time): an "uh-huh" over the agent's answer is not an interruption, a real one is."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-# The espeak caller this script's timing was tuned on: with simulate_call's Piper default (sampled anew each run) the
-# "uh-huh" sometimes lands after the answer's last frame, so there is no pause to resume (seen 2 runs in 4).
+# The Piper caller (sampled anew each run). It once made this flaky ("uh-huh" landing after the answer's last frame,
+# 2 runs in 4): the turns before had ended inside Piper's comma pauses, so the script and the call went out of step.
+# Smart-turn's hold on short answers ("Yes," ...) and its timing made it pass 5 runs in 5 (see the report of r-eot).
 SCRIPT = (
     "--voice", "piper-joe",
     "--say", "What are your opening hours?",
