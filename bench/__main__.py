@@ -55,6 +55,11 @@ class _Load(threading.Thread):
             self.samples.append(os.getloadavg()[0])
             self._halt.wait(5)
 
+    def so_far(self) -> str:
+        """The load average while the bench ran, so far, for a scenario's section."""
+        s = sorted(self.samples) or [os.getloadavg()[0]]
+        return f"1-minute load average min {s[0]:.2f} / median {s[len(s) // 2]:.2f} / max {s[-1]:.2f} during the run"
+
     def stop(self) -> dict:
         self._halt.set()
         s = sorted(self.samples) or [os.getloadavg()[0]]
@@ -111,14 +116,14 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         data = turntaking.run(log=log, parts=parts)
         if set(parts) != set(turntaking.PART_TESTS):
             data = turntaking.merged(load_raw("turntaking"), data, parts)
-        save("turntaking", data, turntaking.markdown(data, command, machine()))
+        save("turntaking", data, turntaking.markdown(data, command, f"{machine()}; {load.so_far()}"))
         g = data["groups"]["all"]
         log(f"  false {g['false_pct']} %, missed {g['missed_pct']} %, onset->clear p95 {g['onset_to_clear_p95_ms']} ms")
 
     if "stall" in chosen:
         log("scenario stall (the agent's LLM stalls):")
         data = stall.run(log=log)
-        save("stall", data, stall.markdown(data, command, machine()))
+        save("stall", data, stall.markdown(data, command, f"{machine()}; {load.so_far()}"))
         for kind, g in data["groups"].items():
             log(f"  {kind}: silence after the turn p50 {g['after_p50_ms']} ms, max {g['after_max_ms']} ms; "
                 f"inside the answer max {g['inside_max_ms']} ms")

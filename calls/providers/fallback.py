@@ -343,7 +343,7 @@ class FallbackBrain(Brain):
             async with contextlib.aclosing(make(self.primary)) as outputs:
                 try:
                     async for out in self._in_time(outputs, self._filler_due(event)):
-                        if isinstance(out, TextDelta):
+                        if isinstance(out, TextDelta) and out.text != self.filler:  # the model's own words
                             spoke = out.text or spoke
                         yield out
                 except (ProviderError, TimeoutError) as exc:

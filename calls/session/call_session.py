@@ -313,6 +313,7 @@ class CallSession:
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
         self._overlapped = self.speaker.audible
+        self.end_of_turn.caller_over_agent(self._overlapped)
         # Over the agent a caller mostly says "uh-huh": the STT is primed for it (a hum is then no words).
         self.stt.expect(self.interruption.expected if self._overlapped else None)
         # Right after their turn ended, before they could have heard more than the first syllables of the reply:

@@ -109,6 +109,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         # The silence that ends the turn while no verdict says otherwise (a verdict may shorten it until the caller
         # speaks again).
         self._longest = self.tracker.stop_ms
+        self._over_agent = False
         self.reask_every_ms = reask_every_ms
         self._predict = predict
         self._executor = executor
@@ -134,6 +135,15 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.asks = 0
         self.last_probability: float | None = None
         self.last_latency_ms: float | None = None
+
+    def caller_over_agent(self, overlapped: bool) -> None:
+        """Over the agent's speech the model is not asked and the turn ends on the plain silence rule: the words
+        decide there (a barge-in or a backchannel), and "Tomorrow, ..." heard as a finished turn 60 ms into a
+        comma's pause would be judged on one word."""
+        self._over_agent = overlapped
+        if self._predict is not None:
+            self._longest = self.fallback_silence_ms if overlapped else self.max_silence_ms
+            self.tracker.stop_ms = self._longest
 
     @property
     def threshold(self) -> float:
@@ -162,7 +172,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
                 self.tracker.stop_ms = self._longest  # an earlier verdict was about a pause that is over
                 if self._gate is not None:
                     self._gate.armed = False
-            elif silence >= self._next_ask and self._predict is not None:
+            elif silence >= self._next_ask and self._predict is not None and not self._over_agent:
                 self._next_ask = silence + self.reask_every_ms if self.reask_every_ms > 0 else _NEVER
                 self._ask()
         elif outcome == SPEECH_START:

@@ -72,6 +72,10 @@ class EndOfTurnStrategy(ABC):
         """The STT provider's signal about the speech. True: the turn ended now (the utterance is closed)."""
         return False
 
+    def caller_over_agent(self, overlapped: bool) -> None:
+        """The utterance that just began is said over the agent's speech (True) or not. There the interruption
+        strategy decides, on the words heard at the caller's pauses: a strategy may end such a turn differently."""
+
     def on_partial(self, text: str) -> bool:
         """An interim transcript. True: the turn ended now (the utterance is closed)."""
         return False

@@ -294,3 +294,17 @@ def test_the_agents_field_names_the_strategy_and_provider_options_only_one_it_ca
     assert settings.turn_taking_options == {"smart-turn": {"threshold": 0.6}}
     agent.provider_options = {"turn_taking": {"end_of_turn": "radio", "radio": {"word": "over"}}}
     assert agent_settings(agent).end_of_turn == "radio"  # a strategy registered in code, named in the options
+
+
+@pytest.mark.asyncio
+async def test_over_the_agent_the_model_is_not_asked_and_silence_ends_the_turn(pool):
+    fake = FakeModel(0.1)
+    caller = Caller(strategy(fake, pool, fallback_silence_ms=300, max_silence_ms=1200))
+    eot = caller.strategy
+    await caller.say(voiced(100))  # the utterance began (speech start) ...
+    eot.caller_over_agent(True)  # ... over the agent's speech, the session says
+    await caller.say(voiced(500) + silence(600))
+    assert fake.asked == [] and caller.ended_by_silence == [600 + 300]
+    eot.caller_over_agent(False)  # the next one is not: asked again, the longest wait again
+    await caller.say(voiced(600) + silence(1500))
+    assert len(fake.asked) == 1 and caller.ended_by_silence == [900, 1200 + 600 + 1200]
