@@ -381,6 +381,8 @@ def _eot_reading(data: dict) -> str:
     rows = [r for r in data["trials"] if r["test"] == "complete"]
     unended = {k: [r for r in rows if r["strategy"] == k and r["end_of_turn_ms"] is None] for k in END_OF_TURN}
     where = "; ".join(f"{r['voice']}, {r['condition']}" for r in unended["smart-turn"]) or "none"
+    unanswered = {k: [r for r in rows if r["strategy"] == k and r.get("reply_ms") is None] for k in END_OF_TURN}
+    where_unanswered = "; ".join(f"{r['voice']}, {r['condition']}" for r in unanswered["smart-turn"]) or "none"
     return f"""End of turn, smart-turn (the agent default, `calls/session/smart_turn.py`): asked 60 ms into the
 caller's silence, Smart Turn's probability sets the wait — at or above 0.9 the turn ends at once, between 0.5 and
 0.9 after 700 ms of silence, below 0.5 after the agent's longest wait (1200 ms); a transcript that then reads
@@ -392,7 +394,10 @@ reply p50 {_f(t.get('reply_p50_ms'))} / {_f(s.get('reply_p50_ms'))} ms (smart-tu
 Cut off mid-sentence: {_f(t['cut_off_pct'], ' %')} of {t['paused_n']} with smart-turn (goal ≤ 5 %:
 {_met(t['cut_off_pct'], GOALS['cut_off_pct'])}), {_f(s['cut_off_pct'], ' %')} with the silence rule. Complete turns
 not ended within 2.5 s: {len(unended['smart-turn'])} of {t['complete_n']} with smart-turn ({where}),
-{len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if unended['smart-turn'] else ''}."""
+{len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if unended['smart-turn'] else ''}. Complete
+turns with no reply heard within 2.5 s: {len(unanswered['smart-turn'])} with smart-turn ({where_unanswered}),
+{len(unanswered['silence+provider'])} with the silence rule. (A turn ended just before the last loud sample of the
+sentence counts as "not ended"; its reply column shows it answered.)"""
 
 
 def markdown(data: dict, command: str, machine: str) -> str:
