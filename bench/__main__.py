@@ -8,7 +8,9 @@
 Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), loaded
 (embedded-stack calls with both cores kept busy: no turn may be lost), turntaking (backchannels, noises,
 interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean and in noise, through a real
-in-process session with the local Whisper; ~10 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
+in-process session with the local Whisper; ~10 min; `--turntaking-part over|eot` runs one part and keeps the other's
+stored trials), stall (dead air when the agent's LLM stalls before or in the middle of its answer, bench/stall.py;
+~2 min), overhead (synthetic 100/200/150 ms providers, 1..150 calls, plus
 local endpointing), bargein (from the same calls), capacity (ramp until p99 > 300 ms or anything is lost, on
 several server set-ups), admission (twice the configured capacity), webhook (signed requests/s), pipecat (the
 same callers against a minimal Pipecat bot), telemetry (tracing and metrics on vs off, bench/telemetry.py), realtime
@@ -30,13 +32,13 @@ import time
 
 import django
 
-from . import callwer, embedded, loaded, perframe, realtime, telemetry, turntaking
+from . import callwer, embedded, loaded, perframe, realtime, stall, telemetry, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "callwer", "overhead", "bargein", "capacity", "admission",
+SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "stall", "callwer", "overhead", "bargein", "capacity", "admission",
              "webhook", "pipecat", "telemetry", "realtime")
 
 
@@ -53,6 +55,11 @@ class _Load(threading.Thread):
             self.samples.append(os.getloadavg()[0])
             self._halt.wait(5)
 
+    def so_far(self) -> str:
+        """The load average while the bench ran, so far, for a scenario's section."""
+        s = sorted(self.samples) or [os.getloadavg()[0]]
+        return f"1-minute load average min {s[0]:.2f} / median {s[len(s) // 2]:.2f} / max {s[-1]:.2f} during the run"
+
     def stop(self) -> dict:
         self._halt.set()
         s = sorted(self.samples) or [os.getloadavg()[0]]
@@ -63,6 +70,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=(
         "Measure latency, barge-in, capacity and more on this machine; writes docs/benchmarks.md."))
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default: all")
+    p.add_argument("--turntaking-part", action="append", choices=tuple(turntaking.PART_TESTS),
+                   help="turntaking: only this part (repeatable; the other's stored trials are kept)")
     p.add_argument("--calls", type=int, default=5, help="embedded: calls in sequence (5 calls = 25 turns)")
     p.add_argument("--max-calls", type=int, default=400, help="largest concurrency any ramp may reach")
     p.add_argument("--loadgens", type=int, default=1, help="load-generator processes")
@@ -77,7 +86,7 @@ def log(message: str) -> None:
 
 
 def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int, loadgens: int,
-            admission_limit: int) -> None:
+            admission_limit: int, turntaking_parts: list[str] | None = None) -> None:
     chosen = list(scenario or SCENARIOS)
     load = _Load()
     load.start()
@@ -103,10 +112,21 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
 
     if "turntaking" in chosen:
         log("scenario turntaking:")
-        data = turntaking.run(log=log)
-        save("turntaking", data, turntaking.markdown(data, command, machine()))
+        parts = tuple(turntaking_parts or turntaking.PART_TESTS)
+        data = turntaking.run(log=log, parts=parts)
+        if set(parts) != set(turntaking.PART_TESTS):
+            data = turntaking.merged(load_raw("turntaking"), data, parts)
+        save("turntaking", data, turntaking.markdown(data, command, f"{machine()}; {load.so_far()}"))
         g = data["groups"]["all"]
         log(f"  false {g['false_pct']} %, missed {g['missed_pct']} %, onset->clear p95 {g['onset_to_clear_p95_ms']} ms")
+
+    if "stall" in chosen:
+        log("scenario stall (the agent's LLM stalls):")
+        data = stall.run(log=log)
+        save("stall", data, stall.markdown(data, command, f"{machine()}; {load.so_far()}"))
+        for kind, g in data["groups"].items():
+            log(f"  {kind}: silence after the turn p50 {g['after_p50_ms']} ms, max {g['after_max_ms']} ms; "
+                f"inside the answer max {g['inside_max_ms']} ms")
 
     if "callwer" in chosen:
         log("scenario callwer:")
@@ -229,7 +249,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     # What the report says was run: `make bench` for the full default run, else this command line.
     command = "make bench" if not args.scenario and args.max_calls == 400 else f"python -m bench {' '.join(argv)}"
-    measure(command, args.scenario, args.calls, args.max_calls, args.loadgens, args.admission_limit)
+    measure(command, args.scenario, args.calls, args.max_calls, args.loadgens, args.admission_limit,
+            args.turntaking_part)
 
 
 if __name__ == "__main__":

@@ -45,3 +45,23 @@ async def test_a_backchannel_resumes_and_an_interruption_cuts_through_the_real_s
     wait = await turntaking._over_the_answer(bytes(1600) + turntaking._trimmed("Wait.", "piper-joe"), line,
                                              "interruption")
     assert wait["barge_in"] and wait["onset_to_clear_ms"] <= 250, wait
+
+
+def _trial(test: str, **extra) -> dict:
+    base = {"test": test, "voice": "piper-joe", "condition": "clean", "strategy": "smart-turn", "kind": "backchannel",
+            "barge_in": False, "holds": 1, "onset_to_quiet_ms": 90.0, "end_of_turn_ms": 150.0, "reply_ms": 300.0,
+            "cut_off": False, "text": "x"}
+    return base | extra
+
+
+def test_a_run_of_one_part_keeps_the_other_parts_stored_trials():
+    stored = {"trials": [_trial("over_answer", barge_in=True), _trial("complete", end_of_turn_ms=900.0),
+                         _trial("paused", cut_off=True)]}
+    fresh = {"trials": [_trial("complete", end_of_turn_ms=120.0), _trial("paused", cut_off=False)]}
+    data = turntaking.merged(stored, fresh, ("eot",))
+    tests = sorted(t["test"] for t in data["trials"])
+    assert tests == ["complete", "over_answer", "paused"]  # the stored "over" trial kept, the stored eot ones not
+    g = data["groups"]["all"]
+    assert g["false_pct"] == 100.0 and g["smart-turn"]["end_of_turn_p50_ms"] == 120.0
+    assert g["smart-turn"]["cut_off_pct"] == 0.0
+    assert turntaking.merged(None, fresh, ("eot",))["trials"] == fresh["trials"]

@@ -157,6 +157,10 @@ BrainOutput = TextDelta | EndCall | Transfer | StillWorking | ToolUsed
 @dataclass(slots=True)
 class UserTurn:
     text: str
+    #: `time.monotonic()` of the caller's last voiced frame (None: not known). The caller's silence is counted
+    #: from there: a brain wrapper may say a filler before it grows too long (`FallbackBrain`). Timing, not content:
+    #: two turns with the same words are equal.
+    caller_stopped_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

@@ -32,6 +32,9 @@ from .registry import provider_class
 FailureReporter = Callable[[str, ProviderError], None]
 EMBEDDED = {"stt": "whisper", "tts": "espeak", "brain": "flow"}
 EMBEDDED_VOICE = "piper"  # the embedded default voice, above the last-resort espeak
+#: How long the LLM may say nothing (before its first output, or between two) before the fallback line and brain:
+#: with the end of turn and the transcript before it, the caller's silence stays under 1.5 s (bench/stall.py).
+BRAIN_FIRST_OUTPUT_S = 1.1
 
 
 @dataclass
@@ -72,7 +75,7 @@ def build_providers(agent, sample_rate: int, state: BrainState | None,
     if agent.llm_provider != EMBEDDED["brain"]:
         secondary = None if fb.get("brain", "flow") == "end" else embedded_brain(agent, None)
         brain = FallbackBrain(brain, secondary, reporter("brain"),
-                              first_output_s=float(fb.get("brain_first_output_s", 1.1)),
+                              first_output_s=float(fb.get("brain_first_output_s", BRAIN_FIRST_OUTPUT_S)),
                               line=fb.get("line"), max_failures=int(fb.get("max_failures", 2)))
     return CallProviders(stt=stt, tts=tts, brain=brain, fallback_tts=fallback_tts)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 
@@ -26,6 +27,7 @@ from .base import (
     STTStream,
     TextDelta,
     TTSProvider,
+    UserTurn,
 )
 
 log = logging.getLogger("calls.providers.fallback")
@@ -33,6 +35,13 @@ log = logging.getLogger("calls.providers.fallback")
 OnFailure = Callable[[ProviderError], None]
 BRAIN_FALLBACK_LINE = "Sorry, I'm having some trouble on my end. "
 BRAIN_END_LINE = "I'm sorry, I'm having technical difficulties. Please call back a little later. Goodbye! "
+BRAIN_FILLER_LINE = "One moment. "
+#: The caller's silence after their turn may not exceed 1.5 s. If the LLM has said nothing this long after the
+#: caller's last voiced frame, a filler is said (it takes the TTS ~0.2-0.4 s to be heard); the LLM keeps its
+#: `first_output_s` from the request before it counts as failed.
+FILLER_AFTER_S = 1.1
+#: ... but the LLM always gets this long from the request first (the turn's transcript may have been slow).
+FILLER_NOT_BEFORE_S = 0.35
 
 
 class _Failures:
@@ -267,12 +276,20 @@ class FallbackBrain(Brain):
     its answer for as long (no output within `first_output_s` of the last one); then the caller hears `line` and the
     secondary takes the turn — a brain (e.g. the agent's flow), or, with `secondary=None`, a polite goodbye and
     hang-up. What the primary said before it stalled has been said (the speaker flushes a half sentence when the
-    stream goes quiet)."""
+    stream goes quiet).
+
+    A caller's turn (`UserTurn.caller_stopped_at`) that the primary has not begun to answer `filler_after_s` after
+    the caller stopped gets `filler` first ("One moment."), so the caller's silence stays within the 1.5 s budget
+    even while the primary still has time left; a filler is no failure (a slow model is not a broken one)."""
 
     def __init__(self, primary: Brain, secondary: Brain | None, on_failure: OnFailure | None = None, *,
-                 first_output_s: float = 1.5, line: str | None = None, max_failures: int = 2) -> None:
+                 first_output_s: float = 1.5, line: str | None = None, max_failures: int = 2,
+                 filler_after_s: float | None = FILLER_AFTER_S, filler: str = BRAIN_FILLER_LINE) -> None:
+        """`filler_after_s` None: no filler."""
         self.primary, self.secondary = primary, secondary
         self.first_output_s = first_output_s
+        self.filler_after_s = filler_after_s
+        self.filler = filler
         self.line = line or (BRAIN_FALLBACK_LINE if secondary is not None else BRAIN_END_LINE)
         self.failures = _Failures(on_failure, max_failures)
         self._last: Brain = primary
@@ -325,8 +342,8 @@ class FallbackBrain(Brain):
             spoke = ""
             async with contextlib.aclosing(make(self.primary)) as outputs:
                 try:
-                    async for out in self._in_time(outputs):
-                        if isinstance(out, TextDelta):
+                    async for out in self._in_time(outputs, self._filler_due(event)):
+                        if isinstance(out, TextDelta) and out.text != self.filler:  # the model's own words
                             spoke = out.text or spoke
                         yield out
                 except (ProviderError, TimeoutError) as exc:
@@ -342,16 +359,46 @@ class FallbackBrain(Brain):
         async for out in self._secondary(make, event):
             yield out
 
-    async def _in_time(self, outputs: AsyncIterator[BrainOutput]) -> AsyncIterator[BrainOutput]:
+    def _filler_due(self, event: BrainInput | None) -> float | None:
+        """When (`time.monotonic()`) the filler is due if the primary has said nothing by then; None: no filler."""
+        stopped = event.caller_stopped_at if isinstance(event, UserTurn) else None
+        if self.filler_after_s is None or stopped is None:
+            return None
+        return max(stopped + self.filler_after_s, time.monotonic() + FILLER_NOT_BEFORE_S)
+
+    async def _in_time(self, outputs: AsyncIterator[BrainOutput],
+                       filler_due: float | None = None) -> AsyncIterator[BrainOutput]:
         """The primary's outputs, each due within `first_output_s` of the one before (of the request, for the first):
         a stall before the first token and one in the middle of the answer cost the caller the same silence at most.
-        `StillWorking` (the brain waits on a tool) extends the next deadline by its grace; it is not passed on."""
+        `StillWorking` (the brain waits on a tool) extends the next deadline by its grace; it is not passed on.
+        Nothing at all by `filler_due`: the filler, and the primary goes on to its deadline."""
         grace = 0.0
         while True:
+            deadline = time.monotonic() + self.first_output_s + grace
+            step = asyncio.ensure_future(anext(outputs))
             try:
-                out = await asyncio.wait_for(anext(outputs), self.first_output_s + grace)
+                while not step.done():
+                    until = deadline if filler_due is None else min(deadline, filler_due)
+                    await asyncio.wait((step,), timeout=max(0.0, until - time.monotonic()))
+                    if step.done():
+                        break
+                    if filler_due is not None and time.monotonic() < deadline:
+                        filler_due = None
+                        yield TextDelta(self.filler)
+                    elif time.monotonic() >= deadline:
+                        raise TimeoutError
+            except BaseException:
+                # A stall, or the reply cut (a barge-in closes this generator): the pending read ends before the
+                # stream is closed (closing a generator that is still running fails).
+                step.cancel()
+                with contextlib.suppress(BaseException):
+                    await step
+                raise
+            try:
+                out = step.result()
             except StopAsyncIteration:
                 return
+            filler_due = None  # the answer has begun
             if isinstance(out, StillWorking):
                 grace = out.grace_s
                 continue

@@ -50,7 +50,7 @@ from ..providers.base import (
 from ..recorder import CallRecorder
 from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
 from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE, TRANSFER_FAILED_LINE
-from .completeness import unfinished
+from .completeness import short_answer, unfinished
 from .settings import AgentSettings
 from .speaker import Speaker
 from .tasks import CallTasks
@@ -313,6 +313,7 @@ class CallSession:
         self._onset_at = self.speech_started_at - self.end_of_turn.voiced_ms / 1000
         self._utterance += 1
         self._overlapped = self.speaker.audible
+        self.end_of_turn.caller_over_agent(self._overlapped)
         # Over the agent a caller mostly says "uh-huh": the STT is primed for it (a hum is then no words).
         self.stt.expect(self.interruption.expected if self._overlapped else None)
         # Right after their turn ended, before they could have heard more than the first syllables of the reply:
@@ -410,13 +411,20 @@ class CallSession:
     async def _goes_on(self, text: str, gen: int, voiced_at: float) -> bool:
         """The turn's words read unfinished ("my number is five five five", `completeness`): before answering,
         wait for the caller to go on, up to the agent's maximum end-of-turn silence after their last voiced frame.
-        True: they did (this turn is not answered; it joins their next one)."""
+        True: they did (this turn is not answered; it joins their next one).
+        A short answer ("Yes.", "No.") after a turn the strategy ended early is held until the caller has been
+        silent the strategy's `short_answer_settle_ms`: it is often "Yes, that's right" with a comma's pause."""
         why = unfinished(text, self.cfg.language) if self._check_words else None
-        if why is None or self.state is not State.ACTIVE:
+        if self.state is not State.ACTIVE:
             return False
-        self.stats.unfinished += 1
-        log.debug("call %s: %r reads unfinished (%s): waiting for more", self.call_id, text[-60:], why)
-        deadline = voiced_at + self.cfg.end_of_turn_max_silence_ms / 1000
+        if why is not None:
+            self.stats.unfinished += 1
+            log.debug("call %s: %r reads unfinished (%s): waiting for more", self.call_id, text[-60:], why)
+            deadline = voiced_at + self.cfg.end_of_turn_max_silence_ms / 1000
+        elif self._check_words and self.end_of_turn.short_answer_settle_ms and short_answer(text):
+            deadline = voiced_at + self.end_of_turn.short_answer_settle_ms / 1000
+        else:
+            return False
         while time.monotonic() < deadline and self.state is State.ACTIVE and not self._caller_went_on(gen):
             await asyncio.sleep(0.02)
         return self._caller_went_on(gen)
@@ -478,7 +486,7 @@ class CallSession:
         if self.state is not State.ACTIVE:
             self._unanswered("call-ending")  # said as the call ends (its goodbye, the stream closing): stored only
             return
-        await self._reply(UserTurn(text), timer)
+        await self._reply(UserTurn(text, caller_stopped_at=timer.last_voiced or None), timer)
 
     async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,
                      outputs: AsyncIterator[BrainOutput] | None = None) -> None:

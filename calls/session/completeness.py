@@ -51,6 +51,18 @@ _NUMBER_WORDS = {"zero": 1, "oh": 1, "one": 1, "two": 1, "three": 1, "four": 1, 
 PHONE_DIGITS = 7  # fewer after a number cue: the number is still being said
 
 
+#: A transcript of this many words or fewer is a short answer ("Yes.", "No.", "Okay, sure."): finished as often as
+#: not, but also how "Yes, that's right" and "No, that's all" begin, with a comma's pause (220-320 ms in Piper's
+#: speech) that a turn model hears as the end.
+SHORT_ANSWER_WORDS = 2
+
+
+def short_answer(text: str) -> bool:
+    """Whether `text` is a short answer that the caller may go on from (not a question)."""
+    text = text.strip()
+    return bool(text) and not text.endswith("?") and 0 < len(tokens(text)) <= SHORT_ANSWER_WORDS
+
+
 def _lang(language: str) -> str:
     return (language or "en").split("-")[0].split("_")[0].lower()
 

@@ -23,7 +23,7 @@ from .call_session import CallSession
 from .realtime_factory import build_realtime_session, is_speech_to_speech
 from .realtime_session import RealtimeCallSession
 from .settings import AgentSettings
-from .turn_taking import AGENT_DEFAULT_INTERRUPTION, DEFAULT_END_OF_TURN, end_of_turn_for, interruption_for
+from .turn_taking import AGENT_DEFAULT_END_OF_TURN, AGENT_DEFAULT_INTERRUPTION, end_of_turn_for, interruption_for
 
 
 def agent_settings(agent: Agent) -> AgentSettings:
@@ -36,7 +36,7 @@ def agent_settings(agent: Agent) -> AgentSettings:
     turn_taking = dict(options.get("turn_taking") or {})
     stt_options = options.get("stt") if isinstance(options.get("stt"), dict) else {}
     named = turn_taking.pop("end_of_turn", None)
-    end_of_turn = agent.end_of_turn or DEFAULT_END_OF_TURN
+    end_of_turn = agent.end_of_turn or AGENT_DEFAULT_END_OF_TURN
     if named and named not in _END_OF_TURN_CHOICES:
         end_of_turn = named
     return AgentSettings(

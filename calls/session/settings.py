@@ -26,6 +26,6 @@ class AgentSettings:
     # endpointing as its backstop) lets pass before ending the turn; and the short silence after which the
     # smart-turn model is asked.
     end_of_turn_max_silence_ms: int = 1200
-    smart_turn_silence_ms: int = 120
+    smart_turn_silence_ms: int = 60
     interruption: str = "voiced-time"
     turn_taking_options: dict = field(default_factory=dict)

@@ -1,14 +1,22 @@
 """The "smart-turn" end-of-turn strategy: a short silence asks a turn model whether the caller is done.
 
-Our VAD tracks the caller as for the silence rule. When they have been silent `ask_after_ms` (120 ms by default),
-the strategy hands the last (up to) 8 s of the utterance to the model on a worker thread (never on the event
-loop) and goes on listening:
+Our VAD tracks the caller as for the silence rule. When they have been silent `ask_after_ms` (the agent's
+`smart_turn_silence_ms`, 60 ms by default), the strategy hands the last (up to) 8 s of the utterance to the model on a
+worker thread (never on the event loop) and goes on listening. What the verdict does depends on how sure the model
+is, not only on its bit (`EndOfTurnBands`):
 
-- "complete" (probability >= `threshold`): the turn ends as soon as the verdict arrives, ~150-200 ms after the
-  caller stopped instead of the silence rule's 300 ms;
-- "incomplete" ("my number is five five five ..."): nothing happens; the turn ends when the caller has been
-  silent `max_silence_ms` (1.2 s by default), or on a later "complete" when `reask_every_ms` asks again;
-- the caller speaks again before the verdict: it is dropped (a new pause asks afresh).
+- sure it is complete (p >= `complete_at`, 0.9): the turn ends as soon as the verdict arrives, ~100-150 ms after
+  the caller stopped instead of the silence rule's 300 ms;
+- unsure (`threshold` <= p < `complete_at`): the turn ends after `unsure_silence_ms` of silence (700 ms). Half
+  sentences said in noise ("I would like to book an ...") mostly land here: Smart Turn hears many of them as
+  complete, but rarely with the confidence of a finished sentence, and the longer wait lets the caller go on;
+- incomplete (p < `threshold`, 0.5, "my number is five five five ..."): the turn ends when the caller has been
+  silent `max_silence_ms` (1.2 s by default), or on a later verdict when `reask_every_ms` asks again;
+- the caller speaks again before the verdict: it is dropped (a new pause asks afresh), and the wait is the
+  maximum again until the next verdict.
+
+The words have their say after the turn ended: a transcript that reads unfinished (`completeness`) still waits for
+the caller to go on, up to the maximum silence (`CallSession._goes_on`).
 
 A verdict that comes late (a busy machine) is never waited for: the maximum silence ends the turn regardless.
 Without the model (its file missing, or it failed to load or run) the strategy is the plain silence rule at the
@@ -25,12 +33,14 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from functools import partial
 
 from ..pipeline.turns import END_OF_TURN, FRAME_MS, PAUSE, SPEAKING, SPEECH_START, TurnDetector
 from ..providers.turn import smart_turn as model
 from .settings import AgentSettings
 from .turn_taking import EndOfTurnStrategy, SilenceEndOfTurn, register_end_of_turn
+from .voice_gate import GATE_DB, LevelGatedVAD
 
 log = logging.getLogger("calls.session")
 
@@ -42,7 +52,33 @@ _NEVER = 1 << 30
 Predict = Callable[[bytes, int], float]
 
 
+@dataclass(frozen=True)
+class EndOfTurnBands:
+    """What the model's probability means for the wait: the silence (ms since the caller's last voiced frame)
+    after which the turn ends. A small policy of its own, so another mapping can replace it.
+
+    Why bands, not one threshold: over the turn-taking bench's voices and noises (docs/benchmarks.md), Smart Turn
+    gives finished sentences p >= 0.9 about 100 ms into the silence in nearly every case, while the half sentences
+    it misjudges ("I would like to book an", in pink noise) come out between 0.5 and 0.9. Ending at once only
+    above 0.9 keeps complete turns fast; the middle band waits long enough for a caller who pauses to go on."""
+
+    complete_at: float = 0.9  # at or above: the turn ends now
+    threshold: float = 0.5  # below: incomplete, the agent's maximum silence
+    unsure_silence_ms: int = 700  # in between
+
+    def wait_ms(self, probability: float, max_silence_ms: int) -> int:
+        if probability >= self.complete_at:
+            return 0
+        if probability >= self.threshold:
+            return min(self.unsure_silence_ms, max_silence_ms)
+        return max_silence_ms
+
+
 class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
+    # Its turns end ~100 ms into a pause, well inside a comma's (220-320 ms): "Yes." waits until 400 ms of silence
+    # before it is answered (a caller who goes on is heard 60 ms after they do).
+    short_answer_settle_ms = 400
+
     def __init__(
         self,
         sample_rate: int,
@@ -53,8 +89,11 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         max_silence_ms: int = 1200,
         fallback_silence_ms: int = 300,
         threshold: float = 0.5,
+        complete_at: float = 0.9,
+        unsure_silence_ms: int = 700,
         reask_every_ms: int = 0,
         speculate_ms: int = 100,
+        noise_gate_db: float = GATE_DB,
     ) -> None:
         """`predict` None: the silence rule at `fallback_silence_ms`. `executor` None: the event loop's default."""
         ask_after_ms = max(FRAME_MS, ask_after_ms)
@@ -65,10 +104,21 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.ask_after_ms = ask_after_ms
         self.max_silence_ms = max_silence_ms
         self.fallback_silence_ms = fallback_silence_ms
-        self.threshold = threshold
+        self.bands = EndOfTurnBands(complete_at=max(threshold, complete_at), threshold=threshold,
+                                    unsure_silence_ms=unsure_silence_ms)
+        # The silence that ends the turn while no verdict says otherwise (a verdict may shorten it until the caller
+        # speaks again).
+        self._longest = self.tracker.stop_ms
+        self._over_agent = False
         self.reask_every_ms = reask_every_ms
         self._predict = predict
         self._executor = executor
+        # Babble under the caller is heard as voice by the VAD: once they paused and the model was asked, what is
+        # far below their own level counts as silence, so the waits can run out (`voice_gate`).
+        self._gate = LevelGatedVAD(self.vad, lambda: self.tracker.speaking, noise_gate_db) if noise_gate_db > 0 \
+            else None
+        if self._gate is not None:
+            self.vad = self._gate
         # The caller's audio, all of it, into a ring of the last 8 s (a whole number of frames, so a frame never
         # wraps); `_written` counts every byte ever fed, `_start` is where the current utterance (with its
         # pre-roll) began in that count.
@@ -85,6 +135,19 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.asks = 0
         self.last_probability: float | None = None
         self.last_latency_ms: float | None = None
+
+    def caller_over_agent(self, overlapped: bool) -> None:
+        """Over the agent's speech the model is not asked and the turn ends on the plain silence rule: the words
+        decide there (a barge-in or a backchannel), and "Tomorrow, ..." heard as a finished turn 60 ms into a
+        comma's pause would be judged on one word."""
+        self._over_agent = overlapped
+        if self._predict is not None:
+            self._longest = self.fallback_silence_ms if overlapped else self.max_silence_ms
+            self.tracker.stop_ms = self._longest
+
+    @property
+    def threshold(self) -> float:
+        return self.bands.threshold
 
     @property
     def model_in_use(self) -> bool:
@@ -106,7 +169,10 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
                 if self._pending:
                     self._drop_verdict()
                 self._next_ask = self.ask_after_ms
-            elif silence >= self._next_ask and self._predict is not None:
+                self.tracker.stop_ms = self._longest  # an earlier verdict was about a pause that is over
+                if self._gate is not None:
+                    self._gate.armed = False
+            elif silence >= self._next_ask and self._predict is not None and not self._over_agent:
                 self._next_ask = silence + self.reask_every_ms if self.reask_every_ms > 0 else _NEVER
                 self._ask()
         elif outcome == SPEECH_START:
@@ -114,8 +180,12 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             self._start = self._written - n * (1 + len(self.preroll))
             self._next_ask = self.ask_after_ms
             self._drop_verdict()
-        elif outcome == END_OF_TURN:  # the maximum silence (or the fallback rule) ended it
+            self.tracker.stop_ms = self._longest
+            if self._gate is not None:
+                self._gate.armed = False
+        elif outcome == END_OF_TURN:  # the maximum silence, a verdict's shorter wait, or the fallback rule ended it
             self._drop_verdict()
+            self.tracker.stop_ms = self._longest
         return outcome
 
     # ------------------------------------------------------------------ the model, off the frame path
@@ -133,6 +203,8 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             return  # fed outside an event loop (a synchronous test): nowhere to deliver a verdict
         pcm = self._utterance_audio()
         self._pending = True
+        if self._gate is not None:
+            self._gate.armed = True  # the caller paused: from now on the noise under them is no voice
         self._asked_at = time.monotonic()
         self.asks += 1
         future = loop.run_in_executor(self._executor, self._predict, pcm, self.sample_rate)
@@ -162,16 +234,24 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.last_latency_ms = (time.monotonic() - self._asked_at) * 1000
         log.debug("smart-turn: p(complete)=%.2f after %.0f ms of silence (%.0f ms to answer)", probability,
                   self.tracker.silence_ms, self.last_latency_ms)
-        if probability >= self.threshold and self.tracker.speaking:
+        if not self.tracker.speaking:
+            return
+        wait = self.bands.wait_ms(probability, self.max_silence_ms)
+        if wait <= self.tracker.silence_ms:
             self.end_utterance()
+            self.tracker.stop_ms = self._longest
             self._end_turn()
+        else:
+            # The frame path ends the turn on that silence (sooner than the maximum when unsure) unless the caller
+            # speaks again first (a voiced frame puts the maximum back).
+            self.tracker.stop_ms = wait
 
     def _fall_back(self, error: BaseException) -> None:
         """The model cannot run: from now on this call's turns end on the plain silence rule."""
         _say_once(f"smart-turn model failed ({error!r}); ending turns on {self.fallback_silence_ms} ms of silence")
         self._predict = None
         self._pending = False
-        self.tracker.stop_ms = self.fallback_silence_ms
+        self._longest = self.tracker.stop_ms = self.fallback_silence_ms
 
 
 _said: set[str] = set()
@@ -185,7 +265,10 @@ def _say_once(message: str) -> None:
 
 def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
     """The agent's smart-turn strategy. Options beyond the Agent's fields, in
-    `provider_options["turn_taking"]["smart-turn"]`: `threshold` (0.5), `reask_every_ms` (0: ask once a pause)."""
+    `provider_options["turn_taking"]["smart-turn"]`: `threshold` (0.5: below, incomplete), `complete_at` (0.9: at
+    or above, the turn ends at once), `unsure_silence_ms` (700: the wait in between), `reask_every_ms` (0: ask once
+    a pause), `noise_gate_db` (14: voiced frames this far below the caller's loudest count as silence; 0: off). A
+    value that is not a number is ignored (a call must not fail on it)."""
     options = settings.turn_taking_options.get(NAME) or {}
     if not model.available():
         _say_once(f"smart-turn: no model at {model.model_path()} (make install fetches it); "
@@ -199,10 +282,21 @@ def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
         ask_after_ms=settings.smart_turn_silence_ms,
         max_silence_ms=settings.end_of_turn_max_silence_ms,
         fallback_silence_ms=settings.end_of_turn_silence_ms,
-        threshold=float(options.get("threshold", 0.5)),
-        reask_every_ms=int(options.get("reask_every_ms", 0)),
+        threshold=_number(options, "threshold", 0.5, 0.0, 1.0),
+        complete_at=_number(options, "complete_at", 0.9, 0.0, 1.0),
+        unsure_silence_ms=int(_number(options, "unsure_silence_ms", 700, 20, 10000)),
+        reask_every_ms=int(_number(options, "reask_every_ms", 0, 0, 10000)),
+        noise_gate_db=_number(options, "noise_gate_db", GATE_DB, 0.0, 60.0),
         speculate_ms=settings.speculate_ms,
     )
+
+
+def _number(options: dict, key: str, default: float, low: float, high: float) -> float:
+    try:
+        return min(high, max(low, float(options.get(key, default))))
+    except (TypeError, ValueError):
+        _say_once(f"smart-turn option {key}={options.get(key)!r} is not a number: using {default}")
+        return default
 
 
 register_end_of_turn(NAME, build)

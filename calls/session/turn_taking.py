@@ -54,6 +54,10 @@ class EndOfTurnStrategy(ABC):
     """
 
     _end_turn: Callable[[], None] = staticmethod(_unbound)
+    #: A strategy that ends turns sooner than a comma's pause lasts (smart-turn) holds the answer to a short
+    #: transcript ("Yes.", `completeness.short_answer`) until the caller has been silent this long: a caller who
+    #: goes on ("Yes, that's right") is one turn. 0: answered at once.
+    short_answer_settle_ms: int = 0
 
     def bind(self, end_turn: Callable[[], None]) -> None:
         """How to end the turn from outside `feed`/`on_hint`/`on_partial`, e.g. once a model's verdict arrives.
@@ -67,6 +71,10 @@ class EndOfTurnStrategy(ABC):
     def on_hint(self, hint: SpeechHint) -> bool:
         """The STT provider's signal about the speech. True: the turn ended now (the utterance is closed)."""
         return False
+
+    def caller_over_agent(self, overlapped: bool) -> None:
+        """The utterance that just began is said over the agent's speech (True) or not. There the interruption
+        strategy decides, on the words heard at the caller's pauses: a strategy may end such a turn differently."""
 
     def on_partial(self, text: str) -> bool:
         """An interim transcript. True: the turn ended now (the utterance is closed)."""
@@ -111,6 +119,10 @@ END_OF_TURN_STRATEGIES: dict[str, Callable[[AgentSettings, int], EndOfTurnStrate
     "provider": _silence(ProviderEndOfTurn, backstop=True),
 }
 DEFAULT_END_OF_TURN = "silence+provider"
+#: What a new agent gets (the Agent model's default, and `factory.agent_settings` for an agent that names none):
+#: smart-turn, registered by `calls.session.smart_turn` (the silence rule when its model is missing). Measured in
+#: docs/benchmarks.md ("Turn-taking with human-like callers"). Bare `AgentSettings` keep the silence rule.
+AGENT_DEFAULT_END_OF_TURN = "smart-turn"
 
 
 def register_end_of_turn(name: str, build: Callable[[AgentSettings, int], EndOfTurnStrategy]) -> None:

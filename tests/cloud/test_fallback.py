@@ -20,7 +20,7 @@ from calls.providers.base import (
     TTSProvider,
     UserTurn,
 )
-from calls.providers.fallback import BRAIN_END_LINE, FallbackBrain, FallbackSTT, FallbackTTS
+from calls.providers.fallback import BRAIN_END_LINE, BRAIN_FILLER_LINE, FallbackBrain, FallbackSTT, FallbackTTS
 from calls.providers.llm.openai_brain import OpenAIBrain
 from calls.providers.stt.deepgram import DeepgramSTT
 from calls.providers.tts.elevenlabs import ElevenLabsTTS
@@ -310,3 +310,67 @@ async def test_a_tool_the_brain_announces_is_not_taken_for_a_stall(announce):
         assert texts == ["Checking. ", "Found it."] and not failures
     else:
         assert texts[:2] == ["Checking. ", "Sorry, I'm having some trouble on my end. "] and len(failures) == 1
+
+
+class SlowBrain(Brain):
+    """Answers after `delay_s` of nothing (a slow but healthy model)."""
+
+    name = "slow-brain"
+
+    def __init__(self, delay_s: float) -> None:
+        self.state = BrainState(node="llm")
+        self.delay_s = delay_s
+
+    async def greeting(self):
+        yield TextDelta("Hi!")
+
+    async def respond(self, event):
+        await asyncio.sleep(self.delay_s)
+        yield TextDelta("We open at nine.")
+
+
+async def test_a_caller_left_waiting_hears_a_filler_counted_from_when_they_stopped():
+    failures = Failures()
+    brain = FallbackBrain(SlowBrain(0.7), FlowBrain(FLOW, "Hi!"), failures, first_output_s=1.5,
+                          filler_after_s=0.5)
+    # The caller stopped 0.2 s ago (end of turn, transcript): the filler is due 0.3 s into the request.
+    began = time.monotonic()
+    outputs = brain.respond(UserTurn("What are your opening hours?", caller_stopped_at=began - 0.2))
+    first = await anext(outputs)
+    filler_after = time.monotonic() - began
+    rest = await collect(outputs)
+    assert first == TextDelta(BRAIN_FILLER_LINE)
+    assert 0.25 <= filler_after < 0.6, filler_after
+    # Not a failure: the model, slow but within its deadline, still answers, once.
+    assert [o.text for o in rest if isinstance(o, TextDelta)] == ["We open at nine."] and not failures
+
+
+async def test_a_quick_answer_gets_no_filler_and_a_turn_without_a_time_gets_none():
+    failures = Failures()
+    quick = FallbackBrain(SlowBrain(0.05), None, failures, first_output_s=1.0, filler_after_s=0.5)
+    assert await collect(quick.respond(UserTurn("hi", caller_stopped_at=time.monotonic()))) == \
+        [TextDelta("We open at nine.")]
+    # No time the caller stopped (e.g. a key press): the old rule, the deadline alone.
+    slow = FallbackBrain(SlowBrain(0.5), None, failures, first_output_s=1.0, filler_after_s=0.1)
+    assert await collect(slow.respond(UserTurn("hi"))) == [TextDelta("We open at nine.")] and not failures
+
+
+async def test_the_filler_waits_a_moment_for_the_model_even_after_a_slow_transcript():
+    brain = FallbackBrain(SlowBrain(0.2), None, Failures(), first_output_s=1.0, filler_after_s=1.1)
+    # The caller stopped 2 s ago (a very slow transcript): the model still gets FILLER_NOT_BEFORE_S to begin.
+    outputs = await collect(brain.respond(UserTurn("hi", caller_stopped_at=time.monotonic() - 2.0)))
+    assert outputs == [TextDelta("We open at nine.")]
+
+
+async def test_a_model_that_never_answers_gets_the_filler_then_the_fallback_line(openai_fake):
+    openai_fake.replies.append(ScriptedReply(first_token_delay_s=5.0))
+    failures = Failures()
+    brain = FallbackBrain(OpenAIBrain(greeting="Hi!", options={"first_token_timeout_s": 5.0}),
+                          FlowBrain(FLOW, "Hi!"), failures, first_output_s=0.8, filler_after_s=0.3)
+    await collect(brain.greeting())
+    outputs = await collect(brain.respond(UserTurn("What are your opening hours?",
+                                                   caller_stopped_at=time.monotonic())))
+    texts = [o.text for o in outputs if isinstance(o, TextDelta)]
+    assert texts[:2] == [BRAIN_FILLER_LINE, "Sorry, I'm having some trouble on my end. "], texts
+    assert "We open at nine." in "".join(texts) and [f.provider for f in failures] == ["openai"]
+    await brain.close()

@@ -134,11 +134,45 @@ async def test_an_incomplete_turn_waits_for_the_maximum_silence(pool):
 
 @pytest.mark.asyncio
 async def test_an_incomplete_turn_can_be_asked_again_on_further_silence(pool):
-    fake = FakeModel(0.1, 0.2, 0.8)
+    fake = FakeModel(0.1, 0.2, 0.95)
     caller = Caller(strategy(fake, pool, reask_every_ms=300))
     await caller.say(voiced(600) + silence(1500))
     # Asked at 120, 420 and 720 ms of silence; the third said complete.
     assert len(fake.asked) == 3 and caller.ended_by_verdict == [600 + 720] and caller.ended_by_silence == []
+
+
+@pytest.mark.asyncio
+async def test_an_unsure_verdict_ends_the_turn_after_the_unsure_wait(pool):
+    fake = FakeModel(0.75)  # complete, but not confidently: a half sentence in noise often sounds like this
+    caller = Caller(strategy(fake, pool, unsure_silence_ms=700, max_silence_ms=1200))
+    await caller.say(voiced(600) + silence(1500))
+    assert caller.ended_by_verdict == [] and caller.ended_by_silence == [600 + 700]
+
+
+@pytest.mark.asyncio
+async def test_a_verdict_already_past_its_wait_ends_the_turn_at_once(pool):
+    fake = FakeModel(0.6)
+    caller = Caller(strategy(fake, pool, ask_after_ms=400, unsure_silence_ms=300))
+    await caller.say(voiced(600) + silence(800))
+    assert caller.ended_by_verdict == [600 + 400] and caller.ended_by_silence == []
+
+
+@pytest.mark.asyncio
+async def test_speaking_again_after_an_unsure_verdict_puts_the_longest_wait_back(pool):
+    fake = FakeModel(0.75, 0.1)
+    caller = Caller(strategy(fake, pool, unsure_silence_ms=700, max_silence_ms=1200))
+    # A pause of 300 ms (asked: unsure), the caller goes on, then stops mid-sentence (asked: incomplete).
+    await caller.say(voiced(600) + silence(300) + voiced(400) + silence(1500))
+    assert len(fake.asked) == 2 and caller.ended_by_verdict == []
+    assert caller.ended_by_silence == [600 + 300 + 400 + 1200]
+    # The next utterance starts from the longest wait too.
+    assert caller.strategy.tracker.stop_ms == 1200
+
+
+@pytest.mark.parametrize(("p", "wait"), [(0.97, 0), (0.9, 0), (0.89, 700), (0.5, 700), (0.49, 1200), (0.0, 1200)])
+def test_the_bands_map_confidence_to_the_wait(p, wait):
+    assert smart_turn.EndOfTurnBands().wait_ms(p, 1200) == wait
+    assert smart_turn.EndOfTurnBands(unsure_silence_ms=2000).wait_ms(0.7, 1200) == 1200  # never past the maximum
 
 
 @pytest.mark.asyncio
@@ -228,6 +262,24 @@ def test_smart_turn_is_built_from_the_agents_settings(monkeypatch):
     assert (eot.ask_after_ms, eot.max_silence_ms, eot.fallback_silence_ms) == (140, 1500, 280)
     assert eot.tracker.stop_ms == 1500 and eot.threshold == 0.7 and eot.reask_every_ms == 400
     assert eot.frame_bytes == 640 and eot.sample_rate == 16000
+    assert eot.bands == smart_turn.EndOfTurnBands(complete_at=0.9, threshold=0.7, unsure_silence_ms=700)
+
+
+def test_smart_turn_options_are_clamped_and_a_bad_one_is_ignored(monkeypatch):
+    monkeypatch.setattr(model, "available", lambda: True)
+    settings = AgentSettings(end_of_turn="smart-turn", turn_taking_options={
+        "smart-turn": {"complete_at": "sure", "unsure_silence_ms": 900, "threshold": 7}})
+    eot = end_of_turn_for(settings, 8000)
+    assert eot.bands == smart_turn.EndOfTurnBands(complete_at=1.0, threshold=1.0, unsure_silence_ms=900)
+
+
+def test_new_agents_end_turns_with_smart_turn_asked_after_60_ms():
+    from calls.models import Agent
+    from calls.session.factory import agent_settings
+
+    settings = agent_settings(Agent())
+    assert (settings.end_of_turn, settings.smart_turn_silence_ms) == ("smart-turn", 60)
+    assert agent_settings(Agent(end_of_turn="")).end_of_turn == "smart-turn"
 
 
 def test_the_agents_field_names_the_strategy_and_provider_options_only_one_it_cannot_name():
@@ -242,3 +294,17 @@ def test_the_agents_field_names_the_strategy_and_provider_options_only_one_it_ca
     assert settings.turn_taking_options == {"smart-turn": {"threshold": 0.6}}
     agent.provider_options = {"turn_taking": {"end_of_turn": "radio", "radio": {"word": "over"}}}
     assert agent_settings(agent).end_of_turn == "radio"  # a strategy registered in code, named in the options
+
+
+@pytest.mark.asyncio
+async def test_over_the_agent_the_model_is_not_asked_and_silence_ends_the_turn(pool):
+    fake = FakeModel(0.1)
+    caller = Caller(strategy(fake, pool, fallback_silence_ms=300, max_silence_ms=1200))
+    eot = caller.strategy
+    await caller.say(voiced(100))  # the utterance began (speech start) ...
+    eot.caller_over_agent(True)  # ... over the agent's speech, the session says
+    await caller.say(voiced(500) + silence(600))
+    assert fake.asked == [] and caller.ended_by_silence == [600 + 300]
+    eot.caller_over_agent(False)  # the next one is not: asked again, the longest wait again
+    await caller.say(voiced(600) + silence(1500))
+    assert len(fake.asked) == 1 and caller.ended_by_silence == [900, 1200 + 600 + 1200]

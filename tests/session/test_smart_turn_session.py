@@ -120,3 +120,57 @@ async def test_a_session_waits_through_an_incomplete_verdict_and_ends_on_a_compl
     turns, session = await call(AgentSettings(), [whole], paused_sentence(), end_of_turn=strategy)
     assert [t.text for t in turns] == [whole] and fake.asked == 2
     assert session.stats.turns == 1
+
+
+class HearsWhatWasSaidSoFar(ScriptedSTT):
+    """"Yes." until the audio since the last commit holds the second half too, then the whole sentence."""
+
+    def __init__(self, first_bytes: int) -> None:
+        super().__init__(RATE)
+        self.first_bytes = first_bytes
+        self._since_commit = 0
+
+    def send_audio(self, pcm: bytes) -> None:
+        super().send_audio(pcm)
+        self._since_commit += len(pcm)
+
+    async def transcript(self) -> str:
+        return "Yes, that's right." if self._since_commit > self.first_bytes else "Yes."
+
+    def commit(self) -> None:
+        super().commit()
+        self._since_commit = 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("settle", [400, 0], ids=["held", "control"])
+async def test_a_short_answer_is_held_for_a_callers_comma_pause(settle):
+    """Smart-turn hears "Yes," as a finished turn 60 ms into the comma's pause (as the real model does on Piper's
+    "Yes, that's right", p 0.96); "Yes." is held until 400 ms of silence, and the caller, back after 260 ms, is
+    one turn. The control (no hold) answers "Yes." alone."""
+    yes, rest = caller_says("Yes"), caller_says("that's right.")
+    pcm = quiet(200) + yes + quiet(260) + rest + quiet(1500)
+    strategy = SmartTurnEndOfTurn(RATE, predict=lambda pcm, rate: 0.97, ask_after_ms=60, max_silence_ms=1200)
+    strategy.short_answer_settle_ms = settle
+    carrier, recorder, brain = Carrier(), KeepingRecorder(), ScriptBrain(greeting="Hi.", answer="Thanks.")
+
+    async def close() -> None:
+        pass
+
+    session = CallSession(call_id="CA-yes", settings=AgentSettings(), serializer=TextSerializer(), send=carrier.send,
+                          close=close, stt=HearsWhatWasSaidSoFar(len(quiet(200) + yes) + len(quiet(260)) // 2),
+                          tts=WordTTS(RATE), brain=brain, recorder=recorder, sample_rate=RATE, end_of_turn=strategy)
+    carrier.playout = session.playout
+    await session.start()
+    try:
+        await until(lambda: any(t.role == "agent" for t in recorder.turns))
+        await speak_in_real_time(session, pcm)
+        await asyncio.sleep(0.1)
+    finally:
+        await session.stop()
+    said = [e.text for e in brain.events if isinstance(e, UserTurn)]
+    assert strategy.asks >= 2  # the comma's pause ended a turn, and so did the end
+    if settle:
+        assert said == ["Yes, that's right."]
+    else:
+        assert said[0] == "Yes."

@@ -86,3 +86,11 @@ async def test_an_unfinished_sentence_nobody_finishes_is_answered_after_the_maxi
         await call.speak(silence(800))
         await until(settled(call, 2), timeout=5)  # ... but answered: never left without a reply
         assert call.caller_turns() == ["so I was wondering if"]
+
+
+@pytest.mark.parametrize(("text", "short"), [("Yes.", True), ("No,", True), ("Okay, sure.", True), ("Yes?", False),
+                                             ("Yes, that's right.", False), ("", False)])
+def test_a_short_answer_is_two_words_at_most_and_no_question(text, short):
+    from calls.session.completeness import short_answer
+
+    assert short_answer(text) is short

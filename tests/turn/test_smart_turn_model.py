@@ -196,7 +196,49 @@ def test_the_warm_up_loads_the_model_when_an_agent_uses_it(loaded, monkeypatch):
     warmed = []
     monkeypatch.setattr(model, "warm_up", lambda: warmed.append(True) or 0.01)
     workspace = Workspace.objects.create(name="w")
-    Agent.objects.create(workspace=workspace, name="plain")
+    Agent.objects.create(workspace=workspace, name="on silence", end_of_turn="silence+provider")
     assert warmup._warm_smart_turn() is False and warmed == []
-    Agent.objects.create(workspace=workspace, name="smart", end_of_turn="smart-turn")
+    Agent.objects.create(workspace=workspace, name="default")  # smart-turn is the agents' default
     assert warmup._warm_smart_turn() is True and warmed == [True]
+
+
+# ---------------------------------------------------------------------------------------------- recorded Piper speech
+
+def recorded(name: str) -> bytes:
+    """A Piper "joe" rendering kept as a 16 kHz WAV (fixtures/piper_*.wav), so the verdicts below are about the very
+    same audio every run (Piper samples a new rendering each time it speaks)."""
+    import wave
+
+    with wave.open(str(FIXTURES / f"piper_{name}.wav"), "rb") as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+        return wav.readframes(wav.getnframes())
+
+
+@needs_model
+@pytest.mark.parametrize("name", ["complete_insurance", "complete_appointment"])
+def test_a_recorded_finished_sentence_is_complete_with_confidence(loaded, name):
+    # Above the band that ends a turn at once (0.9), at the 60 ms the strategy asks after.
+    p = loaded.probability(quiet(200) + recorded(name) + quiet(60), 16000)
+    assert p >= 0.9, p
+
+
+@needs_model
+@pytest.mark.parametrize("name", ["unfinished_wondering", "unfinished_book"])
+def test_a_recorded_half_sentence_is_incomplete(loaded, name):
+    p = loaded.probability(quiet(200) + recorded(name) + quiet(60), 16000)
+    assert p < 0.5, p
+
+
+@needs_model
+@pytest.mark.asyncio
+async def test_on_recorded_speech_a_finished_turn_ends_at_once_and_a_half_one_waits_the_longest():
+    """The strategy as agents get it by default (asks after 60 ms), on the real model in real time."""
+    strategy = real_strategy(ask_after_ms=60, max_silence_ms=1000)
+    ended = await feed_in_real_time(strategy, quiet(200) + recorded("complete_insurance") + quiet(1500))
+    assert ended is not None and strategy.last_probability >= 0.9
+    assert (ended - strategy.last_voiced_at) * 1000 < 300  # the silence rule alone: 300 ms, plus a frame or two
+
+    strategy = real_strategy(ask_after_ms=60, max_silence_ms=1000)
+    ended = await feed_in_real_time(strategy, quiet(200) + recorded("unfinished_wondering") + quiet(1500))
+    assert strategy.asks == 1 and strategy.last_probability < 0.5
+    assert ended is not None and (ended - strategy.last_voiced_at) * 1000 >= 950
