@@ -25,7 +25,7 @@ def back_to_silence(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0012_callevent_kinds_merged'),
+        ('calls', '0013_callevent_no_media'),
     ]
 
     operations = [
