@@ -7,9 +7,6 @@ first six 20 ms frames), which would delay every VAD decision. A 20 ms frame is 
 out has exactly the length of the frame in and the cleaned audio trails the input by a fixed delay: the two
 filters (2.5 ms each) and the model's own STFT window and lookahead (~30 ms). The native calls release the GIL
 (ctypes), but run on the per-frame path: their CPU per call is in docs/benchmarks.md.
-
-The native library logs through a queue that must be drained, or it grows for the life of the state: it is read
-and freed after every frame (the runtime logs only at "warn" and above here, so normally nothing).
 """
 
 from __future__ import annotations
@@ -101,12 +98,15 @@ class DeepFilterDenoiser(Denoiser):
 
     name = "deepfilternet"
 
+    _state = None  # set once the native state exists (close() and __del__ may run after a failed __init__)
+
     def __init__(self, sample_rate: int, atten_lim_db: float = DEFAULT_ATTEN_LIM_DB) -> None:
         if sample_rate <= 0 or DF_RATE % sample_rate:
             raise DenoiserError(f"noise suppression needs a rate that divides 48 kHz, got {sample_rate}")
         self.sample_rate = sample_rate
         self._lib = _library()
-        self._state = self._lib.df_create(model_path().encode(), float(atten_lim_db), b"warn")
+        # No log level, so no native logger: with one, every df_free printed "DF logger disconnected" to stderr.
+        self._state = self._lib.df_create(model_path().encode(), float(atten_lim_db), None)
         if not self._state:
             raise DenoiserError("DeepFilterNet could not load its model")
         self._hop = int(self._lib.df_get_frame_length(self._state))
@@ -131,7 +131,6 @@ class DeepFilterDenoiser(Denoiser):
             self._lib.df_process_frame(self._state, block.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
                                        self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
             cleaned[i * self._hop : (i + 1) * self._hop] = self._out
-        self._drain_log()
         self._pending = pending[hops * self._hop :].copy()
         if cleaned.size:
             down = self._down.process(cleaned)
@@ -160,10 +159,6 @@ class DeepFilterDenoiser(Denoiser):
                 need = 0
         self._cleaned_len -= n
         return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-    def _drain_log(self) -> None:
-        while msg := self._lib.df_next_log_msg(self._state):
-            self._lib.df_free_log_msg(msg)
 
     def close(self) -> None:
         if self._state is not None:
