@@ -206,7 +206,8 @@ class CallSession:
             return
         try:
             # Loading the model takes ~0.3-0.5 s of CPU: never on the event loop every call shares.
-            self.denoiser = await asyncio.to_thread(denoiser_for, name, self.sample_rate)
+            self.denoiser = await asyncio.to_thread(denoiser_for, name, self.sample_rate,
+                                                    **self.cfg.noise_suppression_options)
         except (DenoiserError, OSError) as exc:  # the call goes on, unsuppressed; the record says why
             log.warning("call %s: noise suppression %r unavailable: %s", self.call_id, name, exc)
             self.recorder.event("noise_suppression_unavailable", {"name": name, "error": str(exc)[:300]})

@@ -55,8 +55,10 @@ def agent_settings(agent: Agent) -> AgentSettings:
         interruption=turn_taking.pop("interruption", AGENT_DEFAULT_INTERRUPTION),
         language=str(stt_options.get("language") or "en"),
         turn_taking_options=turn_taking,
-        # provider_options["audio"] = {"noise_suppression": "deepfilternet"}: off unless the agent asks.
+        # provider_options["audio"] = {"noise_suppression": "deepfilternet", "noise_suppression_options": {...}}: off
+        # unless the agent asks.
         noise_suppression=str(audio_options.get("noise_suppression") or ""),
+        noise_suppression_options=dict(audio_options.get("noise_suppression_options") or {}),
     )
 
 

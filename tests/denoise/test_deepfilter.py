@@ -44,6 +44,10 @@ def test_an_unknown_name_or_rate_is_a_clear_error():
         denoiser_for("rnnoise", RATE)
     with pytest.raises(DenoiserError, match="divides 48 kHz"):
         DeepFilterDenoiser(44100)
+    with pytest.raises(DenoiserError, match="atten_lim_db must be"):
+        denoiser_for("deepfilternet", RATE, atten_lim_db="loud")
+    with pytest.raises(DenoiserError, match="unexpected keyword"):
+        denoiser_for("deepfilternet", RATE, strength=3)
 
 
 def test_babble_goes_down_speech_stays_and_the_delay_is_small(noisy_line):

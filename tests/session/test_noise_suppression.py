@@ -109,14 +109,16 @@ def test_the_agent_option_names_the_denoiser_and_it_is_off_by_default():
     from calls.session.factory import agent_settings
 
     assert agent_settings(Agent()).noise_suppression == ""
-    chosen = agent_settings(Agent(provider_options={"audio": {"noise_suppression": "deepfilternet"}}))
-    assert chosen.noise_suppression == "deepfilternet"
+    chosen = agent_settings(Agent(provider_options={"audio": {"noise_suppression": "deepfilternet",
+                                                              "noise_suppression_options": {"atten_lim_db": 6}}}))
+    assert chosen.noise_suppression == "deepfilternet" and chosen.noise_suppression_options == {"atten_lim_db": 6}
 
 
 def test_the_real_denoiser_loads_in_a_session():
     async def scenario():
         session = session_with(Carrier(), KeepingRecorder(), ScriptBrain(), stt=HearingSTT(RATE),
-                               settings=AgentSettings(noise_suppression="deepfilternet"))
+                               settings=AgentSettings(noise_suppression="deepfilternet",
+                                                      noise_suppression_options={"atten_lim_db": 6}))
         await session.start()
         loaded = session.denoiser
         session.on_audio(voiced(200))

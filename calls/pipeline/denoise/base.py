@@ -23,10 +23,11 @@ class Denoiser:
         """Free native state; `process` must not be called after."""
 
 
-_REGISTRY: dict[str, Callable[[int], Denoiser]] = {}
+_REGISTRY: dict[str, Callable[..., Denoiser]] = {}
 
 
-def register(name: str, factory: Callable[[int], Denoiser]) -> None:
+def register(name: str, factory: Callable[..., Denoiser]) -> None:
+    """`factory(sample_rate, **options)` makes one call's denoiser."""
     _REGISTRY[name] = factory
 
 
@@ -34,12 +35,15 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def denoiser_for(name: str | None, sample_rate: int) -> Denoiser | None:
-    """A new denoiser `name` for a call at `sample_rate`, or None for "" / "none" / "off"."""
+def denoiser_for(name: str | None, sample_rate: int, **options) -> Denoiser | None:
+    """A new denoiser `name` for a call at `sample_rate` (with its `options`), or None for "" / "none" / "off"."""
     if not name or name in ("none", "off"):
         return None
     factory = _REGISTRY.get(name)
     if factory is None:
         raise DenoiserError(f"unknown noise suppression {name!r}; known: {', '.join(names()) or 'none'}")
-    return factory(sample_rate)
+    try:
+        return factory(sample_rate, **options)
+    except TypeError as exc:  # an option the denoiser does not know (the agent's settings are typed by hand)
+        raise DenoiserError(f"noise suppression {name!r}: {exc}") from exc
 

@@ -101,6 +101,12 @@ class DeepFilterDenoiser(Denoiser):
     _state = None  # set once the native state exists (close() and __del__ may run after a failed __init__)
 
     def __init__(self, sample_rate: int, atten_lim_db: float = DEFAULT_ATTEN_LIM_DB) -> None:
+        try:
+            atten_lim_db = float(atten_lim_db)
+        except (TypeError, ValueError):
+            atten_lim_db = float("nan")
+        if not 0 < atten_lim_db <= 100:
+            raise DenoiserError(f"atten_lim_db must be a number of dB in (0, 100], got {atten_lim_db!r}")
         if sample_rate <= 0 or DF_RATE % sample_rate:
             raise DenoiserError(f"noise suppression needs a rate that divides 48 kHz, got {sample_rate}")
         self.sample_rate = sample_rate
