@@ -257,6 +257,24 @@ def _tts_first_audio() -> dict:
             - 1 if len(times) > 1 else 0]), "max_ms": round(times[-1])}
 
 
+def _denoiser_cost() -> dict:
+    """DeepFilterNet's CPU per call: loading one call's model, and CPU seconds per second of 8 kHz audio (20 ms
+    frames of a babble-noisy sentence, as the session feeds them)."""
+    from calls.pipeline.denoise import denoiser_for
+
+    started = time.process_time()
+    denoiser = denoiser_for("deepfilternet", RATE)
+    load_ms = (time.process_time() - started) * 1000
+    pcm = b"".join(line_audio(s, "piper-joe", 12.0, seed=i) for i, s in enumerate(SENTENCES[:4]))
+    started = time.process_time()
+    for i in range(0, len(pcm) - FRAME + 1, FRAME):
+        denoiser.process(pcm[i : i + FRAME])
+    cpu = time.process_time() - started
+    denoiser.close()
+    return {"load_cpu_ms": round(load_ms), "audio_s": round(len(pcm) / 2 / RATE, 1),
+            "cpu_per_audio_s": round(cpu / (len(pcm) / 2 / RATE), 3)}
+
+
 def run(log=print, sentences: list[str] | None = None, configs: list[str] | None = None) -> dict:
     sentences = sentences or SENTENCES
     chosen = [c for c in CONFIGS if not configs or c[0] in configs]
@@ -294,6 +312,8 @@ def run(log=print, sentences: list[str] | None = None, configs: list[str] | None
         results.setdefault("overall", {})[config] = round(errors / words, 4)
         log(f"  overall {config}: WER {100 * errors / words:.1f} %")
     results["load_average"] = [round(x, 2) for x in __import__("os").getloadavg()]
+    results["denoiser_cost"] = _denoiser_cost()
+    log(f"  DeepFilterNet cost: {results['denoiser_cost']}")
     results["tts_first_audio"] = _tts_first_audio()
     log(f"  Piper first audio: {results['tts_first_audio']}")
     return results
@@ -320,6 +340,10 @@ def markdown(data: dict, command: str, machine: str, load: str = "") -> str:
     if not load and data.get("load_average"):
         load = f"; load average at the end {' / '.join(str(x) for x in data['load_average'])}"
     tts = data["tts_first_audio"]
+    dfn = data.get("denoiser_cost")
+    dfn_line = (f"DeepFilterNet 3 per call: loading its model {dfn['load_cpu_ms']} ms of CPU (off the event loop, at call "
+                f"start); {dfn['cpu_per_audio_s']} CPU-seconds per second of caller audio ({dfn['audio_s']} s of "
+                "8 kHz babble in 20 ms frames, one thread).\n" if dfn else "")
     return f"""## Word error rate through a call
 
 `{command}`: {data['sentences']} phone sentences ({data['words']} words: names, dates, phone numbers, addresses,
@@ -328,7 +352,8 @@ insurance and dental words), spoken by Piper "joe" and by Kokoro "jf_alpha" (acc
 turn recorder); WER of the stored caller turns against what was said (bench/callwer.py says how words are
 normalised). Columns: the Whisper model (tiny.en: the packaged default; base: multilingual base, made by
 `make install`), beam 1; hints = the demo agent's vocabulary ({len(data['hints'])} terms; Whisper's prompt takes the
-first ~40 words); DFN3 = the agent's noise suppression `deepfilternet` on the caller's audio before VAD and STT.
+first ~40 words); DFN3 = the agent's noise suppression `deepfilternet` (attenuation limit 6 dB, the default) on the caller's
+audio before VAD and STT.
 Machine: {machine}{load}.
 
 {head}
@@ -336,6 +361,7 @@ Machine: {machine}{load}.
 | **overall** | | {overall} |
 | CPU per caller turn (whole process: VAD, STT, denoiser, session) | | {" | ".join(per_turn)} |
 
+{dfn_line}
 Piper (joe, one sentence at a time, cache cleared) time to first audio over {tts['n']} agent sentences at 8 kHz:
 p50 {tts['p50_ms']} ms, p95 {tts['p95_ms']} ms, max {tts['max_ms']} ms.
 """
