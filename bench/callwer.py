@@ -352,8 +352,8 @@ insurance and dental words), spoken by Piper "joe" and by Kokoro "jf_alpha" (acc
 turn recorder); WER of the stored caller turns against what was said (bench/callwer.py says how words are
 normalised). Columns: the Whisper model (tiny.en: the packaged default; base: multilingual base, made by
 `make install`), beam 1; hints = the demo agent's vocabulary ({len(data['hints'])} terms; Whisper's prompt takes the
-first ~40 words); DFN3 = the agent's noise suppression `deepfilternet` (attenuation limit 6 dB, the default) on the caller's
-audio before VAD and STT.
+first ~40 words); DFN3 = the agent's noise suppression `deepfilternet` (attenuation limit 6 dB, the default) on
+the caller's audio before VAD and STT.
 Machine: {machine}{load}.
 
 {head}
