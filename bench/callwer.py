@@ -341,8 +341,8 @@ def markdown(data: dict, command: str, machine: str, load: str = "") -> str:
         load = f"; load average at the end {' / '.join(str(x) for x in data['load_average'])}"
     tts = data["tts_first_audio"]
     dfn = data.get("denoiser_cost")
-    dfn_line = (f"DeepFilterNet 3 per call: loading its model {dfn['load_cpu_ms']} ms of CPU (off the event loop, at call "
-                f"start); {dfn['cpu_per_audio_s']} CPU-seconds per second of caller audio ({dfn['audio_s']} s of "
+    dfn_line = (f"DeepFilterNet 3 per call: loading its model {dfn['load_cpu_ms']} ms of CPU (off the event loop, at "
+                f"call start); {dfn['cpu_per_audio_s']} CPU-seconds per second of caller audio ({dfn['audio_s']} s of "
                 "8 kHz babble in 20 ms frames, one thread).\n" if dfn else "")
     return f"""## Word error rate through a call
 
