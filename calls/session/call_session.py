@@ -205,7 +205,7 @@ class CallSession:
         if not name:
             return
         try:
-            # Loading the model takes ~0.3-0.5 s of CPU: never on the event loop every call shares.
+            # Loading the model takes 0.25-0.5 s: never on the event loop every call shares.
             self.denoiser = await asyncio.to_thread(denoiser_for, name, self.sample_rate,
                                                     **self.cfg.noise_suppression_options)
         except (DenoiserError, OSError) as exc:  # the call goes on, unsuppressed; the record says why
