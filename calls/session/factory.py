@@ -35,6 +35,7 @@ def agent_settings(agent: Agent) -> AgentSettings:
     options = agent.provider_options or {}
     turn_taking = dict(options.get("turn_taking") or {})
     stt_options = options.get("stt") if isinstance(options.get("stt"), dict) else {}
+    audio_options = options.get("audio") if isinstance(options.get("audio"), dict) else {}
     named = turn_taking.pop("end_of_turn", None)
     end_of_turn = agent.end_of_turn or AGENT_DEFAULT_END_OF_TURN
     if named and named not in _END_OF_TURN_CHOICES:
@@ -54,6 +55,10 @@ def agent_settings(agent: Agent) -> AgentSettings:
         interruption=turn_taking.pop("interruption", AGENT_DEFAULT_INTERRUPTION),
         language=str(stt_options.get("language") or "en"),
         turn_taking_options=turn_taking,
+        # provider_options["audio"] = {"noise_suppression": "deepfilternet", "noise_suppression_options": {...}}: off
+        # unless the agent asks.
+        noise_suppression=str(audio_options.get("noise_suppression") or ""),
+        noise_suppression_options=dict(audio_options.get("noise_suppression_options") or {}),
     )
 
 

@@ -29,3 +29,7 @@ class AgentSettings:
     smart_turn_silence_ms: int = 60
     interruption: str = "voiced-time"
     turn_taking_options: dict = field(default_factory=dict)
+    # Noise suppression on the caller's audio before VAD and STT, by name (`calls.pipeline.denoise`: "deepfilternet");
+    # "" = off, the default (what it costs and what it does to WER: docs/benchmarks.md, word error rate).
+    noise_suppression: str = ""
+    noise_suppression_options: dict = field(default_factory=dict)  # e.g. {"atten_lim_db": 6}
