@@ -141,7 +141,7 @@ class CallSession:
         self.end_of_turn = end_of_turn if end_of_turn is not None else end_of_turn_for(settings, sample_rate)
         self.end_of_turn.bind(self._end_of_turn)
         self.interruption = interruption if interruption is not None else interruption_for(settings)
-        self.interruption.bind(self._barge_in)
+        self.interruption.bind(self._barge_in, confidence=lambda text: self.stt.confidence(text))
         self.turn_log = TurnLog(call_id=call_id, recorder=recorder, brain=brain, audio_recorder=audio_recorder,
                                 providers={"stt": stt, "brain": brain, "tts": tts})
         self.playout = Playout(

@@ -42,6 +42,10 @@ def _unbound() -> None:
     """Stands in for a session callback until `bind` is called (a strategy used on its own, in a test)."""
 
 
+def _unknown_confidence(text: str) -> float | None:
+    return None
+
+
 # ---------------------------------------------------------------------------------------------- end of turn
 
 
@@ -144,6 +148,7 @@ class InterruptionStrategy(ABC):
     session asks `on_timeout`, and after `max_hold_ms` in all `on_hold_limit`."""
 
     _interrupt: Callable[[], None] = staticmethod(_unbound)
+    _confidence: Callable[[str], float | None] = staticmethod(_unknown_confidence)
     decide_ms: int = 700
     max_hold_ms: int = 4000
     #: Why the last NOT_AN_INTERRUPTION from `on_transcript`/`on_timeout` was reached ("backchannel",
@@ -152,9 +157,13 @@ class InterruptionStrategy(ABC):
     #: What caller speech over the agent likely is, for the STT (`STTStream.expect`): None, no expectation.
     expected: str | None = None
 
-    def bind(self, interrupt: Callable[[], None]) -> None:
-        """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later)."""
+    def bind(self, interrupt: Callable[[], None],
+             confidence: Callable[[str], float | None] | None = None) -> None:
+        """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later), and how sure the
+        STT was of a text it just gave (`STTStream.confidence`)."""
         self._interrupt = interrupt
+        if confidence is not None:
+            self._confidence = confidence
 
     def caller_started(self) -> None:
         """The caller began an utterance (the agent may or may not be talking): start deciding afresh."""
@@ -229,6 +238,10 @@ class WordsInterruption(InterruptionStrategy):
     - words that read as a backchannel after `max_backchannel_ms` of voiced speech: INTERRUPT. Backchannels are
       short; the STT is primed with them over the agent, and that prompt can make tiny.en write a long real
       interruption ("Sorry, actually I meant Tuesday.") as "All right.": the duration outvotes it;
+    - content words the STT was unsure of (`STTStream.confidence` below `min_logprob`) and no stop phrase count
+      as none: tiny.en makes words up from a hum ("And then make it", "I made it", "Bye") at a mean log-probability
+      of -0.4 to -1.0, where the words of a real interruption score -0.06 to -0.35 from a neural voice (espeak's
+      robot voice lower, but its interruptions start with a stop word or last longer than `max_backchannel_ms`);
     - held `max_hold_ms` with no words that count: NOT_AN_INTERRUPTION (`on_hold_limit`, "no_words_at_hold_limit"):
       a real interruption has words, and the VAD that keeps "hearing" the caller is hearing the room;
     - with `silero` (the default), a Silero VAD listens to the caller's audio over the agent: the caller is quiet
@@ -243,7 +256,8 @@ class WordsInterruption(InterruptionStrategy):
 
     def __init__(self, lexicon: Lexicon | None = None, *, min_words: int = 2, hold_ms: int = 100,
                  fallback_ms: int = 1200, decide_ms: int = 700, max_hold_ms: int = 4000,
-                 max_backchannel_ms: int = 1500, silero: bool = True, speech_threshold: float = 0.5) -> None:
+                 max_backchannel_ms: int = 1500, silero: bool = True, speech_threshold: float = 0.5,
+                 min_logprob: float = -0.4) -> None:
         self.lexicon = lexicon or Lexicon.for_language("en")
         self.min_words = min_words
         self.hold_ms = hold_ms
@@ -254,6 +268,7 @@ class WordsInterruption(InterruptionStrategy):
         self.expected = self.lexicon.prompt or None
         self.heard: Heard | None = None  # the latest words of the utterance under way
         self.speech_threshold = speech_threshold
+        self.min_logprob = min_logprob
         # Loaded once per process, at the call's start: never on the first frame of a barge-in.
         self.silero = silero and preload_silero()
         if silero and not self.silero:
@@ -341,6 +356,10 @@ class WordsInterruption(InterruptionStrategy):
 
     def _judge(self, text: str, keep: bool = True) -> int:
         heard = self.lexicon.hear(text)
+        if heard.content and not heard.stops:
+            confidence = self._confidence(text)
+            if confidence is not None and confidence < self.min_logprob:
+                heard = Heard(text=text, words=heard.words, content=(), stops=(), unsure=heard.content)
         if keep:
             self.heard = heard
             self._words_at = self._voiced
@@ -349,7 +368,8 @@ class WordsInterruption(InterruptionStrategy):
             if keep:
                 self._interrupted = True
             return INTERRUPT
-        self.reason = "backchannel" if heard.backchannel else ("too_few_words" if heard.content else "no_words")
+        self.reason = ("backchannel" if heard.backchannel else "unsure_words" if heard.unsure
+                       else "too_few_words" if heard.content else "no_words")
         return NOT_AN_INTERRUPTION
 
 
@@ -362,9 +382,18 @@ def _option(options: dict, key: str, default: int, low: int, high: int) -> int:
         return default
 
 
+def _number(options: dict, key: str, default: float, low: float, high: float) -> float:
+    """Like `_option`, for a float."""
+    try:
+        return min(high, max(low, float(options.get(key, default))))
+    except (TypeError, ValueError):
+        log.warning("turn_taking option %s=%r is not a number: using %s", key, options.get(key), default)
+        return default
+
+
 def _words(settings: AgentSettings) -> WordsInterruption:
     """Options (`provider_options["turn_taking"]["words"]`): min_words, hold_ms, fallback_ms, decide_ms,
-    max_hold_ms, max_backchannel_ms, silero (false: webrtcvad alone says when the caller talks), language (default: the agent's), backchannels and stop_words (lists replacing the language's),
+    max_hold_ms, max_backchannel_ms, min_logprob (-0.4; -10: trust every word), silero (false: webrtcvad alone says when the caller talks), language (default: the agent's), backchannels and stop_words (lists replacing the language's),
     prompt (what the STT is primed with over the agent; "" for nothing)."""
     o = settings.turn_taking_options.get("words") or {}
     if not isinstance(o, dict):
@@ -383,6 +412,7 @@ def _words(settings: AgentSettings) -> WordsInterruption:
         max_hold_ms=_option(o, "max_hold_ms", 4000, 500, 20000),
         max_backchannel_ms=_option(o, "max_backchannel_ms", 1500, 300, 20000),
         silero=o.get("silero", True) is not False,
+        min_logprob=_number(o, "min_logprob", -0.4, -10.0, 0.0),
     )
 
 
