@@ -115,7 +115,9 @@ class Line:
 class Trial:
     """One in-process call: real session, real Whisper, real strategies, a carrier playing in real time."""
 
-    def __init__(self, greeting: str, end_of_turn: str, line: Line) -> None:
+    def __init__(self, greeting: str, end_of_turn: str, line: Line, *, brain=None, tts=None) -> None:
+        """`brain`/`tts`: the call's own (bench/stall.py: an LLM behind a fallback, the embedded voice); by default
+        the stand-ins that greet with `greeting` and answer at once."""
         from calls.providers.base import TextDelta
         from calls.providers.stt.whisper_local import WhisperSTT
         from calls.session.call_session import CallSession
@@ -136,8 +138,8 @@ class Trial:
         self.line = line
         self.carrier = PlayingCarrier()
         self.recorder = KeepingRecorder()
-        self.tts = NumberedTTS()
-        self.brain = Brain(greeting=greeting, answer="Okay.")
+        self.tts = tts or NumberedTTS()
+        self.brain = brain or Brain(greeting=greeting, answer="Okay.")
         settings = AgentSettings(interruption=AGENT_DEFAULT_INTERRUPTION, end_of_turn=end_of_turn)
 
         async def close() -> None:
@@ -267,7 +269,6 @@ def _pct(flags: list[bool]) -> float | None:
 async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -> dict:
     """`voices`, `conditions` (names, e.g. ["clean"]) and `parts` ("over": over the answer; "eot": end of turn
     and cut-offs) pick a subset while developing; the published table is the whole set."""
-    from bench.report import percentile
     from calls.providers.stt.whisper_engine import get_whisper
     from voicebot.testing.speech import active_level
 
@@ -304,6 +305,24 @@ async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -
                     trials.append({"test": "paused", "strategy": strategy, "text": f"{first} … {second}",
                                    "pause_ms": pause, "voice": voice, "condition": cond} | r)
             log(f"  {voice}, {cond}: {time.monotonic() - started:.0f} s")
+    return summarise(trials)
+
+
+#: Which trials each part of the set makes ("over": over the answer; "eot": end of turn and cut-offs).
+PART_TESTS = {"over": ("over_answer",), "eot": ("complete", "paused")}
+
+
+def merged(stored: dict | None, fresh: dict, parts) -> dict:
+    """`fresh` figures of some `parts`, with the stored run's trials of the other parts (a run of one part, e.g.
+    `--turntaking-part eot`, keeps the other's published trials), summarised again."""
+    kept = tuple(test for part, tests in PART_TESTS.items() if part not in parts for test in tests)
+    old = [t for t in (stored or {}).get("trials", []) if t.get("test") in kept]
+    return summarise(old + fresh["trials"])
+
+
+def summarise(trials: list[dict]) -> dict:
+    """The figures of a list of trials: overall, and per voice and condition."""
+    from bench.report import percentile
 
     def figures(rows: list[dict]) -> dict:
         over = [r for r in rows if r["test"] == "over_answer"]
@@ -340,11 +359,40 @@ async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -
 
 
 def run(log=print, **subset) -> dict:
+    """The whole set, or a subset (`voices`, `conditions`, `parts`: see `_measure`)."""
     return asyncio.run(_measure(log, **subset))
 
 
 def _f(value, unit: str = "") -> str:
     return "–" if value is None else f"{value:g}{unit}"
+
+
+WHY_UNENDED = ": babble the VAD (webrtcvad) takes for the caller's voice keeps the turn open"
+
+
+def _met(value, goal) -> str:
+    return "–" if value is None else ("met" if value <= goal else "missed")
+
+
+def _eot_reading(data: dict) -> str:
+    """The end-of-turn part of "How to read it", from the figures."""
+    g = data["groups"]["all"]
+    s, t = g["silence+provider"], g["smart-turn"]
+    rows = [r for r in data["trials"] if r["test"] == "complete"]
+    unended = {k: [r for r in rows if r["strategy"] == k and r["end_of_turn_ms"] is None] for k in END_OF_TURN}
+    where = "; ".join(f"{r['voice']}, {r['condition']}" for r in unended["smart-turn"]) or "none"
+    return f"""End of turn, smart-turn (the agent default, `calls/session/smart_turn.py`): asked 60 ms into the
+caller's silence, Smart Turn's probability sets the wait — at or above 0.9 the turn ends at once, between 0.5 and
+0.9 after 700 ms of silence, below 0.5 after the agent's longest wait (1200 ms); a transcript that then reads
+unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
+`calls/session/completeness.py`) still waits for the caller to go on, up to that longest wait. After a complete
+sentence the turn ended after p50 {_f(t['end_of_turn_p50_ms'])} ms (p95 {_f(t['end_of_turn_p95_ms'])}; goal ≤ 200:
+{_met(t['end_of_turn_p50_ms'], GOALS['end_of_turn_p50_ms'])}), the silence rule {_f(s['end_of_turn_p50_ms'])} ms;
+reply p50 {_f(t.get('reply_p50_ms'))} / {_f(s.get('reply_p50_ms'))} ms (smart-turn / silence), transcript included.
+Cut off mid-sentence: {_f(t['cut_off_pct'], ' %')} of {t['paused_n']} with smart-turn (goal ≤ 5 %:
+{_met(t['cut_off_pct'], GOALS['cut_off_pct'])}), {_f(s['cut_off_pct'], ' %')} with the silence rule. Complete turns
+not ended within 2.5 s: {len(unended['smart-turn'])} of {t['complete_n']} with smart-turn ({where}),
+{len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if unended['smart-turn'] else ''}."""
 
 
 def markdown(data: dict, command: str, machine: str) -> str:
@@ -372,8 +420,6 @@ def markdown(data: dict, command: str, machine: str) -> str:
     over = [r for r in data["trials"] if r["test"] == "over_answer"]
     false = [r for r in over if r["kind"] != "interruption" and r["barge_in"]]
     hums = sum(r["text"] == "Mm-hm." for r in false)
-    noisy = [r for r in data["trials"] if r["test"] == "complete" and r["condition"] != "clean"]
-    unended = sum(r["end_of_turn_ms"] is None for r in noisy)
     g = data["groups"]["all"]
     s, t = g["silence+provider"], g["smart-turn"]
     timed_out = [r for r in false if any((e.get("onset_to_decision_ms") or 0) >= 4000 for e in r["barge_in_events"])]
@@ -391,24 +437,15 @@ peek in the middle of Kokoro's hum as "I remember..." (the final transcript of t
 did not separate the voices' hums from their words (Kokoro's words have as little; espeak's hum as much), so it is
 not used. Real interruptions: missed {_f(g['missed_pct'], ' %')}, the agent quiet after p95
 {_f(g['onset_to_clear_p95_ms'])} ms (the hold pauses it 100 voiced ms in).
-Paused sentences: both strategies still *end the turn* in many pauses (last column: the silence rule by
-construction; smart-turn hears "my number is five five five" as complete), but the turn's transcript then reads
-unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
-`calls/session/completeness.py`) and the answer waits for the caller to go on (up to the agent's longest wait,
-1200 ms): both halves are one turn. Cut off: {_f(s['cut_off_pct'], ' %')} with the silence rule,
-{_f(t['cut_off_pct'], ' %')} with smart-turn (goal ≤ 5 %: missed; clean, smart-turn cut none of 9 and the silence
-rule one, espeak's "five five five" heard as "time time time"). The cut-offs left are nearly all in noise, where tiny.en writes the first half as a finished sentence ("I would like to book it.",
-"so I was wondering it."), so the words check cannot see it is unfinished. A complete sentence is answered
-without that wait: reply p50 {_f(s.get('reply_p50_ms'))} ms (silence) and {_f(t.get('reply_p50_ms'))} ms
-(smart-turn) after the caller's last sample, transcript included. After a complete sentence {unended} of
-{len(noisy)} noisy turns did not end within 2.5 s."""
+
+{_eot_reading(data)}"""
     return f"""## Turn-taking with human-like callers
 
 `{command}`: a labelled set spoken by Piper "joe" (neural, US), Kokoro-82M "jm_kumo" (neural, accented) and
 espeak-ng (the robot reference), clean and with background noise at 15 dB SNR under the whole line (stationary pink
 noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a room of talkers), through
 8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper (tiny.en), the agent
-default words-based interruptions, and end of turn on silence (300 ms, the default) or smart-turn; a carrier
+default words-based interruptions, and end of turn on silence (300 ms) or smart-turn (the agent default); a carrier
 that plays in real time; a brain and a TTS that answer at once (the worst case for answering into a pause). Over a
 long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
 interruptions per voice and condition, {len(NOISES)} noises (cough-like, clicks, a 250 ms burst) per condition.
