@@ -31,9 +31,10 @@ RATE = 8000
 FRAME = RATE * 2 // 50  # 20 ms of PCM16
 VOICES = ("piper-joe", "kokoro-jm_kumo", "espeak")
 CONDITIONS = (("clean", None, ""), ("pink 15 dB", 15.0, "pink"), ("babble 15 dB", 15.0, "babble"))
-BACKCHANNELS = ("Uh-huh.", "Okay.", "Yeah.", "Mm-hm.", "Right.")
+BACKCHANNELS = ("Uh-huh.", "Okay.", "Yeah.", "Mm-hm.", "Right.", "I see.", "Sure.", "Mhm.")
+# "What about Sunday?" has no stop word: only its content words (and how sure Whisper is of them) can stop the agent.
 INTERRUPTIONS = ("Sorry, actually I meant Tuesday.", "Wait.", "No, I meant the other clinic.",
-                 "Wait, can I talk to a person?")
+                 "Wait, can I talk to a person?", "Hold on a second.", "What about Sunday?")
 NOISES = ("cough", "clicks", "burst")
 COMPLETE = ("I would like to book an appointment for tomorrow morning.", "Do you accept insurance from Blue Cross?",
             "Please transfer me to the front desk.")
