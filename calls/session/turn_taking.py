@@ -284,6 +284,7 @@ class WordsInterruption(InterruptionStrategy):
         self._words_at = 0  # voiced ms when the STT last said something (words or none)
         self._interrupted = False
         self._speech_at = 0.0
+        self._speech_ms = 0  # ms of caller audio Silero called speech since the last release
         self._released_at = 0.0
         self._at_limit = False  # released at the hold limit in this utterance
         self.heard = None
@@ -303,6 +304,7 @@ class WordsInterruption(InterruptionStrategy):
                 return
         if self._speech.feed(frame) >= self.speech_threshold:
             self._speech_at = time.monotonic()
+            self._speech_ms += FRAME_MS
 
     def voiced_at(self, vad_voiced_at: float) -> float:
         if self._speech is None or not self.silero:
@@ -317,10 +319,10 @@ class WordsInterruption(InterruptionStrategy):
             return INTERRUPT
         if voiced_ms - self._from < self.hold_ms:
             return KEEP_LISTENING
-        if self._released_at and self._speech_at <= self._released_at and (self._speech is not None
-                                                                             or self._at_limit):
-            # Released, and Silero has heard no speech since: the room, not the caller. Without Silero, after the
-            # hold limit, the words alone may still interrupt (partials, the final transcript): no new pause.
+        if self._released_at and (self._speech_ms < self.hold_ms if self._speech is not None else self._at_limit):
+            # Released, and Silero has not heard `hold_ms` of speech since (the tail of the word it was released
+            # for may still come out of its resampler): the room, not the caller. Without Silero, after the hold
+            # limit, the words alone may still interrupt (partials, the final transcript): no new pause.
             return KEEP_LISTENING
         if voiced_ms - max(self._from, self._words_at) >= self.fallback_ms:
             self._interrupted = True
@@ -353,6 +355,7 @@ class WordsInterruption(InterruptionStrategy):
     def _released(self) -> None:
         self._from = self._voiced
         self._released_at = time.monotonic()
+        self._speech_ms = 0
 
     def _judge(self, text: str, keep: bool = True) -> int:
         heard = self.lexicon.hear(text)
