@@ -281,10 +281,12 @@ class WordsInterruption(InterruptionStrategy):
     def caller_started(self) -> None:
         self._voiced = 0
         self._from = 0  # voiced ms at the last release: holding again takes `hold_ms` more
-        self._words_at = 0  # voiced ms when the STT last said something (words or none)
+        self._words_at = 0  # `_talked` ms when the STT last said something (words or none)
+        self._talk_from = 0  # `_talked` ms at the last release
         self._interrupted = False
         self._speech_at = 0.0
         self._speech_ms = 0  # ms of caller audio Silero called speech since the last release
+        self._speech_total = 0  # ... in the whole utterance
         self._released_at = 0.0
         self._at_limit = False  # released at the hold limit in this utterance
         self.heard = None
@@ -305,6 +307,7 @@ class WordsInterruption(InterruptionStrategy):
         if self._speech.feed(frame) >= self.speech_threshold:
             self._speech_at = time.monotonic()
             self._speech_ms += FRAME_MS
+            self._speech_total += FRAME_MS
 
     def voiced_at(self, vad_voiced_at: float) -> float:
         if self._speech is None or not self.silero:
@@ -324,7 +327,7 @@ class WordsInterruption(InterruptionStrategy):
             # for may still come out of its resampler): the room, not the caller. Without Silero, after the hold
             # limit, the words alone may still interrupt (partials, the final transcript): no new pause.
             return KEEP_LISTENING
-        if voiced_ms - max(self._from, self._words_at) >= self.fallback_ms:
+        if self._talked() - max(self._talk_from, self._words_at) >= self.fallback_ms:
             self._interrupted = True
             return INTERRUPT
         return HOLD
@@ -352,8 +355,15 @@ class WordsInterruption(InterruptionStrategy):
         self.reason = "no_words_at_hold_limit"
         return NOT_AN_INTERRUPTION
 
+    def _talked(self) -> int:
+        """How long the caller has spoken in this utterance: Silero's speech ms when it listens (webrtcvad's voiced
+        ms count the room's babble too, and would make a backchannel in babble "too long" or fall back to voiced
+        time while the caller is silent), else the VAD's voiced ms."""
+        return self._speech_total if self._speech is not None else self._voiced
+
     def _released(self) -> None:
         self._from = self._voiced
+        self._talk_from = self._talked()
         self._released_at = time.monotonic()
         self._speech_ms = 0
 
@@ -365,8 +375,8 @@ class WordsInterruption(InterruptionStrategy):
                 heard = Heard(text=text, words=heard.words, content=(), stops=(), unsure=heard.content)
         if keep:
             self.heard = heard
-            self._words_at = self._voiced
-        too_long = heard.words > 0 and self._voiced >= self.max_backchannel_ms
+            self._words_at = self._talked()
+        too_long = heard.words > 0 and self._talked() >= self.max_backchannel_ms
         if heard.stops or len(heard.content) >= self.min_words or too_long:
             if keep:
                 self._interrupted = True
