@@ -396,6 +396,45 @@ not ended within 2.5 s: {len(unended['smart-turn'])} of {t['complete_n']} with s
 {len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if unended['smart-turn'] else ''}."""
 
 
+def _runs(data: dict) -> str:
+    """How each part was run (minutes, load average), when the parts were measured apart."""
+    runs = data.get("runs") or {}
+    return "".join(f"; {info}" for _, info in sorted(runs.items()))
+
+
+def _over_reading(data: dict) -> str:
+    """The over-the-answer part of "How to read it", from the figures."""
+    from bench.report import percentile
+
+    g = data["groups"]["all"]
+    over = [r for r in data["trials"] if r["test"] == "over_answer"]
+    others = [r for r in over if r["kind"] != "interruption"]
+    false = [r for r in others if r["barge_in"]]
+    resumed = [r for r in others if not r["barge_in"] and r["holds"]]
+    paused = [e["paused_ms"] for r in resumed for e in r["backchannel_events"] if e.get("paused_ms") is not None]
+    reasons: dict[str, int] = {}
+    for r in others:
+        for e in r["backchannel_events"]:
+            reasons[e.get("reason", "?")] = reasons.get(e.get("reason", "?"), 0) + 1
+    why = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])) or "none"
+    wrong = "; ".join(f"“{r['text']}” ({r['voice']}, {r['condition']}) heard as "
+                      f"{[e.get('words') for e in r['barge_in_events']]}" for r in false) or "none"
+    return f"""Over the answer, {len(false)} of {len(others)} backchannels and noises cut the agent off (goal
+≤ 5 %: {_met(g['false_pct'], GOALS['false_pct'])}); {len(resumed)} paused it and it resumed (paused p50
+{_f(percentile(paused, 50))} ms, p95 {_f(percentile(paused, 95))} ms), the caller hearing the whole answer; the
+utterances recorded as `backchannel` events, by reason: {why}. Three things decide (`WordsInterruption`): the words
+(backchannel lexicon, `min_words` content words, stop phrases), how sure Whisper was of them (content words with a
+mean log-probability below -0.4 and no stop phrase count as none: tiny.en makes "And then make it" or "I made it"
+out of a hum at -0.4 to -1.0, real words of a neural voice score -0.06 to -0.35), and a Silero VAD (v6, from the
+faster-whisper wheel) listening to the caller over the agent: webrtcvad takes babble behind a caller for their voice
+(0.4-1.7 s of it after each backchannel in the babble condition, Silero ≤ 0.1 s), which kept a hold open until the
+4 s limit cut the agent off; the caller is now quiet when Silero hears no speech, and a hold that reaches the limit
+without words that count resumes. Cut off: {wrong}. Real interruptions: missed {_f(g['missed_pct'], ' %')} of
+{g['missed_n']} (goal ≤ 2 %: {_met(g['missed_pct'], GOALS['missed_pct'])}), the agent quiet after p50
+{_f(g['onset_to_clear_p50_ms'])} / p95 {_f(g['onset_to_clear_p95_ms'])} ms (goal ≤ 250:
+{_met(g['onset_to_clear_p95_ms'], GOALS['onset_to_clear_p95_ms'])}; the hold pauses it 100 voiced ms in)."""
+
+
 def markdown(data: dict, command: str, machine: str) -> str:
     rows = []
     for name, g in data["groups"].items():
@@ -418,26 +457,7 @@ def markdown(data: dict, command: str, machine: str) -> str:
     cut = "\n".join(f"- “{r['text']}” ({r['pause_ms']} ms; {r['voice']}, {r['condition']}, {r['strategy']}): "
                     f"{'the agent spoke into the pause' if r.get('talked_over') else 'two turns'}; stored "
                     f"{r.get('caller_turns')}" for r in cuts) or "- none"
-    over = [r for r in data["trials"] if r["test"] == "over_answer"]
-    false = [r for r in over if r["kind"] != "interruption" and r["barge_in"]]
-    hums = sum(r["text"] == "Mm-hm." for r in false)
-    g = data["groups"]["all"]
-    s, t = g["silence+provider"], g["smart-turn"]
-    timed_out = [r for r in false if any((e.get("onset_to_decision_ms") or 0) >= 4000 for e in r["barge_in_events"])]
-    worded = [r for r in false if r not in timed_out]
-    reading = f"""How to read it. Over the answer, {len(false)} of {sum(r['kind'] != 'interruption' for r in over)}
-backchannels and noises cut the agent off (goal ≤ 5 %: missed). While the caller talks over the agent, Whisper is
-now primed with the language's backchannels ("Mm-hmm. Uh-huh. Okay. Yeah. Right." as its initial prompt), and
-articles, "and"/"then" and stray letters never count as content words: of the hums, {hums} still cut the agent off
-(8 of 9 false interruptions in the previous run were "Mm-hm" heard as words). What is left is of two kinds.
-{len(timed_out)} were held until the 4 s hold limit ran out: the VAD (webrtcvad) heard the babble under the
-caller's "okay" as the caller still talking, so no verdict came and the limit interrupted (a noise problem, not a
-words one: a Silero VAD stage was not built). {len(worded)} were decided on words tiny.en got wrong even primed:
-Piper's hum in noise as "And then make it" (twice), Kokoro's "Yeah." in pink noise as "Yeah, I could.", and a
-peek in the middle of Kokoro's hum as "I remember..." (the final transcript of the same hum was "Mm-h-m"). A spectral cue (a closed-mouth hum has little energy above 1 kHz)
-did not separate the voices' hums from their words (Kokoro's words have as little; espeak's hum as much), so it is
-not used. Real interruptions: missed {_f(g['missed_pct'], ' %')}, the agent quiet after p95
-{_f(g['onset_to_clear_p95_ms'])} ms (the hold pauses it 100 voiced ms in).
+    reading = f"""How to read it. {_over_reading(data)}
 
 {_eot_reading(data)}"""
     return f"""## Turn-taking with human-like callers
@@ -451,7 +471,7 @@ that plays in real time; a brain and a TTS that answer at once (the worst case f
 long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
 interruptions per voice and condition, {len(NOISES)} noises (cough-like, clicks, a 250 ms burst) per condition.
 End of turn: {len(COMPLETE)} complete sentences; cut-offs: {len(PAUSED)} sentences with a 400/600/800 ms pause
-inside. Each cell: the figure (trials). Machine: {machine}.
+inside. Each cell: the figure (trials). Machine: {machine}{_runs(data)}.
 
 Columns: *end of turn* is from the caller's last sample to the strategy's decision; *reply* to the first 20 ms of
 the answer the carrier played (it includes the transcript, and the wait when the words read unfinished); *cut off*:
