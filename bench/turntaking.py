@@ -399,7 +399,11 @@ not ended within 2.5 s: {len(unended['smart-turn'])} of {t['complete_n']} with s
 def _runs(data: dict) -> str:
     """How each part was run (minutes, load average), when the parts were measured apart."""
     runs = data.get("runs") or {}
-    return "".join(f"; {info}" for _, info in sorted(runs.items()))
+    if not runs:
+        return ""
+    older = [part for part in PART_TESTS if part not in runs]
+    return "".join(f"; {info}" for _, info in sorted(runs.items())) + "".join(
+        f"; the {part} part: the stored trials of an earlier run" for part in older)
 
 
 def _over_reading(data: dict) -> str:
@@ -417,20 +421,39 @@ def _over_reading(data: dict) -> str:
         for e in r["backchannel_events"]:
             reasons[e.get("reason", "?")] = reasons.get(e.get("reason", "?"), 0) + 1
     why = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])) or "none"
+    from calls.session.lexicon import Lexicon
+
+    english = Lexicon.for_language("en")
+
+    def unsure(r: dict) -> bool:
+        """Judged no interruption only because Whisper was unsure of its words (enough of them to count)."""
+        return any(e.get("reason") == "unsure_words" and len(english.hear(e.get("words") or "").content) >= 2
+                   for e in r["backchannel_events"])
+
+    saved = sum(not r["barge_in"] and unsure(r) for r in others)
+    true = [r for r in over if r["kind"] == "interruption"]
+    cost = [r for r in true if not r["barge_in"] and unsure(r)]
+    # Whisper's confidence (`min_logprob`, off by default): measured at -0.4 in an earlier run of this set.
+    without = (f"Whisper's confidence (`min_logprob` -0.4) kept {saved} backchannels from cutting the agent off and "
+               f"cost {len(cost)} real interruptions ({', '.join(sorted({r['voice'] for r in cost})) or 'none'}); "
+               f"without it these trials would read about {_f(_pct([r['barge_in'] or unsure(r) for r in others]), ' %')}"
+               f" false and {_f(_pct([not r['barge_in'] and not unsure(r) for r in true]), ' %')} missed (an estimate "
+               f"from the same trials)") if saved or cost else (
+        "Whisper's confidence is not used (`min_logprob`, off by default): at -0.4, an earlier run of this set "
+        "kept 2 of 81 backchannels from cutting the agent off and missed 3 of 54 real interruptions (espeak's, "
+        "which tiny.en writes at -0.36 to -1.7, as low as the words it makes up from a hum)")
     wrong = "; ".join(f"“{r['text']}” ({r['voice']}, {r['condition']}) heard as "
                       f"{[e.get('words') for e in r['barge_in_events']]}" for r in false) or "none"
     return f"""Over the answer, {len(false)} of {len(others)} backchannels and noises cut the agent off (goal
 ≤ 5 %: {_met(g['false_pct'], GOALS['false_pct'])}); {len(resumed)} paused it and it resumed (paused p50
 {_f(percentile(paused, 50))} ms, p95 {_f(percentile(paused, 95))} ms), the caller hearing the whole answer; the
-utterances recorded as `backchannel` events, by reason: {why}. Three things decide (`WordsInterruption`): the words
-(backchannel lexicon, `min_words` content words, stop phrases), how sure Whisper was of them (content words with a
-mean log-probability below -0.4 and no stop phrase count as none: tiny.en makes "And then make it" or "I made it"
-out of a hum at -0.4 to -1.0, real words of a neural voice score -0.06 to -0.35), and a Silero VAD (v6, from the
-faster-whisper wheel) listening to the caller over the agent: webrtcvad takes babble behind a caller for their voice
+utterances recorded as `backchannel` events, by reason: {why}. What decides (`WordsInterruption`, agent default):
+the words (backchannel lexicon, `min_words` content words, stop phrases, speech too long for a backchannel), and a
+Silero VAD (v6, from the faster-whisper wheel) listening to the caller over the agent: webrtcvad takes babble behind a caller for their voice
 (0.4-1.7 s of it after each backchannel in the babble condition, Silero ≤ 0.1 s), which kept a hold open until the
 4 s limit cut the agent off; the caller is now quiet when Silero hears no speech, and a hold that reaches the limit
 without words that count resumes. Cut off: {wrong}. Real interruptions: missed {_f(g['missed_pct'], ' %')} of
-{g['missed_n']} (goal ≤ 2 %: {_met(g['missed_pct'], GOALS['missed_pct'])}), the agent quiet after p50
+{g['missed_n']} (goal ≤ 2 %: {_met(g['missed_pct'], GOALS['missed_pct'])}). {without}. The agent went quiet after p50
 {_f(g['onset_to_clear_p50_ms'])} / p95 {_f(g['onset_to_clear_p95_ms'])} ms (goal ≤ 250:
 {_met(g['onset_to_clear_p95_ms'], GOALS['onset_to_clear_p95_ms'])}; the hold pauses it 100 voiced ms in)."""
 

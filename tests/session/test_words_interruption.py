@@ -253,9 +253,16 @@ def test_unsure_words_still_interrupt_with_a_stop_word_or_when_too_long_for_a_ba
 
 
 def test_without_a_confidence_from_the_stt_every_word_counts():
-    strategy = WordsInterruption()  # unbound: the STT says nothing about how sure it was (Deepgram's partials)
+    strategy = WordsInterruption(min_logprob=-0.4)  # unbound: the STT says nothing about how sure it was (Deepgram)
     speech(strategy, 500)
     assert strategy.on_partial("And then make it") == INTERRUPT
+
+
+def test_by_default_how_sure_the_stt_was_does_not_matter():
+    strategy = WordsInterruption()
+    strategy.bind(lambda: None, confidence=sure_of({"Welcome out Sunday.": -0.8}))
+    speech(strategy, 700)
+    assert strategy.on_transcript("Welcome out Sunday.") == INTERRUPT
 
 
 def test_the_hold_limit_resumes_the_agent_unless_words_that_count_were_heard():
@@ -289,6 +296,6 @@ def test_min_logprob_and_silero_come_from_the_agents_options():
         "words": {"min_logprob": -0.8, "silero": False}}))
     assert strategy.min_logprob == -0.8 and strategy.silero is False
     default = interruption_for(AgentSettings(interruption="words"))
-    assert default.min_logprob == -0.4 and default.silero is True
+    assert default.min_logprob is None and default.silero is True  # every word counts unless the agent says so
     bad = interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": {"min_logprob": "x"}}))
-    assert bad.min_logprob == -0.4
+    assert bad.min_logprob is None
