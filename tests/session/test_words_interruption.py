@@ -258,8 +258,8 @@ def test_without_a_confidence_from_the_stt_every_word_counts():
     assert strategy.on_partial("And then make it") == INTERRUPT
 
 
-def test_by_default_how_sure_the_stt_was_does_not_matter():
-    strategy = WordsInterruption()
+def test_with_min_logprob_off_how_sure_the_stt_was_does_not_matter():
+    strategy = WordsInterruption(min_logprob=None)
     strategy.bind(lambda: None, confidence=sure_of({"Welcome out Sunday.": -0.8}))
     speech(strategy, 700)
     assert strategy.on_transcript("Welcome out Sunday.") == INTERRUPT
@@ -296,6 +296,8 @@ def test_min_logprob_and_silero_come_from_the_agents_options():
         "words": {"min_logprob": -0.8, "silero": False}}))
     assert strategy.min_logprob == -0.8 and strategy.silero is False
     default = interruption_for(AgentSettings(interruption="words"))
-    assert default.min_logprob is None and default.silero is True  # every word counts unless the agent says so
+    assert default.min_logprob == -0.4 and default.silero is True
     bad = interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": {"min_logprob": "x"}}))
-    assert bad.min_logprob is None
+    assert bad.min_logprob == -0.4
+    off = interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": {"min_logprob": None}}))
+    assert off.min_logprob is None
