@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from calls.providers.stt.whisper_engine import Transcription
 from calls.providers.stt.whisper_local import WhisperSTT
 from voicebot.testing.pcm import voiced
 
@@ -28,6 +29,10 @@ class StubEngine:
         if self.busy and not wait:
             return None
         return f"{len(pcm)} bytes"
+
+    def transcribe_scored(self, pcm, rate, **options):
+        text = self.transcribe(pcm, rate, **options)
+        return None if text is None else Transcription(text, -0.1)
 
 
 def stream() -> tuple[WhisperSTT, StubEngine]:

@@ -7,13 +7,16 @@ single click does not start a turn and a short pause does not end one.
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Final
 
+import numpy as np
 import webrtcvad
 
-from calls.pipeline.audio import pcm_rms_dbfs
+from calls.pipeline.audio import Resampler, pcm_rms_dbfs
 
-__all__ = ["FrameVAD", "SpeechTracker", "SPEECH_START", "SPEECH_END"]
+__all__ = ["FrameVAD", "SpeechTracker", "SileroSpeech", "preload_silero", "SPEECH_START", "SPEECH_END"]
 
 SPEECH_START: Final = "speech_start"
 SPEECH_END: Final = "speech_end"
@@ -119,3 +122,90 @@ class SpeechTracker:
             else:
                 self._gap = True
         return None
+
+
+# ---------------------------------------------------------------------------------------------- Silero
+
+
+def silero_model_path() -> str:
+    """Silero VAD v6 (MIT), as the faster-whisper wheel ships it: nothing is downloaded."""
+    import faster_whisper
+
+    return str(Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx")
+
+
+_silero_session = None
+_silero_lock = threading.Lock()
+
+
+def _shared_silero():
+    """One onnxruntime session per process (1.2 MB, one thread: a 32 ms window costs ~0.1 ms); each stream
+    keeps its own state, so calls share it safely."""
+    global _silero_session
+    with _silero_lock:
+        if _silero_session is None:
+            import onnxruntime
+
+            opts = onnxruntime.SessionOptions()
+            opts.inter_op_num_threads = 1
+            opts.intra_op_num_threads = 1
+            opts.log_severity_level = 4
+            _silero_session = onnxruntime.InferenceSession(
+                silero_model_path(), providers=["CPUExecutionProvider"], sess_options=opts)
+        return _silero_session
+
+
+def preload_silero() -> bool:
+    """Load the shared model now (True), so the first call that listens does not pay for it mid-call; False: it
+    cannot be loaded here (no onnxruntime, no model file), and `SileroSpeech` will raise."""
+    try:
+        _shared_silero()
+    except Exception:  # onnxruntime raises its own error types for a missing or bad file
+        return False
+    return True
+
+
+class SileroSpeech:
+    """Streaming Silero VAD: how likely the caller's latest audio is speech (0..1), one 32 ms window at a time.
+
+    webrtcvad hears voice in babble and hums alike; Silero, a small neural model, tells a talker from the room
+    behind them much better (docs/benchmarks.md, turn-taking). It runs at 16 kHz: 8 kHz phone audio is upsampled
+    (soxr, streaming) first. Not on every frame of every call: the interruption strategy feeds it only the
+    caller's audio over the agent's speech.
+    """
+
+    RATE = 16000
+    WINDOW = 512  # samples at 16 kHz: 32 ms
+    CONTEXT = 64  # samples of the previous window the model sees before each one
+
+    def __init__(self, sample_rate: int) -> None:
+        if sample_rate not in (8000, 16000):
+            raise ValueError(f"Silero VAD takes 8000 or 16000 Hz audio, got {sample_rate}")
+        self.sample_rate = sample_rate
+        self._session = _shared_silero()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream (a new utterance)."""
+        self._upsample = Resampler(self.sample_rate, self.RATE) if self.sample_rate != self.RATE else None
+        self._h = np.zeros((1, 1, 128), np.float32)
+        self._c = np.zeros((1, 1, 128), np.float32)
+        self._context = np.zeros(self.CONTEXT, np.float32)
+        self._pending = np.zeros(0, np.float32)
+        self.probability = 0.0  # of the latest full window
+        self.windows = 0
+
+    def feed(self, pcm: bytes) -> float:
+        """PCM16LE at `sample_rate`; returns the speech probability of the latest complete window."""
+        if self._upsample is not None:
+            pcm = self._upsample.process(pcm)
+        samples = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0
+        self._pending = np.concatenate((self._pending, samples))
+        while self._pending.size >= self.WINDOW:
+            window, self._pending = self._pending[: self.WINDOW], self._pending[self.WINDOW :]
+            x = np.concatenate((self._context, window))[np.newaxis, :]
+            out, self._h, self._c = self._session.run(None, {"input": x, "h": self._h, "c": self._c})
+            self._context = window[-self.CONTEXT :]
+            self.probability = float(np.asarray(out).reshape(-1)[0])
+            self.windows += 1
+        return self.probability

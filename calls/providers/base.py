@@ -85,6 +85,12 @@ class STTStream(ABC):
         caller talks over the agent (the language's backchannels, "Mm-hmm. Uh-huh. Okay."). Optional: a recogniser
         that can be biased (Whisper's initial prompt) uses it, so a hum is written "Mm-hmm" rather than as words."""
 
+    def confidence(self, text: str) -> float | None:
+        """How sure the recogniser was of `text`, one of its latest transcripts or peeks of this utterance, as the
+        mean log-probability per token (Whisper's avg_logprob: 0 is certain; words it made up from a hum score
+        about -0.4 and lower). None: not known (the default, and for a text it did not just return)."""
+        return None
+
     async def close(self) -> None:
         """Release connections. Safe to call twice."""
 

@@ -146,7 +146,7 @@ class CallSession:
         self.end_of_turn = end_of_turn if end_of_turn is not None else end_of_turn_for(settings, sample_rate)
         self.end_of_turn.bind(self._end_of_turn)
         self.interruption = interruption if interruption is not None else interruption_for(settings)
-        self.interruption.bind(self._barge_in)
+        self.interruption.bind(self._barge_in, confidence=lambda text: self.stt.confidence(text))
         self.turn_log = TurnLog(call_id=call_id, recorder=recorder, brain=brain, audio_recorder=audio_recorder,
                                 providers={"stt": stt, "brain": brain, "tts": tts})
         self.playout = Playout(
@@ -300,14 +300,20 @@ class CallSession:
         if outcome == QUIET:
             return
         if outcome == SPEECH_START:
-            for early in listener.pop_preroll():
+            preroll = listener.pop_preroll()
+            for early in preroll:
                 self.stt.send_audio(early)
             self.stt.send_audio(frame)
             self._on_speech_start()
+            if self.speaker.busy:  # the interruption strategy may listen to the sound from its first frame
+                for early in preroll:
+                    self.interruption.hear(early)
+                self.interruption.hear(frame)
             return
         self.stt.send_audio(frame)
         if outcome == SPEAKING:
             if self.speaker.busy:
+                self.interruption.hear(frame)
                 # Over the agent once the caller can hear it (a reply still being prepared is not talked over).
                 if not self._overlapped and self.speaker.audible:
                     self._overlapped = True
@@ -621,7 +627,8 @@ class CallSession:
 
     async def _watch_hold(self, gen: int) -> None:
         """A held agent is never left waiting: no verdict `decide_ms` after the caller went quiet asks the
-        strategy's `on_timeout`; `max_hold_ms` held in all interrupts (the caller keeps talking over it)."""
+        strategy's `on_timeout`; `max_hold_ms` held in all asks its `on_hold_limit` (a caller still talking
+        with words interrupts; a VAD fooled by the room resumes the agent)."""
         strategy = self.interruption
         while True:
             await asyncio.sleep(0.05)
@@ -629,11 +636,12 @@ class CallSession:
                 return
             now = time.monotonic()
             if now - self._held_at >= strategy.max_hold_ms / 1000:
-                self._barge_in()
+                self._judged(strategy.on_hold_limit(), gen)
                 return
             listener = self.end_of_turn
+            voiced_at = strategy.voiced_at(listener.last_voiced_at)
             talking = gen == self._utterance and listener.speaking and listener.silence_ms == 0
-            if not talking and now - listener.last_voiced_at >= strategy.decide_ms / 1000:
+            if (not talking or voiced_at < listener.last_voiced_at) and now - voiced_at >= strategy.decide_ms / 1000:
                 self._judged(strategy.on_timeout(), gen)
                 return
 

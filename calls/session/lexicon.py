@@ -110,11 +110,12 @@ class Heard:
     words: int  # tokens in all
     content: tuple[str, ...]  # tokens that are neither backchannel, stop phrase nor hesitation
     stops: tuple[str, ...]  # stop phrases found ("wait", "hold on")
+    unsure: tuple[str, ...] = ()  # content words set aside: the recogniser was unsure of them (a hum made words)
 
     @property
     def backchannel(self) -> bool:
         """Words, and all of them "I'm listening"."""
-        return self.words > 0 and not self.content and not self.stops
+        return self.words > 0 and not self.content and not self.stops and not self.unsure
 
 
 class Lexicon:

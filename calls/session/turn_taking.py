@@ -19,10 +19,12 @@ is policy on top of it.
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from ..pipeline.turns import TurnDetector
+from ..pipeline.turns import FRAME_MS, TurnDetector
+from ..pipeline.vad import SileroSpeech, preload_silero
 from ..providers.base import SpeechHint
 from .lexicon import Heard, Lexicon
 from .settings import AgentSettings
@@ -38,6 +40,10 @@ HOLD = 3  # undecided, but pause the agent now (it goes quiet within the barge-i
 
 def _unbound() -> None:
     """Stands in for a session callback until `bind` is called (a strategy used on its own, in a test)."""
+
+
+def _unknown_confidence(text: str) -> float | None:
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- end of turn
@@ -150,10 +156,11 @@ class InterruptionStrategy(ABC):
 
     HOLD is for strategies that decide on words: the session pauses the agent at once (it goes quiet as a
     barge-in would) and resumes it, from where the caller stopped hearing it, on NOT_AN_INTERRUPTION. A held
-    agent is never left waiting: `decide_ms` after the caller went quiet without a verdict the session asks
-    `on_timeout`, and after `max_hold_ms` in all it interrupts the agent."""
+    agent is never left waiting: `decide_ms` after the caller went quiet (`voiced_at`) without a verdict the
+    session asks `on_timeout`, and after `max_hold_ms` in all `on_hold_limit`."""
 
     _interrupt: Callable[[], None] = staticmethod(_unbound)
+    _confidence: Callable[[str], float | None] = staticmethod(_unknown_confidence)
     decide_ms: int = 700
     max_hold_ms: int = 4000
     #: Why the last NOT_AN_INTERRUPTION from `on_transcript`/`on_timeout` was reached ("backchannel",
@@ -165,12 +172,24 @@ class InterruptionStrategy(ABC):
     #: come only after the caller's turn (a speech-to-speech model's transcription) holds the agent until then.
     decides_on_words: bool = False
 
-    def bind(self, interrupt: Callable[[], None]) -> None:
-        """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later)."""
+    def bind(self, interrupt: Callable[[], None],
+             confidence: Callable[[str], float | None] | None = None) -> None:
+        """How to interrupt from outside `on_speech`/`on_partial` (a verdict that arrives later), and how sure the
+        STT was of a text it just gave (`STTStream.confidence`)."""
         self._interrupt = interrupt
+        if confidence is not None:
+            self._confidence = confidence
 
     def caller_started(self) -> None:
         """The caller began an utterance (the agent may or may not be talking): start deciding afresh."""
+
+    def hear(self, frame: bytes) -> None:
+        """A 20 ms frame of the caller's audio over the agent (before `on_speech`), for a strategy that listens
+        to the sound itself (hot path while the caller talks over the agent)."""
+
+    def voiced_at(self, vad_voiced_at: float) -> float:
+        """When (monotonic) the caller last spoke as this strategy hears it; by default as the VAD does."""
+        return vad_voiced_at
 
     @abstractmethod
     def on_speech(self, voiced_ms: int) -> int:
@@ -193,6 +212,11 @@ class InterruptionStrategy(ABC):
         """The agent is held and no verdict came `decide_ms` after the caller went quiet."""
         self.reason = "no_words_in_time"
         return NOT_AN_INTERRUPTION
+
+    def on_hold_limit(self) -> int:
+        """The agent has been held `max_hold_ms` and the caller still sounds as if talking: INTERRUPT (the
+        default: they keep talking over it) or NOT_AN_INTERRUPTION (resume it)."""
+        return INTERRUPT
 
 
 class VoicedTimeInterruption(InterruptionStrategy):
@@ -228,7 +252,19 @@ class WordsInterruption(InterruptionStrategy):
       transcript at the end of the utterance may still interrupt;
     - words that read as a backchannel after `max_backchannel_ms` of voiced speech: INTERRUPT. Backchannels are
       short; the STT is primed with them over the agent, and that prompt can make tiny.en write a long real
-      interruption ("Sorry, actually I meant Tuesday.") as "All right.": the duration outvotes it.
+      interruption ("Sorry, actually I meant Tuesday.") as "All right.": the duration outvotes it;
+    - with `min_logprob` (-0.4 by default; None: off), content words the STT was unsure of (`STTStream.confidence` below
+      it) and no stop phrase count as none. tiny.en makes words up from a hum ("And then make it", "I made it") at a
+      mean log-probability of -0.3 to -1.3, but it writes a robot voice's real interruption ("Welcome out Sunday"
+      for "What about Sunday?") at -0.36 to -1.7 too: on the turn-taking set, -0.4 kept 2 backchannels from
+      cutting the agent off and missed 3 real interruptions (their words then no turn), while off, 12 of 81
+      backchannels cut the agent off (hums heard as words in the peeks) and none was missed: on by default;
+    - held `max_hold_ms` with no words that count: NOT_AN_INTERRUPTION (`on_hold_limit`, "no_words_at_hold_limit"):
+      a real interruption has words, and the VAD that keeps "hearing" the caller is hearing the room;
+    - with `silero` (the default), a Silero VAD listens to the caller's audio over the agent: the caller is quiet
+      (`voiced_at`) when Silero hears no speech, even while webrtcvad takes the babble behind them for their voice
+      (the hold then times out within `decide_ms`, not the 4 s limit), and once released the agent is held again
+      only when Silero hears speech (the room's babble does not pause it over and over).
 
     The words come from the STT: Deepgram's interim results (`on_partial`), and the transcript the session takes
     at the caller's first pause (`on_transcript`; for Whisper a quick transcription of just the overlap, which the
@@ -239,7 +275,8 @@ class WordsInterruption(InterruptionStrategy):
 
     def __init__(self, lexicon: Lexicon | None = None, *, min_words: int = 2, hold_ms: int = 100,
                  fallback_ms: int = 1200, decide_ms: int = 700, max_hold_ms: int = 4000,
-                 max_backchannel_ms: int = 1500) -> None:
+                 max_backchannel_ms: int = 1500, silero: bool = True, speech_threshold: float = 0.5,
+                 min_logprob: float | None = -0.4) -> None:
         self.lexicon = lexicon or Lexicon.for_language("en")
         self.min_words = min_words
         self.hold_ms = hold_ms
@@ -249,14 +286,54 @@ class WordsInterruption(InterruptionStrategy):
         self.max_backchannel_ms = max_backchannel_ms
         self.expected = self.lexicon.prompt or None
         self.heard: Heard | None = None  # the latest words of the utterance under way
+        self.speech_threshold = speech_threshold
+        self.min_logprob = min_logprob
+        # Loaded once per process, at the call's start: never on the first frame of a barge-in.
+        self.silero = silero and preload_silero()
+        if silero and not self.silero:
+            log.warning("Silero VAD cannot be loaded: the VAD alone says when the caller talks over the agent")
+        self._speech: SileroSpeech | None = None  # made on the first frame heard (its size gives the rate)
+        self._speech_at = 0.0  # monotonic time Silero last heard speech (0: not in this utterance)
+        self._released_at = 0.0  # monotonic time of the last release in this utterance (0: none)
         self.caller_started()
 
     def caller_started(self) -> None:
         self._voiced = 0
         self._from = 0  # voiced ms at the last release: holding again takes `hold_ms` more
-        self._words_at = 0  # voiced ms when the STT last said something (words or none)
+        self._words_at = 0  # `_talked` ms when the STT last said something (words or none)
+        self._talk_from = 0  # `_talked` ms at the last release
         self._interrupted = False
+        self._speech_at = 0.0
+        self._speech_ms = 0  # ms of caller audio Silero called speech since the last release
+        self._speech_total = 0  # ... in the whole utterance
+        self._released_at = 0.0
+        self._at_limit = False  # released at the hold limit in this utterance
         self.heard = None
+        if self._speech is not None:
+            self._speech.reset()
+
+    def hear(self, frame: bytes) -> None:
+        if not self.silero:
+            return
+        if self._speech is None:
+            rate = len(frame) * 1000 // (2 * FRAME_MS)
+            try:
+                self._speech = SileroSpeech(rate)
+            except ValueError as exc:  # a rate Silero cannot take
+                log.warning("Silero VAD unavailable (%s): the VAD alone says when the caller talks", exc)
+                self.silero = False
+                return
+        if self._speech.feed(frame) >= self.speech_threshold:
+            self._speech_at = time.monotonic()
+            self._speech_ms += FRAME_MS
+            self._speech_total += FRAME_MS
+
+    def voiced_at(self, vad_voiced_at: float) -> float:
+        if self._speech is None or not self.silero:
+            return vad_voiced_at
+        # Silero heard the caller last then (the start of the utterance if never): webrtcvad's later "voice"
+        # without Silero's is the room.
+        return min(vad_voiced_at, self._speech_at or vad_voiced_at - self._voiced / 1000)
 
     def on_speech(self, voiced_ms: int) -> int:
         self._voiced = voiced_ms
@@ -264,7 +341,12 @@ class WordsInterruption(InterruptionStrategy):
             return INTERRUPT
         if voiced_ms - self._from < self.hold_ms:
             return KEEP_LISTENING
-        if voiced_ms - max(self._from, self._words_at) >= self.fallback_ms:
+        if self._released_at and (self._speech_ms < self.hold_ms if self._speech is not None else self._at_limit):
+            # Released, and Silero has not heard `hold_ms` of speech since (the tail of the word it was released
+            # for may still come out of its resampler): the room, not the caller. Without Silero, after the hold
+            # limit, the words alone may still interrupt (partials, the final transcript): no new pause.
+            return KEEP_LISTENING
+        if self._talked() - max(self._talk_from, self._words_at) >= self.fallback_ms:
             self._interrupted = True
             return INTERRUPT
         return HOLD
@@ -276,24 +358,50 @@ class WordsInterruption(InterruptionStrategy):
     def on_transcript(self, text: str, final: bool = False) -> int:
         verdict = self._judge(text, keep=not final)
         if verdict == NOT_AN_INTERRUPTION and not final:
-            self._from = self._voiced
+            self._released()
         return verdict
 
     def on_timeout(self) -> int:
-        self._from = self._voiced
+        self._released()
         return super().on_timeout()
+
+    def on_hold_limit(self) -> int:
+        heard = self.heard
+        if heard is not None and (heard.stops or heard.content):  # words that count, if fewer than `min_words`
+            return INTERRUPT
+        self._released()
+        self._at_limit = True
+        self.reason = "no_words_at_hold_limit"
+        return NOT_AN_INTERRUPTION
+
+    def _talked(self) -> int:
+        """How long the caller has spoken in this utterance: Silero's speech ms when it listens (webrtcvad's voiced
+        ms count the room's babble too, and would make a backchannel in babble "too long" or fall back to voiced
+        time while the caller is silent), else the VAD's voiced ms."""
+        return self._speech_total if self._speech is not None else self._voiced
+
+    def _released(self) -> None:
+        self._from = self._voiced
+        self._talk_from = self._talked()
+        self._released_at = time.monotonic()
+        self._speech_ms = 0
 
     def _judge(self, text: str, keep: bool = True) -> int:
         heard = self.lexicon.hear(text)
+        if heard.content and not heard.stops:
+            confidence = self._confidence(text)
+            if confidence is not None and self.min_logprob is not None and confidence < self.min_logprob:
+                heard = Heard(text=text, words=heard.words, content=(), stops=(), unsure=heard.content)
         if keep:
             self.heard = heard
-            self._words_at = self._voiced
-        too_long = heard.words > 0 and self._voiced >= self.max_backchannel_ms
+            self._words_at = self._talked()
+        too_long = heard.words > 0 and self._talked() >= self.max_backchannel_ms
         if heard.stops or len(heard.content) >= self.min_words or too_long:
             if keep:
                 self._interrupted = True
             return INTERRUPT
-        self.reason = "backchannel" if heard.backchannel else ("too_few_words" if heard.content else "no_words")
+        self.reason = ("backchannel" if heard.backchannel else "unsure_words" if heard.unsure
+                       else "too_few_words" if heard.content else "no_words")
         return NOT_AN_INTERRUPTION
 
 
@@ -306,9 +414,18 @@ def _option(options: dict, key: str, default: int, low: int, high: int) -> int:
         return default
 
 
+def _number(options: dict, key: str, default: float | None, low: float, high: float) -> float | None:
+    """Like `_option`, for a float."""
+    try:
+        return min(high, max(low, float(options.get(key, default))))
+    except (TypeError, ValueError):
+        log.warning("turn_taking option %s=%r is not a number: using %s", key, options.get(key), default)
+        return default
+
+
 def _words(settings: AgentSettings) -> WordsInterruption:
     """Options (`provider_options["turn_taking"]["words"]`): min_words, hold_ms, fallback_ms, decide_ms,
-    max_hold_ms, max_backchannel_ms, language (default: the agent's), backchannels and stop_words (lists replacing the language's),
+    max_hold_ms, max_backchannel_ms, min_logprob (-0.4; null: every word counts), silero (false: webrtcvad alone says when the caller talks), language (default: the agent's), backchannels and stop_words (lists replacing the language's),
     prompt (what the STT is primed with over the agent; "" for nothing)."""
     o = settings.turn_taking_options.get("words") or {}
     if not isinstance(o, dict):
@@ -326,6 +443,8 @@ def _words(settings: AgentSettings) -> WordsInterruption:
         decide_ms=_option(o, "decide_ms", 700, 100, 5000),
         max_hold_ms=_option(o, "max_hold_ms", 4000, 500, 20000),
         max_backchannel_ms=_option(o, "max_backchannel_ms", 1500, 300, 20000),
+        silero=o.get("silero", True) is not False,
+        min_logprob=None if o.get("min_logprob", -0.4) is None else _number(o, "min_logprob", -0.4, -10.0, 0.0),
     )
 
 

@@ -348,17 +348,46 @@ async def test_a_key_pressed_while_the_agent_is_held_is_answered_and_nothing_sta
 
 
 @pytest.mark.asyncio
-async def test_a_hold_never_outlasts_max_hold_ms():
-    """Someone keeps talking over the agent, and every word is a backchannel: after `max_hold_ms` it stops."""
+async def test_a_hold_that_reaches_max_hold_ms_with_backchannels_only_resumes_the_agent():
+    """Someone keeps talking over the agent (the VAD keeps hearing voice), and every word is a backchannel: after
+    `max_hold_ms` the agent goes on (a real interruption has words), and the caller still hears all of it."""
     stt = WordsSTT(["What are your opening hours?", "yeah yeah yeah"])
-    strategy = WordsInterruption(fallback_ms=10_000, max_hold_ms=800)
+    # silero=False: the synthetic voice is no speech to Silero, which would release the hold sooner.
+    strategy = WordsInterruption(fallback_ms=10_000, max_hold_ms=800, max_backchannel_ms=5000, silero=False)
     async with Call(stt, AnswerBrain(), strategy=strategy) as call:
         await call.ask()
         await answer_playing(call, 0.3)
         talking = asyncio.ensure_future(call.speak(voiced(1500)))
         await until(lambda: call.session.playout.paused, timeout=2)
         stt.on_partial("yeah yeah")
+        await until(lambda: call.session.stats.resumes, timeout=2)
+        held_s = asyncio.get_running_loop().time() - call.onset
+        assert 0.8 <= held_s < 1.3
+        assert not call.events("barge_in")
+        assert call.session.playout.paused is False
+        await talking
+        await call.speak(silence(600))  # the utterance ends: its words are a backchannel event, not a turn
+        await until(lambda: call.events("backchannel"), timeout=3)
+        await until(lambda: not call.session.speaker.busy, timeout=15)
+        await asyncio.sleep(0.1)
+        assert call.carrier.heard_all(call.answer_numbers()), call.carrier.missing(call.answer_numbers())
+        assert call.session.stats.barge_ins == 0 and call.session.stats.holds == 1  # not paused again
+        assert call.caller_turns() == ["What are your opening hours?"]
+
+
+@pytest.mark.asyncio
+async def test_a_hold_that_reaches_max_hold_ms_with_a_content_word_interrupts():
+    """Held as long, but the caller said a word that counts (fewer than `min_words`): at `max_hold_ms` it stops."""
+    stt = WordsSTT(["What are your opening hours?", "yeah Tuesday yeah"])
+    strategy = WordsInterruption(fallback_ms=10_000, max_hold_ms=800, silero=False)
+    async with Call(stt, AnswerBrain(), strategy=strategy) as call:
+        await call.ask()
+        await answer_playing(call, 0.3)
+        talking = asyncio.ensure_future(call.speak(voiced(1500)))
+        await until(lambda: call.session.playout.paused, timeout=2)
+        stt.on_partial("yeah Tuesday")
         await until(lambda: call.events("barge_in"), timeout=2)
         held_s = asyncio.get_running_loop().time() - call.onset
         assert 0.8 <= held_s < 1.3
+        assert call.session.stats.resumes == 0
         await talking

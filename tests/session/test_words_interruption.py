@@ -214,3 +214,90 @@ def test_an_agent_gets_the_words_strategy_unless_it_names_another():
     assert interruption_for(tuned).min_words == 4
     off = agent_settings(Agent(barge_in_enabled=False))
     assert type(interruption_for(off)).__name__ == "NoInterruption"
+
+
+# ---------------------------------------------------------------------------------------------- how sure, how long
+
+
+def sure_of(scores: dict[str, float]):
+    """An STT's `confidence`: the mean log-probability it gave each text (None for a text it did not give)."""
+    return lambda text: scores.get(text)
+
+
+def test_content_words_the_stt_made_up_from_a_hum_do_not_count():
+    strategy = WordsInterruption(min_logprob=-0.4)
+    strategy.bind(lambda: None, confidence=sure_of({"And then make it.": -0.51, "I made it.": -0.7,
+                                                   "What about Sunday?": -0.15}))
+    speech(strategy, 700)
+    assert strategy.on_partial("And then make it.") == KEEP_LISTENING
+    assert strategy.on_transcript("And then make it.") == NOT_AN_INTERRUPTION and strategy.reason == "unsure_words"
+    assert strategy.heard.unsure == ("make", "it") and not strategy.heard.backchannel
+    assert strategy.on_transcript("I made it.", final=True) == NOT_AN_INTERRUPTION
+    strategy.caller_started()
+    speech(strategy, 700)
+    assert strategy.on_transcript("What about Sunday?") == INTERRUPT  # the same words, heard with confidence
+
+
+def test_unsure_words_still_interrupt_with_a_stop_word_or_when_too_long_for_a_backchannel():
+    scores = {"No, I meant the honor clearly.": -0.65, "I'm actually in the same way.": -1.55,
+              "Can I talk clappers": -0.8}
+    strategy = WordsInterruption(min_logprob=-0.4, max_backchannel_ms=1500)
+    strategy.bind(lambda: None, confidence=sure_of(scores))
+    speech(strategy, 600)
+    assert strategy.on_transcript("No, I meant the honor clearly.") == INTERRUPT  # "no": a stop word
+    strategy.caller_started()
+    speech(strategy, 1000)
+    assert strategy.on_transcript("Can I talk clappers") == NOT_AN_INTERRUPTION
+    speech(strategy, 1600, start_ms=1020)
+    assert strategy.on_transcript("Can I talk clappers", final=True) == INTERRUPT  # 1.6 s: no backchannel
+
+
+def test_without_a_confidence_from_the_stt_every_word_counts():
+    strategy = WordsInterruption(min_logprob=-0.4)  # unbound: the STT says nothing about how sure it was (Deepgram)
+    speech(strategy, 500)
+    assert strategy.on_partial("And then make it") == INTERRUPT
+
+
+def test_with_min_logprob_off_how_sure_the_stt_was_does_not_matter():
+    strategy = WordsInterruption(min_logprob=None)
+    strategy.bind(lambda: None, confidence=sure_of({"Welcome out Sunday.": -0.8}))
+    speech(strategy, 700)
+    assert strategy.on_transcript("Welcome out Sunday.") == INTERRUPT
+
+
+def test_the_hold_limit_resumes_the_agent_unless_words_that_count_were_heard():
+    strategy = WordsInterruption(silero=False)
+    speech(strategy, 1500)
+    strategy.on_partial("yeah okay yeah")
+    assert strategy.on_hold_limit() == NOT_AN_INTERRUPTION and strategy.reason == "no_words_at_hold_limit"
+    strategy.caller_started()
+    speech(strategy, 1500)
+    assert strategy.on_hold_limit() == NOT_AN_INTERRUPTION  # no words at all: the VAD heard the room
+    strategy.caller_started()
+    speech(strategy, 1500)
+    strategy.on_partial("yeah Tuesday")  # one content word, fewer than min_words
+    assert strategy.on_hold_limit() == INTERRUPT
+
+
+def test_after_the_hold_limit_the_vad_alone_never_pauses_the_agent_again():
+    strategy = WordsInterruption(silero=False, fallback_ms=10_000)
+    speech(strategy, 1500)
+    assert strategy.on_hold_limit() == NOT_AN_INTERRUPTION
+    assert set(speech(strategy, 4000, start_ms=1520)) == {KEEP_LISTENING}
+    assert strategy.on_partial("no wait") == INTERRUPT  # words still can
+
+
+def test_the_older_strategies_interrupt_at_the_hold_limit_as_before():
+    assert VoicedTimeInterruption(min_ms=200).on_hold_limit() == INTERRUPT
+
+
+def test_min_logprob_and_silero_come_from_the_agents_options():
+    strategy = interruption_for(AgentSettings(interruption="words", turn_taking_options={
+        "words": {"min_logprob": -0.8, "silero": False}}))
+    assert strategy.min_logprob == -0.8 and strategy.silero is False
+    default = interruption_for(AgentSettings(interruption="words"))
+    assert default.min_logprob == -0.4 and default.silero is True
+    bad = interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": {"min_logprob": "x"}}))
+    assert bad.min_logprob == -0.4
+    off = interruption_for(AgentSettings(interruption="words", turn_taking_options={"words": {"min_logprob": None}}))
+    assert off.min_logprob is None

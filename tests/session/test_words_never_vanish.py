@@ -18,6 +18,7 @@ from typing import Self
 import pytest
 
 from calls.providers.base import EndCall, TextDelta, UserTurn
+from calls.providers.stt.whisper_engine import Transcription
 from calls.providers.stt.whisper_local import WhisperSTT
 from voicebot.testing.in_process import FRAME_BYTES, RATE
 from tests.session.helpers import ScriptBrain, silence, until, voiced
@@ -49,6 +50,10 @@ class TaggedEngine:
             self.lengths[self._spoken] = len(chunks)
             out += pcm
         return out
+
+    def transcribe_scored(self, pcm: bytes, sample_rate: int, **options) -> Transcription | None:
+        text = self.transcribe(pcm, sample_rate, **options)
+        return None if text is None else Transcription(text, -0.1)
 
     def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None,
                    prompt=None) -> str | None:

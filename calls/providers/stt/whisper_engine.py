@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 import threading
 import time
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -110,6 +112,11 @@ def collapse_repeats(text: str, max_phrase: int = 8) -> str:
     return " ".join(words)
 
 
+class Transcription(NamedTuple):
+    text: str
+    avg_logprob: float | None  # mean log-probability per token (None: no tokens, nothing decoded)
+
+
 class WhisperEngine:
     """One loaded model. Thread-safe; at most `num_workers` transcriptions run at once."""
 
@@ -178,17 +185,31 @@ class WhisperEngine:
         as what came before, which biases how it writes what it hears: the call's vocabulary
         (`stt.vocabulary.whisper_prompt`), or over the agent "Mm-hmm. Uh-huh." so that a hum is written "Mm-hmm".
         """
+        scored = self.transcribe_scored(pcm16, sample_rate, wait=wait, beam_size=beam_size, prompt=prompt)
+        return None if scored is None else scored.text
+
+    def transcribe_scored(
+        self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None,
+        prompt: str | None = None,
+    ) -> Transcription | None:
+        """Like `transcribe`, with the model's mean log-probability per token (None: not known)."""
         if len(pcm16) < MIN_AUDIO_S * sample_rate * 2:
-            return ""
+            return Transcription("", None)
         audio = pcm16_to_float16k(pcm16, sample_rate)
-        return self.transcribe_audio(audio, wait=wait, beam_size=beam_size, prompt=prompt)
+        return self._transcribe(audio, wait=wait, beam_size=beam_size, prompt=prompt)
 
     def transcribe_audio(
         self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None
     ) -> str | None:
         """Like `transcribe` for float32 audio already at 16 kHz."""
+        scored = self._transcribe(audio, wait=wait, beam_size=beam_size, prompt=prompt)
+        return None if scored is None else scored.text
+
+    def _transcribe(
+        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None
+    ) -> Transcription | None:
         if audio.size < MIN_AUDIO_S * WHISPER_RATE:
-            return ""
+            return Transcription("", None)
         if not self._slots.acquire(blocking=wait):
             return None
         try:
@@ -213,16 +234,17 @@ class WhisperEngine:
 
     # ---------------------------------------------------------------- internals
 
-    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str | None = None) -> str:
+    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str | None = None
+             ) -> Transcription:
         if self.window_s > 0 and audio.size + _TAIL_PAD_S * WHISPER_RATE <= MAX_WINDOW_S * WHISPER_RATE:
-            text, looped = self._short_window(audio, beam_size, prompt)
+            text, looped, avg_logprob = self._short_window(audio, beam_size, prompt)
             if not looped:
-                return text
+                return Transcription(text, avg_logprob)
             self.loops += 1
             if not redo:
-                return ""  # a partial cut mid-word that loops says nothing useful (None would mean "busy")
+                return Transcription("", None)  # a partial cut mid-word that loops says nothing useful
             log.debug("whisper short window looped (%r); keeping it once", text)
-            return collapse_repeats(text)
+            return Transcription(collapse_repeats(text), avg_logprob)
         return self._full_window(audio, beam_size, prompt)
 
     def _prompt_tokens(self, prompt: str | None) -> list[int]:
@@ -239,8 +261,9 @@ class WhisperEngine:
             self._prompt_cache[prompt] = tokens
         return tokens
 
-    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> tuple[str, bool]:
-        """Encode only max(window_s, audio + 1 s): (text, whether it looks like a decoding loop)."""
+    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None
+                      ) -> tuple[str, bool, float]:
+        """Encode only max(window_s, audio + 1 s): (text, whether it looks like a decoding loop, avg_logprob)."""
         n = int(max(self.window_s * WHISPER_RATE, audio.size + _TAIL_PAD_S * WHISPER_RATE))
         n -= n % _HOP
         padded = np.zeros(n, dtype=np.float32)
@@ -263,16 +286,17 @@ class WhisperEngine:
         )[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         text = self._tokenizer.decode(tokens).strip()
+        # (CTranslate2's score is the sum over the tokens and the end token, length-normalised: per token here.)
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if len(tokens) >= max_new or _looks_repetitive(text):
-            return text, True
+            return text, True, avg_logprob
         # faster-whisper's no-speech rule (likely silence and not confidently decoded), plus "almost surely
         # silence": on a short window digital silence decodes as a confident "you" (speech measured <= 0.65).
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if result.no_speech_prob > 0.9 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
-            return "", False
-        return text, False
+            return "", False, avg_logprob
+        return text, False, avg_logprob
 
-    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> str:
+    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> Transcription:
         segments, _info = self.model.transcribe(
             audio,
             language=self.language,
@@ -286,7 +310,9 @@ class WhisperEngine:
             # A decoding loop must not hold the model (and every other call's turn) for seconds.
             max_new_tokens=int(audio.size / WHISPER_RATE * 7) + 12,
         )
-        return " ".join(s.text.strip() for s in segments).strip()
+        segments = list(segments)
+        text = " ".join(s.text.strip() for s in segments).strip()
+        return Transcription(text, statistics.fmean(s.avg_logprob for s in segments) if segments else None)
 
 
 _engines: dict[str, WhisperEngine] = {}

@@ -64,6 +64,7 @@ class _Result:
     covered: int  # bytes since commit that the transcription saw
     text: str
     prompt: str | None = None  # the initial prompt it was transcribed with (`expect`)
+    avg_logprob: float | None = None  # how sure the model was of `text` (`confidence`)
 
 
 @dataclass(slots=True)
@@ -104,6 +105,7 @@ class WhisperSTT(STTStream):
         self._peak_rms = 0.0
         self._gen = 0  # bumped by commit(): results of older audio are dropped
         self._results: list[_Result] = []
+        self._committed: list[_Result] = []  # the results before the last commit
         self._jobs: list[_Job] = []
         self._running = 0  # transcriptions of this stream in flight
         self._partial_task: asyncio.Task | None = None
@@ -174,6 +176,7 @@ class WhisperSTT(STTStream):
         self._total = 0
         self._voiced_end = 0
         self._peak_rms = 0.0
+        self._committed = self._results  # still asked for their `confidence` (the session commits, then judges)
         self._results = []
         self._jobs = []  # running ones finish in their threads; their results are dropped (older generation)
         self._partial_at = 0
@@ -205,6 +208,13 @@ class WhisperSTT(STTStream):
         if cached is not None:
             return cached
         return await self._launch(wait=False).task
+
+    def confidence(self, text: str) -> float | None:
+        text = text.strip()
+        for result in reversed(self._committed + self._results):
+            if result.text.strip() == text:
+                return result.avg_logprob
+        return None
 
     def _valid(self, voiced_end: int, covered: int, prompt: str | None) -> bool:
         """Would a transcription of the first `covered` bytes (with `prompt`) answer for the audio as it is now?"""
@@ -240,18 +250,20 @@ class WhisperSTT(STTStream):
         assert engine is not None
         self._running += 1
         try:
-            text = await asyncio.to_thread(
-                engine.transcribe, audio, self.sample_rate, wait=wait, beam_size=self._beam_size,
+            scored = await asyncio.to_thread(
+                engine.transcribe_scored, audio, self.sample_rate, wait=wait, beam_size=self._beam_size,
                 prompt=job.prompt or self.prompt or None,  # over the agent: the backchannels; else the vocabulary
             )
         finally:
             self._running -= 1
             if job in self._jobs:
                 self._jobs.remove(job)
-        if text is not None and gen == self._gen:
-            self._results.append(_Result(job.voiced_end, job.covered, text, job.prompt))
+        if scored is None:
+            return None
+        if gen == self._gen:
+            self._results.append(_Result(job.voiced_end, job.covered, scored.text, job.prompt, scored.avg_logprob))
             del self._results[:-4]
-        return text
+        return scored.text
 
     # ------------------------------------------------------------------ partials
 
