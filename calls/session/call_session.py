@@ -79,6 +79,12 @@ PEEK_EVERY_MS = 300
 WENT_ON_HEARD_MS = 300
 
 
+def _more_words(text: str, before: str | None) -> bool:
+    """The transcript of a turn brought words beyond `before`, the same turn's words when it was deferred (None:
+    it never was). Compared on word count, as Whisper may spell or punctuate the same words differently."""
+    return before is None or len(text.split()) > len(before.split())
+
+
 class State(enum.Enum):
     ACTIVE = "active"
     ENDING = "ending"  # saying goodbye; no new turns
@@ -185,6 +191,7 @@ class CallSession:
         # A turn the caller went on with while it was being transcribed: its audio stays in the STT (not committed)
         # and the caller's next words join it — one turn, one answer, no word left out (see `_caller_went_on`).
         self._continued: CallerSpeech | None = None
+        self._continued_text: str | None = None  # the deferred turn's words (see `_more_words`)
         self._turn_voiced_at = 0.0  # the last voiced frame of the latest caller turn
         self._went_on = False  # the utterance under way began right after a turn ended: the rest of a sentence
         # A turn whose words read unfinished waits for more before it is answered (`_goes_on`); agents may opt out.
@@ -466,6 +473,7 @@ class CallSession:
         if previous is not None and not previous.done():
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await previous
+        deferred_text, self._continued_text = self._continued_text, None
         if self._continued is not None:
             # The turn before was the first part of this one: it starts where that one started.
             first, self._continued = self._continued, None
@@ -473,10 +481,14 @@ class CallSession:
         timer.mark("stt_started")
         try:
             text = (await self.stt.transcript()).strip()
-            # (Said over the agent, the words are judged as an interruption instead.)
-            if self._caller_went_on(gen) or (overlapped is None
-                                             and await self._goes_on(text, gen, timer.last_voiced)):
+            # (Said over the agent, the words are judged as an interruption instead.) A "going on" that brought no
+            # new word (babble or a TV behind the caller starting utterance after utterance) defers a turn once,
+            # never twice: the words so far are answered rather than waiting on the room forever.
+            if _more_words(text, deferred_text) and (
+                    self._caller_went_on(gen) or (overlapped is None
+                                                  and await self._goes_on(text, gen, timer.last_voiced))):
                 self._continued = speech
+                self._continued_text = text
                 self.stats.continued += 1
                 return
         except ProviderError as exc:

@@ -261,3 +261,23 @@ async def test_words_said_while_the_call_is_ending_are_stored_with_why_they_got_
         await until(lambda: call.events("unanswered"), timeout=3)
         assert call.caller_turns() == ["that is all", "oh wait one more thing"]
         assert [d["reason"] for d in call.events("unanswered")] == ["call-ending"]
+
+
+@pytest.mark.asyncio
+async def test_noise_that_keeps_starting_after_a_turn_defers_it_once_and_it_is_answered():
+    """A room behind the caller (babble, a TV) starts "utterance" after "utterance" while their turn is being
+    transcribed: each looks like the caller going on. The first defers the turn (it might be words); one that added
+    no word does not defer it again: the caller is answered, not left waiting on the room."""
+    stt, engine = whisper(delay_s=0.8)
+    sentence = "what time do you open on saturday"
+    brain = ScriptBrain(greeting="Hello.", answer="We open at nine.")
+    async with Call(stt, brain) as call:
+        await until(settled(call, 1), timeout=5)
+        noise = b"".join(voiced(400, RATE, f0=300.0 + 7 * i) + silence(500) for i in range(6))  # never words
+        await call.speak(engine.say(sentence) + silence(500) + noise)
+        # Answered while the room was still at it (5.4 s of it): before, each burst deferred the turn again and the
+        # answer waited for the noise to stop.
+        assert [t.text for t in call.agent_turns()] == ["Hello.", "We open at nine."]
+        await call.speak(silence(1500))
+        await until(settled(call, 2), timeout=10)
+        assert call.caller_turns() == [sentence]
