@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
+from .languages import DEFAULT_LANGUAGE, LANGUAGES
 from .templating import BUILTIN_VARIABLES, NAME, TemplateError, check
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI's rule for function names
@@ -43,8 +44,15 @@ def validate_agent(agent) -> None:
     run("tools", lambda: validate_tools(agent.tools, declared))
     run("transfer_targets", lambda: validate_transfer_targets(agent.transfer_targets))
     run("analysis_schema", lambda: validate_analysis_schema(agent.analysis_schema))
+    run("language", lambda: validate_language(getattr(agent, "language", DEFAULT_LANGUAGE)))
     if errors:
         raise ValidationError(errors)
+
+
+def validate_language(tag) -> None:
+    """Only a tag of the table (exactly, "es-ES" not "es"), so every provider has a code for it."""
+    if tag not in LANGUAGES:
+        raise ValueError(f"Unknown language {tag!r}: use one of {', '.join(LANGUAGES)}.")
 
 
 def validate_variable_defaults(defaults) -> None:
