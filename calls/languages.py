@@ -81,3 +81,11 @@ def language(tag: str | None) -> Language:
         if lang.primary == primary:
             return lang
     raise ValueError(f"Unknown language {tag!r}: use one of {', '.join(LANGUAGES)}.")
+
+
+def language_or_none(tag: str | None) -> Language | None:
+    """Like `language`, None for a tag the table lacks (a provider option may hold a vendor's own code)."""
+    try:
+        return language(tag)
+    except ValueError:
+        return None

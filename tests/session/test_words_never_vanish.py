@@ -51,7 +51,7 @@ class TaggedEngine:
         return out
 
     def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None,
-                   prompt=None) -> str | None:
+                   prompt=None, language=None) -> str | None:
         if not self._busy.acquire(blocking=wait):
             return None
         try:
