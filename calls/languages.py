@@ -84,7 +84,10 @@ def language(tag: str | None) -> Language:
 
 
 def language_or_none(tag: str | None) -> Language | None:
-    """Like `language`, None for a tag the table lacks (a provider option may hold a vendor's own code)."""
+    """Like `language`, but None for no tag (the provider keeps its own default) and for a tag the table lacks
+    (a provider option may hold a vendor's own code, such as Deepgram's "multi")."""
+    if not tag:
+        return None
     try:
         return language(tag)
     except ValueError:

@@ -177,7 +177,7 @@ class AgentForm(forms.ModelForm):
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
     tts_provider = forms.ChoiceField(choices=TTS_PROVIDERS, label="Text-to-speech")
     language = forms.ChoiceField(
-        choices=LANGUAGE_CHOICES, initial=DEFAULT_LANGUAGE,
+        choices=LANGUAGE_CHOICES, initial=DEFAULT_LANGUAGE, required=False,
         help_text="What callers speak: recognition, voice, sentence rules and the LLM's replies follow it. The "
         "embedded stack hears only English unless the server has a multilingual Whisper (see the README); Piper "
         "speaks English, espeak every language here.")
@@ -252,6 +252,10 @@ class AgentForm(forms.ModelForm):
             field = self.fields[name]
             field.validators += [MinValueValidator(low), MaxValueValidator(high)]
             field.widget.attrs.update(min=str(low), max=str(high))
+
+    def clean_language(self):
+        # Not sent (an older page, a script): the agent keeps its language.
+        return self.cleaned_data.get("language") or self.instance.language or DEFAULT_LANGUAGE
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

@@ -54,7 +54,7 @@ BACKCHANNELS: dict[str, tuple[str, ...]] = {
     ),
     # Any other language: what a hum or an "okay" is in most of them. Its own words are content, which the
     # strategy's `min_words` still weighs, so nothing here can make a real interruption pass unheard.
-    "": ("mhm", "mm", "hmm", "ok", "okay", "ah", "oh", "aha"),
+    "": ("mhm", "mm", "hmm", "mm hmm", "uh huh", "ok", "okay", "ah", "oh", "aha"),
 }
 
 # Articles and "and"/"then": a recogniser's filling around a hum ("And the Mm-hmm."), never a word that counts.
