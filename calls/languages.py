@@ -92,3 +92,11 @@ def language_or_none(tag: str | None) -> Language | None:
         return language(tag)
     except ValueError:
         return None
+
+
+def exact_language(tag: str | None) -> Language | None:
+    """The entry whose tag is `tag` (any case, "_" or "-"), else None: for a vendor code that must go through
+    untouched when it is not one of ours ("es-419" to Deepgram)."""
+    wanted = (tag or "").strip().replace("_", "-").lower()
+    return next((lang for lang in _TABLE if lang.tag.lower() == wanted), None)
+

@@ -29,7 +29,7 @@ from deepgram import AsyncDeepgramClient
 from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 
-from calls.languages import DEFAULT_LANGUAGE, language_or_none
+from calls.languages import DEFAULT_LANGUAGE, exact_language
 
 from ..base import ProviderError, SpeechHint, STTStream
 from ..cloud import base_url, ms_since, require_key, websocket_url
@@ -56,9 +56,9 @@ class _Dropped(Exception):
 
 
 def deepgram_language(tag: str | None) -> str:
-    """Deepgram's code for an agent's language ("es" for es-ES: Deepgram has no es-ES); a code the table lacks
-    (a Deepgram-only one set in the options, such as "multi") goes as it is."""
-    lang = language_or_none(tag or DEFAULT_LANGUAGE)
+    """Deepgram's code for an agent's language ("es" for es-ES: Deepgram has no es-ES); any other code (one set in
+    the STT options: "es-419", "multi") goes as it is."""
+    lang = exact_language(tag or DEFAULT_LANGUAGE)
     return lang.deepgram if lang is not None else str(tag)
 
 
