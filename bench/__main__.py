@@ -37,8 +37,8 @@ from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "embedded-capacity", "loaded", "turntaking", "callwer", "overhead", "bargein", "capacity", "admission",
-             "webhook", "pipecat", "telemetry", "realtime")
+SCENARIOS = ("perframe", "embedded", "embedded-capacity", "loaded", "turntaking", "callwer", "overhead", "bargein",
+             "capacity", "admission", "webhook", "pipecat", "telemetry", "realtime")
 
 
 class _Load(threading.Thread):

@@ -31,7 +31,8 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="agent",
             name="language",
-            field=models.CharField(default="en-US", help_text="The language callers speak with this agent (BCP-47, e.g. es-ES).", max_length=16),
+            field=models.CharField(default="en-US", max_length=16,
+                                   help_text="The language callers speak with this agent (BCP-47, e.g. es-ES)."),
         ),
         migrations.RunPython(language_from_stt_option, migrations.RunPython.noop),
     ]
