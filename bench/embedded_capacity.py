@@ -36,6 +36,12 @@ P95_LIMIT_MS = 800
 RATE = 8000
 
 
+def holds(level: dict) -> bool:
+    """A level is held when no turn was lost, no call failed and turn p95 is within the limit."""
+    p95 = level["turn"]["p95"]
+    return not level["lost_turns"] and not level["errors"] and p95 is not None and p95 <= P95_LIMIT_MS
+
+
 def levels_up_to(max_calls: int) -> tuple[int, ...]:
     """The ramp's levels no larger than `--max-calls` (at least the first)."""
     return tuple(n for n in LEVELS if n <= max_calls) or LEVELS[:1]
@@ -176,14 +182,13 @@ def run(levels=LEVELS, log=print) -> dict:
             for n in levels:
                 level = _level(server, token, n, steps, log)
                 results.append(level)
-                if level["lost_turns"] or level["errors"] or (level["turn"]["p95"] or 0) > P95_LIMIT_MS:
+                if not holds(level):
                     break
             sentences = _agent_sentences(server, results[0]["call_ids"][0])
         finally:
             server.stop()
     stages = stage_cpu(sentences, results[0]["wall_s"], log)
-    held = [lv["calls"] for lv in results
-            if not lv["lost_turns"] and not lv["errors"] and (lv["turn"]["p95"] or 0) <= P95_LIMIT_MS]
+    held = [lv["calls"] for lv in results if holds(lv)]
     return {"machine": machine(), "levels": results, "stages": stages, "holds": max(held) if held else 0,
             "cpu_bound_calls": round(2 * results[0]["wall_s"] / stages["total"], 1) if stages["total"] else None}
 
