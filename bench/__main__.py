@@ -5,7 +5,8 @@
     python -m bench --scenario pipecat --scenario bargein
     python -m bench --report-only                     # the sections again from docs/benchmarks/*.json
 
-Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak), loaded
+Scenarios: perframe (the per-frame path in one process, µs per frame), embedded (local Whisper/flow/espeak),
+embedded-capacity (concurrent embedded calls on two cores, 1/2/4/6/8, and each stage's CPU per call), loaded
 (embedded-stack calls with both cores kept busy: no turn may be lost), turntaking (backchannels, noises,
 interruptions, end of turn and cut-offs with Piper/Kokoro/espeak callers, clean and in noise, through a real
 in-process session with the local Whisper; ~10 min; `--turntaking-part over|eot` runs one part and keeps the other's
@@ -32,14 +33,14 @@ import time
 
 import django
 
-from . import callwer, embedded, loaded, perframe, realtime, stall, telemetry, turntaking
+from . import callwer, embedded, embedded_capacity, loaded, perframe, realtime, stall, telemetry, turntaking
 from .cloud import chart, render, run
 from .cloud.levels import capacity_of
 from .load import utterances
 from .report import RAW, load_raw, machine, save, write_raw, write_section
 
-SCENARIOS = ("perframe", "embedded", "loaded", "turntaking", "stall", "callwer", "overhead", "bargein", "capacity", "admission",
-             "webhook", "pipecat", "telemetry", "realtime")
+SCENARIOS = ("perframe", "embedded", "embedded-capacity", "loaded", "turntaking", "stall", "callwer", "overhead",
+             "bargein", "capacity", "admission", "webhook", "pipecat", "telemetry", "realtime")
 
 
 class _Load(threading.Thread):
@@ -104,6 +105,12 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario embedded:")
         data = embedded.run(calls=calls, log=log)
         log(f"  greeting {data['greeting']}\n  turn {data['turn']}")
+
+    if "embedded-capacity" in chosen:
+        log("scenario embedded-capacity (concurrent embedded calls until turn p95 > 800 ms or a lost turn):")
+        data = embedded_capacity.run(levels=embedded_capacity.levels_up_to(max_calls), log=log)
+        save("embedded-capacity", data, embedded_capacity.markdown(data, command))
+        log(f"  holds {data['holds']} calls; CPU per call {data['stages']}")
 
     if "loaded" in chosen:
         log("scenario loaded (both cores kept busy by other processes):")

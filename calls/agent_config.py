@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
+from .languages import DEFAULT_LANGUAGE, LANGUAGES
 from .templating import BUILTIN_VARIABLES, NAME, TemplateError, check
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # OpenAI's rule for function names
@@ -43,8 +44,38 @@ def validate_agent(agent) -> None:
     run("tools", lambda: validate_tools(agent.tools, declared))
     run("transfer_targets", lambda: validate_transfer_targets(agent.transfer_targets))
     run("analysis_schema", lambda: validate_analysis_schema(agent.analysis_schema))
+    run("language", lambda: validate_language(getattr(agent, "language", DEFAULT_LANGUAGE)))
+    run("provider_options", lambda: validate_voice_options(agent.provider_options))
     if errors:
         raise ValidationError(errors)
+
+
+def validate_language(tag) -> None:
+    """Only a tag of the table (exactly, "es-ES" not "es"), so every provider has a code for it."""
+    if tag not in LANGUAGES:
+        raise ValueError(f"Unknown language {tag!r}: use one of {', '.join(LANGUAGES)}.")
+
+
+# The embedded voices' knobs in provider_options["tts"] and their ranges (Piper: speed or its inverse length_scale,
+# noise_scale / noise_w_scale; espeak: rate_wpm, pitch). The engines clamp too; here a typo gets a clear error.
+VOICE_KNOBS: dict[str, tuple[float, float]] = {
+    "speed": (0.5, 2.0), "length_scale": (0.5, 2.0), "noise_scale": (0.0, 1.5), "noise_w_scale": (0.0, 1.5),
+    "volume": (0.1, 1.0), "rate_wpm": (80, 450), "pitch": (0, 99),
+}
+
+
+def validate_voice_options(options) -> None:
+    tts = options.get("tts") if isinstance(options, dict) else None
+    if tts is None:
+        return
+    if not isinstance(tts, dict):
+        raise ValueError('"tts" must be a JSON object, e.g. {"tts": {"speed": 1.1}}.')
+    for knob, (low, high) in VOICE_KNOBS.items():
+        value = tts.get(knob)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise ValueError(f'tts "{knob}" must be a number from {low:g} to {high:g} (got {value!r}).')
 
 
 def validate_variable_defaults(defaults) -> None:

@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from .agent_config import validate_agent
+from .languages import DEFAULT_LANGUAGE
 
 
 class Workspace(models.Model):
@@ -58,6 +59,10 @@ class Agent(models.Model):
     call_start_webhook_url = models.URLField(blank=True, default="")
     call_start_webhook_secret = models.CharField(max_length=128, blank=True, default="")
     voice = models.CharField(max_length=80, default="en_US-joe-medium")
+    # What the agent speaks and expects (BCP-47); every provider is told, in its own code (calls.languages).
+    # Checked against that table in Agent.clean, not by `choices`, so a new language needs no migration.
+    language = models.CharField(max_length=16, default=DEFAULT_LANGUAGE,
+                                help_text="The language callers speak with this agent (BCP-47, e.g. es-ES).")
     # Words the recogniser should expect (names, products, jargon), one per line or comma-separated; added to the
     # hints the call builds itself (calls.providers.stt.vocabulary).
     custom_vocabulary = models.TextField(blank=True, default="", help_text="Names and terms callers will say, "

@@ -82,7 +82,8 @@ def _cache_opening_lines() -> int:
         sentences = opening_lines(agent)
         try:
             for rate in (8000, 16000):
-                tts = voice_class(rate, agent.voice, (agent.provider_options or {}).get("tts", {}))
+                options = {"language": agent.language, **((agent.provider_options or {}).get("tts") or {})}
+                tts = voice_class(rate, agent.voice, options)
                 for sentence in sentences:
                     asyncio.run(_drain(tts.synthesize(sentence)))
                     lines += 1

@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from calls.flows.context import capabilities_for
 from calls.flows.schema import FlowError, validate_flow
+from calls.languages import DEFAULT_LANGUAGE, LANGUAGE_CHOICES
 from calls.models import Agent, Call, Carrier, PhoneNumber, Workspace
 from calls.providers import registry
 
@@ -175,6 +176,11 @@ class AgentForm(forms.ModelForm):
     stt_provider = forms.ChoiceField(choices=STT_PROVIDERS, label="Speech-to-text")
     llm_provider = forms.ChoiceField(choices=LLM_PROVIDERS, label="Brain")
     tts_provider = forms.ChoiceField(choices=TTS_PROVIDERS, label="Text-to-speech")
+    language = forms.ChoiceField(
+        choices=LANGUAGE_CHOICES, initial=DEFAULT_LANGUAGE, required=False,
+        help_text="What callers speak: recognition, voice, sentence rules and the LLM's replies follow it. The "
+        "embedded stack hears only English unless the server has a multilingual Whisper (see the README); Piper "
+        "speaks English, espeak every language here.")
 
     class Meta:
         model = Agent
@@ -182,7 +188,7 @@ class AgentForm(forms.ModelForm):
             "name", "greeting", "system_prompt", "variable_defaults", "llm_model", "llm_base_url", "llm_temperature",
             "tools", "end_call_enabled", "transfer_targets", "analysis_schema", "summary_prompt", "success_criterion",
             "call_start_webhook_url", "call_start_webhook_secret",
-            "flow", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
+            "flow", "language", "stt_provider", "llm_provider", "tts_provider", "provider_options", "voice",
             "barge_in_enabled", "barge_in_min_ms", "end_of_turn", "end_of_turn_silence_ms",
             "end_of_turn_max_silence_ms", "smart_turn_silence_ms", "silence_timeout_s", "max_reprompts",
             "max_duration_s", "custom_vocabulary",
@@ -246,6 +252,10 @@ class AgentForm(forms.ModelForm):
             field = self.fields[name]
             field.validators += [MinValueValidator(low), MaxValueValidator(high)]
             field.widget.attrs.update(min=str(low), max=str(high))
+
+    def clean_language(self):
+        # Not sent (an older page, a script): the agent keeps its language.
+        return self.cleaned_data.get("language") or self.instance.language or DEFAULT_LANGUAGE
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()

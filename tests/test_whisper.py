@@ -222,8 +222,10 @@ def test_collapse_repeats_keeps_each_phrase_once(looped, kept):
 def test_a_looping_short_window_is_collapsed_not_redone(engine, monkeypatch):
     """The 30 s redo was the whole tail of the turn latency: a loop's first pass is kept, its repeats collapsed."""
     pcm = phone_audio("Goodbye", 8000)
-    monkeypatch.setattr(engine, "_short_window", lambda audio, beam, prompt=None: ("Goodbye! Goodbye! Goodbye!", True, -0.2))
-    monkeypatch.setattr(engine, "_full_window", lambda audio, beam, prompt=None: pytest.fail("redone over the full window"))
+    monkeypatch.setattr(engine, "_short_window",
+                        lambda audio, beam, prompt=None, language=None: ("Goodbye! Goodbye! Goodbye!", True, -0.2))
+    monkeypatch.setattr(engine, "_full_window",
+                        lambda audio, beam, prompt=None, language=None: pytest.fail("redone over the full window"))
     loops = engine.loops
     assert engine.transcribe(pcm, 8000) == "Goodbye!"
     assert engine.transcribe(pcm, 8000, wait=False) == ""  # a looping partial says nothing

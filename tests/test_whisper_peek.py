@@ -20,9 +20,11 @@ class StubEngine:
         self.busy = False
         self.calls: list[bool] = []  # the `wait` of each call
         self.prompts: list[str | None] = []  # the initial prompt of each call
+        self.languages: list[str | None] = []  # the language of each call
         self.lock = threading.Lock()
 
-    def transcribe(self, pcm, rate, *, wait=True, beam_size=None, prompt=None):
+    def transcribe(self, pcm, rate, *, wait=True, beam_size=None, prompt=None, language=None):
+        self.languages.append(language)
         self.prompts.append(prompt)
         with self.lock:
             self.calls.append(wait)

@@ -165,6 +165,8 @@ STREAM_TOKEN_TTL_S = env_int("STREAM_TOKEN_TTL_S", 60)
 
 # ---------------------------------------------------------------- speech stack
 WHISPER_MODEL_DIR = env_str("WHISPER_MODEL_DIR")  # any CTranslate2 Whisper folder; default: the packaged tiny.en
+# A multilingual CTranslate2 Whisper folder for agents whose language is not English (tiny.en only hears English).
+WHISPER_MULTILINGUAL_MODEL_DIR = env_str("WHISPER_MULTILINGUAL_MODEL_DIR")
 WHISPER_CPU_THREADS = env_int("WHISPER_CPU_THREADS", 2)
 # Load models and cache opening lines at server start; off inside the test runner (its processes serve no calls).
 VOICEBOT_WARM_UP = env_bool("VOICEBOT_WARM_UP", "pytest" not in sys.modules)

@@ -35,7 +35,7 @@ def agent_tools(agent) -> list[dict]:
 def llm_options(agent) -> dict:
     """The LLM settings a flow's LLM steps use: the agent's model fields, then provider_options["llm"]."""
     fields = {"model": getattr(agent, "llm_model", ""), "base_url": getattr(agent, "llm_base_url", ""),
-              "temperature": getattr(agent, "llm_temperature", None)}
+              "temperature": getattr(agent, "llm_temperature", None), "language": getattr(agent, "language", "")}
     return {**{k: v for k, v in fields.items() if v not in ("", None)}, **((agent.provider_options or {}).get("llm")
                                                                          or {})}
 

@@ -66,6 +66,11 @@ class NextStepTool:
         return "ok"
 
 
+def _and(rule: str) -> str:
+    """The agent's "reply in <language>" line, on a line of its own, if it has one."""
+    return f"\n{rule}" if rule else ""
+
+
 class LlmBridge:
     def __init__(self, context: FlowContext) -> None:
         self.context = context
@@ -101,7 +106,7 @@ class LlmBridge:
         step = self._steps.get(effect.node)
         if step is not None:
             step.chosen = None
-        brain.convo.system_prompt = f"{effect.prompt}\n\n{VOICE_RULES}"
+        brain.convo.system_prompt = f"{effect.prompt}\n\n{VOICE_RULES}" + _and(brain.language_rule)
         spoke = False
         try:
             async for out in brain.respond(UserTurn(effect.text)):
@@ -121,7 +126,8 @@ class LlmBridge:
 
         brain = self._fresh("_compose")
         excerpts = "\n\n".join(f"[{h.title}{' > ' + h.heading if h.heading else ''}] {h.text}" for h in effect.chunks)
-        brain.convo.system_prompt = f"{COMPOSE_PROMPT.format(excerpts=excerpts)}\n\n{VOICE_RULES}"
+        brain.convo.system_prompt = (f"{COMPOSE_PROMPT.format(excerpts=excerpts)}\n\n{VOICE_RULES}"
+                                     + _and(brain.language_rule))
         spoke = False
         try:
             async for out in brain.respond(UserTurn(effect.question)):

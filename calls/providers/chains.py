@@ -12,6 +12,9 @@ Every provider, the flow brain included, is found by name in `registry` and buil
 this module knows no vendor and no flow (the flows sit above the providers). A brain class builds itself from the
 agent with `for_agent(agent, state)`.
 
+The agent's language (`Agent.language`, a tag of `calls.languages`) goes to every recogniser and voice as the
+option "language" (a provider's own "language" option, if set, wins): each maps it to its own code.
+
 The embedded voice is Piper with espeak below it, in the agent's language: espeak takes a Piper voice name as its
 language, and for a language Piper has no voice for, Piper fails permanently at `start`, so espeak speaks from
 the start. The last embedded providers (whisper, espeak, flow) are used unwrapped: nothing is below them.
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from calls.languages import DEFAULT_LANGUAGE
 
 from .base import Brain, BrainState, ProviderError, STTStream, TTSProvider
 from .fallback import FallbackBrain, FallbackSTT, FallbackTTS
@@ -52,21 +57,22 @@ def build_providers(agent, sample_rate: int, state: BrainState | None,
     options = agent.provider_options or {}
     fb = options.get("fallback") or {}
     hints = {"vocabulary": list(vocabulary)} if vocabulary else {}
+    spoken = {"language": getattr(agent, "language", "") or DEFAULT_LANGUAGE}
 
     def reporter(stage: str):
         return None if on_failure is None else (lambda error: on_failure(stage, error))
 
-    stt = provider_class("stt", agent.stt_provider)(sample_rate, {**options.get("stt", {}), **hints})
+    stt = provider_class("stt", agent.stt_provider)(sample_rate, {**spoken, **options.get("stt", {}), **hints})
     secondary_stt = fb.get("stt", EMBEDDED["stt"])
     if agent.stt_provider != secondary_stt:
-        backup = provider_class("stt", secondary_stt)(sample_rate, dict(hints))
+        backup = provider_class("stt", secondary_stt)(sample_rate, {**spoken, **hints})
         stt = FallbackSTT(stt, backup, reporter("stt"), deadline_s=float(fb.get("stt_deadline_s", 1.5)))
 
-    tts = provider_class("tts", agent.tts_provider)(sample_rate, agent.voice, options.get("tts", {}))
+    tts = provider_class("tts", agent.tts_provider)(sample_rate, agent.voice, {**spoken, **options.get("tts", {})})
     secondary_tts = fb.get("tts", EMBEDDED["tts"])
     fallback_tts = tts
     if agent.tts_provider != secondary_tts:
-        fallback_tts = provider_class("tts", secondary_tts)(sample_rate, _fallback_voice(agent, fb), {})
+        fallback_tts = provider_class("tts", secondary_tts)(sample_rate, _fallback_voice(agent, fb), dict(spoken))
         tts = FallbackTTS(tts, fallback_tts, reporter("tts"),
                           first_audio_s=float(fb.get("tts_first_audio_s", 1.0)),
                           max_failures=int(fb.get("max_failures", 2)))

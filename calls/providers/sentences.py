@@ -8,12 +8,17 @@ Text streams in from the brain, so the last piece is the unfinished rest, except
 "?" or "!" and a space, or "." and a space after a word that is not an abbreviation, an initial or a time of day
 ("tomorrow. " is done; "Dr. ", "J. ", "3 p.m. " wait for what follows). A rest is still said when the brain goes
 quiet (the speaker's flush), so waiting never strands a sentence.
+
+The agent's language picks pySBD's rules (Spanish "Sr." and "Dra.", German ordinals "am 3. Mai"); a language
+pySBD has no rules for is cut with its English ones, which suit most Latin-script text.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+
+from calls.languages import language_or_none
 
 #: Words that end with a period inside sentences far more often than they end sentences (lower-case, no dot).
 _ABBREVIATIONS = frozenset(
@@ -24,11 +29,16 @@ _ENDS_SENTENCE = re.compile(r"[.!?][\"')\]]*\s+$")
 _LAST_WORD = re.compile(r"(\S+?)[.!?][\"')\]]*\s+$")
 
 
-@functools.lru_cache(maxsize=1)
-def _segmenter():
+@functools.lru_cache(maxsize=8)
+def _segmenter(language: str = "en"):
     import pysbd
 
-    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+    return pysbd.Segmenter(language=language, clean=False, char_span=False)
+
+
+def _pysbd_language(tag: str | None) -> str:
+    lang = language_or_none(tag) if tag else None
+    return (lang.pysbd if lang is not None else None) or "en"
 
 
 def _finished(piece: str) -> bool:
@@ -45,12 +55,13 @@ def _finished(piece: str) -> bool:
     return True
 
 
-def split_sentences(text: str) -> tuple[list[str], str]:
-    """Cut complete sentences off the front of `text`; return (sentences, unfinished rest)."""
+def split_sentences(text: str, language: str | None = None) -> tuple[list[str], str]:
+    """Cut complete sentences off the front of `text`; return (sentences, unfinished rest). `language`: the
+    agent's tag ("de-DE"); default English."""
     if not text.strip():
         return [], text
     pieces: list[str] = []
-    for piece in _segmenter().segment(text):
+    for piece in _segmenter(_pysbd_language(language)).segment(text):
         if pieces and piece.lstrip()[:1].islower():
             pieces[-1] += piece  # pySBD cut after an abbreviation it did not know
         else:

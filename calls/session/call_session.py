@@ -168,6 +168,7 @@ class CallSession:
         self.speaker = Speaker(
             playout=self.playout, tts=tts, fallback_tts=fallback_tts, turn_log=self.turn_log, spawn=self._spawn,
             act=self._act, provider_failed=self._provider_failed, on_idle=self.watchdog.touch,
+            language=self.cfg.language,
         )
         self._rest = b""
         self._frame_bytes = self.end_of_turn.frame_bytes

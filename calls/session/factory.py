@@ -53,7 +53,8 @@ def agent_settings(agent: Agent) -> AgentSettings:
         mark_every_ms=settings.MARK_EVERY_MS,
         end_of_turn=end_of_turn,
         interruption=turn_taking.pop("interruption", AGENT_DEFAULT_INTERRUPTION),
-        language=str(stt_options.get("language") or "en"),
+        # The agent's language; an STT "language" option (agents made before the field) still wins.
+        language=str(stt_options.get("language") or getattr(agent, "language", "") or "en"),
         turn_taking_options=turn_taking,
         # provider_options["audio"] = {"noise_suppression": "deepfilternet", "noise_suppression_options": {...}}: off
         # unless the agent asks.

@@ -44,6 +44,17 @@ BACKCHANNELS: dict[str, tuple[str, ...]] = {
         "ja", "okay", "ok", "genau", "gut", "alles klar", "klar", "stimmt", "ach so", "aha", "mhm", "verstehe",
         "ich verstehe", "super", "prima", "richtig", "danke", "in ordnung", "ja ja", "jawohl", "sicher",
     ),
+    "it": (
+        "si", "ok", "okay", "va bene", "certo", "esatto", "capisco", "ho capito", "perfetto", "bene", "giusto",
+        "d'accordo", "ah", "eh", "mhm", "grazie", "si si", "certamente", "vai", "prego",
+    ),
+    "pt": (
+        "sim", "ok", "okay", "ta", "ta bom", "certo", "claro", "entendi", "entendo", "perfeito", "exato", "isso",
+        "beleza", "tudo bem", "ah", "mhm", "obrigado", "obrigada", "pois", "pois e", "com certeza",
+    ),
+    # Any other language: what a hum or an "okay" is in most of them. Its own words are content, which the
+    # strategy's `min_words` still weighs, so nothing here can make a real interruption pass unheard.
+    "": ("mhm", "mm", "hmm", "mm hmm", "uh huh", "ok", "okay", "ah", "oh", "aha"),
 }
 
 # Articles and "and"/"then": a recogniser's filling around a hum ("And the Mm-hmm."), never a word that counts.
@@ -52,6 +63,8 @@ WEAK: dict[str, frozenset[str]] = {
     "es": frozenset(("el", "la", "los", "las", "un", "una", "y")),
     "fr": frozenset(("le", "la", "les", "un", "une", "et")),
     "de": frozenset(("der", "die", "das", "ein", "eine", "und")),
+    "it": frozenset(("il", "lo", "la", "i", "gli", "le", "un", "una", "e")),
+    "pt": frozenset(("o", "a", "os", "as", "um", "uma", "e")),
 }
 
 # What the recogniser is primed with while the caller talks over the agent (`STTStream.expect`): the backchannels
@@ -62,6 +75,8 @@ PROMPTS: dict[str, str] = {
     "es": "Mhm. Ajá. Vale. Sí. Claro.",
     "fr": "Mhm. Ouais. D'accord. Oui. Voilà.",
     "de": "Mhm. Ja. Genau. Okay. Alles klar.",
+    "it": "Mhm. Sì. Certo. Va bene. Esatto.",
+    "pt": "Mhm. Sim. Certo. Tá. Entendi.",
 }
 
 # One of these interrupts at once, whatever the word count: the caller wants the agent to stop.
@@ -76,6 +91,9 @@ STOP_WORDS: dict[str, tuple[str, ...]] = {
            "un instant", "une seconde"),
     "de": ("warte", "warten sie", "moment", "stopp", "stop", "halt", "nein", "entschuldigung", "sorry",
            "eigentlich", "aber"),
+    "it": ("aspetta", "aspetti", "fermo", "ferma", "stop", "no", "scusi", "scusa", "un momento", "in realta", "ma"),
+    "pt": ("espera", "espere", "para", "pare", "nao", "desculpa", "desculpe", "um momento", "na verdade", "mas"),
+    "": ("stop",),
 }
 
 # Hesitations and hums, in any language: never a word that counts ("um", "uh", "er", "hmmm", "mmhmm", "äh").
@@ -129,11 +147,12 @@ class Lexicon:
 
     @classmethod
     def for_language(cls, language: str, backchannels=None, stop_words=None, prompt: str | None = None) -> Lexicon:
-        """The table for `language` ("en", "en-US", "es-419"...; unknown: English), either list and the prompt
+        """The table for `language` ("en", "en-US", "es-419"...; a language without one: a few near-universal
+        sounds, and no prompt, since English words would bias the recogniser), either list and the prompt
         replaceable ("" = do not prime the recogniser)."""
         lang = (language or "en").split("-")[0].split("_")[0].lower()
         if lang not in BACKCHANNELS:
-            lang = "en"
+            lang = ""
         return cls(BACKCHANNELS[lang] if backchannels is None else backchannels,
                    STOP_WORDS[lang] if stop_words is None else stop_words,
                    WEAK.get(lang, frozenset()), PROMPTS.get(lang, "") if prompt is None else prompt)

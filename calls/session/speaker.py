@@ -47,9 +47,12 @@ class Speaker:
         provider_failed: Callable[[ProviderError, str], None],
         on_idle: Callable[[], None],
         fallback_tts: TTSProvider | None = None,
+        language: str = "en",
     ) -> None:
         """`act` carries out a reply's actions once it was heard; `provider_failed(error, stage)` reports a brain
-        or TTS failure; `on_idle` is called when a reply and its actions are done."""
+        or TTS failure; `on_idle` is called when a reply and its actions are done; `language` (the agent's tag)
+        picks the sentence splitter's rules."""
+        self.language = language
         self.playout = playout
         self.tts = tts
         self.fallback_tts = fallback_tts
@@ -163,7 +166,8 @@ class Speaker:
     async def _produce(self, outputs, sentences: asyncio.Queue, actions: list, timer: TurnTimer | None) -> None:
         """Brain outputs -> sentences (each starting its synthesis at once) and actions. A half sentence is said
         once the brain has been quiet for `flush_after_s`: a stream that stalls is spoken as far as it got."""
-        text = _Unfinished(lambda t, u: self._queue_sentence(sentences, t, u, timer), self.flush_after_s)
+        text = _Unfinished(lambda t, u: self._queue_sentence(sentences, t, u, timer), self.flush_after_s,
+                           self.language)
         try:
             async for out in outputs:
                 if isinstance(out, TextDelta):
@@ -215,8 +219,9 @@ class _Unfinished:
     """The reply's text not yet sent to TTS: complete sentences go at once (`add`); what is left of one goes when
     the interruptibility changes, when the reply ends (`flush`), or after `idle_s` without more text."""
 
-    def __init__(self, say: Callable[[str, bool], None], idle_s: float) -> None:
+    def __init__(self, say: Callable[[str, bool], None], idle_s: float, language: str = "en") -> None:
         self._say = say
+        self._language = language
         self._idle_s = idle_s
         self.text = ""
         self.uninterruptible = False
@@ -227,7 +232,7 @@ class _Unfinished:
         if uninterruptible != self.uninterruptible:
             self.flush()
             self.uninterruptible = uninterruptible
-        done, self.text = split_sentences(self.text + text)
+        done, self.text = split_sentences(self.text + text, self._language)
         for sentence in done:
             self._say(sentence, uninterruptible)
         if self.text.strip():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import io
 import wave
 
@@ -136,29 +137,49 @@ class AgentDeleteView(WorkspaceMixin, View):
 
 
 class VoiceSampleView(WorkspaceMixin, View):
-    """GET ?provider=piper|espeak&voice=...&text=... -> a WAV of an embedded voice speaking, for the 'hear this
-    voice' button (Piper at its own 22.05 kHz: the sample shows the voice, not the phone line)."""
+    """GET ?provider=piper|espeak&voice=...&text=...&language=es-ES&options={"speed": 1.1} -> a WAV of an embedded
+    voice speaking, for the 'hear this voice' button, with the agent's language and TTS options as a call would use
+    them (Piper at its own 22.05 kHz: the sample shows the voice, not the phone line). A language Piper has no
+    voice for is spoken by espeak, as in a call; the X-Voice header says which voice spoke."""
 
     def get(self, request):
+        from calls.agent_config import validate_voice_options
+        from calls.languages import language_or_none
         from calls.providers.base import ProviderError
         from calls.providers.tts.espeak_engine import get_espeak
+        from calls.providers.tts.espeak_local import DEFAULT_RATE_WPM, espeak_voice, voice_for_language
         from calls.providers.tts.piper_engine import get_piper
-        from calls.providers.tts.piper_local import piper_voice_name
+        from calls.providers.tts.piper_local import piper_voice_for
         from calls.providers.tts.piper_local import render as piper_render
 
         provider = request.GET.get("provider") or "espeak"
         voice = (request.GET.get("voice") or "").strip()[:80]
         text = (request.GET.get("text") or SAMPLE_TEXT).strip()[:SAMPLE_MAX_CHARS] or SAMPLE_TEXT
+        lang = language_or_none(request.GET.get("language") or None)
+        try:
+            options = json.loads(request.GET.get("options") or "{}")
+            validate_voice_options({"tts": options})
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            return HttpResponseBadRequest(f"Voice options: {exc}", content_type="text/plain")
         try:
             if provider == "piper":
-                rate = get_piper(piper_voice_name(voice)).sample_rate
-                pcm = piper_render(text, rate, voice)
-            else:
-                pcm, rate = get_espeak().synthesize(text, voice=voice or "en-us", rate_wpm=175)
+                try:
+                    name = piper_voice_for(voice, lang)
+                except ProviderError:
+                    provider = "espeak"  # as in a call: espeak speaks the languages Piper has no voice for
+                else:
+                    rate = get_piper(name).sample_rate
+                    pcm = piper_render(text, rate, name, options)
+            if provider != "piper":
+                name = voice_for_language(espeak_voice(voice), lang)
+                pitch = options.get("pitch")
+                pcm, rate = get_espeak().synthesize(text, voice=name, rate_wpm=int(options.get("rate_wpm",
+                                                    DEFAULT_RATE_WPM)), pitch=None if pitch is None else int(pitch))
         except ProviderError as exc:
             return HttpResponseBadRequest(str(exc), content_type="text/plain")
         response = HttpResponse(pcm_to_wav(pcm, rate), content_type="audio/wav")
         response["Cache-Control"] = "private, max-age=300"
+        response["X-Voice"] = f"{provider} {name}"
         return response
 
 

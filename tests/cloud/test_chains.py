@@ -41,7 +41,7 @@ def test_cloud_providers_are_wrapped_with_the_embedded_ones_behind():
     providers = build_providers(cloud_agent(stt={"model": "nova-2"}, llm={"model": "gpt-x"}), 16000, None)
     stt, tts, brain = providers.stt, providers.tts, providers.brain
     assert isinstance(stt, FallbackSTT) and type(stt.primary) is DeepgramSTT and type(stt.secondary) is WhisperSTT
-    assert stt.primary.options == {"model": "nova-2"} and stt.sample_rate == 16000
+    assert stt.primary.options == {"model": "nova-2", "language": "en-US"} and stt.sample_rate == 16000
     assert isinstance(tts, FallbackTTS) and type(tts.primary) is ElevenLabsTTS
     assert tts.primary.voice_id == "AbCdEfGhIjKlMnOpQrSt"
     assert providers.fallback_tts is tts.secondary and tts.secondary.voice == "en-us"

@@ -68,6 +68,8 @@ def test_patch_changes_only_what_is_sent_and_bumps_the_flow_version(writer, agen
     ({"retention_days": -3}, "retention_days"),  # not on the page: the model's own validators (full_clean)
     ({"barge_in_min_ms": "soon"}, "barge_in_min_ms"),  # wrong type
     ({"colour": "blue"}, "colour"),  # unknown field
+    ({"language": "es"}, "language"),  # a tag of the language table, exactly
+    ({"provider_options": {"tts": {"speed": 9}}}, "provider_options"),  # a voice knob out of its range
 ])
 def test_a_bad_change_is_a_400_naming_the_field_and_saves_nothing(writer, agent_a, change, field):
     before = Agent.objects.filter(pk=agent_a.pk).values().get()
@@ -76,6 +78,13 @@ def test_a_bad_change_is_a_400_naming_the_field_and_saves_nothing(writer, agent_
     body = response.json()
     assert body["error"] == "validation_error" and field in body["fields"], body
     assert Agent.objects.filter(pk=agent_a.pk).values().get() == before
+
+
+def test_an_agent_speaks_the_language_it_is_given(writer, ws_a):
+    response = writer.post("/api/agents", {"name": "Recepción", "language": "es-MX"})
+    assert response.status_code == 201, response.content
+    assert response.json()["language"] == "es-MX" and Agent.objects.get(name="Recepción").language == "es-MX"
+    assert writer.post("/api/agents", {"name": "Plain"}).json()["language"] == "en-US"
 
 
 def test_names_are_unique_per_workspace(writer, agent_a, agent_b):

@@ -105,13 +105,14 @@ def test_a_human_answer_gets_a_stream_with_a_token_for_this_call(twilio, workspa
 
 @pytest.mark.parametrize("mode, verbs", [("hangup", ["Hangup"]), ("message", ["Say", "Hangup"])])
 def test_a_machine_answer_hangs_up_or_leaves_the_voicemail_message(twilio, workspace, client, mode, verbs):
-    call = place_call(make_agent(workspace, machine_detection=mode), "twilio", "+15550100000", "+15557770001")
+    call = place_call(make_agent(workspace, machine_detection=mode, language="de-DE"), "twilio", "+15550100000",
+                      "+15557770001")
     response = twilio_post(client, f"/twilio/outbound/answer?call={call.pk}",
                            {"CallSid": call.carrier_call_id, "AnsweredBy": "machine_end_beep"})
     root = ET.fromstring(response.content)
     assert [child.tag for child in root] == verbs
     if mode == "message":
-        assert root.find("Say").text == "Please call us back."
+        assert root.find("Say").text == "Please call us back." and root.find("Say").get("language") == "de-DE"
     stored = Call.objects.get(pk=call.pk)
     assert (stored.answered_by, stored.end_reason) == ("machine", f"machine:{mode}")
 
@@ -156,7 +157,8 @@ def test_telnyx_dial_then_the_stream_starts_when_a_human_answers(telnyx, workspa
 
 
 def test_telnyx_voicemail_is_spoken_after_the_greeting_then_the_call_is_hung_up(telnyx, workspace, client):
-    call = place_call(make_agent(workspace, machine_detection="message"), "telnyx", "+15550100000", "+15557770001")
+    call = place_call(make_agent(workspace, machine_detection="message", language="fr-FR"), "telnyx", "+15550100000",
+                      "+15557770001")
     assert telnyx.bodies()[0][1]["answering_machine_detection"] == "detect_beep"
     telnyx_event(client, "call.answered", call)
     telnyx_event(client, "call.machine.detection.ended", call, result="machine")
@@ -165,6 +167,7 @@ def test_telnyx_voicemail_is_spoken_after_the_greeting_then_the_call_is_hung_up(
     telnyx_event(client, "call.speak.ended", call)
     assert [a for a, _ in telnyx.actions()] == ["speak", "hangup"]
     assert telnyx.actions()[0][1]["payload"] == "Please call us back."
+    assert telnyx.actions()[0][1]["language"] == "fr-FR"  # the carrier's voice speaks the agent's language
     assert Call.objects.get(pk=call.pk).answered_by == "machine"
 
 

@@ -76,12 +76,17 @@ def test_tokens_fold_case_accents_and_hyphens():
     assert tokens("Uh-huh, SÍ… d’accord!") == ["uh", "huh", "si", "d'accord"]
 
 
-def test_each_language_has_its_own_table_and_unknown_ones_fall_back_to_english():
+def test_each_language_has_its_own_table_and_others_get_only_the_universal_hums():
     assert Lexicon.for_language("es-419").hear("Sí, claro.").backchannel
     assert Lexicon.for_language("es").hear("Espere, por favor").stops == ("espere",)
     assert Lexicon.for_language("fr-FR").hear("D'accord, je vois.").backchannel
     assert Lexicon.for_language("de").hear("Ähm, warte mal").stops == ("warte",)
-    assert Lexicon.for_language("xx").hear("uh-huh").backchannel
+    assert Lexicon.for_language("it-IT").hear("Sì, va bene.").backchannel
+    assert Lexicon.for_language("pt-BR").hear("Espera, na verdade").stops == ("espera", "na verdade")
+    other = Lexicon.for_language("fi-FI")
+    assert other.hear("uh-huh").backchannel and other.hear("mhm").backchannel
+    # No English words in a language of its own: "yeah right" is content there, and nothing primes the recogniser.
+    assert other.hear("yeah right").content == ("yeah", "right") and other.prompt == ""
     # Spanish "no" stops as the English one does; German "ja" is only a backchannel in German.
     assert not Lexicon.for_language("en").hear("ja").backchannel
 
@@ -208,7 +213,9 @@ def test_an_agent_gets_the_words_strategy_unless_it_names_another():
     assert isinstance(strategy, WordsInterruption) and strategy.lexicon.hear("d'accord").backchannel
     named = agent_settings(Agent(provider_options={"turn_taking": {"interruption": "voiced-time"}},
                                  barge_in_min_ms=300))
-    assert named.interruption == "voiced-time" and named.language == "en"
+    assert named.interruption == "voiced-time" and named.language == "en-US"
+    spanish = agent_settings(Agent(language="es-MX"))
+    assert spanish.language == "es-MX" and interruption_for(spanish).lexicon.hear("Sí, claro.").backchannel
     assert interruption_for(named).min_ms == 300
     tuned = agent_settings(Agent(provider_options={"turn_taking": {"words": {"min_words": 4}}}))
     assert interruption_for(tuned).min_words == 4

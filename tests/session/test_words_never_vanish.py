@@ -56,7 +56,7 @@ class TaggedEngine:
         return None if text is None else Transcription(text, -0.1)
 
     def transcribe(self, pcm: bytes, sample_rate: int, *, wait: bool = True, beam_size=None,
-                   prompt=None) -> str | None:
+                   prompt=None, language=None) -> str | None:
         if not self._busy.acquire(blocking=wait):
             return None
         try:

@@ -67,7 +67,7 @@ def test_the_session_hands_the_vocabulary_to_both_recognisers():
     agent = SimpleNamespace(stt_provider="deepgram", llm_provider="flow", tts_provider="espeak", voice="en-us",
                             provider_options={"stt": {"model": "nova-3"}}, greeting="", flow={}, max_reprompts=2)
     providers = build_providers(agent, 8000, None, vocabulary=["Cigna", "Okafor"])
-    assert providers.stt.primary.options == {"model": "nova-3", "vocabulary": ["Cigna", "Okafor"]}
+    assert providers.stt.primary.options == {"language": "en-US", "model": "nova-3", "vocabulary": ["Cigna", "Okafor"]}
     assert isinstance(providers.stt.secondary, WhisperSTT)
     assert providers.stt.secondary.prompt == "Cigna, Okafor."
     assert WhisperSTT(8000, {"vocabulary": ["Cigna"], "hints": False}).prompt == ""

@@ -82,7 +82,8 @@ def speak(call: Call, text: str) -> None:
 
     try:
         with telnyx.Telnyx(**client_options()) as client:
-            client.calls.actions.speak(call.carrier_call_id, payload=text, voice=VOICEMAIL_VOICE, language="en-US")
+            client.calls.actions.speak(call.carrier_call_id, payload=text, voice=VOICEMAIL_VOICE,
+                                       language=call.agent.language)
     except telnyx.APIError as exc:
         raise rest_error("speak", exc) from exc
 

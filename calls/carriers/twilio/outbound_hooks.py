@@ -54,7 +54,7 @@ def answer(request: HttpRequest) -> HttpResponse:
     if action == "stream":
         return xml_response(stream_twiml(common.grant_stream(call)))
     if action == "message":
-        response.say(call.agent.voicemail_message)
+        response.say(call.agent.voicemail_message, language=call.agent.language)  # Twilio's voice for it
     response.hangup()
     return xml_response(response)
 

