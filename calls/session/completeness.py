@@ -73,7 +73,10 @@ def unfinished(text: str, language: str = "en") -> str | None:
     text = text.strip()
     if not text:
         return None
-    if _TRAILING.search(text):
+    # A one-word answer with a trailing comma ("Tomorrow,") is no unfinished sentence: Whisper writes that comma after a
+    # lone word when its prompt is the call's glossary (a comma-separated list), and a caller who does go on ("Yes,
+    # that's right") is caught by the short-answer hold (`short_answer`). Openers ("Wait,") still wait.
+    if _TRAILING.search(text) and not (text.endswith(",") and short_answer(text) and len(tokens(text)) == 1):
         return "trailing punctuation"
     lang = _lang(language)
     words = tokens(text)

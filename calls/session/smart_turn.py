@@ -135,6 +135,10 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.asks = 0
         self.last_probability: float | None = None
         self.last_latency_ms: float | None = None
+        # The pause's transcript reads finished (`words_read_finished`): the model's longer waits are capped at the
+        # silence rule. Short answers ("Tomorrow", "Yes please") sound unfinished to Smart Turn, which hears no
+        # question before them; the words know better, and they came within the same 100 ms.
+        self._words_finished = False
 
     def caller_over_agent(self, overlapped: bool) -> None:
         """Over the agent's speech the model is not asked and the turn ends on the plain silence rule: the words
@@ -166,6 +170,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         if outcome == SPEAKING or outcome == PAUSE:
             silence = self.tracker.silence_ms
             if silence == 0:  # a voiced frame: the caller goes on
+                self._words_finished = False
                 if self._pending:
                     self._drop_verdict()
                 self._next_ask = self.ask_after_ms
@@ -237,6 +242,8 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         if not self.tracker.speaking:
             return
         wait = self.bands.wait_ms(probability, self.max_silence_ms)
+        if self._words_finished:
+            wait = min(wait, self.fallback_silence_ms)
         if wait <= self.tracker.silence_ms:
             self.end_utterance()
             self.tracker.stop_ms = self._longest
@@ -245,6 +252,19 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             # The frame path ends the turn on that silence (sooner than the maximum when unsure) unless the caller
             # speaks again first (a voiced frame puts the maximum back).
             self.tracker.stop_ms = wait
+
+    def words_read_finished(self) -> None:
+        """Cap this pause's wait at the silence rule (`fallback_silence_ms`): at once if the verdict is in, else
+        when it comes. A voiced frame clears it (the caller went on: new words, a new judgement)."""
+        if not self.tracker.speaking or self._over_agent:
+            return
+        self._words_finished = True
+        if not self._pending and self.tracker.stop_ms > self.fallback_silence_ms:
+            self.tracker.stop_ms = self.fallback_silence_ms
+            if self.tracker.silence_ms >= self.fallback_silence_ms:
+                self.end_utterance()
+                self.tracker.stop_ms = self._longest
+                self._end_turn()
 
     def _fall_back(self, error: BaseException) -> None:
         """The model cannot run: from now on this call's turns end on the plain silence rule."""

@@ -70,6 +70,10 @@ class EndOfTurnStrategy(ABC):
         Close the utterance first (as `TurnDetector.end_utterance`), then call it."""
         self._end_turn = end_turn
 
+    def words_read_finished(self) -> None:
+        """The transcript of the caller's pause so far reads as a finished sentence (`completeness`): a strategy
+        that waits longer on the sound of the voice alone may stop waiting. Default: nothing changes."""
+
     @abstractmethod
     def feed(self, frame: bytes) -> int:
         """One frame of caller audio (hot path: synchronous, allocation-free); returns a `turns` outcome."""

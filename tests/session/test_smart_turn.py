@@ -133,6 +133,39 @@ async def test_an_incomplete_turn_waits_for_the_maximum_silence(pool):
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("verdict_first", [True, False])
+async def test_words_that_read_finished_cap_the_models_wait_at_the_silence_rule(pool, verdict_first):
+    """"Tomorrow", said as an answer, sounds unfinished to the model (it hears no question); the pause's transcript
+    reads finished, so the turn ends on the 300 ms silence rule, not the 1200 ms maximum — whether the words come
+    after the verdict (it is lowered then) or before it (the verdict is capped when it comes)."""
+    fake = FakeModel(0.1, hold=not verdict_first)
+    caller = Caller(strategy(fake, pool, max_silence_ms=1200, fallback_silence_ms=300))
+    if verdict_first:
+        await caller.say(voiced(600) + silence(200))  # asked at 120 ms of silence, answered at once
+    else:  # the model still thinking when the words come
+        for frame in frames(voiced(600) + silence(200), caller.strategy.frame_bytes):
+            caller.fed_ms += 20
+            assert caller.strategy.feed(frame) != END_OF_TURN
+        assert caller.strategy._pending
+    caller.strategy.words_read_finished()
+    if not verdict_first:
+        fake.release.set()
+        await caller.verdict()
+    await caller.say(silence(1300))
+    assert caller.ended_by_silence + caller.ended_by_verdict == [600 + 300]
+
+
+@pytest.mark.asyncio
+async def test_words_that_read_finished_are_forgotten_when_the_caller_goes_on(pool):
+    fake = FakeModel(0.1)
+    caller = Caller(strategy(fake, pool, max_silence_ms=1200, fallback_silence_ms=300))
+    await caller.say(voiced(600) + silence(200))
+    caller.strategy.words_read_finished()
+    await caller.say(voiced(400) + silence(1500))  # they went on: the new pause is judged afresh (the maximum)
+    assert caller.ended_by_silence == [600 + 200 + 400 + 1200] and caller.ended_by_verdict == []
+
+
+@pytest.mark.asyncio
 async def test_an_incomplete_turn_can_be_asked_again_on_further_silence(pool):
     fake = FakeModel(0.1, 0.2, 0.95)
     caller = Caller(strategy(fake, pool, reask_every_ms=300))

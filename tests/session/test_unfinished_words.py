@@ -13,7 +13,7 @@ import asyncio
 import pytest
 
 from calls.providers.base import UserTurn
-from calls.session.completeness import unfinished
+from calls.session.completeness import short_answer, unfinished
 from tests.session.helpers import ScriptBrain, silence, until
 from tests.session.test_interruptions import Call
 from tests.session.test_words_never_vanish import settled, whisper
@@ -22,7 +22,7 @@ from tests.session.test_words_never_vanish import settled, whisper
 @pytest.mark.parametrize(("text", "why"), [
     ("My number is five five five", "number under way"), ("My number is 555.", "number under way"),
     ("I would like to book an", "ends with 'an'"), ("So I was wondering if", "ends with 'if'"),
-    ("Wait,", "trailing punctuation"), ("Wait.", "opener"), ("five five five...", "trailing punctuation"),
+    ("Wait,", "opener"), ("Wait.", "opener"), ("five five five...", "trailing punctuation"),
     ("I need, um", "ends with 'um'"),
 ])
 def test_unfinished_sentences_are_recognised(text, why):
@@ -94,3 +94,13 @@ def test_a_short_answer_is_two_words_at_most_and_no_question(text, short):
     from calls.session.completeness import short_answer
 
     assert short_answer(text) is short
+
+
+def test_a_short_answer_with_a_trailing_comma_is_no_unfinished_sentence():
+    # Whisper, prompted with the call's glossary (a comma-separated list), writes "Tomorrow," for a lone "Tomorrow":
+    # it is answered after the short-answer hold, not after the longest wait. Openers and long sentences still wait.
+    assert unfinished("Tomorrow,") is None and short_answer("Tomorrow,")
+    assert unfinished("Yes,") is None
+    assert unfinished("Quiero reservar,", "es") == "trailing punctuation"  # two words: may be a sentence under way
+    assert unfinished("Wait,") == "opener"
+    assert unfinished("my number is five five five,") == "trailing punctuation"
