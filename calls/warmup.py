@@ -49,6 +49,12 @@ def warm_up() -> None:
         _warm_smart_turn()
     except Exception:
         log.exception("smart-turn warm-up failed; calls fall back to the silence rule if the model cannot run")
+    # The Silero VAD that listens to callers over the agent (words interruptions, every agent's default): loaded
+    # here, not by the first call's session set-up, where it delayed that call's greeting by ~0.6 s.
+    from .pipeline.vad import preload_silero
+
+    if not preload_silero():
+        log.warning("Silero VAD unavailable: interruptions over the agent go by webrtcvad alone")
     lines = 0
     try:
         lines = _cache_opening_lines()
