@@ -51,7 +51,7 @@ from ..providers.base import (
 from ..recorder import CallRecorder
 from . import smart_turn  # noqa: F401  (registers the "smart-turn" end-of-turn strategy)
 from .lines import FALLBACK_LINE, RESUME_LINE, TIME_LIMIT_LINE, TRANSFER_FAILED_LINE
-from .completeness import short_answer, unfinished
+from .completeness import short_answer, unfinished, words_decide
 from .settings import AgentSettings
 from .speaker import Speaker
 from .tasks import CallTasks
@@ -371,9 +371,9 @@ class CallSession:
             return  # the real request at end of turn will report it
         # Over the agent's speech this is also the quick transcript the interruption strategy waits for (for
         # Whisper, of just this utterance; the end-of-turn transcript reuses it).
-        if (gen == self._utterance and not self._overlapped and self._check_words and text.strip()
+        if (gen == self._utterance and not self._overlapped and self._check_words and words_decide(text)
                 and self.end_of_turn.last_voiced_at == last_voiced and unfinished(text, self.cfg.language) is None):
-            self.end_of_turn.words_read_finished()  # the words end the wait a voice model may still hold
+            self.end_of_turn.words_read_finished()  # a short answer's words end the wait a voice model may hold
         if gen == self._utterance and self._overlapped and self.speaker.busy:
             strategy = self.interruption
             if self.end_of_turn.last_voiced_at == last_voiced:  # the caller is still quiet: all they said so far

@@ -57,6 +57,18 @@ PHONE_DIGITS = 7  # fewer after a number cue: the number is still being said
 SHORT_ANSWER_WORDS = 2
 
 
+#: A pause whose transcript is this many words or fewer and reads finished ends on the silence rule, whatever a voice
+#: model says: "Tomorrow", "Yes please", "No thanks, goodbye" are answers to a question the model never heard, and it
+#: scores them unfinished. Longer transcripts keep the model's wait: in noise tiny.en writes half sentences as
+#: finished ones ("I would like to book it."), and there the voice knows better than the words.
+WORDS_DECIDE_MAX = 3
+
+
+def words_decide(text: str) -> bool:
+    """Whether `text`, said before a pause, is short enough that its reading finished should end the wait."""
+    return 0 < len(tokens(text.strip())) <= WORDS_DECIDE_MAX
+
+
 def short_answer(text: str) -> bool:
     """Whether `text` is a short answer that the caller may go on from (not a question)."""
     text = text.strip()

@@ -104,3 +104,11 @@ def test_a_short_answer_with_a_trailing_comma_is_no_unfinished_sentence():
     assert unfinished("Quiero reservar,", "es") == "trailing punctuation"  # two words: may be a sentence under way
     assert unfinished("Wait,") == "opener"
     assert unfinished("my number is five five five,") == "trailing punctuation"
+
+
+def test_only_a_short_transcript_decides_a_pause_by_its_words():
+    from calls.session.completeness import words_decide
+
+    assert words_decide("Tomorrow.") and words_decide("No thanks, goodbye.")
+    assert not words_decide("I would like to book it.")  # tiny.en's reading of a half sentence in noise
+    assert not words_decide("")
