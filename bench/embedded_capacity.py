@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 from .embedded import SCRIPT
-from .load import Sampler
 from .report import machine, summary
 
 LEVELS = (1, 2, 4, 6, 8)
@@ -68,6 +67,8 @@ async def _calls(base_url: str, token: str, n: int, steps) -> list[dict]:
 
 
 def _level(server, token: str, n: int, steps, log) -> dict:
+    from .load import Sampler  # psutil: a bench-only package (bench/requirements.txt); tests import this module
+
     sampler = Sampler([server.proc.pid, os.getpid()])
     sampler.start()
     started = time.monotonic()
