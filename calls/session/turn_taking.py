@@ -132,7 +132,7 @@ DEFAULT_END_OF_TURN = "silence+provider"
 #: What a new agent gets (the Agent model's default, and `factory.agent_settings` for an agent that names none):
 #: smart-turn, registered by `calls.session.smart_turn` (the silence rule when its model is missing). Measured in
 #: docs/benchmarks.md ("Turn-taking with human-like callers"). Bare `AgentSettings` keep the silence rule.
-AGENT_DEFAULT_END_OF_TURN = "smart-turn"
+AGENT_DEFAULT_END_OF_TURN = "silence+provider"
 
 
 def register_end_of_turn(name: str, build: Callable[[AgentSettings, int], EndOfTurnStrategy]) -> None:

@@ -105,6 +105,8 @@ def test_a_failing_llm_apologises_and_hands_the_turn_to_the_flow_within_1_5_s(se
     turns = conversation(call)
     assert turns[1] == ("caller", SAID[0])
     role, text = turns[2]
+    # (A stall before the first token first gets the filler, "One moment.", then the apology.)
+    text = text.removeprefix("One moment.").strip()
     assert role == "agent" and text.startswith(BRAIN_FALLBACK_LINE.strip()) and "How can I help?" in text, text
     assert turns[3:5] == [("caller", SAID[1]), ("agent", ANSWER)], "the LLM answers again on the next turn"
 

@@ -306,13 +306,14 @@ def test_smart_turn_options_are_clamped_and_a_bad_one_is_ignored(monkeypatch):
     assert eot.bands == smart_turn.EndOfTurnBands(complete_at=1.0, threshold=1.0, unsure_silence_ms=900)
 
 
-def test_new_agents_end_turns_with_smart_turn_asked_after_60_ms():
+def test_new_agents_end_turns_on_silence_and_smart_turn_asks_after_60_ms():
     from calls.models import Agent
     from calls.session.factory import agent_settings
 
     settings = agent_settings(Agent())
-    assert (settings.end_of_turn, settings.smart_turn_silence_ms) == ("smart-turn", 60)
-    assert agent_settings(Agent(end_of_turn="")).end_of_turn == "smart-turn"
+    assert (settings.end_of_turn, settings.smart_turn_silence_ms) == ("silence+provider", 60)
+    assert agent_settings(Agent(end_of_turn="")).end_of_turn == "silence+provider"
+    assert agent_settings(Agent(end_of_turn="smart-turn")).end_of_turn == "smart-turn"
 
 
 def test_the_agents_field_names_the_strategy_and_provider_options_only_one_it_cannot_name():

@@ -201,7 +201,7 @@ def test_the_warm_up_loads_the_model_when_an_agent_uses_it(loaded, monkeypatch):
     workspace = Workspace.objects.create(name="w")
     Agent.objects.create(workspace=workspace, name="on silence", end_of_turn="silence+provider")
     assert warmup._warm_smart_turn() is False and warmed == []
-    Agent.objects.create(workspace=workspace, name="default")  # smart-turn is the agents' default
+    Agent.objects.create(workspace=workspace, name="turn model", end_of_turn="smart-turn")
     assert warmup._warm_smart_turn() is True and warmed == [True]
 
 
