@@ -2,24 +2,22 @@
 
 from django.db import migrations, models
 
-# Agents on the old defaults move to the new ones: end of turn by Smart Turn (docs/benchmarks.md, "Turn-taking with
-# human-like callers"), asked after 60 ms of silence instead of 120. An agent that had chosen another strategy keeps
-# it; the silence rule and provider endpointing stay one click away in the dashboard.
-OLD, NEW = ("silence+provider", 120), ("smart-turn", 60)
+# Smart Turn is asked after 60 ms of silence instead of 120 (its confidence bands, calls/session/smart_turn.py);
+# agents still on the old default move with it. The end-of-turn strategy itself is left as each agent has it: the
+# silence rule stays the default (smart-turn as the default answered short utterances late).
+OLD_MS, NEW_MS = 120, 60
 
 
 def _move(apps, frm, to):
-    Agent = apps.get_model("calls", "Agent")
-    Agent.objects.filter(end_of_turn=frm[0]).update(end_of_turn=to[0])
-    Agent.objects.filter(smart_turn_silence_ms=frm[1]).update(smart_turn_silence_ms=to[1])
+    apps.get_model("calls", "Agent").objects.filter(smart_turn_silence_ms=frm).update(smart_turn_silence_ms=to)
 
 
-def to_smart_turn(apps, schema_editor):
-    _move(apps, OLD, NEW)
+def to_60_ms(apps, schema_editor):
+    _move(apps, OLD_MS, NEW_MS)
 
 
-def back_to_silence(apps, schema_editor):
-    _move(apps, NEW, OLD)
+def back_to_120_ms(apps, schema_editor):
+    _move(apps, NEW_MS, OLD_MS)
 
 
 class Migration(migrations.Migration):
@@ -32,12 +30,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='agent',
             name='end_of_turn',
-            field=models.CharField(choices=[('smart-turn', 'Smart Turn model (waits longer for unfinished sentences)'), ('silence+provider', "Silence, or sooner on the STT's endpointing"), ('silence', 'Silence only'), ('provider', "The STT provider's endpointing (e.g. Deepgram)")], default='smart-turn', max_length=32),
+            field=models.CharField(choices=[('smart-turn', 'Smart Turn model (waits longer for unfinished sentences)'), ('silence+provider', "Silence, or sooner on the STT's endpointing"), ('silence', 'Silence only'), ('provider', "The STT provider's endpointing (e.g. Deepgram)")], default='silence+provider', max_length=32),
         ),
         migrations.AlterField(
             model_name='agent',
             name='smart_turn_silence_ms',
             field=models.PositiveIntegerField(default=60, help_text='Smart Turn: the silence after which the model is asked whether the caller is done.'),
         ),
-        migrations.RunPython(to_smart_turn, back_to_silence),
+        migrations.RunPython(to_60_ms, back_to_120_ms),
     ]
