@@ -16,7 +16,7 @@ from ..views.agents import clone_agent
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .params import PageQuery, page_of, paginate, reject_unknown_params
+from .params import numbers_are_numbers, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["agents"])
 
@@ -37,6 +37,7 @@ class AgentIn(ModelSchema):
     flow and a greeting) and the model's defaults."""
 
     model_config = ConfigDict(extra="forbid")
+    _numbers = numbers_are_numbers()
 
     class Meta:
         model = Agent
@@ -45,6 +46,7 @@ class AgentIn(ModelSchema):
 
 class AgentPatch(ModelSchema):
     model_config = ConfigDict(extra="forbid")
+    _numbers = numbers_are_numbers()
 
     class Meta:
         model = Agent

@@ -24,7 +24,7 @@ from ..outbound_forms import OutboundCallForm
 from ..views.outbound import dial
 from .auth import CALLS_WRITE, READ
 from .errors import ApiError, form_errors, invalid, not_found
-from .params import Day, Id, PageQuery, page_of, paginate, reject_unknown_params
+from .params import numbers_are_numbers, Day, Id, PageQuery, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["calls"])
 
@@ -109,6 +109,7 @@ class CallFilters(Schema):
 
 class OutboundIn(Schema):
     model_config = ConfigDict(extra="forbid")
+    _numbers = numbers_are_numbers()
 
     agent: Id = Field(description="The agent that talks.")
     to: str = Field(max_length=32, description="E.164; spaces, dots, dashes and brackets are dropped.")

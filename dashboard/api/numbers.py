@@ -15,7 +15,7 @@ from ..forms import PhoneNumberForm
 from .auth import AGENTS_WRITE, READ
 from .errors import not_found
 from .model_writes import save_checked
-from .params import Id, PageQuery, foreign_id, page_of, paginate, reject_unknown_params
+from .params import numbers_are_numbers, Id, PageQuery, foreign_id, page_of, paginate, reject_unknown_params
 
 router = Router(tags=["numbers"])
 
@@ -30,6 +30,7 @@ class NumberOut(ModelSchema):
 
 class NumberIn(ModelSchema):
     model_config = ConfigDict(extra="forbid")
+    _numbers = numbers_are_numbers()
     agent: Id = Field(description="The id of the agent that answers.")
 
     class Meta:
@@ -39,6 +40,7 @@ class NumberIn(ModelSchema):
 
 class NumberPatch(ModelSchema):
     model_config = ConfigDict(extra="forbid")
+    _numbers = numbers_are_numbers()
     agent: Id | None = Field(None, description="The id of the agent that answers.")
 
     class Meta:

@@ -8,12 +8,13 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from ninja import Field, Schema
-from pydantic import BeforeValidator, create_model
+from pydantic import BeforeValidator, ValidationInfo, create_model, field_validator
 
 from .errors import invalid
 
@@ -66,3 +67,25 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 def foreign_id(name: str, description: str, **kwargs):
     """A foreign key shown as `name`, holding the id (ninja's own would be `name_id` in the document only)."""
     return Field(validation_alias=f"{name}_id", description=description, **kwargs)
+
+
+def _is_number(annotation) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _is_number(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_number(arg) for arg in get_args(annotation))
+    return annotation in (int, float)
+
+
+def _only_numbers_for_numbers(cls, value, info: ValidationInfo):
+    # pydantic's lax mode reads JSON `false` as 0 and "5" as 5 for an int field; the OpenAPI document says
+    # integer, and a client sending true/false or a string for a count has made a mistake worth a 400.
+    if isinstance(value, bool | str) and _is_number(cls.model_fields[info.field_name].annotation):
+        raise ValueError("Expected a number.")
+    return value
+
+
+def numbers_are_numbers():
+    """In a JSON body schema's class body: `_numbers = numbers_are_numbers()` (not for form bodies: every form
+    value is a string)."""
+    return field_validator("*", mode="before")(_only_numbers_for_numbers)

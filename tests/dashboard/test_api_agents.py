@@ -67,6 +67,9 @@ def test_patch_changes_only_what_is_sent_and_bumps_the_flow_version(writer, agen
     ({"provider_options": {"bogus": {}}}, "provider_options"),
     ({"retention_days": -3}, "retention_days"),  # not on the page: the model's own validators (full_clean)
     ({"barge_in_min_ms": "soon"}, "barge_in_min_ms"),  # wrong type
+    ({"max_reprompts": False}, "max_reprompts"),  # a boolean is no count (pydantic would read it as 0)
+    ({"end_of_turn_max_silence_ms": True}, "end_of_turn_max_silence_ms"),
+    ({"max_reprompts": "3"}, "max_reprompts"),  # JSON has numbers: a string is no count either
     ({"colour": "blue"}, "colour"),  # unknown field
     ({"language": "es"}, "language"),  # a tag of the language table, exactly
     ({"provider_options": {"tts": {"speed": 9}}}, "provider_options"),  # a voice knob out of its range

@@ -97,9 +97,14 @@ def test_a_failing_deepgram_hands_the_utterance_to_the_backup_stt_within_1_5_s(s
 def test_a_failing_llm_apologises_and_hands_the_turn_to_the_flow_within_1_5_s(settings, reply):
     tally.ran("faults", "brain")
     call, token = new_call(cloud_agent())
-    line = asyncio.run(run_call(settings, token, fault=lambda cloud: cloud.openai.replies.append(reply)))
+    # A caller who hears "One moment." waits for what follows: the model keeps its deadline after the filler, so
+    # a pause follows it (the fake voice's filler is short); the caller must not take that pause for the end of the
+    # answer. It is bounded below like any dead air.
+    line = asyncio.run(run_call(settings, token, fault=lambda cloud: cloud.openai.replies.append(reply),
+                                listen_quiet_s=DEAD_AIR_S))
 
     assert_answered_in_time(line, "brain")
+    assert line.longest_silence_in_reply(0) <= DEAD_AIR_S, "dead air inside the reply (after the filler)"
     (failure, *_) = failures(call, "brain")
     assert failure["provider"] == "openai" and failure["fallback"] is True
     turns = conversation(call)
