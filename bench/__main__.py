@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default: all")
     p.add_argument("--turntaking-part", action="append", choices=tuple(turntaking.PART_TESTS),
                    help="turntaking: only this part (repeatable; the other's stored trials are kept)")
+    p.add_argument("--realtime-server", action="append", choices=realtime.SERVERS,
+                   help="realtime: only this server kind (repeatable; default: each)")
     p.add_argument("--calls", type=int, default=5, help="embedded: calls in sequence (5 calls = 25 turns)")
     p.add_argument("--max-calls", type=int, default=400, help="largest concurrency any ramp may reach")
     p.add_argument("--loadgens", type=int, default=1, help="load-generator processes")
@@ -87,7 +89,8 @@ def log(message: str) -> None:
 
 
 def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int, loadgens: int,
-            admission_limit: int, turntaking_parts: list[str] | None = None) -> None:
+            admission_limit: int, turntaking_parts: list[str] | None = None,
+            realtime_servers: list[str] | None = None) -> None:
     chosen = list(scenario or SCENARIOS)
     load = _Load()
     load.start()
@@ -176,7 +179,7 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
 
     if "realtime" in chosen:
         log("scenario realtime (speech-to-speech, fake OpenAI Realtime server):")
-        data = realtime.run(log=log)
+        data = realtime.run(log=log, servers=realtime_servers or realtime.SERVERS)
         save("realtime", data, realtime.markdown(data, command))
 
     if "pipecat" in chosen:
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     # What the report says was run: `make bench` for the full default run, else this command line.
     command = "make bench" if not args.scenario and args.max_calls == 400 else f"python -m bench {' '.join(argv)}"
     measure(command, args.scenario, args.calls, args.max_calls, args.loadgens, args.admission_limit,
-            args.turntaking_part)
+            args.turntaking_part, args.realtime_server)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Scenario "realtime": speech-to-speech calls, and what voicebot adds between the carrier and the realtime model.
 
-Each end in processes of its own, as in production each is another machine: voicebot as the other load scenarios
-run it (`WORKERS` daphne processes behind one SO_REUSEPORT port, SQLite: bench/servers.py) runs the demo agent as
+Each end in processes of its own, as in production each is another machine: voicebot (`WORKERS` server processes
+behind one SO_REUSEPORT port, SQLite: bench/servers.py; uvicorn with uvloop and websockets-sansio as the Procfile runs
+it, and daphne as `make run` and the other load scenarios run it) runs the demo agent as
 an "openai-realtime" agent; its model is the fake Realtime server (voicebot/testing/vendors/openai_realtime
 .py) in a process of its own (bench/realtime_fake.py, one per level); N simulated Twilio callers call it at once
 from a load-generator process (bench/realtime_callers.py). The two outer processes stamp what they send and receive
@@ -39,8 +40,10 @@ Agent.objects.filter(name='Bright Smile Dental').update(llm_provider='openai-rea
 CALLER = "Could I book a cleaning on Thursday afternoon?"
 REPLY = "We are open Monday to Friday from eight until six, and on Saturday mornings from nine until one."
 NUMBER = "+15550100000"  # the demo agent's
-#: daphne processes behind one SO_REUSEPORT port: the set-up the other load scenarios measure (bench/servers.py).
+#: Server processes behind one SO_REUSEPORT port (bench/servers.py).
 WORKERS = 2
+#: The Procfile's server (production), then the one `make run` and the other load scenarios use.
+SERVERS = ("uvicorn", "daphne")
 
 
 def _child(module: str, spec: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
@@ -94,17 +97,25 @@ def _hops(model: dict, callers: dict) -> tuple[list[float], list[float], list[fl
     return inbound, outbound, greetings
 
 
-def run(log=print, levels=LEVELS, workers: int = WORKERS) -> dict:
+def run(log=print, levels=LEVELS, workers: int = WORKERS, servers=SERVERS) -> dict:
+    out = {"machine": machine(), "workers": workers, "runs": []}
+    for kind in servers:
+        log(f"  server: {workers} {kind} processes")
+        out["runs"].append({"server": kind, "levels": _run_server(kind, log, levels, workers)})
+    return out
+
+
+def _run_server(kind: str, log, levels, workers: int) -> list[dict]:
     from voicebot.testing.server import free_port
     from voicebot.testing.vendors.openai_realtime import API_KEY
 
     from .servers import VoicebotServer
 
     port = free_port()  # the fake model's, the same at every level (a fresh process per level)
-    out = {"machine": machine(), "workers": workers, "levels": []}
+    measured = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server = VoicebotServer(tmp, kind="daphne", workers=workers, extra_env={
+        server = VoicebotServer(tmp, kind=kind, workers=workers, extra_env={
             "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
             "MAX_CONCURRENT_CALLS": "400"})
         try:
@@ -112,10 +123,10 @@ def run(log=print, levels=LEVELS, workers: int = WORKERS) -> dict:
             done = server.manage("shell", "-c", SETUP)
             assert done.returncode == 0, done.stderr
             for n in levels:
-                out["levels"].append(_level(n, server.base_url, server.auth_token, tmp, port, log))
+                measured.append(_level(n, server.base_url, server.auth_token, tmp, port, log))
         finally:
             server.stop()
-    return out
+    return measured
 
 
 def _level(n: int, base_url: str, token: str, tmp: Path, port: int, log) -> dict:
@@ -175,37 +186,50 @@ def _loadavg() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def _runs(data: dict) -> list[dict]:
+    """Results saved before the server kinds were compared hold one daphne run's `levels`."""
+    return data.get("runs") or [{"server": "daphne", "levels": data["levels"]}]
+
+
 def markdown(data: dict, command: str) -> str:
     rows = []
-    for lv in data["levels"]:
-        c2m, m2c, clear = lv["carrier_to_model_ms"], lv["model_to_carrier_ms"], lv["onset_to_clear_ms"]
-        mark = " †" if lv.get("separate_run") else ""
-        rows.append(f"| {lv['calls']}{mark} | {c2m['p50']} / {c2m['p99']} (n={c2m['n']}) | {m2c['p50']} / {m2c['p99']} "
-                    f"(n={m2c['n']}) | {clear['p50']} / {clear['p95']} (n={clear['n']}) | {lv['truncates']} of "
-                    f"{lv['barge_ins']} | {lv['frames_after_clear']} | {lv['load_average'][0]} → "
-                    f"{lv['load_average'][1]} |")
+    for run_ in _runs(data):
+        for lv in run_["levels"]:
+            c2m, m2c, clear = lv["carrier_to_model_ms"], lv["model_to_carrier_ms"], lv["onset_to_clear_ms"]
+            mark = " †" if lv.get("separate_run") else ""
+            rows.append(f"| {run_['server']} | {lv['calls']}{mark} | {c2m['p50']} / {c2m['p99']} (n={c2m['n']}) | "
+                        f"{m2c['p50']} / {m2c['p99']} (n={m2c['n']}) | {clear['p50']} / {clear['p95']} "
+                        f"(n={clear['n']}) | {lv['truncates']} of {lv['barge_ins']} | {lv['frames_after_clear']} | "
+                        f"{_fallbacks(lv)} | {lv['load_average'][0]} → {lv['load_average'][1]} |")
     return f"""## Speech-to-speech (OpenAI Realtime): what voicebot adds
 
 `{command}` on {data['machine']}. Each end in a process of its own, on one clock (CLOCK_MONOTONIC, system-wide on
 Linux): simulated Twilio callers in a load-generator process (`bench/realtime_callers.py`) call voicebot
-({data.get('workers', 1)} daphne processes behind one SO_REUSEPORT port, SQLite, as the other load scenarios), whose
-agent's brain is the fake Realtime server (`voicebot/testing/vendors/openai_realtime.py`) in a third process
-(`bench/realtime_fake.py`). carrier → model: a caller frame sent by the carrier to its `input_audio_buffer.append`
-at the model (μ-law passed through); model → carrier: a response's first audio leaving the model to its first
-frame at the carrier; onset → clear: the caller's speech over a reply to the carrier's `clear`. The demo agent
-decides interruptions on words: the agent is held (`clear`) 100 voiced ms into the caller's speech and the model's
-transcript of it (scripted: real words) cuts it — `response.cancel` if the response is still running, and a
-`conversation.item.truncate` at the heard milliseconds. Goals: overhead p50 ≤ 10 ms and p99 ≤ 30 ms at 50 calls;
-onset → clear p95 ≤ 250 ms. The machine is shared by other work: see the load averages.
+({data.get('workers', 1)} server processes behind one SO_REUSEPORT port, SQLite: uvicorn with uvloop and
+websockets-sansio as the Procfile runs it in production, and daphne as `make run` and the other load scenarios run
+it), whose agent's brain is the fake Realtime server (`voicebot/testing/vendors/openai_realtime.py`) in a third
+process (`bench/realtime_fake.py`). carrier → model: a caller frame sent by the carrier to its
+`input_audio_buffer.append` at the model (μ-law passed through); model → carrier: a response's first audio leaving
+the model to its first frame at the carrier; onset → clear: the caller's speech over a reply to the carrier's
+`clear`. The demo agent decides interruptions on words: the agent is held (`clear`) 100 voiced ms into the
+caller's speech and the model's transcript of it (scripted: real words) cuts it — `response.cancel` if the response
+is still running, and a `conversation.item.truncate` at the heard milliseconds. Fallbacks: calls moved to the
+cascaded providers (the first-audio deadline, 5 s here, or a lost socket). Goals: overhead p50 ≤ 10 ms and p99 ≤ 30
+ms at 50 calls; onset → clear p95 ≤ 250 ms. The machine is shared by other work: see the load averages.
 
-| calls | carrier → model p50 / p99 ms | model → carrier p50 / p99 ms | onset → clear p50 / p95 ms | truncates | frames after clear | load avg (before → after) |
-|---|---|---|---|---|---|---|
+| server | calls | carrier → model p50 / p99 ms | model → carrier p50 / p99 ms | onset → clear p50 / p95 ms | truncates | frames after clear | fallbacks | load avg (before → after) |
+|---|---|---|---|---|---|---|---|---|
 """ + "\n".join(rows) + "\n\n" + _separate(data) + _verdict(data) + "\n\n" + WHERE_THE_TIME_GOES
+
+
+def _fallbacks(level: dict) -> int:
+    return level.get("events", {}).get("realtime_fallback", 0)
 
 
 def _separate(data: dict) -> str:
     """A level measured in a run of its own (same code), added to the table: said so, with when."""
-    runs = [f"{lv['calls']} calls at {lv['separate_run']}" for lv in data["levels"] if lv.get("separate_run")]
+    runs = [f"{run_['server']}, {lv['calls']} calls at {lv['separate_run']}" for run_ in _runs(data)
+            for lv in run_["levels"] if lv.get("separate_run")]
     return f"† measured in a separate run of the same code ({'; '.join(runs)}).\n\n" if runs else ""
 
 
@@ -225,16 +249,21 @@ instead of several)."""
 
 
 def _verdict(data: dict) -> str:
-    """The goals, met or not, at the largest level measured."""
-    lv = max(data["levels"], key=lambda level: level["calls"])
+    """The goals, met or not, at the largest level measured, per server."""
+    return "\n\n".join(_server_verdict(run_) for run_ in _runs(data))
+
+
+def _server_verdict(run_: dict) -> str:
+    lv = max(run_["levels"], key=lambda level: level["calls"])
     c2m, m2c, clear = lv["carrier_to_model_ms"], lv["model_to_carrier_ms"], lv["onset_to_clear_ms"]
     greet = lv.get("greeting_model_to_carrier_ms") or {}
 
     def met(p50, p99):
         return "met" if p50 is not None and p99 is not None and p50 <= 10 and p99 <= 30 else "missed"
 
-    return (f"At {lv['calls']} calls: carrier → model {met(c2m['p50'], c2m['p99'])} (p50 {c2m['p50']}, p99 "
-            f"{c2m['p99']} ms); model → carrier {met(m2c['p50'], m2c['p99'])} (p50 {m2c['p50']}, p95 {m2c['p95']}, "
-            f"p99 {m2c['p99']} ms; greetings alone p50 {greet.get('p50')}, p95 {greet.get('p95')} ms); onset → clear "
-            f"p95 {clear['p95']} ms ({'met' if clear['p95'] is not None and clear['p95'] <= 250 else 'missed'}). "
+    return (f"{run_['server']}, at {lv['calls']} calls: carrier → model {met(c2m['p50'], c2m['p99'])} (p50 "
+            f"{c2m['p50']}, p99 {c2m['p99']} ms); model → carrier {met(m2c['p50'], m2c['p99'])} (p50 {m2c['p50']}, "
+            f"p95 {m2c['p95']}, p99 {m2c['p99']} ms; greetings alone p50 {greet.get('p50')}, p95 {greet.get('p95')} "
+            f"ms); onset → clear p95 {clear['p95']} ms "
+            f"({'met' if clear['p95'] is not None and clear['p95'] <= 250 else 'missed'}). "
             f"CallEvents stored: {lv.get('events', {})}; caller errors: {len(lv.get('errors', []))}.")

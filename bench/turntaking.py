@@ -1,7 +1,7 @@
 """Turn-taking measured with human-like callers: `python -m bench --scenario turntaking`.
 
-A labelled test set spoken by neural voices (Piper "joe"; Kokoro-82M "jm_kumo", an accented speaker) and by espeak
-(the robot reference), clean and with pink or babble-like background noise under the whole line, carried over 8 kHz
+A labelled test set spoken by three neural voices (Piper "joe", US; Kokoro-82M "jm_kumo" and "jf_alpha", a man and a
+woman with a Japanese accent), clean and with pink or babble-like background noise under the whole line, carried over 8 kHz
 μ-law, fed frame by frame in real time into an in-process `CallSession` with the real local Whisper STT
 (tiny.en), the real strategies (the agent default: words-based interruptions; end of turn on silence, or
 smart-turn), the real playout and a carrier that plays in real time (voicebot/testing/in_process.py). The brain and the
@@ -29,7 +29,9 @@ import numpy as np
 
 RATE = 8000
 FRAME = RATE * 2 // 50  # 20 ms of PCM16
-VOICES = ("piper-joe", "kokoro-jm_kumo", "espeak")
+# No espeak: callers do not sound like it, and tiny.en misreads its words ("What about Sunday?" -> "Welcome out
+# Sunday."): in the runs of 2026-12-05 all 4 missed interruptions of 54 were espeak's (docs/benchmarks.md).
+VOICES = ("piper-joe", "kokoro-jm_kumo", "kokoro-jf_alpha")
 CONDITIONS = (("clean", None, ""), ("pink 15 dB", 15.0, "pink"), ("babble 15 dB", 15.0, "babble"))
 BACKCHANNELS = ("Uh-huh.", "Okay.", "Yeah.", "Mm-hm.", "Right.", "I see.", "Sure.", "Mhm.")
 # "What about Sunday?" has no stop word: only its content words (and how sure Whisper is of them) can stop the agent.
@@ -263,6 +265,17 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
 # ---------------------------------------------------------------------------------------------- the set
 
 
+VOICE_NAMES = {"piper-joe": 'Piper "joe" (neural, US)', "kokoro-jm_kumo": 'Kokoro-82M "jm_kumo" (neural, accented)',
+               "kokoro-jf_alpha": 'Kokoro-82M "jf_alpha" (neural, accented, a woman)',
+               "espeak": "espeak-ng (the robot reference)"}
+
+
+def _voices_said(data: dict) -> str:
+    voices = [v for v in VOICE_NAMES if any(t.get("voice") == v for t in data.get("trials", []))] or list(VOICES)
+    names = [VOICE_NAMES.get(v, v) for v in voices]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
 def _pct(flags: list[bool]) -> float | None:
     return round(100.0 * sum(flags) / len(flags), 1) if flags else None
 
@@ -441,8 +454,8 @@ def _over_reading(data: dict) -> str:
     # Whisper's confidence (`min_logprob`, -0.4 by default); a run of this set with it off: 14.8 % false, 0 % missed.
     without = (f"Whisper's confidence (`min_logprob` -0.4) judged {saved} final transcripts of backchannels no "
                f"interruption and cost {len(cost)} real interruptions "
-               f"({', '.join(sorted({r['voice'] for r in cost})) or 'none'}: tiny.en writes espeak's real words at "
-               f"-0.36 to -1.7, as low as those it makes up from a hum); with it off, a run of the same set (6.2 min, "
+               f"({', '.join(sorted({r['voice'] for r in cost})) or 'none'}; in an earlier run tiny.en wrote espeak's real "
+               f"words at -0.36 to -1.7, as low as those it makes up from a hum); with it off, a run of the same set (6.2 min, "
                f"load average median 0.87) read 14.8 % false (12 of 81: hums heard as words, mostly in the peeks) "
                f"and 0 % missed")
     wrong = "; ".join(f"“{r['text']}” ({r['voice']}, {r['condition']}) heard as "
@@ -488,11 +501,11 @@ def markdown(data: dict, command: str, machine: str) -> str:
 {_eot_reading(data)}"""
     return f"""## Turn-taking with human-like callers
 
-`{command}`: a labelled set spoken by Piper "joe" (neural, US), Kokoro-82M "jm_kumo" (neural, accented) and
-espeak-ng (the robot reference), clean and with background noise at 15 dB SNR under the whole line (stationary pink
-noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a room of talkers), through
-8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper (tiny.en), the agent
-default words-based interruptions, and end of turn on silence (300 ms) or smart-turn (the agent default); a carrier
+`{command}`: a labelled set spoken by {_voices_said(data)}, clean and with background noise at 15 dB SNR under
+the whole line (stationary pink noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a
+room of talkers), through 8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper
+(tiny.en), the agent default words-based interruptions, and end of turn on silence (300 ms, the agent default) or
+smart-turn; a carrier
 that plays in real time; a brain and a TTS that answer at once (the worst case for answering into a pause). Over a
 long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real
 interruptions per voice and condition, {len(NOISES)} noises (cough-like, clicks, a 250 ms burst) per condition.

@@ -177,7 +177,10 @@ class RealtimeCallSession:
         self._fell_back_after_s: float | None = None  # seconds into the call (the cascade's STT and TTS bill after)
         self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
         self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
-        self._awaiting: int = 0  # a response was asked for and has not yet brought audio (its deadline's token)
+        # A response was asked for and has not yet brought audio: its deadline's token (None: nothing awaited).
+        # Tokens only ever grow: a deadline left over from an earlier ask must never match a later one.
+        self._awaiting: int | None = None
+        self._asks = 0
         self._speech_started_at: object = None
         self._onset_at = 0.0
         self.barge_in_latencies: list[float] = []  # onset -> clear, ms
@@ -406,7 +409,7 @@ class RealtimeCallSession:
                 else:
                     self._expect_audio()  # the server VAD ends the turn and creates the response itself
         elif kind is ev.FunctionCall:
-            self._awaiting = 0  # the model answered, with a call rather than audio
+            self._awaiting = None  # the model answered, with a call rather than audio
             response = self._responses.get(event.response_id)
             task = self._spawn(self._run_tool(event, response), "tool")
             if response is not None:
@@ -429,7 +432,7 @@ class RealtimeCallSession:
         except ValueError:
             self.reader.skipped["malformed:audio"] += 1
             return
-        self._awaiting = 0
+        self._awaiting = None
         entry = self._items.get(event.item_id)
         if entry is None:
             utt = self.playout.new_utterance("", b"", streaming=True)
@@ -526,8 +529,9 @@ class RealtimeCallSession:
             await self._fall_back("socket-failed", exc)
 
     def _expect_audio(self) -> None:
-        self._awaiting += 1
-        self._spawn(self._first_audio_deadline(self._awaiting), "first-audio")
+        self._asks += 1
+        self._awaiting = self._asks
+        self._spawn(self._first_audio_deadline(self._asks), "first-audio")
 
     async def _first_audio_deadline(self, token: int) -> None:
         await asyncio.sleep(self.config.first_audio_s)

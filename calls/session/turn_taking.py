@@ -96,6 +96,11 @@ class SilenceEndOfTurn(TurnDetector, EndOfTurnStrategy):
 
     A `TurnDetector` itself, so `feed` on the hot path is the detector's own method: no call in between."""
 
+    #: A comma's pause after "Yes," is about as long as the default 300 ms of silence (Piper's voice: ~300 ms):
+    #: a short answer waits until 500 ms after the caller's last voiced frame, so "Yes, that's right" stays one
+    #: turn. With Whisper the transcript itself takes most of that wait.
+    short_answer_settle_ms = 500
+
 
 class SilenceOrProviderEndOfTurn(SilenceEndOfTurn):
     """The default: our VAD's silence, or sooner when the STT provider's endpointing says the turn is over (e.g.

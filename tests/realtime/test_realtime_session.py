@@ -191,6 +191,21 @@ async def test_a_socket_dropped_mid_call_goes_on_in_the_cascade_with_the_convers
     await call.stop()
 
 
+async def test_the_first_audio_deadline_runs_from_the_ask_that_awaits_audio_not_an_earlier_one(realtime):
+    """The model answers with a tool call 0.6 s after the caller's turn, then with audio 0.6 s after the tool's
+    result: each ask got its answer within the 1 s deadline, so the call stays on the model (a deadline left from
+    the first ask, 1 s after it, once took the second ask for its own and moved the call to the cascade)."""
+    realtime.transcripts.append("where is my order")
+    realtime.replies.extend([RealtimeReply(call=("end_call", "{reason: oops"), delay_s=0.6),
+                             RealtimeReply("Let me try again.", delay_s=0.6)])
+    call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", first_audio_s=1.0))
+    await greeted(call, realtime)
+    await call.speak(voiced(500) + silence(700))
+    await until(lambda: any(t.text == "Let me try again." for t in call.turns("agent")), timeout=6)
+    await call.stop()
+    assert not call.cascades and "realtime_fallback" not in dict(call.recorder.events)
+
+
 async def test_a_model_that_never_answers_is_timed_out_and_the_call_falls_back(realtime):
     realtime.faults.append(RealtimeFault(mute=True))
     call = Call(config=RealtimeConfig(greeting="Hello, this is Sam.", first_audio_s=0.4))

@@ -347,6 +347,21 @@ async def test_a_key_pressed_while_the_agent_is_held_is_answered_and_nothing_sta
         assert not call.session.playout.paused
 
 
+async def held_to_the_limit(call, stt, partial: str, decided) -> asyncio.Future:
+    """The caller talks 1.5 s over the answer and the words so far are `partial`: the agent is held, and `decided()`
+    comes at the 800 ms hold limit — not sooner, and while the caller is still talking (not at their end of speech).
+    Returns the caller's speech, still going."""
+    await call.ask()
+    await answer_playing(call, 0.3)
+    talking = asyncio.ensure_future(call.speak(voiced(1500)))
+    await until(lambda: call.session.playout.paused, timeout=2)
+    stt.on_partial(partial)
+    await until(decided, timeout=2)
+    assert asyncio.get_running_loop().time() - call.onset >= 0.8
+    assert not talking.done()
+    return talking
+
+
 @pytest.mark.asyncio
 async def test_a_hold_that_reaches_max_hold_ms_with_backchannels_only_resumes_the_agent():
     """Someone keeps talking over the agent (the VAD keeps hearing voice), and every word is a backchannel: after
@@ -355,14 +370,7 @@ async def test_a_hold_that_reaches_max_hold_ms_with_backchannels_only_resumes_th
     # silero=False: the synthetic voice is no speech to Silero, which would release the hold sooner.
     strategy = WordsInterruption(fallback_ms=10_000, max_hold_ms=800, max_backchannel_ms=5000, silero=False)
     async with Call(stt, AnswerBrain(), strategy=strategy) as call:
-        await call.ask()
-        await answer_playing(call, 0.3)
-        talking = asyncio.ensure_future(call.speak(voiced(1500)))
-        await until(lambda: call.session.playout.paused, timeout=2)
-        stt.on_partial("yeah yeah")
-        await until(lambda: call.session.stats.resumes, timeout=2)
-        held_s = asyncio.get_running_loop().time() - call.onset
-        assert 0.8 <= held_s < 1.3
+        talking = await held_to_the_limit(call, stt, "yeah yeah", lambda: call.session.stats.resumes)
         assert not call.events("barge_in")
         assert call.session.playout.paused is False
         await talking
@@ -381,13 +389,6 @@ async def test_a_hold_that_reaches_max_hold_ms_with_a_content_word_interrupts():
     stt = WordsSTT(["What are your opening hours?", "yeah Tuesday yeah"])
     strategy = WordsInterruption(fallback_ms=10_000, max_hold_ms=800, silero=False)
     async with Call(stt, AnswerBrain(), strategy=strategy) as call:
-        await call.ask()
-        await answer_playing(call, 0.3)
-        talking = asyncio.ensure_future(call.speak(voiced(1500)))
-        await until(lambda: call.session.playout.paused, timeout=2)
-        stt.on_partial("yeah Tuesday")
-        await until(lambda: call.events("barge_in"), timeout=2)
-        held_s = asyncio.get_running_loop().time() - call.onset
-        assert 0.8 <= held_s < 1.3
+        talking = await held_to_the_limit(call, stt, "yeah Tuesday", lambda: call.events("barge_in"))
         assert call.session.stats.resumes == 0
         await talking

@@ -16,6 +16,7 @@ from calls.providers.turn import smart_turn as model
 from calls.session.call_session import CallSession
 from calls.session.settings import AgentSettings
 from calls.session.smart_turn import SmartTurnEndOfTurn
+from calls.session.turn_taking import SilenceOrProviderEndOfTurn
 from tests.pipeline_fakes import ScriptedSTT
 from tests.session.helpers import (
     Carrier,
@@ -170,6 +171,40 @@ async def test_a_short_answer_is_held_for_a_callers_comma_pause(settle):
         await session.stop()
     said = [e.text for e in brain.events if isinstance(e, UserTurn)]
     assert strategy.asks >= 2  # the comma's pause ended a turn, and so did the end
+    if settle:
+        assert said == ["Yes, that's right."]
+    else:
+        assert said[0] == "Yes."
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("settle", [500, 0], ids=["held", "control"])
+async def test_the_silence_rule_holds_a_short_answer_for_a_callers_comma_pause_too(settle):
+    """The default silence rule (300 ms) ends the turn in a 340 ms comma's pause (Piper's "Yes, that's right" has
+    ~300 ms); "Yes." is held until 500 ms after the caller's last voiced frame, and the caller, back meanwhile, is
+    one turn. The control (no hold) answers "Yes." alone."""
+    yes, rest = caller_says("Yes"), caller_says("that's right.")
+    pcm = quiet(200) + yes + quiet(340) + rest + quiet(1500)
+    strategy = SilenceOrProviderEndOfTurn(RATE, end_silence_ms=300)
+    assert strategy.short_answer_settle_ms == 500
+    strategy.short_answer_settle_ms = settle
+    carrier, recorder, brain = Carrier(), KeepingRecorder(), ScriptBrain(greeting="Hi.", answer="Thanks.")
+
+    async def close() -> None:
+        pass
+
+    session = CallSession(call_id="CA-yes", settings=AgentSettings(), serializer=TextSerializer(), send=carrier.send,
+                          close=close, stt=HearsWhatWasSaidSoFar(len(quiet(200) + yes + quiet(340))),
+                          tts=WordTTS(RATE), brain=brain, recorder=recorder, sample_rate=RATE, end_of_turn=strategy)
+    carrier.playout = session.playout
+    await session.start()
+    try:
+        await until(lambda: any(t.role == "agent" for t in recorder.turns))
+        await speak_in_real_time(session, pcm)
+        await asyncio.sleep(0.1)
+    finally:
+        await session.stop()
+    said = [e.text for e in brain.events if isinstance(e, UserTurn)]
     if settle:
         assert said == ["Yes, that's right."]
     else:
