@@ -180,6 +180,8 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
     if "realtime" in chosen:
         log("scenario realtime (speech-to-speech, fake OpenAI Realtime server):")
         data = realtime.run(log=log, servers=realtime_servers or realtime.SERVERS)
+        if realtime_servers and set(realtime_servers) != set(realtime.SERVERS):
+            data = realtime.merged(load_raw("realtime"), data)
         save("realtime", data, realtime.markdown(data, command))
 
     if "pipecat" in chosen:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 
@@ -27,3 +28,28 @@ def serve(main: Callable[[dict], Awaitable[dict]]) -> None:
     result = run(main, spec)
     with open(sys.argv[2], "w") as fh:
         json.dump(result, fh)
+
+
+class LoopLag:
+    """How late this process's event loop wakes a 5 ms timer, sampled all along (ms): a hop timed across processes
+    also carries the measuring processes' own lateness, reported beside it."""
+
+    def __init__(self, every_s: float = 0.005) -> None:
+        self.every_s = every_s
+        self.samples: list[tuple[float, float]] = []  # (monotonic time, ms late)
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            due = time.monotonic() + self.every_s
+            await asyncio.sleep(self.every_s)
+            self.samples.append((due, round((time.monotonic() - due) * 1000, 2)))
+
+    def stop(self) -> list[tuple[float, float]]:
+        if self._task is not None:
+            self._task.cancel()
+        return self.samples
+

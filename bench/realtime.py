@@ -1,8 +1,9 @@
 """Scenario "realtime": speech-to-speech calls, and what voicebot adds between the carrier and the realtime model.
 
 Each end in processes of its own, as in production each is another machine: voicebot (`WORKERS` server processes
-behind one SO_REUSEPORT port, SQLite: bench/servers.py; uvicorn with uvloop and websockets-sansio as the Procfile runs
-it, and daphne as `make run` and the other load scenarios run it) runs the demo agent as
+behind one SO_REUSEPORT port, bench/servers.py; uvicorn with uvloop and websockets-sansio as the Procfile runs it, with
+PostgreSQL, Redis and a Celery worker, and daphne with SQLite and the post-call work in the web process, as `make run`
+runs it) runs the demo agent as
 an "openai-realtime" agent; its model is the fake Realtime server (voicebot/testing/vendors/openai_realtime
 .py) in a process of its own (bench/realtime_fake.py, one per level); N simulated Twilio callers call it at once
 from a load-generator process (bench/realtime_callers.py). The two outer processes stamp what they send and receive
@@ -44,6 +45,9 @@ NUMBER = "+15550100000"  # the demo agent's
 WORKERS = 2
 #: The Procfile's server (production), then the one `make run` and the other load scenarios use.
 SERVERS = ("uvicorn", "daphne")
+#: Each as it is deployed (bench/servers.py): the Procfile's with the README's production set-up (PostgreSQL, Redis,
+#: the post-call work in the Celery worker); daphne as `make run` (SQLite, the post-call work in the web process).
+BACKING = {"uvicorn": "production", "daphne": "embedded"}
 
 
 def _child(module: str, spec: dict, tmp: Path, name: str) -> tuple[subprocess.Popen, Path]:
@@ -124,7 +128,7 @@ def _run_server(kind: str, log, levels, workers: int) -> list[dict]:
     measured = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server = VoicebotServer(tmp, kind=kind, workers=workers, extra_env={
+        server = VoicebotServer(tmp, kind=kind, workers=workers, backing=BACKING[kind], extra_env={
             "OPENAI_API_KEY": API_KEY, "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
             "MAX_CONCURRENT_CALLS": "400"})
         try:
@@ -132,16 +136,17 @@ def _run_server(kind: str, log, levels, workers: int) -> list[dict]:
             done = server.manage("shell", "-c", SETUP)
             assert done.returncode == 0, done.stderr
             for n in levels:
-                measured.append(_level(n, server.base_url, server.auth_token, tmp, port, log))
+                measured.append(_level(n, server, tmp, port, log))
         finally:
             server.stop()
     return measured
 
 
-def _level(n: int, base_url: str, token: str, tmp: Path, port: int, log) -> dict:
+def _level(n: int, server, tmp: Path, port: int, log) -> dict:
+    base_url, token = server.base_url, server.auth_token
     fake, fake_out = _start_fake(tmp, port, n)
     try:
-        events_before = _event_counts(tmp / "db.sqlite3")
+        events_before = _event_counts(server)
         load_before = _loadavg()
         # Calls arrive spread over 0.05 s per call (at most 8 s), as in the other load scenarios (bench/load.py).
         spec = {"base_url": base_url, "auth_token": token, "number": NUMBER, "calls": n,
@@ -166,35 +171,58 @@ def _level(n: int, base_url: str, token: str, tmp: Path, port: int, log) -> dict
              "frames_after_clear": sum(t["frames_after_clear"] for t in turns if t["barge_in"]),
              "truncates": sum(c["truncates"] for c in model["connections"]),
              "barge_ins": sum(1 for t in turns if t["barge_in"]),
-             "errors": [c["error"] for c in callers["calls"] if c["error"]], "load_average": [load_before, load_after]}
-    after = _event_counts(tmp / "db.sqlite3")
+             "errors": [c["error"] for c in callers["calls"] if c["error"]], "load_average": [load_before, load_after],
+             # The measuring processes' own lateness: a frame the fake model's loop reads late is late by as much.
+             "fake_loop_lag_ms": summary([ms for _, ms in model.get("loop_lag", [])]),
+             "callers_loop_lag_ms": summary([ms for _, ms in callers.get("loop_lag", [])])}
+    after = _event_counts(server)
     level["events"] = {k: v - events_before.get(k, 0) for k, v in after.items() if v > events_before.get(k, 0)}
     log(f"  {n} calls: carrier->model {level['carrier_to_model_ms']} (after each call's first {SETTLED_S:.0f} s "
-        f"{level['carrier_to_model_settled_ms']}), model->carrier "
+        f"{level['carrier_to_model_settled_ms']}; the fake's loop late {level['fake_loop_lag_ms']}, the callers' "
+        f"{level['callers_loop_lag_ms']}), model->carrier "
         f"{level['model_to_carrier_ms']} (greetings {level['greeting_model_to_carrier_ms']}), "
         f"onset->clear {level['onset_to_clear_ms']}, {level['truncates']} truncates, load {level['load_average']}, "
         f"events {level['events']}, errors {level['errors'][:3]}")
     return level
 
 
-def _event_counts(db: Path) -> dict[str, int]:
+#: Run in the server's own settings (SQLite or PostgreSQL alike): CallEvent kinds, and fallbacks and provider failures
+#: by their reason, as JSON.
+_COUNT_EVENTS = """
+import json
+from django.db.models import Count
+from calls.models import CallEvent
+counts = {r["kind"]: r["n"] for r in CallEvent.objects.values("kind").annotate(n=Count("id"))}
+for kind, key in (("realtime_fallback", "reason"), ("provider_failure", "error")):
+    for detail in CallEvent.objects.filter(kind=kind).values_list("detail", flat=True):
+        label = kind + ":" + str((detail or {}).get(key))[:60]
+        counts[label] = counts.get(label, 0) + 1
+print(json.dumps(counts))
+"""
+
+
+def _event_counts(server) -> dict[str, int]:
     """CallEvent kinds stored so far (fallbacks, provider failures... would show why a barge-in lacks a truncate),
     fallbacks and provider failures by their reason."""
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
-        counts = dict(conn.execute("select kind, count(*) from calls_callevent group by kind").fetchall())
-        for kind, key in (("realtime_fallback", "reason"), ("provider_failure", "error")):
-            rows = conn.execute("select json_extract(detail, '$.' || ?), count(*) from calls_callevent "
-                                "where kind = ? group by 1", (key, kind)).fetchall()
-            counts.update({f"{kind}:{str(why)[:60]}": count for why, count in rows})
-        return counts
+    done = server.manage("shell", "-c", _COUNT_EVENTS)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _loadavg() -> float:
     import os
 
     return round(os.getloadavg()[0], 2)
+
+
+def merged(stored: dict | None, fresh: dict) -> dict:
+    """A run of some of the servers: the stored runs of the others are kept (marked with when they were measured),
+    in SERVERS order."""
+    measured = {r["server"] for r in fresh["runs"]}
+    kept = [{**r, "measured": r.get("measured") or (stored or {}).get("machine", "")}
+            for r in (_runs(stored) if stored else []) if r["server"] not in measured]
+    runs = sorted(fresh["runs"] + kept, key=lambda r: SERVERS.index(r["server"]) if r["server"] in SERVERS else 99)
+    return {**fresh, "runs": runs}
 
 
 def _runs(data: dict) -> list[dict]:
@@ -216,9 +244,9 @@ def markdown(data: dict, command: str) -> str:
 
 `{command}` on {data['machine']}. Each end in a process of its own, on one clock (CLOCK_MONOTONIC, system-wide on
 Linux): simulated Twilio callers in a load-generator process (`bench/realtime_callers.py`) call voicebot
-({data.get('workers', 1)} server processes behind one SO_REUSEPORT port, SQLite: uvicorn with uvloop and
-websockets-sansio as the Procfile runs it in production, and daphne as `make run` and the other load scenarios run
-it), whose agent's brain is the fake Realtime server (`voicebot/testing/vendors/openai_realtime.py`) in a third
+({data.get('workers', 1)} server processes behind one SO_REUSEPORT port: uvicorn with uvloop and websockets-sansio
+as the Procfile runs it in production, with PostgreSQL, Redis and the post-call work in a Celery worker; daphne as
+`make run` runs it, with SQLite and the post-call work in the web process), whose agent's brain is the fake Realtime server (`voicebot/testing/vendors/openai_realtime.py`) in a third
 process (`bench/realtime_fake.py`). carrier → model: a caller frame sent by the carrier to its
 `input_audio_buffer.append` at the model (μ-law passed through); model → carrier: a response's first audio leaving
 the model to its first frame at the carrier; onset → clear: the caller's speech over a reply to the carrier's
@@ -241,22 +269,24 @@ def _separate(data: dict) -> str:
     """A level measured in a run of its own (same code), added to the table: said so, with when."""
     runs = [f"{run_['server']}, {lv['calls']} calls at {lv['separate_run']}" for run_ in _runs(data)
             for lv in run_["levels"] if lv.get("separate_run")]
-    return f"† measured in a separate run of the same code ({'; '.join(runs)}).\n\n" if runs else ""
+    kept = [f"{run_['server']} ({run_['measured']})" for run_ in _runs(data) if run_.get("measured")]
+    return ((f"† measured in a separate run of the same code ({'; '.join(runs)}).\n\n" if runs else "")
+            + (f"Kept from an earlier run (`--realtime-server` measured the others): {'; '.join(kept)}.\n\n"
+               if kept else ""))
 
 
-#: What a profile of the server showed (it is not re-measured by each run: `cProfile` of one daphne process at 20
-#: calls, this set-up, 2026-12-05).
-WHERE_THE_TIME_GOES = """Where the time goes (cProfile of one daphne process at 20 calls): per caller frame, ~190 µs
-in the consumer (JSON, μ-law, our VAD, the session) and ~220 µs to send its `append` through the SDK — ~50 µs of it
-the SDK's reconnect send queue (now skipped: the hot path writes to the SDK connection's websocket), the rest the
-masked websocket frame and its send syscall — beside twisted/autobahn's own receive. At 50 calls × 50 frames a second
-that is most of a core per process, on two cores that also carry the fake model, the callers and other work
-(load average above 4 before these runs): the event loops fall behind, and every hop in and out waits its turn —
-the first-audio deadline (5 s here) then moves calls to the cascade, whose own providers then miss theirs too
-("start timed out", "no audio within 1.0 s" are the cascade's STT and TTS). At 10 calls the medians are under 1 ms
-and carrier → model p99 6 ms; model → carrier p99 is the greetings, sent in the burst of call starts. At 25 the
-medians are inside the goal, the tails are not. Frames that queued up now go to the model as one append (one send
-instead of several)."""
+#: What profiles of the server showed (not re-measured by each run).
+WHERE_THE_TIME_GOES = """Where the time goes. py-spy over both uvicorn processes during the 50-call level (SQLite backing,
+2026-12-05): about half of the samples idle; the consumer's frame handling (JSON, μ-law, our VAD, the session) ~8 % of
+the samples, sending the appends through websockets ~6 %, the playout ~3 %, the ORM on the DB thread ~7 % and, with
+SQLite, the post-call work run inside the web process (Celery eager) ~5 % — threads, but on the event loop's GIL.
+With PostgreSQL, Redis and the Celery worker (the Procfile's set-up, the uvicorn rows) the post-call work leaves the
+web process. The tail comes in bursts and moves between runs: three runs of the uvicorn level at 50 calls read
+carrier → model p99 123, 140 (both on SQLite) and 30.7 ms (the table); part of it is the measuring processes' own
+lateness (the fake model's loop woke a 5 ms timer late by p99 15 ms, at most 61 ms, in that run). Earlier, cProfile of
+a daphne process at 20 calls: per caller frame ~190 µs in the consumer and ~220 µs to send its `append` through the
+SDK, ~50 µs of it the SDK's reconnect send queue (now skipped: the hot path writes to the SDK connection's websocket);
+frames that queue up go to the model as one append (one send instead of several)."""
 
 
 def _verdict(data: dict) -> str:
@@ -279,4 +309,14 @@ def _server_verdict(run_: dict) -> str:
             f"p95 {m2c['p95']}, p99 {m2c['p99']} ms; greetings alone p50 {greet.get('p50')}, p95 {greet.get('p95')} "
             f"ms); onset → clear p95 {clear['p95']} ms "
             f"({'met' if clear['p95'] is not None and clear['p95'] <= 250 else 'missed'}). "
-            f"CallEvents stored: {lv.get('events', {})}; caller errors: {len(lv.get('errors', []))}.")
+            f"CallEvents stored: {lv.get('events', {})}; caller errors: {len(lv.get('errors', []))}."
+            + _lag_said(lv))
+
+
+def _lag_said(level: dict) -> str:
+    fake, callers = level.get("fake_loop_lag_ms"), level.get("callers_loop_lag_ms")
+    if not fake or not callers:
+        return ""
+    return (f" The measuring processes' event loops woke a 5 ms timer late by p99 {fake['p99']} ms (max {fake['max']}) "
+            f"in the fake model and p99 {callers['p99']} ms (max {callers['max']}) in the callers: a frame either of "
+            f"them handles that late counts against voicebot above.")

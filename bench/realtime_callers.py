@@ -18,7 +18,7 @@ import numpy as np
 
 from voicebot.testing.carrier.caller import Step
 
-from .child import serve
+from .child import LoopLag, serve
 from .loadgen import BenchCaller, BenchPeer, lighten_clients
 
 
@@ -69,12 +69,15 @@ async def main(spec: dict) -> dict:
     lighten_clients()
     sent: dict[bytes, float | None] = {}
     received: dict[bytes, float] = {}
+    lag = LoopLag()
+    lag.start()
     calls = await asyncio.gather(*(one_call(spec, i, sent, received) for i in range(spec["calls"])))
+    lagged = lag.stop()
 
     def b64(payload: bytes) -> str:
         return base64.b64encode(payload).decode("ascii")
 
-    return {"calls": calls, "sent": {b64(p): at for p, at in sent.items() if at is not None},
+    return {"calls": calls, "loop_lag": lagged, "sent": {b64(p): at for p, at in sent.items() if at is not None},
             "received": {b64(p): at for p, at in received.items()}}
 
 

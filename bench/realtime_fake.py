@@ -17,7 +17,7 @@ from pathlib import Path
 
 from voicebot.testing.vendors.openai_realtime import FakeRealtime
 
-from .child import serve
+from .child import LoopLag, serve
 
 
 def _b64(audio: bytes) -> str:
@@ -34,12 +34,14 @@ async def main(spec: dict) -> dict:
                         trace=True)
     fake.port = spec.get("port", 0)  # the parent's choice: the app under test was pointed at it before we started
     await fake.start()
+    lag = LoopLag()
+    lag.start()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     Path(spec["ready"]).write_text(fake.base_url)
     await stop.wait()
     await fake.stop()
-    return {"connections": [
+    return {"loop_lag": lag.stop(), "connections": [
         {"appends": [(at, _b64(frame)) for at, audio in conn.append_log for frame in _frames(audio)
                      if frame.count(frame[:1]) != len(frame)],  # line silence (one repeated byte) matches nothing
          "first_frames": [(at, _b64(frame)) for at, frame in conn.first_frames],
