@@ -8,6 +8,7 @@ it) is loaded and run once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -61,6 +62,7 @@ def warm_up() -> None:
     except Exception:
         log.exception("caching opening lines failed")
     log.info("warm-up done in %.1fs (%d opening lines cached)", time.monotonic() - started, lines)
+    gc.freeze()  # the models' objects live as long as the process: out of the collector's sight (voicebot/asgi.py)
     READY.set()
 
 
