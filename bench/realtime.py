@@ -281,9 +281,11 @@ WHERE_THE_TIME_GOES = """Where the time goes. py-spy over both uvicorn processes
 the samples, sending the appends through websockets ~6 %, the playout ~3 %, the ORM on the DB thread ~7 % and, with
 SQLite, the post-call work run inside the web process (Celery eager) ~5 % — threads, but on the event loop's GIL.
 With PostgreSQL, Redis and the Celery worker (the Procfile's set-up, the uvicorn rows) the post-call work leaves the
-web process. The tail comes in bursts and moves between runs: three runs of the uvicorn level at 50 calls read
-carrier → model p99 123, 140 (both on SQLite) and 30.7 ms (the table); part of it is the measuring processes' own
-lateness (the fake model's loop woke a 5 ms timer late by p99 15 ms, at most 61 ms, in that run). Earlier, cProfile of
+web process. The tail comes in bursts and moves between runs: four runs of the uvicorn level at 50 calls read
+carrier → model p99 123 and 140 ms (on SQLite), 30.7 ms (production set-up) and, with start-up's objects frozen out
+of the garbage collector's full collections (voicebot/asgi.py: a full collection walked ~190 000 objects, ~75 ms),
+the table's; part of it is the measuring processes' own lateness (the fake model's loop woke a 5 ms timer late by
+p99 12-15 ms, at most 61-171 ms). Earlier, cProfile of
 a daphne process at 20 calls: per caller frame ~190 µs in the consumer and ~220 µs to send its `append` through the
 SDK, ~50 µs of it the SDK's reconnect send queue (now skipped: the hot path writes to the SDK connection's websocket);
 frames that queue up go to the model as one append (one send instead of several)."""

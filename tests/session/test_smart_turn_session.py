@@ -143,24 +143,20 @@ class HearsWhatWasSaidSoFar(ScriptedSTT):
         self._since_commit = 0
 
 
-@pytest.mark.asyncio
-@pytest.mark.parametrize("settle", [400, 0], ids=["held", "control"])
-async def test_a_short_answer_is_held_for_a_callers_comma_pause(settle):
-    """Smart-turn hears "Yes," as a finished turn 60 ms into the comma's pause (as the real model does on Piper's
-    "Yes, that's right", p 0.96); "Yes." is held until 400 ms of silence, and the caller, back after 260 ms, is
-    one turn. The control (no hold) answers "Yes." alone."""
+async def yes_thats_right(strategy, pause_ms: int, heard_at_bytes: int | None = None) -> list[str]:
+    """The caller says "Yes", pauses `pause_ms` (a comma's pause), then "that's right."; what the brain was told.
+    The STT hears "Yes." until it has `heard_at_bytes` of audio since its last commit (default: the whole pause)."""
     yes, rest = caller_says("Yes"), caller_says("that's right.")
-    pcm = quiet(200) + yes + quiet(260) + rest + quiet(1500)
-    strategy = SmartTurnEndOfTurn(RATE, predict=lambda pcm, rate: 0.97, ask_after_ms=60, max_silence_ms=1200)
-    strategy.short_answer_settle_ms = settle
+    pcm = quiet(200) + yes + quiet(pause_ms) + rest + quiet(1500)
+    first = heard_at_bytes if heard_at_bytes is not None else len(quiet(200) + yes + quiet(pause_ms))
     carrier, recorder, brain = Carrier(), KeepingRecorder(), ScriptBrain(greeting="Hi.", answer="Thanks.")
 
     async def close() -> None:
         pass
 
     session = CallSession(call_id="CA-yes", settings=AgentSettings(), serializer=TextSerializer(), send=carrier.send,
-                          close=close, stt=HearsWhatWasSaidSoFar(len(quiet(200) + yes) + len(quiet(260)) // 2),
-                          tts=WordTTS(RATE), brain=brain, recorder=recorder, sample_rate=RATE, end_of_turn=strategy)
+                          close=close, stt=HearsWhatWasSaidSoFar(first), tts=WordTTS(RATE), brain=brain,
+                          recorder=recorder, sample_rate=RATE, end_of_turn=strategy)
     carrier.playout = session.playout
     await session.start()
     try:
@@ -169,7 +165,18 @@ async def test_a_short_answer_is_held_for_a_callers_comma_pause(settle):
         await asyncio.sleep(0.1)
     finally:
         await session.stop()
-    said = [e.text for e in brain.events if isinstance(e, UserTurn)]
+    return [e.text for e in brain.events if isinstance(e, UserTurn)]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("settle", [400, 0], ids=["held", "control"])
+async def test_a_short_answer_is_held_for_a_callers_comma_pause(settle):
+    """Smart-turn hears "Yes," as a finished turn 60 ms into the comma's pause (as the real model does on Piper's
+    "Yes, that's right", p 0.96); "Yes." is held until 400 ms of silence, and the caller, back after 260 ms, is
+    one turn. The control (no hold) answers "Yes." alone."""
+    strategy = SmartTurnEndOfTurn(RATE, predict=lambda pcm, rate: 0.97, ask_after_ms=60, max_silence_ms=1200)
+    strategy.short_answer_settle_ms = settle
+    said = await yes_thats_right(strategy, 260, heard_at_bytes=len(quiet(200) + caller_says("Yes") + quiet(130)))
     assert strategy.asks >= 2  # the comma's pause ended a turn, and so did the end
     if settle:
         assert said == ["Yes, that's right."]
@@ -183,28 +190,10 @@ async def test_the_silence_rule_holds_a_short_answer_for_a_callers_comma_pause_t
     """The default silence rule (300 ms) ends the turn in a 340 ms comma's pause (Piper's "Yes, that's right" has
     ~300 ms); "Yes." is held until 500 ms after the caller's last voiced frame, and the caller, back meanwhile, is
     one turn. The control (no hold) answers "Yes." alone."""
-    yes, rest = caller_says("Yes"), caller_says("that's right.")
-    pcm = quiet(200) + yes + quiet(340) + rest + quiet(1500)
     strategy = SilenceOrProviderEndOfTurn(RATE, end_silence_ms=300)
     assert strategy.short_answer_settle_ms == 500
     strategy.short_answer_settle_ms = settle
-    carrier, recorder, brain = Carrier(), KeepingRecorder(), ScriptBrain(greeting="Hi.", answer="Thanks.")
-
-    async def close() -> None:
-        pass
-
-    session = CallSession(call_id="CA-yes", settings=AgentSettings(), serializer=TextSerializer(), send=carrier.send,
-                          close=close, stt=HearsWhatWasSaidSoFar(len(quiet(200) + yes + quiet(340))),
-                          tts=WordTTS(RATE), brain=brain, recorder=recorder, sample_rate=RATE, end_of_turn=strategy)
-    carrier.playout = session.playout
-    await session.start()
-    try:
-        await until(lambda: any(t.role == "agent" for t in recorder.turns))
-        await speak_in_real_time(session, pcm)
-        await asyncio.sleep(0.1)
-    finally:
-        await session.stop()
-    said = [e.text for e in brain.events if isinstance(e, UserTurn)]
+    said = await yes_thats_right(strategy, 340)
     if settle:
         assert said == ["Yes, that's right."]
     else:
