@@ -306,8 +306,10 @@ def _server_verdict(run_: dict) -> str:
 
     settled = lv.get("carrier_to_model_settled_ms") or {}
     return (f"{run_['server']}, at {lv['calls']} calls: carrier → model {met(c2m['p50'], c2m['p99'])} (p50 "
-            f"{c2m['p50']}, p95 {c2m['p95']}, p99 {c2m['p99']} ms; after each call's first {SETTLED_S:.0f} s: p50 "
-            f"{settled.get('p50')}, p95 {settled.get('p95')}, p99 {settled.get('p99')} ms); model → carrier {met(m2c['p50'], m2c['p99'])} (p50 {m2c['p50']}, "
+            f"{c2m['p50']}, p95 {c2m['p95']}, p99 {c2m['p99']} ms"
+            + (f"; after each call's first {SETTLED_S:.0f} s: p50 {settled['p50']}, p95 {settled['p95']}, p99 "
+               f"{settled['p99']} ms" if settled else "")
+            + f"); model → carrier {met(m2c['p50'], m2c['p99'])} (p50 {m2c['p50']}, "
             f"p95 {m2c['p95']}, p99 {m2c['p99']} ms; greetings alone p50 {greet.get('p50')}, p95 {greet.get('p95')} "
             f"ms); onset → clear p95 {clear['p95']} ms "
             f"({'met' if clear['p95'] is not None and clear['p95'] <= 250 else 'missed'}). "
