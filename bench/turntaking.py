@@ -397,7 +397,8 @@ def _eot_reading(data: dict) -> str:
     where = "; ".join(f"{r['voice']}, {r['condition']}" for r in unended["smart-turn"]) or "none"
     unanswered = {k: [r for r in rows if r["strategy"] == k and r.get("reply_ms") is None] for k in END_OF_TURN}
     where_unanswered = "; ".join(f"{r['voice']}, {r['condition']}" for r in unanswered["smart-turn"]) or "none"
-    return f"""End of turn, smart-turn (the agent default, `calls/session/smart_turn.py`): asked 60 ms into the
+    return f"""End of turn, smart-turn (an agent's option, `calls/session/smart_turn.py`; the default is the silence
+rule): asked 60 ms into the
 caller's silence, Smart Turn's probability sets the wait — at or above 0.9 the turn ends at once, between 0.5 and
 0.9 after 700 ms of silence, below 0.5 after the agent's longest wait (1200 ms); a transcript that then reads
 unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
