@@ -33,11 +33,44 @@ class BadMessage(Exception):
         self.reason = reason
 
 
+#: Carrier messages nest three levels at most. `json.loads` recurses once per level: junk nested near the
+#: interpreter's recursion limit ("[[[[…") fails there, and so does whatever else runs at that depth meanwhile (a
+#: garbage collection's finalizers: their errors were lost). Deeper than this is refused before parsing.
+MAX_NESTING = 32
+
+
+def too_deep(text: str, limit: int = MAX_NESTING) -> bool:
+    """Whether `text` opens more than `limit` JSON arrays/objects inside one another (brackets in strings do not
+    count). Every real message has a handful of brackets: two C-speed counts, and the scan only for the rest."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
 def load_message(text: str) -> dict:
     """One media-socket text message as a JSON object, or BadMessage (never another exception)."""
+    if isinstance(text, str) and too_deep(text):
+        raise BadMessage("invalid_json", f"nested deeper than {MAX_NESTING} levels")
     try:
         msg = json.loads(text)
-    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested too deep
+    except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: kept, should json ever recurse deeper
         raise BadMessage("invalid_json", str(exc)[:80]) from None
     if not isinstance(msg, dict):
         raise BadMessage("not_an_object")

@@ -108,3 +108,19 @@ def test_a_refused_start_changes_nothing_the_stream_already_uses(carrier):
         assert (serializer.encode_mark("m1"), serializer.encode_audio(b"\x00\x00" * 160), serializer.started) == before
 
     check()
+
+
+@pytest.mark.parametrize("carrier", ["twilio", "telnyx"])
+def test_junk_nested_deeper_than_any_real_message_is_refused_before_parsing(carrier):
+    """"[[[[…" deep enough to reach the recursion limit used to fail inside `json.loads` (and took whatever else ran
+    at that depth with it, such as a garbage collection's finalizers); anything nested deeper than MAX_NESTING is a
+    bad message without being parsed. Brackets inside strings do not count."""
+    from calls.carriers.base import too_deep
+
+    serializer = SERIALIZERS[carrier]()
+    for junk in ("[" * 5000, '{"event": ' + '{"a": ' * 200 + "1" + "}" * 201, "[" * 33 + "]" * 33):
+        with pytest.raises(BadMessage, match="nested deeper than 32"):
+            serializer.parse(junk)
+    in_strings = '{"event": "mark", "x": "' + "[{" * 100 + '", "y": "\\\\"}'
+    assert json.loads(in_strings)["y"] == "\\" and not too_deep(in_strings)
+    assert too_deep("[" * 33) and not too_deep("[" * 32 + "]" * 32)

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from ..base import MAX_NESTING, too_deep
 from .signature import verified
 
 log = logging.getLogger("calls.carriers.telnyx")
@@ -31,7 +32,10 @@ HANGUP_STATUS = {
 
 def parse_event(body: bytes) -> tuple[str, dict]:
     """(event_type, payload); raises ValueError, KeyError, TypeError or RecursionError for anything else."""
-    data = json.loads(body)["data"]
+    text = body.decode("utf-8") if isinstance(body, bytes) else body  # UnicodeDecodeError is a ValueError
+    if too_deep(text):
+        raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+    data = json.loads(text)["data"]
     kind, payload = str(data["event_type"]), data["payload"]
     if not isinstance(payload, dict):
         raise TypeError("payload is not an object")
