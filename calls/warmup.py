@@ -13,6 +13,8 @@ import logging
 import threading
 import time
 
+from .pipeline.vad import preload_silero
+
 log = logging.getLogger("calls.warmup")
 EMBEDDED_VOICES = ("piper", "espeak")  # voices with a process-wide sentence cache worth filling
 READY = threading.Event()  # set once warm-up finished (or was not wanted); /healthz reports it
@@ -52,8 +54,6 @@ def warm_up() -> None:
         log.exception("smart-turn warm-up failed; calls fall back to the silence rule if the model cannot run")
     # The Silero VAD that listens to callers over the agent (words interruptions, every agent's default): loaded
     # here, not by the first call's session set-up, where it delayed that call's greeting by ~0.6 s.
-    from .pipeline.vad import preload_silero
-
     if not preload_silero():
         log.warning("Silero VAD unavailable: interruptions over the agent go by webrtcvad alone")
     lines = 0
