@@ -646,6 +646,7 @@ class CallSession:
         strategy's `on_timeout`; `max_hold_ms` held in all asks its `on_hold_limit` (a caller still talking
         with words interrupts; a VAD fooled by the room resumes the agent)."""
         strategy = self.interruption
+        timed_out = False  # `on_timeout` said HOLD: only the words or the hold limit decide now
         while True:
             await asyncio.sleep(0.05)
             if self._hold_gen != gen or not self.playout.paused or self.state is not State.ACTIVE:
@@ -657,8 +658,13 @@ class CallSession:
             listener = self.end_of_turn
             voiced_at = strategy.voiced_at(listener.last_voiced_at)
             talking = gen == self._utterance and listener.speaking and listener.silence_ms == 0
-            if (not talking or voiced_at < listener.last_voiced_at) and now - voiced_at >= strategy.decide_ms / 1000:
-                self._judged(strategy.on_timeout(), gen)
+            if (not timed_out and (not talking or voiced_at < listener.last_voiced_at)
+                    and now - voiced_at >= strategy.decide_ms / 1000):
+                verdict = strategy.on_timeout()
+                if verdict == HOLD:
+                    timed_out = True
+                    continue
+                self._judged(verdict, gen)
                 return
 
     def _not_a_turn(self, gen: int, text: str, reason: str) -> None:

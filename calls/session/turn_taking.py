@@ -134,9 +134,9 @@ END_OF_TURN_STRATEGIES: dict[str, Callable[[AgentSettings, int], EndOfTurnStrate
     "provider": _silence(ProviderEndOfTurn, backstop=True),
 }
 DEFAULT_END_OF_TURN = "silence+provider"
-#: What a new agent gets (the Agent model's default, and `factory.agent_settings` for an agent that names none):
-#: smart-turn, registered by `calls.session.smart_turn` (the silence rule when its model is missing). Measured in
-#: docs/benchmarks.md ("Turn-taking with human-like callers"). Bare `AgentSettings` keep the silence rule.
+#: What a new agent gets (the Agent model's default, and `factory.agent_settings` for an agent that names none): the
+#: silence rule with the provider's endpointing. Smart-turn (`calls.session.smart_turn`) is chosen per agent: with
+#: neural callers it waited longer on the accented voice (docs/benchmarks.md, "Turn-taking with human-like callers").
 AGENT_DEFAULT_END_OF_TURN = "silence+provider"
 
 
@@ -218,7 +218,9 @@ class InterruptionStrategy(ABC):
         return KEEP_LISTENING
 
     def on_timeout(self) -> int:
-        """The agent is held and no verdict came `decide_ms` after the caller went quiet."""
+        """The agent is held and no verdict came `decide_ms` after the caller went quiet: NOT_AN_INTERRUPTION (the
+        default: resume it), INTERRUPT, or HOLD (keep it held for the words, up to `max_hold_ms`; asked once; a
+        speech-to-speech session, whose words only come after the turn, resumes on HOLD too)."""
         self.reason = "no_words_in_time"
         return NOT_AN_INTERRUPTION
 
@@ -258,7 +260,10 @@ class WordsInterruption(InterruptionStrategy):
     - `fallback_ms` of voiced speech with no words from the STT since the hold (an STT that gives none in
       time): INTERRUPT, as the voiced-time rule would;
     - held, the caller quiet and no transcript within `decide_ms`: NOT_AN_INTERRUPTION (`on_timeout`); the final
-      transcript at the end of the utterance may still interrupt;
+      transcript at the end of the utterance may still interrupt. Unless the caller spoke `fallback_ms` or more
+      (backchannels measure 0.1-1.0 s of Silero speech, "I would like to book an appointment" 1.6 s): then the
+      words are late, not absent (Whisper busy with other calls), and resuming would talk over a real
+      interruption; the agent stays held until they come, and at the hold limit is cut (INTERRUPT);
     - words that read as a backchannel after `max_backchannel_ms` of voiced speech: INTERRUPT. Backchannels are
       short; the STT is primed with them over the agent, and that prompt can make tiny.en write a long real
       interruption ("Sorry, actually I meant Tuesday.") as "All right.": the duration outvotes it;
@@ -317,6 +322,7 @@ class WordsInterruption(InterruptionStrategy):
         self._speech_total = 0  # ... in the whole utterance
         self._released_at = 0.0
         self._at_limit = False  # released at the hold limit in this utterance
+        self._late_words = False  # `on_timeout` kept the agent held for a sentence's late words
         self.heard = None
         if self._speech is not None:
             self._speech.reset()
@@ -371,12 +377,19 @@ class WordsInterruption(InterruptionStrategy):
         return verdict
 
     def on_timeout(self) -> int:
+        if self._talked() - self._talk_from >= self.fallback_ms:
+            self._late_words = True
+            return HOLD  # too long for a backchannel or a cough: wait for the words (`on_hold_limit` at the latest)
         self._released()
         return super().on_timeout()
 
     def on_hold_limit(self) -> int:
         heard = self.heard
         if heard is not None and (heard.stops or heard.content):  # words that count, if fewer than `min_words`
+            return INTERRUPT
+        if self._late_words:
+            # A sentence, then quiet, and its words still not in: going back to the old answer now would talk over
+            # the reply to come (the words are late, not absent). The transcript makes it a turn.
             return INTERRUPT
         self._released()
         self._at_limit = True

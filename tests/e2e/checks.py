@@ -25,11 +25,14 @@ def assert_call_answered_understood_interruptible_and_recorded(server, result: d
     assert any("tomorrow" in t for t in caller), caller
     # The replies follow the flow: greeting, hours, booking question, confirmation, goodbye.
     texts = " | ".join(t["text"] for t in agent)
-    assert "Bright Smile Dental" in agent[0]["text"]
-    assert "Monday to Friday" in texts
-    assert "What day works best" in texts
-    assert "pencilled you in for tomorrow" in texts
-    assert "Goodbye" in agent[-1]["text"]
+    exported = server.export(sim["call_id"])
+    # What a failure shows: the conversation as stored, what the caller saw, and the call's events.
+    story = (texts, caller, sim["turns"], [(e["kind"], e["detail"]) for e in exported["events"]])
+    assert "Bright Smile Dental" in agent[0]["text"], story
+    assert "Monday to Friday" in texts, story
+    assert "What day works best" in texts, story
+    assert "pencilled you in for tomorrow" in texts, story
+    assert "Goodbye" in agent[-1]["text"], story
     # The barge-in: the carrier was told to clear, and the stored turn keeps only what was heard.
     barge = next(t for t in sim["turns"] if t["barge_in"])
     assert barge["clear_ms"] is not None and barge["frames_after_clear"] == 0
@@ -40,7 +43,6 @@ def assert_call_answered_understood_interruptible_and_recorded(server, result: d
     # The goodbye was heard before the agent closed the call.
     assert sim["closed_by"] == "agent"
     # export_call shows per-turn metrics for every answered caller turn.
-    exported = server.export(sim["call_id"])
     answered = [t for t in exported["turns"] if t["role"] == "agent" and t["metrics"]]
     assert len(answered) >= 4
     for turn in answered:

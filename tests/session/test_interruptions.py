@@ -196,6 +196,32 @@ async def test_a_slow_transcript_does_not_keep_the_agent_waiting():
         assert call.caller_turns() == ["What are your opening hours?"]
 
 
+@pytest.mark.parametrize("max_hold_ms", [6000, 1500], ids=["words-in-the-hold", "words-after-the-hold-limit"])
+@pytest.mark.asyncio
+async def test_a_slow_transcript_of_a_sentence_keeps_the_agent_held_until_its_words_interrupt(max_hold_ms):
+    """Whisper as late, but the caller said a whole sentence (longer than `fallback_ms`; a peek heard only "uh"):
+    the agent is not resumed over them (it would talk on, and be cut again seconds later); the words cut it, or
+    the hold limit does when they are later still."""
+    stt = WordsSTT(["What are your opening hours?", "I would like to book an appointment"], peeks=["uh"])
+    strategy = WordsInterruption(decide_ms=300, fallback_ms=800, max_hold_ms=max_hold_ms, silero=False)
+    async with Call(stt, AnswerBrain(), strategy=strategy) as call:
+        await call.ask()
+        stt.delay_s = 2.0
+        await answer_playing(call, 0.3)
+        await call.speak(voiced(1000) + silence(400))
+        await until(lambda: call.events("barge_in"), timeout=5)
+        assert call.session.stats.resumes == 0 and call.session.stats.holds == 1
+        assert call.clears_after_onset()[0] <= BUDGET_S  # quiet within the budget: the pause
+        await until(lambda: len(call.brain.events) == 2, timeout=5)
+        # The answer was cut where the pause left it: nothing of it played after the hold's clear.
+        cut = next(t for t in call.agent_turns() if t.text.startswith("We are open"))
+        assert cut.interrupted and 0 < len(cut.heard_text) < len(cut.text)
+        after_clear = call.carrier.sequence[call.carrier.sequence.index("clear") + 1 :]
+        assert not set(after_clear) & set(call.answer_numbers())
+        assert call.caller_turns()[-1] == "I would like to book an appointment"
+        assert not call.events("backchannel")
+
+
 # ---------------------------------------------------------------------------------------------- real interruptions
 
 

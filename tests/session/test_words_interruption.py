@@ -174,6 +174,27 @@ def test_a_timeout_resumes_and_a_final_transcript_judges_without_keeping_state()
     assert strategy.heard is None
 
 
+def test_a_timeout_after_speech_too_long_for_a_backchannel_keeps_the_agent_held_for_the_words():
+    """Whisper late under load: no verdict `decide_ms` after the caller went quiet, but they spoke `fallback_ms` or
+    more (a sentence, not an "uh-huh"): resuming would talk over them; the words or the hold limit decide."""
+    strategy = WordsInterruption(hold_ms=100, fallback_ms=600, silero=False)
+    speech(strategy, 400)
+    strategy.on_partial("yeah")  # a peek heard something early: the voiced-time fallback starts over
+    assert set(speech(strategy, 900, start_ms=420)) == {HOLD}
+    assert strategy.on_timeout() == HOLD
+    assert strategy.on_transcript("I would like to book an appointment") == INTERRUPT
+    # Words later still than the hold limit: cut there, not resumed over the reply to come.
+    late = WordsInterruption(hold_ms=100, fallback_ms=600, silero=False)
+    speech(late, 400)
+    late.on_partial("yeah")
+    speech(late, 900, start_ms=420)
+    assert late.on_timeout() == HOLD and late.on_hold_limit() == INTERRUPT
+    # The same utterance 100 ms shorter than `fallback_ms`: resumed, as before.
+    short = WordsInterruption(hold_ms=100, fallback_ms=600, silero=False)
+    speech(short, 480)
+    assert short.on_timeout() == NOT_AN_INTERRUPTION and short.reason == "no_words_in_time"
+
+
 def test_the_words_strategy_is_built_from_the_agents_options():
     settings = AgentSettings(interruption="words", language="es-ES", turn_taking_options={
         "words": {"min_words": 3, "hold_ms": 80, "fallback_ms": 1500, "decide_ms": 500, "max_hold_ms": 3000}})

@@ -174,7 +174,7 @@ async def test_words_after_a_barge_in_on_a_slowed_loop_are_stored_and_answered()
                              + silence(1500))
             await until(settled(call, 3), timeout=12)
         await asyncio.sleep(0.3)
-        assert call.events("barge_in")
+        assert call.events("barge_in"), (call.recorder.events, call.caller_turns(), call.session.stats)
         said = call.caller_turns()
         assert said[0] == "what are your opening hours"
         assert " ".join(said[1:]) == "sorry actually I meant Tuesday"
