@@ -3,7 +3,7 @@
 A labelled test set spoken by three neural voices (Piper "joe", US; Kokoro-82M "jm_kumo" and "jf_alpha", a man and a
 woman with a Japanese accent), clean and with pink or babble-like background noise under the whole line, carried over 8 kHz
 μ-law, fed frame by frame in real time into an in-process `CallSession` with the real local Whisper STT
-(tiny.en), the real strategies (the agent default: words-based interruptions; end of turn on silence, or
+(tiny.en; speech over the agent judged by the assembled Whisper base, the STT's `judge_model`), the real strategies (the agent default: words-based interruptions; end of turn on silence, or
 smart-turn), the real playout and a carrier that plays in real time (voicebot/testing/in_process.py). The brain and the
 TTS are stand-ins (a scripted long answer; numbered frames so "heard" is exact): they are not what is measured.
 
@@ -456,8 +456,8 @@ def _over_reading(data: dict) -> str:
     without = (f"Whisper's confidence (`min_logprob` -0.4) judged {saved} final transcripts of backchannels no "
                f"interruption and cost {len(cost)} real interruptions "
                f"({', '.join(sorted({r['voice'] for r in cost})) or 'none'}; in an earlier run tiny.en wrote espeak's real "
-               f"words at -0.36 to -1.7, as low as those it makes up from a hum); with it off, a run of the same set (6.2 min, "
-               f"load average median 0.87) read 14.8 % false (12 of 81: hums heard as words, mostly in the peeks) "
+               f"words at -0.36 to -1.7, as low as those it makes up from a hum); with it off, a run of the same set with "
+               f"tiny.en judging (6.2 min, load average median 0.87) read 14.8 % false (12 of 81: hums heard as words, mostly in the peeks) "
                f"and 0 % missed")
     wrong = "; ".join(f"“{r['text']}” ({r['voice']}, {r['condition']}) heard as "
                       f"{[e.get('words') for e in r['barge_in_events']]}" for r in false) or "none"
@@ -505,7 +505,8 @@ def markdown(data: dict, command: str, machine: str) -> str:
 `{command}`: a labelled set spoken by {_voices_said(data)}, clean and with background noise at 15 dB SNR under
 the whole line (stationary pink noise; babble-like noise: speech-shaped, its loudness moving at syllable rates, as a
 room of talkers), through 8 kHz μ-law, fed in real time to an in-process `CallSession` with the real local Whisper
-(tiny.en), the agent default words-based interruptions, and end of turn on silence (300 ms, the agent default) or
+(tiny.en; speech over the agent transcribed by the Whisper base `make install` assembles, the STT's default
+`judge_model`: tiny.en wrote jf_alpha's "Wait." as "Wager." and "W-a-a-a", the two misses of the run before it), the agent default words-based interruptions, and end of turn on silence (300 ms, the agent default) or
 smart-turn; a carrier
 that plays in real time; a brain and a TTS that answer at once (the worst case for answering into a pause). Over a
 long answer: {len(BACKCHANNELS)} backchannels and {len(INTERRUPTIONS)} real

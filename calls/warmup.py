@@ -42,12 +42,19 @@ def warm_up() -> None:
     from django.conf import settings
 
     from .providers.stt.whisper_engine import get_whisper
+    from .providers.stt.whisper_models import model_dir as assembled_model_dir
 
     started = time.monotonic()
     try:
         get_whisper(settings.WHISPER_MODEL_DIR or None).warm_up()
     except Exception:
         log.exception("whisper warm-up failed; the first call will load the model")
+    judge = assembled_model_dir("base")  # the judge of speech over the agent (WhisperSTT's `judge_model`)
+    if (judge / "model.bin").is_file():
+        try:
+            get_whisper(str(judge)).warm_up()
+        except Exception:
+            log.exception("whisper judge warm-up failed; the first interruption will load it")
     try:
         _warm_smart_turn()
     except Exception:

@@ -85,3 +85,35 @@ async def test_an_expectation_primes_the_model_and_a_result_taken_without_it_no_
     stt.expect(None)
     first = await stt.transcript()  # the unprimed result of this very audio is still there
     assert engine.prompts == [None, "Mm-hmm. Uh-huh."] and first == f"{RATE * 2 * 400 // 1000} bytes"
+
+
+@pytest.mark.asyncio
+async def test_speech_over_the_agent_is_judged_by_the_judge_model_and_the_rest_by_the_calls():
+    stt, engine = stream()
+    stt.judge = judge = StubEngine()
+    stt.send_audio(voiced(400))
+    await stt.transcript()  # the caller's turn: the call's model
+    stt.expect("Mm-hmm. Uh-huh.")  # over the agent: the judge
+    await stt.transcript()
+    await stt.peek()  # ... whose result is reused
+    assert engine.prompts == [None] and judge.prompts == ["Mm-hmm. Uh-huh."]
+    stt.expect(None)
+    stt.send_audio(voiced(400))
+    await stt.transcript()
+    assert len(engine.prompts) == 2 and len(judge.prompts) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_judge_model_is_the_assembled_base_unless_the_agent_says_call():
+    from calls.providers.stt.whisper_models import model_dir
+
+    base = model_dir("base")
+    judged = WhisperSTT(RATE)
+    await judged.start()
+    assert judged.judge is not None and judged.judge.model_dir == str(base.resolve())
+    assert judged.engine is not None and judged.engine is not judged.judge
+    own = WhisperSTT(RATE, options={"judge_model": "call"})
+    await own.start()
+    assert own.judge is None and own.engine is judged.engine
+    await judged.close()
+    await own.close()

@@ -95,3 +95,23 @@ def test_whisper_hears_the_calls_names_with_hints_that_it_misses_without():
     assert "Cigna" not in plain and "Harbor Street" not in plain
     assert "Cigna" in hinted and "Harbor Street" in hinted
     assert "Aetna" not in hinted and "Delta" not in hinted  # hints are not echoed as words never said
+
+
+
+def test_an_accented_wait_over_the_agent_is_heard_as_wait():
+    """tiny.en writes Kokoro jf_alpha's "Wait." as "Wager." (an interruption then missed: one content word, no stop
+    word); the judge model (the assembled Whisper base) hears the stop word."""
+    from calls.pipeline.audio import get_codec
+    from calls.session.lexicon import Lexicon
+
+    english = Lexicon.for_language("en")
+    ulaw = get_codec("PCMU", 8000)
+    said = caller_speech("Wait.", 8000, voice="kokoro-jf_alpha", trim=True)
+    pcm = ulaw.decode(ulaw.encode(b"\0" * 3200 + said + b"\0" * 6400))  # through the phone line
+    heard = {}
+    for judge in ("call", "base"):
+        stt = WhisperSTT(8000, {"judge_model": judge})
+        stt.expect(english.prompt)  # over the agent, as the session primes it
+        heard[judge] = _transcribe(stt, pcm)
+    assert english.hear(heard["base"]).stops == ("wait",), heard
+    assert not english.hear(heard["call"]).stops, heard  # what tiny.en makes of it

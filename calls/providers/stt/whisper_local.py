@@ -13,7 +13,11 @@ is running and the model is free (`wait=False`), so partials never delay anybody
 Options (agent `provider_options["stt"]`): `partials` (default false: partials compete with finals for the one model), `partial_interval_s` (1.0),
 `max_utterance_s` (29; the head of a longer utterance is dropped), `beam_size` (the engine's, 1), `hints` (default
 true: the call's `vocabulary`, set by the session, becomes Whisper's initial prompt; see `vocabulary.py`),
-`prompt_max_words` (40), `language` (the agent's, set by the chain: a BCP-47 tag of `calls.languages`).
+`prompt_max_words` (40), `language` (the agent's, set by the chain: a BCP-47 tag of `calls.languages`),
+`judge_model` ("base", the default: speech over the agent — a few short words that decide whether the agent is
+cut off — is transcribed by the Whisper base `make install` assembles, when it is there; "call": by the call's own
+model; English agents only, since other languages run on the multilingual model already). tiny.en writes an accented "Wait." as "Wager." and a stretched one as "W-a-a-a"; base hears "Wait." for
+~50 ms more per short clip (docs/benchmarks.md, turn-taking).
 
 Language: an English agent uses the deployment's model (`WHISPER_MODEL_DIR`, default tiny.en). Any other uses
 `WHISPER_MULTILINGUAL_MODEL_DIR` if set, else the multilingual Whisper base `make install` assembles into
@@ -116,6 +120,9 @@ class WhisperSTT(STTStream):
         #: Whisper's language code for this call ("es"), or None for the model's own.
         self.language: str | None = lang.whisper if lang else None
         self.engine: WhisperEngine | None = None
+        #: The engine for speech over the agent (`expect`): the judge of interruptions; None: `engine`.
+        self.judge: WhisperEngine | None = None
+        self._judge_dir = _assembled_base() if self.options.get("judge_model", "base") == "base" else None
         self._engine_lock = asyncio.Lock()
         self._buf = bytearray()
         self._total = 0  # bytes received since commit (the buffer may hold only the tail)
@@ -148,6 +155,14 @@ class WhisperSTT(STTStream):
                     threads = int(_setting("WHISPER_CPU_THREADS", 2) or 2)
                     engine = await asyncio.to_thread(get_whisper, self._model_dir(), cpu_threads=threads)
                     self._warn_if_english_only(engine)
+                    # Only an English call's tiny.en gains from a judge: another language already runs on the
+                    # multilingual model.
+                    if self._judge_dir is not None and self.language in (None, "en"):
+                        try:
+                            self.judge = await asyncio.to_thread(get_whisper, self._judge_dir, cpu_threads=threads)
+                        except Exception:  # a broken or partial folder: the call's model judges too
+                            log.exception("whisper: the judge model %s cannot be loaded", self._judge_dir)
+                            self._judge_dir = None
                     self.engine = engine
         return self.engine
 
@@ -277,7 +292,7 @@ class WhisperSTT(STTStream):
         return job
 
     async def _run(self, audio: bytes, gen: int, job: _Job, wait: bool) -> str | None:
-        engine = self.engine
+        engine = self.judge if job.prompt is not None and self.judge is not None else self.engine
         assert engine is not None
         self._running += 1
         try:
