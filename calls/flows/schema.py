@@ -80,7 +80,9 @@ re-prompt (the hang-up after the session's maximum of silences still applies). N
 ``handover``  ``agent`` (required: another agent of the workspace, by name), ``text``, ``summary``, ``on_error``
               (node used when that agent cannot take the call). The same call continues with the other agent,
               which keeps the variables and the conversation so far.
-``end``       ``text`` (optional), ``reason`` (optional, default ``"completed"``). Speaks, then hangs up.
+``end``       ``text`` (optional), ``reason`` (optional, default ``"completed"``). Speaks, then hangs up. Its text
+              is uninterruptible unless the node says ``"uninterruptible": false`` (nothing said over a goodbye
+              can be answered; the caller's words are still stored).
 
 A route::
 

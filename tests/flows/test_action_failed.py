@@ -68,4 +68,4 @@ def test_flow_brain_answers_a_failed_action_and_the_next_turn():
 
     apology, after = asyncio.run(go())
     assert apology == [TextDelta(SORRY + " ")]
-    assert after == [TextDelta("We open at nine. "), EndCall("completed")]
+    assert after == [TextDelta("We open at nine. ", uninterruptible=True), EndCall("completed")]  # a goodbye

@@ -229,3 +229,17 @@ def test_handover_asks_for_the_agent_and_handles_failure():
     assert said(failed) == handover.FAILED_LINE
     assert not any(isinstance(a, EndCall) for a in failed) and not e.finished
     assert said(e.on_text("I want to book")) == "Which day?"  # back at the menu, which waited last
+
+
+def test_the_goodbye_of_an_end_node_plays_to_its_end_unless_the_flow_says_otherwise():
+    from calls.providers.base import TextDelta
+
+    def goodbye(**end) -> TextDelta:
+        e = FlowEngine({"start": "bye", "nodes": {"bye": {"type": "end", "text": "Goodbye!", **end}}},
+                       context=context())
+        out = e.start()
+        assert isinstance(out[-1], EndCall)
+        return next(a for a in out if isinstance(a, TextDelta))
+
+    assert goodbye().uninterruptible
+    assert not goodbye(uninterruptible=False).uninterruptible

@@ -49,16 +49,17 @@ class WordsSTT(ScriptedSTT):
 class AnswerBrain(ScriptBrain):
     """Greets with `greeting` (`uninterruptible` if asked), answers the first turn with ANSWER, then "Sure."."""
 
-    def __init__(self, greeting: str = "Hello.", uninterruptible: bool = False) -> None:
+    def __init__(self, greeting: str = "Hello.", uninterruptible: bool = False, first: str = ANSWER) -> None:
         super().__init__(greeting=greeting, answer="Sure.")
         self.uninterruptible = uninterruptible
+        self.first = first  # the answer to the first turn
 
     async def greeting(self):
         yield TextDelta(self._greeting, uninterruptible=self.uninterruptible)
 
     async def respond(self, event):
         self.events.append(event)
-        yield TextDelta(ANSWER if len(self.events) == 1 else self.answer)
+        yield TextDelta(self.first if len(self.events) == 1 else self.answer)
 
 
 class Call:

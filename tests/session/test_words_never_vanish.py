@@ -161,10 +161,16 @@ async def test_a_pause_after_the_answer_began_is_a_new_turn_and_keeps_every_word
         assert not call.events("backchannel")
 
 
+# ANSWER plays for 1.9 s: on a loaded machine the late words could come after it ended (then no barge-in is due).
+LONG_ANSWER = (ANSWER + " Parking is free behind the building, and the entrance is on the left side. Please bring "
+               "your insurance card and a photo ID, and arrive ten minutes early on your first visit. If you need "
+               "to cancel, call us at least a day before your appointment.")
+
+
 @pytest.mark.asyncio
 async def test_words_after_a_barge_in_on_a_slowed_loop_are_stored_and_answered():
     stt, engine = whisper(delay_s=1.0)
-    brain = AnswerBrain()
+    brain = AnswerBrain(first=LONG_ANSWER)
     async with Call(stt, brain) as call:
         await until(settled(call, 1), timeout=5)
         await call.speak(engine.say("what are your opening hours") + silence(500))
@@ -181,7 +187,9 @@ async def test_words_after_a_barge_in_on_a_slowed_loop_are_stored_and_answered()
         asked = [e.text for e in brain.events if isinstance(e, UserTurn)]
         assert asked[1:] == said[1:]
         agent = [t for t in call.agent_turns()]
-        assert agent[1].text == ANSWER and agent[1].interrupted
+        # (the stored text ends with the last sentence that was being spoken when the caller cut in)
+        assert LONG_ANSWER.startswith(agent[1].text) and agent[1].text.startswith("We are open")
+        assert agent[1].interrupted
         assert agent[-1].text == "Sure."
         assert not call.events("unanswered")
 

@@ -11,7 +11,9 @@ TYPE = "end"
 
 
 def enter(engine: Engine, node_id: str, node: dict, out: list[Action]) -> str | None:
-    engine.speak(node.get("text"), out, node)
+    # The goodbye plays to its end unless the flow says otherwise: nothing said over it can be answered (the call
+    # ends with it), so a caller's own "goodbye" over it would only cut it short. What they say is still stored.
+    engine.speak(node.get("text"), out, {**node, "uninterruptible": node.get("uninterruptible", True)})
     out.append(EndCall(reason=node.get("reason") or "completed"))
     return None
 
