@@ -231,7 +231,7 @@ async def test_brain_without_a_key_stays_on_the_flow(settings):
     first = await collect(brain.respond(UserTurn("hello")))
     second = await collect(brain.respond(UserTurn("your hours?")))
     assert first[0].text.startswith("Sorry") and failures[0].permanent
-    assert second == [TextDelta("We open at nine. "), EndCall("completed")]  # no apology line this time
+    assert second == [TextDelta("We open at nine. ", uninterruptible=True), EndCall("completed")]  # no apology
     assert len(failures) == 1 and brain.name == "flow"
     await brain.close()
 
