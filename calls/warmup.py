@@ -41,18 +41,19 @@ def opening_lines(agent) -> list[str]:
 def warm_up() -> None:
     from django.conf import settings
 
+    # Deferred, as the rest of the Whisper stack: importing this module must not load it (no import circle).
     from .providers.stt.whisper_engine import get_whisper
-    from .providers.stt.whisper_models import model_dir as assembled_model_dir
+    from .providers.stt.whisper_local import assembled_base
 
     started = time.monotonic()
     try:
         get_whisper(settings.WHISPER_MODEL_DIR or None).warm_up()
     except Exception:
         log.exception("whisper warm-up failed; the first call will load the model")
-    judge = assembled_model_dir("base")  # the judge of speech over the agent (WhisperSTT's `judge_model`)
-    if (judge / "model.bin").is_file():
+    judge = assembled_base()  # the judge of speech over the agent (WhisperSTT's `judge_model`), when installed
+    if judge is not None:
         try:
-            get_whisper(str(judge)).warm_up()
+            get_whisper(judge).warm_up()
         except Exception:
             log.exception("whisper judge warm-up failed; the first interruption will load it")
     try:

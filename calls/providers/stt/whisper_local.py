@@ -53,7 +53,7 @@ _COVER_MS = 60
 _warned_languages: set[str] = set()
 
 
-def _assembled_base() -> str | None:
+def assembled_base() -> str | None:
     """The multilingual Whisper base that `make install` assembles from its PyPI wheels, when it is there."""
     path = assembled_model_dir("base")
     return str(path) if (path / "model.bin").is_file() else None
@@ -122,7 +122,7 @@ class WhisperSTT(STTStream):
         self.engine: WhisperEngine | None = None
         #: The engine for speech over the agent (`expect`): the judge of interruptions; None: `engine`.
         self.judge: WhisperEngine | None = None
-        self._judge_dir = _assembled_base() if self.options.get("judge_model", "base") == "base" else None
+        self._judge_dir = assembled_base() if self.options.get("judge_model", "base") == "base" else None
         self._engine_lock = asyncio.Lock()
         self._buf = bytearray()
         self._total = 0  # bytes received since commit (the buffer may hold only the tail)
@@ -168,7 +168,7 @@ class WhisperSTT(STTStream):
 
     def _model_dir(self) -> str | None:
         english = self.language in (None, "en")
-        multilingual = None if english else (_setting("WHISPER_MULTILINGUAL_MODEL_DIR") or _assembled_base())
+        multilingual = None if english else (_setting("WHISPER_MULTILINGUAL_MODEL_DIR") or assembled_base())
         return multilingual or _setting("WHISPER_MODEL_DIR") or None
 
     def _warn_if_english_only(self, engine: WhisperEngine) -> None:
