@@ -79,10 +79,30 @@ PEEK_EVERY_MS = 300
 WENT_ON_HEARD_MS = 300
 
 
-def _more_words(text: str, before: str | None) -> bool:
-    """The transcript of a turn brought words beyond `before`, the same turn's words when it was deferred (None:
-    it never was). Compared on word count, as Whisper may spell or punctuate the same words differently."""
-    return before is None or len(text.split()) > len(before.split())
+#: A deferred turn whose transcript did not grow ("My number is 5" -> "My number is 5."; tiny.en's "My number is
+#: 5, 5, 5, 5, 5" -> "My number is 555.") is deferred again until it was deferred this often; then it is answered.
+MAX_DEFERRALS_WITHOUT_MORE_WORDS = 2
+
+
+def _new_words(text: str, before: str | None, deferrals: int = 0) -> bool:
+    """Whether the transcript of a turn may defer it again: it was never deferred (`before` None), it has more
+    words than `before` (the same turn's words when it was last deferred, `deferrals` times so far), or it was
+    deferred less than `MAX_DEFERRALS_WITHOUT_MORE_WORDS` times. Whisper re-reads a growing sentence differently
+    (repeating a digit it heard half of, or not yet hearing the next one), while babble behind a caller who is done
+    brings no word at all: such a turn is answered after a deferral or two, not after the room falls quiet."""
+    if before is None or deferrals < MAX_DEFERRALS_WITHOUT_MORE_WORDS:
+        return True
+    return _words_said(text) > _words_said(before)
+
+
+def _words_said(text: str) -> int:
+    """How many words `text` says, a figure one word per digit: Whisper writes "five" as "5" and "five five five"
+    as "555" (or "555-2134"), so "My number is 555." says two words more than "My number is 5."."""
+    count = 0
+    for word in text.split():
+        digits = sum(c.isdigit() for c in word)
+        count += digits if digits else 1 if any(c.isalnum() for c in word) else 0
+    return count
 
 
 class State(enum.Enum):
@@ -192,7 +212,8 @@ class CallSession:
         # A turn the caller went on with while it was being transcribed: its audio stays in the STT (not committed)
         # and the caller's next words join it — one turn, one answer, no word left out (see `_caller_went_on`).
         self._continued: CallerSpeech | None = None
-        self._continued_text: str | None = None  # the deferred turn's words (see `_more_words`)
+        self._continued_text: str | None = None  # the deferred turn's words (see `_new_words`)
+        self._deferrals = 0  # how often the turn under way was deferred
         self._turn_voiced_at = 0.0  # the last voiced frame of the latest caller turn
         self._went_on = False  # the utterance under way began right after a turn ended: the rest of a sentence
         # A turn whose words read unfinished waits for more before it is answered (`_goes_on`); agents may opt out.
@@ -482,17 +503,20 @@ class CallSession:
             # The turn before was the first part of this one: it starts where that one started.
             first, self._continued = self._continued, None
             speech = CallerSpeech(first.started_at, first.audio_start_ms, speech.audio_end_ms)
+        else:
+            self._deferrals = 0
         timer.mark("stt_started")
         try:
             text = (await self.stt.transcript()).strip()
             # (Said over the agent, the words are judged as an interruption instead.) A "going on" that brought no
-            # new word (babble or a TV behind the caller starting utterance after utterance) defers a turn once,
-            # never twice: the words so far are answered rather than waiting on the room forever.
-            if _more_words(text, deferred_text) and (
+            # new word (babble or a TV behind the caller starting utterance after utterance) defers a turn a few
+            # times at most (`_new_words`): the words so far are answered rather than waiting on the room forever.
+            if _new_words(text, deferred_text, self._deferrals) and (
                     self._caller_went_on(gen) or (overlapped is None
                                                   and await self._goes_on(text, gen, timer.last_voiced))):
                 self._continued = speech
                 self._continued_text = text
+                self._deferrals += 1
                 self.stats.continued += 1
                 return
         except ProviderError as exc:

@@ -112,3 +112,22 @@ def test_only_a_short_transcript_decides_a_pause_by_its_words():
     assert words_decide("Tomorrow.") and words_decide("No thanks, goodbye.")
     assert not words_decide("I would like to book it.")  # tiny.en's reading of a half sentence in noise
     assert not words_decide("")
+
+
+@pytest.mark.parametrize(("text", "before", "deferrals", "new"), [
+    # Whisper joins digits said one by one: the number going on is more words, though the word count stays the same.
+    ("My number is 555.", "My number is 5.", 5, True), ("My number is 555-2134.", "My number is 555.", 5, True),
+    ("My number is five five.", "My number is five.", 5, True),
+    # Re-read with no more words (tiny.en repeated a digit it heard half of, or has not heard the next yet): once
+    # more, then no longer.
+    ("My number is 555.", "My number is 5, 5, 5, 5, 5", 1, True),
+    ("My number is 555.", "My number is 5, 5, 5, 5, 5", 2, False),
+    ("My number is 5", "My number is 5.", 1, True),
+    # Spelt or punctuated differently, the same words are no more words (babble starting utterance after utterance).
+    ("My number is 5.", "My number is 5", 2, False), ("So I was wondering if...", "So I was wondering, if", 2, False),
+    ("Anything", None, 9, True),
+])
+def test_a_deferred_turn_is_deferred_again_only_for_more_words(text, before, deferrals, new):
+    from calls.session.call_session import _new_words
+
+    assert _new_words(text, before, deferrals) is new
