@@ -39,7 +39,8 @@ INTERRUPTIONS = ("Sorry, actually I meant Tuesday.", "Wait.", "No, I meant the o
                  "Wait, can I talk to a person?", "Hold on a second.", "What about Sunday?")
 NOISES = ("cough", "clicks", "burst")
 COMPLETE = ("I would like to book an appointment for tomorrow morning.", "Do you accept insurance from Blue Cross?",
-            "Please transfer me to the front desk.")
+            "Please transfer me to the front desk.", "Can I come in next Friday at nine thirty?",
+            "My name is Eleanor Fitzgerald.", "Yes, that works for me.")
 PAUSED = (("My number is five five five", "two one three four.", 400),
           ("I would like to book an", "appointment for Friday.", 600),
           ("So I was wondering if", "you are open on Sunday.", 800))
@@ -259,7 +260,8 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
                 "end_of_turn_ms": round((after[0] - last) * 1000, 1) if after else None,
                 "reply_ms": round((plays[0] - last) * 1000, 1) if plays and plays[0] >= last - 0.02 else None,
                 "waited_unfinished": call.session.stats.unfinished,
-                "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None)}
+                "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None),
+                "smart_turn_p": getattr(call.session.end_of_turn, "last_probability", None)}
 
 
 # ---------------------------------------------------------------------------------------------- the set
@@ -390,6 +392,8 @@ def _met(value, goal) -> str:
 
 def _eot_reading(data: dict) -> str:
     """The end-of-turn part of "How to read it", from the figures."""
+    from calls.session.smart_turn import EndOfTurnBands
+
     g = data["groups"]["all"]
     s, t = g["silence+provider"], g["smart-turn"]
     rows = [r for r in data["trials"] if r["test"] == "complete"]
@@ -397,10 +401,18 @@ def _eot_reading(data: dict) -> str:
     where = "; ".join(f"{r['voice']}, {r['condition']}" for r in unended["smart-turn"]) or "none"
     unanswered = {k: [r for r in rows if r["strategy"] == k and r.get("reply_ms") is None] for k in END_OF_TURN}
     where_unanswered = "; ".join(f"{r['voice']}, {r['condition']}" for r in unanswered["smart-turn"]) or "none"
+    bands = EndOfTurnBands()
+    verdicts = [r["smart_turn_p"] for r in rows if r["strategy"] == "smart-turn" and r.get("smart_turn_p") is not None]
+    sure = sum(p >= bands.complete_at for p in verdicts)
+    likely = sum(p >= bands.likely_at for p in verdicts)
     return f"""End of turn, smart-turn (an agent's option, `calls/session/smart_turn.py`; the default is the silence
 rule): asked 60 ms into the
-caller's silence, Smart Turn's probability sets the wait — at or above 0.9 the turn ends at once, between 0.5 and
-0.9 after 700 ms of silence, below 0.5 after the agent's longest wait (1200 ms); a transcript that then reads
+caller's silence, Smart Turn's probability sets the wait — at or above {bands.complete_at:g} the turn ends at once,
+from {bands.likely_at:g} after {bands.likely_silence_ms} ms of silence, from {bands.threshold:g} after
+{bands.unsure_silence_ms} ms, below {bands.threshold:g} after the agent's longest wait (1200 ms); its last verdict on
+a complete sentence was at or above {bands.complete_at:g} in {sure} of {len(verdicts)}, at or above
+{bands.likely_at:g} in {likely} (the model answered within a turn's end in {len(verdicts)} of {len(rows) // 2}); a
+transcript that then reads
 unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
 `calls/session/completeness.py`) still waits for the caller to go on, up to that longest wait. After a complete
 sentence the turn ended after p50 {_f(t['end_of_turn_p50_ms'])} ms (p95 {_f(t['end_of_turn_p95_ms'])}; goal ≤ 200:

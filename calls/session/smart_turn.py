@@ -7,9 +7,11 @@ is, not only on its bit (`EndOfTurnBands`):
 
 - sure it is complete (p >= `complete_at`, 0.9): the turn ends as soon as the verdict arrives, ~100-150 ms after
   the caller stopped instead of the silence rule's 300 ms;
-- unsure (`threshold` <= p < `complete_at`): the turn ends after `unsure_silence_ms` of silence (700 ms). Half
-  sentences said in noise ("I would like to book an ...") mostly land here: Smart Turn hears many of them as
-  complete, but rarely with the confidence of a finished sentence, and the longer wait lets the caller go on;
+- likely complete (`likely_at` <= p < `complete_at`, 0.7): the turn ends after `likely_silence_ms` of silence
+  (160 ms): longer than the gaps inside a sentence (stop consonants, a breath: 40-140 ms in Piper's speech) that a
+  verdict asked 60 ms in may fall into;
+- unsure (`threshold` <= p < `likely_at`): the turn ends after `unsure_silence_ms` of silence (700 ms): the
+  longer wait lets a caller who paused mid-sentence go on;
 - incomplete (p < `threshold`, 0.5, "my number is five five five ..."): the turn ends when the caller has been
   silent `max_silence_ms` (1.2 s by default), or on a later verdict when `reask_every_ms` asks again;
 - the caller speaks again before the verdict: it is dropped (a new pause asks afresh), and the wait is the
@@ -57,18 +59,25 @@ class EndOfTurnBands:
     """What the model's probability means for the wait: the silence (ms since the caller's last voiced frame)
     after which the turn ends. A small policy of its own, so another mapping can replace it.
 
-    Why bands, not one threshold: over the turn-taking bench's voices and noises (docs/benchmarks.md), Smart Turn
-    gives finished sentences p >= 0.9 about 100 ms into the silence in nearly every case, while the half sentences
-    it misjudges ("I would like to book an", in pink noise) come out between 0.5 and 0.9. Ending at once only
-    above 0.9 keeps complete turns fast; the middle band waits long enough for a caller who pauses to go on."""
+    Why bands, not one threshold: the model is sure of most finished sentences, while the half sentences it
+    misjudges ("I would like to book an", in pink noise) spread over the whole range; what keeps a half sentence
+    from being answered is its transcript (`completeness`: "I would like to book an" still waits). Smart Turn
+    asked 100 ms after 23 finished sentences and 13 first halves, each said by the bench's three neural voices
+    clean and in pink and babble noise (8 kHz mu-law; 2026-12-05): p >= 0.9 for 65 % of the finished ones (the
+    accented jf_alpha 49 %), >= 0.7 for 81 % (64 %); halves 40 % and 49 %. Asked 60 ms into a gap inside "Do you
+    accept insurance from Blue Cross?", it said 0.87: hence the likely band's short wait rather than none."""
 
     complete_at: float = 0.9  # at or above: the turn ends now
     threshold: float = 0.5  # below: incomplete, the agent's maximum silence
-    unsure_silence_ms: int = 700  # in between
+    unsure_silence_ms: int = 700  # from threshold to likely_at
+    likely_at: float = 0.7  # from here to complete_at: ...
+    likely_silence_ms: int = 160  # ... the turn ends after this much silence
 
     def wait_ms(self, probability: float, max_silence_ms: int) -> int:
         if probability >= self.complete_at:
             return 0
+        if probability >= self.likely_at:
+            return min(self.likely_silence_ms, max_silence_ms)
         if probability >= self.threshold:
             return min(self.unsure_silence_ms, max_silence_ms)
         return max_silence_ms
@@ -91,6 +100,8 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         threshold: float = 0.5,
         complete_at: float = 0.9,
         unsure_silence_ms: int = 700,
+        likely_at: float = 0.7,
+        likely_silence_ms: int = 160,
         reask_every_ms: int = 0,
         speculate_ms: int = 100,
         noise_gate_db: float = GATE_DB,
@@ -104,8 +115,10 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.ask_after_ms = ask_after_ms
         self.max_silence_ms = max_silence_ms
         self.fallback_silence_ms = fallback_silence_ms
-        self.bands = EndOfTurnBands(complete_at=max(threshold, complete_at), threshold=threshold,
-                                    unsure_silence_ms=unsure_silence_ms)
+        complete_at = max(threshold, complete_at)
+        self.bands = EndOfTurnBands(complete_at=complete_at, threshold=threshold, unsure_silence_ms=unsure_silence_ms,
+                                    likely_at=min(complete_at, max(threshold, likely_at)),
+                                    likely_silence_ms=likely_silence_ms)
         # The silence that ends the turn while no verdict says otherwise (a verdict may shorten it until the caller
         # speaks again).
         self._longest = self.tracker.stop_ms
@@ -286,7 +299,8 @@ def _say_once(message: str) -> None:
 def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
     """The agent's smart-turn strategy. Options beyond the Agent's fields, in
     `provider_options["turn_taking"]["smart-turn"]`: `threshold` (0.5: below, incomplete), `complete_at` (0.9: at
-    or above, the turn ends at once), `unsure_silence_ms` (700: the wait in between), `reask_every_ms` (0: ask once
+    or above, the turn ends at once), `likely_at` (0.7) and `likely_silence_ms` (160: the wait from there to
+    `complete_at`), `unsure_silence_ms` (700: the wait from `threshold` to `likely_at`), `reask_every_ms` (0: ask once
     a pause), `noise_gate_db` (14: voiced frames this far below the caller's loudest count as silence; 0: off). A
     value that is not a number is ignored (a call must not fail on it)."""
     options = settings.turn_taking_options.get(NAME) or {}
@@ -305,6 +319,8 @@ def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
         threshold=_number(options, "threshold", 0.5, 0.0, 1.0),
         complete_at=_number(options, "complete_at", 0.9, 0.0, 1.0),
         unsure_silence_ms=int(_number(options, "unsure_silence_ms", 700, 20, 10000)),
+        likely_at=_number(options, "likely_at", 0.7, 0.0, 1.0),
+        likely_silence_ms=int(_number(options, "likely_silence_ms", 160, 20, 10000)),
         reask_every_ms=int(_number(options, "reask_every_ms", 0, 0, 10000)),
         noise_gate_db=_number(options, "noise_gate_db", GATE_DB, 0.0, 60.0),
         speculate_ms=settings.speculate_ms,

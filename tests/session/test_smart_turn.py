@@ -176,10 +176,20 @@ async def test_an_incomplete_turn_can_be_asked_again_on_further_silence(pool):
 
 @pytest.mark.asyncio
 async def test_an_unsure_verdict_ends_the_turn_after_the_unsure_wait(pool):
-    fake = FakeModel(0.75)  # complete, but not confidently: a half sentence in noise often sounds like this
+    fake = FakeModel(0.65)  # complete, but not confidently: a half sentence in noise may sound like this
     caller = Caller(strategy(fake, pool, unsure_silence_ms=700, max_silence_ms=1200))
     await caller.say(voiced(600) + silence(1500))
     assert caller.ended_by_verdict == [] and caller.ended_by_silence == [600 + 700]
+
+
+@pytest.mark.asyncio
+async def test_a_likely_verdict_ends_the_turn_after_a_gap_longer_than_those_inside_a_sentence(pool):
+    # 0.87 is what the model said 60 ms into a 60 ms gap inside "Do you accept insurance from Blue Cross?".
+    fake = FakeModel(0.87)
+    caller = Caller(strategy(fake, pool, ask_after_ms=60, max_silence_ms=1200))
+    await caller.say(voiced(600) + silence(100) + voiced(400) + silence(1000))
+    assert len(fake.asked) == 2  # the gap inside the sentence too ...
+    assert caller.ended_by_silence == [600 + 100 + 400 + 160]  # ... but only the real pause ended the turn
 
 
 @pytest.mark.asyncio
@@ -192,7 +202,7 @@ async def test_a_verdict_already_past_its_wait_ends_the_turn_at_once(pool):
 
 @pytest.mark.asyncio
 async def test_speaking_again_after_an_unsure_verdict_puts_the_longest_wait_back(pool):
-    fake = FakeModel(0.75, 0.1)
+    fake = FakeModel(0.65, 0.1)
     caller = Caller(strategy(fake, pool, unsure_silence_ms=700, max_silence_ms=1200))
     # A pause of 300 ms (asked: unsure), the caller goes on, then stops mid-sentence (asked: incomplete).
     await caller.say(voiced(600) + silence(300) + voiced(400) + silence(1500))
@@ -202,10 +212,11 @@ async def test_speaking_again_after_an_unsure_verdict_puts_the_longest_wait_back
     assert caller.strategy.tracker.stop_ms == 1200
 
 
-@pytest.mark.parametrize(("p", "wait"), [(0.97, 0), (0.9, 0), (0.89, 700), (0.5, 700), (0.49, 1200), (0.0, 1200)])
+@pytest.mark.parametrize(("p", "wait"), [(0.97, 0), (0.9, 0), (0.89, 160), (0.7, 160), (0.69, 700), (0.5, 700), (0.49, 1200),
+                                          (0.0, 1200)])
 def test_the_bands_map_confidence_to_the_wait(p, wait):
     assert smart_turn.EndOfTurnBands().wait_ms(p, 1200) == wait
-    assert smart_turn.EndOfTurnBands(unsure_silence_ms=2000).wait_ms(0.7, 1200) == 1200  # never past the maximum
+    assert smart_turn.EndOfTurnBands(unsure_silence_ms=2000).wait_ms(0.6, 1200) == 1200  # never past the maximum
 
 
 @pytest.mark.asyncio
@@ -303,7 +314,7 @@ def test_smart_turn_options_are_clamped_and_a_bad_one_is_ignored(monkeypatch):
     settings = AgentSettings(end_of_turn="smart-turn", turn_taking_options={
         "smart-turn": {"complete_at": "sure", "unsure_silence_ms": 900, "threshold": 7}})
     eot = end_of_turn_for(settings, 8000)
-    assert eot.bands == smart_turn.EndOfTurnBands(complete_at=1.0, threshold=1.0, unsure_silence_ms=900)
+    assert eot.bands == smart_turn.EndOfTurnBands(complete_at=1.0, threshold=1.0, unsure_silence_ms=900, likely_at=1.0)
 
 
 def test_new_agents_end_turns_on_silence_and_smart_turn_asks_after_60_ms():
