@@ -748,7 +748,13 @@ class CallSession:
     # ------------------------------------------------------------------ ending the call and transfers
 
     async def _say_goodbye(self, line: str, reason: str) -> None:
-        await self.speaker.stop_talking()
+        # A turn waiting for the speaker may start its reply while the cut one is being cleared from the carrier:
+        # cut that one too, until nothing is being said, so the goodbye is said alone and last.
+        while self.speaker.busy:
+            cut = self.speaker.task
+            await self.speaker.stop_talking()
+            if self.speaker.task is cut:
+                await self.speaker.finish()  # the cut reply may still be recording what the caller heard of it
 
         async def goodbye():
             yield TextDelta(line, uninterruptible=True)

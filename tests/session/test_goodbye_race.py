@@ -1,0 +1,42 @@
+"""A polite goodbye (the server shutting down, the time limit) is the last thing the agent says: a turn answered
+while the reply it cut is being cleared from the carrier must not slip in beside it (CI: under daphne, a SIGTERM's
+goodbye was followed by a reply, 'Sure.', stored after it)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from calls.providers.base import UserTurn
+from calls.session.lines import SHUTDOWN_LINE
+from tests.pipeline_fakes import ScriptedSTT
+from tests.session.helpers import ScriptBrain, until
+from tests.session.test_interruptions import ANSWER, Call
+
+
+@pytest.mark.asyncio
+async def test_a_reply_started_while_the_goodbye_clears_the_carrier_is_cut_and_the_goodbye_is_said_last():
+    brain = ScriptBrain(greeting="Hello.", answer=ANSWER)  # longer than the goodbye
+    async with Call(ScriptedSTT(["question"]), brain) as call:
+        await until(lambda: call.agent_turns() and not call.session.speaker.busy, timeout=5)
+        session = call.session
+        session.speaker.say(brain.respond(UserTurn(ANSWER)), None, "reply")  # the agent is answering
+        await until(lambda: session.playout.speaking, timeout=5)
+        cleared = session.playout.clear
+
+        async def slow_clear() -> None:
+            await asyncio.sleep(0.05)  # the carrier's clear takes a moment ...
+            await cleared()
+
+        session.playout.clear = slow_clear
+        goodbye = asyncio.create_task(session.end_politely(SHUTDOWN_LINE, "server-shutdown"))
+        await asyncio.sleep(0.01)
+        # ... and meanwhile a turn that was waiting for its transcript is answered.
+        late = asyncio.create_task(session._reply(UserTurn("question number 9"), None))
+        assert await goodbye is True
+        await late
+        await until(lambda: session.state.value != "active" and not session.speaker.busy, timeout=10)
+    said = [t.text for t in call.agent_turns()]
+    assert said[-1] == SHUTDOWN_LINE, said
+    assert [u["end_reason"] for u in call.recorder.updates if "end_reason" in u] == ["server-shutdown"]
