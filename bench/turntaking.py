@@ -392,6 +392,7 @@ def _met(value, goal) -> str:
 
 def _eot_reading(data: dict) -> str:
     """The end-of-turn part of "How to read it", from the figures."""
+    # Deferred like every app import in this module: `python -m bench` sets Django up before the app is imported.
     from calls.session.smart_turn import EndOfTurnBands
 
     g = data["groups"]["all"]
