@@ -403,7 +403,8 @@ def _eot_reading(data: dict) -> str:
     unanswered = {k: [r for r in rows if r["strategy"] == k and r.get("reply_ms") is None] for k in END_OF_TURN}
     where_unanswered = "; ".join(f"{r['voice']}, {r['condition']}" for r in unanswered["smart-turn"]) or "none"
     bands = EndOfTurnBands()
-    verdicts = [r["smart_turn_p"] for r in rows if r["strategy"] == "smart-turn" and r.get("smart_turn_p") is not None]
+    smart_rows = [r for r in rows if r["strategy"] == "smart-turn"]
+    verdicts = [r["smart_turn_p"] for r in smart_rows if r.get("smart_turn_p") is not None]
     sure = sum(p >= bands.complete_at for p in verdicts)
     likely = sum(p >= bands.likely_at for p in verdicts)
     return f"""End of turn, smart-turn (an agent's option, `calls/session/smart_turn.py`; the default is the silence
@@ -412,7 +413,7 @@ caller's silence, Smart Turn's probability sets the wait — at or above {bands.
 from {bands.likely_at:g} after {bands.likely_silence_ms} ms of silence, from {bands.threshold:g} after
 {bands.unsure_silence_ms} ms, below {bands.threshold:g} after the agent's longest wait (1200 ms); its last verdict on
 a complete sentence was at or above {bands.complete_at:g} in {sure} of {len(verdicts)}, at or above
-{bands.likely_at:g} in {likely} (the model answered within a turn's end in {len(verdicts)} of {len(rows) // 2}); a
+{bands.likely_at:g} in {likely} (the model answered within a turn's end in {len(verdicts)} of {len(smart_rows)}); a
 transcript that then reads
 unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
 `calls/session/completeness.py`) still waits for the caller to go on, up to that longest wait. After a complete
