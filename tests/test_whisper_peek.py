@@ -104,6 +104,21 @@ async def test_speech_over_the_agent_is_judged_by_the_judge_model_and_the_rest_b
 
 
 @pytest.mark.asyncio
+async def test_under_an_expectation_the_words_are_biased_and_asked_again_without_it_the_calls_model_writes_them():
+    stt, engine = stream()
+    stt.judge = judge = StubEngine()
+    assert not stt.biased
+    stt.expect("Mm-hmm. Uh-huh.")
+    assert stt.biased
+    stt.send_audio(voiced(400))
+    await stt.transcript()
+    stt.expect(None)  # the session: the words proved it a turn
+    assert not stt.biased
+    await stt.transcript()  # the same audio, now by the call's model with the vocabulary prompt (None here)
+    assert judge.prompts == ["Mm-hmm. Uh-huh."] and engine.prompts == [None]
+
+
+@pytest.mark.asyncio
 async def test_the_judge_model_is_the_assembled_base_unless_the_agent_says_call():
     from calls.providers.stt.whisper_models import model_dir
 

@@ -85,6 +85,14 @@ class STTStream(ABC):
         caller talks over the agent (the language's backchannels, "Mm-hmm. Uh-huh. Okay."). Optional: a recogniser
         that can be biased (Whisper's initial prompt) uses it, so a hum is written "Mm-hmm" rather than as words."""
 
+    @property
+    def biased(self) -> bool:
+        """The current utterance is transcribed under an `expect` that changes its words (toward the expected
+        phrases, perhaps by another model): once the words proved it a turn, the session asks again with
+        `expect(None)`, so what is stored and answered is the recogniser's own reading, with the agent's
+        vocabulary. False (the default): `expect` changes nothing, the transcript stands."""
+        return False
+
     def confidence(self, text: str) -> float | None:
         """How sure the recogniser was of `text`, one of its latest transcripts or peeks of this utterance, as the
         mean log-probability per token (Whisper's avg_logprob: 0 is certain; words it made up from a hum score

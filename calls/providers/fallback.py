@@ -142,6 +142,10 @@ class FallbackSTT(STTStream):
         for provider in (self.primary, self.secondary):  # whichever transcribes this utterance in the end
             provider.expect(phrases)
 
+    @property
+    def biased(self) -> bool:
+        return self.active.biased
+
     async def peek(self) -> str | None:
         if self._switching or self._switch_task is not None and not self._switch_task.done():
             return None

@@ -59,6 +59,7 @@ from .turn_log import CallerSpeech, TurnLog, brain_state
 from .turn_taking import (
     HOLD,
     INTERRUPT,
+    KEEP_LISTENING,
     NOT_AN_INTERRUPTION,
     EndOfTurnStrategy,
     InterruptionStrategy,
@@ -506,6 +507,7 @@ class CallSession:
         else:
             self._deferrals = 0
         timer.mark("stt_started")
+        verdict = KEEP_LISTENING  # over the agent: the interruption strategy's verdict on the words
         try:
             text = (await self.stt.transcript()).strip()
             # (Said over the agent, the words are judged as an interruption instead.) A "going on" that brought no
@@ -519,6 +521,20 @@ class CallSession:
                 self._deferrals += 1
                 self.stats.continued += 1
                 return
+            if overlapped is not None:
+                # Said over the agent: a backchannel, noise or too few words is no turn (the agent goes on); real
+                # words interrupt now if that was not decided yet (and are answered right after uninterruptible
+                # speech).
+                verdict = self.interruption.on_transcript(text, final=True)
+                if verdict == NOT_AN_INTERRUPTION and went_on and text:
+                    verdict = INTERRUPT
+                if verdict == INTERRUPT:
+                    self._barge_in(words=text)
+                if verdict != NOT_AN_INTERRUPTION and self.stt.biased and self._utterance == gen:
+                    # A turn after all: its words are the call's recogniser's to write, with the agent's vocabulary,
+                    # not the backchannel-primed judge's (which heard "Sarah Johnson" as "Eric Johnson").
+                    self.stt.expect(None)
+                    text = (await self.stt.transcript()).strip() or text
         except ProviderError as exc:
             self._provider_failed(exc, "stt")
             timer.mark("stt_final")
@@ -532,18 +548,11 @@ class CallSession:
         timer.mark("stt_final")
         self.stt.commit()
         if overlapped is not None:
-            # Said over the agent: a backchannel, noise or too few words is no turn (the agent goes on); real words
-            # interrupt now if that was not decided yet (and are answered right after uninterruptible speech).
-            verdict = self.interruption.on_transcript(text, final=True)
-            if verdict == NOT_AN_INTERRUPTION and went_on and text:
-                verdict = INTERRUPT
             if verdict == NOT_AN_INTERRUPTION:
                 if not text:
                     self.stats.noise_turns += 1
                 self._not_a_turn(overlapped, text, self.interruption.reason)
                 return
-            if verdict == INTERRUPT:
-                self._barge_in(words=text)
             self._holds.pop(overlapped, None)
         if not text:
             self.stats.noise_turns += 1

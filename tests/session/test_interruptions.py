@@ -419,3 +419,64 @@ async def test_a_hold_that_reaches_max_hold_ms_with_a_content_word_interrupts():
         talking = await held_to_the_limit(call, stt, "yeah Tuesday", lambda: call.events("barge_in"))
         assert call.session.stats.resumes == 0
         await talking
+
+
+# ---------------------------------------------------------------------------------------------- whose words
+
+
+class JudgedSTT(WordsSTT):
+    """Like Whisper under `expect`: over the agent another model, primed with the backchannels, writes the words
+    (`judged`); asked again without the expectation, the call's own recogniser writes them (`script`)."""
+
+    def __init__(self, script: list[str], judged: dict[int, str]) -> None:
+        super().__init__(script)
+        self.judged = judged  # utterance number -> what the judge writes
+        self.expecting: str | None = None
+        self.asked: list[tuple[int, bool]] = []  # (utterance, under an expectation)
+
+    def expect(self, phrases):
+        self.expecting = phrases
+
+    @property
+    def biased(self) -> bool:
+        return self.expecting is not None
+
+    async def transcript(self) -> str:
+        self.asked.append((self._turn, self.biased))
+        if self.biased and self._turn in self.judged:
+            return self.judged[self._turn]
+        return await super().transcript()
+
+
+@pytest.mark.asyncio
+async def test_a_turn_said_over_the_agent_is_stored_in_the_calls_own_words_not_the_judges():
+    """The CI failure of the demo suite: "My name is Sarah Johnson" begun as the agent's line was still heard was
+    transcribed by the judge (Whisper base, primed with "Mm-hmm. Uh-huh.") as "Eric Johnson", and booked so."""
+    stt = JudgedSTT(["What are your opening hours?", "My name is Sarah Johnson."],
+                    judged={1: "My name is Eric Johnson."})
+    async with Call(stt, AnswerBrain()) as call:
+        await call.ask()
+        await answer_playing(call, 0.4)
+        await call.speak(voiced(1000) + silence(500))
+        await until(lambda: len(call.brain.events) == 2, timeout=5)
+        assert call.brain.events[1] == UserTurn("My name is Sarah Johnson.")
+        assert call.caller_turns() == ["What are your opening hours?", "My name is Sarah Johnson."]
+        # The judge decided it was an interruption; then the call's recogniser was asked, without the priming.
+        assert (1, True) in stt.asked and stt.asked[-1] == (1, False)
+        assert len(call.events("barge_in")) == 1 and not call.events("backchannel")
+
+
+@pytest.mark.asyncio
+async def test_a_backchannel_over_the_agent_is_judged_once_and_never_rewritten_into_words():
+    """Unprimed, tiny.en writes a hum as words ("and make sure"): a backchannel keeps the judge's reading."""
+    stt = JudgedSTT(["What are your opening hours?", "and make sure"], judged={1: "Uh-huh."})
+    async with Call(stt, AnswerBrain()) as call:
+        await call.ask()
+        await answer_playing(call, 0.5)
+        await call.speak(voiced(400) + silence(700))
+        await until(lambda: call.events("backchannel"), timeout=5)
+        await until(lambda: not call.session.speaker.busy, timeout=10)
+        assert call.events("backchannel")[0]["words"] == "Uh-huh."
+        assert (1, True) in stt.asked and (1, False) not in stt.asked  # (a speculative reading may come first)
+        assert call.caller_turns() == ["What are your opening hours?"] and len(call.brain.events) == 1
+        assert call.carrier.heard_all(call.answer_numbers())
