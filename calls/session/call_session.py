@@ -203,6 +203,7 @@ class CallSession:
         self._utterance = 0  # caller utterances so far (SPEECH_START): a hold belongs to one
         self._onset_at = 0.0  # when the utterance under way began: the VAD confirms it `start_ms` in
         self._overlapped = False  # the utterance under way was, at least in part, over the agent's speech
+        self._saying_goodbye = False  # a polite goodbye (time limit, shutdown) has begun
         self._hold_gen: int | None = None  # the utterance the agent is held for
         self._held_at = 0.0
         self._holds: dict[int, dict] = {}  # utterance -> what holding for it cost (for its event)
@@ -568,12 +569,16 @@ class CallSession:
     async def _reply(self, event: BrainInput | None, timer: TurnTimer | None,
                      outputs: AsyncIterator[BrainOutput] | None = None) -> None:
         """Start the agent's answer to `event` (or say `outputs`) once any uninterruptible speech still playing has
-        finished."""
-        await self.speaker.finish()
-        if self.state is not State.ACTIVE:
-            if isinstance(event, UserTurn):
-                self._unanswered("call-ending")
-            return
+        finished. Never beside other speech: another reply may have started while this one waited (a key pressed,
+        a turn), and once the goodbye has begun nothing more is said (the turn is stored as unanswered)."""
+        while True:
+            await self.speaker.finish()
+            if self.state is not State.ACTIVE or self._saying_goodbye:
+                if isinstance(event, UserTurn):
+                    self._unanswered("call-ending")
+                return
+            if not self.speaker.busy:
+                break
         if timer is not None:
             timer.mark("brain_started")
         if outputs is None:
@@ -757,6 +762,7 @@ class CallSession:
     # ------------------------------------------------------------------ ending the call and transfers
 
     async def _say_goodbye(self, line: str, reason: str) -> None:
+        self._saying_goodbye = True  # from now on no reply starts (`_reply`): the goodbye is the last thing said
         # A turn waiting for the speaker may start its reply while the cut one is being cleared from the carrier:
         # cut that one too, until nothing is being said, so the goodbye is said alone and last.
         while self.speaker.busy:

@@ -40,3 +40,24 @@ async def test_a_reply_started_while_the_goodbye_clears_the_carrier_is_cut_and_t
     said = [t.text for t in call.agent_turns()]
     assert said[-1] == SHUTDOWN_LINE, said
     assert [u["end_reason"] for u in call.recorder.updates if "end_reason" in u] == ["server-shutdown"]
+
+
+@pytest.mark.asyncio
+async def test_a_turn_already_waiting_for_the_cut_reply_to_end_is_not_answered_over_the_goodbye():
+    """CI (daphne, SIGTERM): the turn "question number 10" waited for the reply being said to end; the goodbye cut
+    that reply, and as the cut reply ended both went on: the turn's reply started beside the goodbye, and neither was
+    stored before the goodbye time hung up."""
+    brain = ScriptBrain(greeting="Hello.", answer=ANSWER)
+    async with Call(ScriptedSTT(["question"]), brain) as call:
+        await until(lambda: call.agent_turns() and not call.session.speaker.busy, timeout=5)
+        session = call.session
+        session.speaker.say(brain.respond(UserTurn(ANSWER)), None, "reply")
+        await until(lambda: session.playout.speaking, timeout=5)
+        waiting = asyncio.create_task(session._reply(UserTurn("question number 10"), None))
+        await asyncio.sleep(0.01)  # the turn now waits for the reply being said
+        assert await session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+        await waiting
+        await until(lambda: session.state.value != "active" and not session.speaker.busy, timeout=10)
+    said = [t.text for t in call.agent_turns()]
+    assert said[-1] == SHUTDOWN_LINE and ANSWER not in said[2:], said
+    assert any(k == "unanswered" and d["reason"] == "call-ending" for k, d in call.recorder.events), (said, call.recorder.events)
