@@ -11,6 +11,7 @@ import time
 from collections import deque
 
 from .vad import FrameVAD, SpeechTracker
+from .voice_gate import LevelGatedVAD
 
 FRAME_MS = 20
 
@@ -31,10 +32,18 @@ class TurnDetector:
         start_ms: int = 60,
         preroll_ms: int = 300,
         aggressiveness: int = 2,
+        noise_gate_db: float = 0.0,
     ) -> None:
+        """`noise_gate_db` > 0: once the caller paused, voiced frames that far below their loudest and near the
+        line's noise floor are silence (`voice_gate`: babble behind a caller would keep their turn open)."""
         self.frame_bytes = sample_rate * 2 * FRAME_MS // 1000
-        self.vad = FrameVAD(sample_rate, aggressiveness)
         self.tracker = SpeechTracker(start_ms=start_ms, stop_ms=end_silence_ms)
+        self.vad: FrameVAD | LevelGatedVAD = FrameVAD(sample_rate, aggressiveness)
+        #: The noise gate around the VAD, or None.
+        self.gate = LevelGatedVAD(self.vad, self._in_utterance, noise_gate_db, frame_ms=FRAME_MS) \
+            if noise_gate_db > 0 else None
+        if self.gate is not None:
+            self.vad = self.gate
         self.speculate_ms = speculate_ms
         self.preroll: deque[bytes] = deque(maxlen=max(1, preroll_ms // FRAME_MS))
         self.last_voiced_at = 0.0  # monotonic time of the last voiced frame
@@ -58,6 +67,9 @@ class TurnDetector:
             return SPEAKING
         self.preroll.append(frame)
         return QUIET
+
+    def _in_utterance(self) -> bool:
+        return self.tracker.speaking
 
     def end_utterance(self) -> None:
         """Something other than our silence rule (the STT provider, a turn model) decided the turn is over: close

@@ -39,10 +39,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..pipeline.turns import END_OF_TURN, FRAME_MS, PAUSE, SPEAKING, SPEECH_START, TurnDetector
+from ..pipeline.voice_gate import GATE_DB
 from ..providers.turn import smart_turn as model
 from .settings import AgentSettings
-from .turn_taking import EndOfTurnStrategy, SilenceEndOfTurn, register_end_of_turn
-from .voice_gate import GATE_DB, LevelGatedVAD
+from .turn_taking import EndOfTurnStrategy, SilenceEndOfTurn, noise_gate_db, register_end_of_turn
 
 log = logging.getLogger("calls.session")
 
@@ -109,8 +109,10 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         """`predict` None: the silence rule at `fallback_silence_ms`. `executor` None: the event loop's default."""
         ask_after_ms = max(FRAME_MS, ask_after_ms)
         max_silence_ms = max(max_silence_ms, ask_after_ms + FRAME_MS)
+        # Babble under the caller is heard as voice by the VAD: once they paused, what is far below their own
+        # level and near the line's noise floor counts as silence, so the waits can run out (`voice_gate`).
         super().__init__(sample_rate, end_silence_ms=max_silence_ms if predict else fallback_silence_ms,
-                         speculate_ms=speculate_ms)
+                         speculate_ms=speculate_ms, noise_gate_db=noise_gate_db)
         self.sample_rate = sample_rate
         self.ask_after_ms = ask_after_ms
         self.max_silence_ms = max_silence_ms
@@ -126,12 +128,6 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.reask_every_ms = reask_every_ms
         self._predict = predict
         self._executor = executor
-        # Babble under the caller is heard as voice by the VAD: once they paused and the model was asked, what is
-        # far below their own level counts as silence, so the waits can run out (`voice_gate`).
-        self._gate = LevelGatedVAD(self.vad, lambda: self.tracker.speaking, noise_gate_db) if noise_gate_db > 0 \
-            else None
-        if self._gate is not None:
-            self.vad = self._gate
         # The caller's audio, all of it, into a ring of the last 8 s (a whole number of frames, so a frame never
         # wraps); `_written` counts every byte ever fed, `_start` is where the current utterance (with its
         # pre-roll) began in that count.
@@ -188,8 +184,6 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
                     self._drop_verdict()
                 self._next_ask = self.ask_after_ms
                 self.tracker.stop_ms = self._longest  # an earlier verdict was about a pause that is over
-                if self._gate is not None:
-                    self._gate.armed = False
             elif silence >= self._next_ask and self._predict is not None and not self._over_agent:
                 self._next_ask = silence + self.reask_every_ms if self.reask_every_ms > 0 else _NEVER
                 self._ask()
@@ -199,8 +193,6 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             self._next_ask = self.ask_after_ms
             self._drop_verdict()
             self.tracker.stop_ms = self._longest
-            if self._gate is not None:
-                self._gate.armed = False
         elif outcome == END_OF_TURN:  # the maximum silence, a verdict's shorter wait, or the fallback rule ended it
             self._drop_verdict()
             self.tracker.stop_ms = self._longest
@@ -221,8 +213,6 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
             return  # fed outside an event loop (a synchronous test): nowhere to deliver a verdict
         pcm = self._utterance_audio()
         self._pending = True
-        if self._gate is not None:
-            self._gate.armed = True  # the caller paused: from now on the noise under them is no voice
         self._asked_at = time.monotonic()
         self.asks += 1
         future = loop.run_in_executor(self._executor, self._predict, pcm, self.sample_rate)
@@ -301,14 +291,15 @@ def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
     `provider_options["turn_taking"]["smart-turn"]`: `threshold` (0.5: below, incomplete), `complete_at` (0.9: at
     or above, the turn ends at once), `likely_at` (0.7) and `likely_silence_ms` (160: the wait from there to
     `complete_at`), `unsure_silence_ms` (700: the wait from `threshold` to `likely_at`), `reask_every_ms` (0: ask once
-    a pause), `noise_gate_db` (14: voiced frames this far below the caller's loudest count as silence; 0: off). A
-    value that is not a number is ignored (a call must not fail on it)."""
+    a pause), `noise_gate_db` (14: once the caller paused, voiced frames this far below their loudest and near the
+    line's noise floor count as silence, `voice_gate`; 0: off). A value that is not a number is ignored (a call must
+    not fail on it)."""
     options = settings.turn_taking_options.get(NAME) or {}
     if not model.available():
         _say_once(f"smart-turn: no model at {model.model_path()} (make install fetches it); "
                   f"ending turns on silence alone")
         return SilenceEndOfTurn(sample_rate, end_silence_ms=settings.end_of_turn_silence_ms,
-                                speculate_ms=settings.speculate_ms)
+                                speculate_ms=settings.speculate_ms, noise_gate_db=noise_gate_db(settings, NAME))
     return SmartTurnEndOfTurn(
         sample_rate,
         predict=model.probability,
@@ -322,7 +313,7 @@ def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
         likely_at=_number(options, "likely_at", 0.7, 0.0, 1.0),
         likely_silence_ms=int(_number(options, "likely_silence_ms", 160, 20, 10000)),
         reask_every_ms=int(_number(options, "reask_every_ms", 0, 0, 10000)),
-        noise_gate_db=_number(options, "noise_gate_db", GATE_DB, 0.0, 60.0),
+        noise_gate_db=noise_gate_db(settings, NAME),
         speculate_ms=settings.speculate_ms,
     )
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from ..pipeline.turns import FRAME_MS, TurnDetector
 from ..pipeline.vad import SileroSpeech, preload_silero
+from ..pipeline.voice_gate import GATE_DB
 from ..providers.base import SpeechHint
 from .lexicon import Heard, Lexicon
 from .settings import AgentSettings
@@ -119,19 +120,27 @@ class ProviderEndOfTurn(SilenceOrProviderEndOfTurn):
     provider that sends no hints (local Whisper) then ends turns on that long silence alone."""
 
 
-def _silence(cls: type[SilenceEndOfTurn], backstop: bool = False) -> Callable[[AgentSettings, int], EndOfTurnStrategy]:
+def noise_gate_db(settings: AgentSettings, strategy: str) -> float:
+    """The agent's noise gate for end-of-turn `strategy` (its `noise_gate_db` option, `voice_gate`): 14 dB by
+    default, 0 turns it off; a value that is not a number is ignored (a call must not fail on it)."""
+    return _number(settings.turn_taking_options.get(strategy) or {}, "noise_gate_db", GATE_DB, 0.0, 60.0)
+
+
+def _silence(cls: type[SilenceEndOfTurn], name: str,
+             backstop: bool = False) -> Callable[[AgentSettings, int], EndOfTurnStrategy]:
     def build(settings: AgentSettings, sample_rate: int) -> EndOfTurnStrategy:
         silence = settings.end_of_turn_max_silence_ms if backstop else settings.end_of_turn_silence_ms
-        return cls(sample_rate, end_silence_ms=silence, speculate_ms=settings.speculate_ms)
+        return cls(sample_rate, end_silence_ms=silence, speculate_ms=settings.speculate_ms,
+                   noise_gate_db=noise_gate_db(settings, name))
 
     return build
 
 
 #: name -> build(settings, sample_rate). "smart-turn" registers itself from `calls.session.smart_turn`.
 END_OF_TURN_STRATEGIES: dict[str, Callable[[AgentSettings, int], EndOfTurnStrategy]] = {
-    "silence": _silence(SilenceEndOfTurn),
-    "silence+provider": _silence(SilenceOrProviderEndOfTurn),
-    "provider": _silence(ProviderEndOfTurn, backstop=True),
+    "silence": _silence(SilenceEndOfTurn, "silence"),
+    "silence+provider": _silence(SilenceOrProviderEndOfTurn, "silence+provider"),
+    "provider": _silence(ProviderEndOfTurn, "provider", backstop=True),
 }
 DEFAULT_END_OF_TURN = "silence+provider"
 #: What a new agent gets (the Agent model's default, and `factory.agent_settings` for an agent that names none): the
