@@ -400,6 +400,7 @@ def _eot_reading(data: dict) -> str:
     rows = [r for r in data["trials"] if r["test"] == "complete"]
     unended = {k: [r for r in rows if r["strategy"] == k and r["end_of_turn_ms"] is None] for k in END_OF_TURN}
     where = "; ".join(f"{r['voice']}, {r['condition']}" for r in unended["smart-turn"]) or "none"
+    babble_unended = any("babble" in r["condition"] for k in END_OF_TURN for r in unended[k])
     unanswered = {k: [r for r in rows if r["strategy"] == k and r.get("reply_ms") is None] for k in END_OF_TURN}
     where_unanswered = "; ".join(f"{r['voice']}, {r['condition']}" for r in unanswered["smart-turn"]) or "none"
     bands = EndOfTurnBands()
@@ -423,7 +424,7 @@ reply p50 {_f(t.get('reply_p50_ms'))} / {_f(s.get('reply_p50_ms'))} ms (smart-tu
 Cut off mid-sentence: {_f(t['cut_off_pct'], ' %')} of {t['paused_n']} with smart-turn (goal ≤ 5 %:
 {_met(t['cut_off_pct'], GOALS['cut_off_pct'])}), {_f(s['cut_off_pct'], ' %')} with the silence rule. Complete turns
 not ended within 2.5 s: {len(unended['smart-turn'])} of {t['complete_n']} with smart-turn ({where}),
-{len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if unended['smart-turn'] else ''}. Complete
+{len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if babble_unended else ''}. Complete
 turns with no reply heard within 2.5 s: {len(unanswered['smart-turn'])} with smart-turn ({where_unanswered}),
 {len(unanswered['silence+provider'])} with the silence rule. (A turn ended just before the last loud sample of the
 sentence counts as "not ended"; its reply column shows it answered.)"""
