@@ -17,7 +17,8 @@ disarms it. Why both conditions and the pause:
   there, they would make pauses that are none; hence only after a pause;
 - after a pause inside a sentence, the next word may begin as quietly ("... appointment | for tomorrow", Kokoro
   jm_kumo, clean): on a clean line its frames are still far above the floor (digital or codec silence), so the
-  floor condition leaves clean and pink-noise lines exactly as the VAD hears them. Offline, the turn-taking bench's
+  floor condition leaves a clean line exactly as the VAD hears it (on pink noise the gate splits no sentence, and
+  may end a turn sooner than the VAD alone: `tests/turn/test_voice_gate.py`). Offline, the turn-taking bench's
   sentences with the silence rule at 300 ms (2026-12-06, three voices, two noise seeds): babble 15 dB, turns not
   ended within 2.5 s 26 of 36 -> 2 (loudest-only gate: 2, but it split 4 of 36 clean sentences; with the floor: 0).
 
