@@ -259,7 +259,7 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
                 "caller_turns": turns, "cut_off": talked_over or len(turns) > 1,
                 "end_of_turn_ms": round((after[0] - last) * 1000, 1) if after else None,
                 "reply_ms": round((plays[0] - last) * 1000, 1) if plays and plays[0] >= last - 0.02 else None,
-                "waited_unfinished": call.session.stats.unfinished,
+                "waited_unfinished": call.session.stats.unfinished, "room_waits": call.session.stats.room_waits,
                 "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None),
                 "smart_turn_p": getattr(call.session.end_of_turn, "last_probability", None)}
 

@@ -96,6 +96,18 @@ class TurnDetector:
         """Inside an utterance (its voiced frames and its pauses)."""
         return self.tracker.speaking
 
+    def learn_line_from(self, other: TurnDetector) -> None:
+        """A detector built mid-call takes over what `other` (the one it replaces) knows of the line's noise."""
+        gate = getattr(other, "gate", None)
+        if self.gate is not None and gate is not None:
+            self.gate.learn_room_from(gate)
+
+    @property
+    def room_talks(self) -> bool:
+        """The VAD hears voice in the room between the caller's utterances (babble, a TV; `voice_gate`): a pause
+        there may be the caller's or the room's. False without the noise gate."""
+        return self.gate is not None and self.gate.room_talks
+
     @property
     def silence_ms(self) -> int:
         """Unvoiced ms since the last voiced frame."""

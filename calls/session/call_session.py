@@ -125,6 +125,7 @@ class Stats:
     backchannels: int = 0  # caller words over the agent that were no turn ("uh-huh", "okay")
     continued: int = 0  # turns the caller went on with before they were answered (one turn with all the words)
     unfinished: int = 0  # turns whose words read unfinished: the answer waited for the caller to go on
+    room_waits: int = 0  # turns that read finished in a room that talks: the answer waited all the same
 
 
 class CallSession:
@@ -220,6 +221,8 @@ class CallSession:
         self._went_on = False  # the utterance under way began right after a turn ended: the rest of a sentence
         # A turn whose words read unfinished waits for more before it is answered (`_goes_on`); agents may opt out.
         self._check_words = settings.turn_taking_options.get("unfinished_words", True) is not False
+        # ... and so does every turn said in a room that talks (`_goes_on`); agents may opt out.
+        self._wait_in_talking_room = settings.turn_taking_options.get("talking_room_waits", True) is not False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -471,8 +474,9 @@ class CallSession:
         return self.end_of_turn.speaking or self._turn_task is not asyncio.current_task()
 
     async def _goes_on(self, text: str, gen: int, voiced_at: float) -> bool:
-        """The turn's words read unfinished ("my number is five five five", `completeness`): before answering,
-        wait for the caller to go on, up to the agent's maximum end-of-turn silence after their last voiced frame.
+        """The turn's words read unfinished ("my number is five five five", `completeness`), or the room behind the
+        caller talks (`TurnDetector.room_talks`): before answering, wait for the caller to go on, up to the agent's
+        maximum end-of-turn silence after their last voiced frame.
         True: they did (this turn is not answered; it joins their next one).
         A short answer ("Yes.", "No.") after a turn the strategy ended early is held until the caller has been
         silent the strategy's `short_answer_settle_ms`: it is often "Yes, that's right" with a comma's pause."""
@@ -482,6 +486,12 @@ class CallSession:
         if why is not None:
             self.stats.unfinished += 1
             log.debug("call %s: %r reads unfinished (%s): waiting for more", self.call_id, text[-60:], why)
+            deadline = voiced_at + self.cfg.end_of_turn_max_silence_ms / 1000
+        elif self._wait_in_talking_room and self.end_of_turn.room_talks:
+            # Babble or a TV behind the caller (the VAD hears voice between their utterances): there neither the
+            # words (tiny.en writes "I would like to book an" as "I would like to book him.") nor a turn model
+            # (p 0.97-0.99 on that half) tell a pause mid-sentence from the end; only the longest silence does.
+            self.stats.room_waits += 1
             deadline = voiced_at + self.cfg.end_of_turn_max_silence_ms / 1000
         elif self._check_words and self.end_of_turn.short_answer_settle_ms and short_answer(text):
             deadline = voiced_at + self.end_of_turn.short_answer_settle_ms / 1000

@@ -785,6 +785,8 @@ class RealtimeCallSession:
             await self._hang_up("realtime-failed")
             return
         self.cascade = cascade
+        # The caller may be talking right now: the cascade's noise gate starts from what ours knows of the line.
+        cascade.end_of_turn.learn_line_from(self.listener)
         await cascade.start()
 
 

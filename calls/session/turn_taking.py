@@ -57,7 +57,9 @@ class EndOfTurnStrategy(ABC):
     `frame_bytes` (the frame size `feed` takes), `speaking`, `voiced_ms` (voiced ms of the utterance under way,
     0 between utterances), `utterance_voiced_ms` (of the utterance that just ended: the session drops shorter
     than `min_speech_ms` as noise), `silence_ms` (since the last voiced frame), `last_voiced_at` (monotonic time
-    of it: turn latency is measured from there) and `pop_preroll()` (the frames just before SPEECH_START).
+    of it: turn latency is measured from there), `room_talks` (the room behind the caller sounds like talk),
+    `pop_preroll()` (the frames just before SPEECH_START) and `learn_line_from(other)` (a strategy built mid-call
+    takes over what the one it replaces knows of the line's noise).
     """
 
     _end_turn: Callable[[], None] = staticmethod(_unbound)

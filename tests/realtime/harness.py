@@ -11,7 +11,7 @@ from calls.providers.realtime.config import RealtimeConfig
 from calls.session.call_session import CallSession
 from calls.session.realtime_session import RealtimeCallSession
 from calls.session.settings import AgentSettings
-from tests.session.helpers import WordTTS
+from tests.session.helpers import WordTTS, line_from_the_start
 from voicebot.testing.in_process import RATE, HexSerializer, KeepingRecorder, PlayingCarrier, ScriptBrain
 
 
@@ -93,6 +93,7 @@ class Call:
     async def start(self) -> None:
         self.carrier.start()
         await self.session.start()
+        line_from_the_start(self.session)
 
     async def stop(self) -> None:
         await self.session.stop()

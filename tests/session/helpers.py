@@ -71,3 +71,20 @@ async def until(predicate, timeout: float = 3.0) -> None:
 
 def frames(pcm: bytes, frame_bytes: int) -> list[bytes]:
     return [pcm[i : i + frame_bytes] for i in range(0, len(pcm), frame_bytes)]
+
+
+def line_from_the_start(session, ms: int = 100) -> None:
+    """A carrier streams the line from the call's start, while the agent greets; the noise gate learns the room
+    from it and starts no utterance on the line's first frame (`calls.pipeline.voice_gate`). Harnesses whose caller
+    speaks in the stream's first frames give the session that much line (digital silence) first."""
+    frame = bytes(getattr(session, "sample_rate", 8000) * 2 // 50)
+    for _ in range(ms // 20):
+        session.on_audio(frame)
+
+
+def gate_hears_line(strategy, ms: int = 100) -> None:
+    """`line_from_the_start` for an end-of-turn strategy fed directly: its noise gate hears the line first."""
+    if getattr(strategy, "gate", None) is not None:
+        frame = bytes(strategy.frame_bytes)
+        for _ in range(ms // 20):
+            strategy.gate.is_speech(frame)

@@ -28,6 +28,7 @@ from tests.session.helpers import (
     ScriptBrain,
     TextSerializer,
     WordTTS,
+    line_from_the_start,
     silence,
     until,
     voiced,
@@ -93,6 +94,7 @@ async def test_an_end_of_turn_verdict_delivered_later_ends_the_turn():
     stt.script = ["a table for two"]
     session = session_with(carrier, recorder, brain, stt=stt, end_of_turn=LaterVerdict(RATE, end_silence_ms=2000))
     await session.start()
+    line_from_the_start(session)
     try:
         await until(lambda: any(t.role == "agent" for t in recorder.turns))  # the greeting was said
         session.on_audio(voiced(600) + silence(200))  # 200 ms of silence: far from the 2 s the silence rule wants
@@ -112,6 +114,7 @@ async def test_an_interruption_strategy_can_decide_on_what_the_caller_says():
     stt = ScriptedSTT(RATE)
     session = session_with(carrier, recorder, brain, stt=stt, interruption=strategy)
     await session.start()
+    line_from_the_start(session)
     try:
         await until(lambda: carrier.audio_bytes() > 0)
         session.on_audio(voiced(600))  # plenty of voice over the agent: this strategy does not care

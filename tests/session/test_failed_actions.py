@@ -20,6 +20,7 @@ from tests.session.helpers import (
     KeepingRecorder,
     TextSerializer,
     WordTTS,
+    line_from_the_start,
     silence,
     until,
     voiced,
@@ -110,6 +111,7 @@ async def test_a_failed_transfer_is_apologised_for_the_brain_is_told_and_the_cal
     control = FailingControl()
     rig = Rig(["a human please", "what are your hours"], control)
     await rig.session.start()
+    line_from_the_start(rig.session)
     try:
         await rig.say()
         await until(lambda: TRANSFER_FAILED_LINE in rig.tts.said)
@@ -133,6 +135,7 @@ async def test_a_transfer_the_carrier_never_answers_counts_as_failed():
     rig = Rig(["a human please"], control)
     rig.session.action_timeout_s = 0.2
     await rig.session.start()
+    line_from_the_start(rig.session)
     try:
         await rig.say()
         await until(lambda: TRANSFER_FAILED_LINE in rig.tts.said)
@@ -145,6 +148,7 @@ async def test_a_transfer_the_carrier_never_answers_counts_as_failed():
 async def test_a_brain_with_nothing_to_say_about_a_failed_action_still_owns_up_to_it():
     rig = Rig(["a human please"], FailingControl(), brain=DeskBrain(mute_on_failure=True))
     await rig.session.start()
+    line_from_the_start(rig.session)
     try:
         await rig.say()
         await until(lambda: rig.agent_lines()[-1:] == [TRANSFER_FAILED_LINE])
@@ -156,6 +160,7 @@ async def test_a_failed_hang_up_still_ends_the_call():
     control = FailingControl()
     rig = Rig(["bye now"], control)
     await rig.session.start()
+    line_from_the_start(rig.session)
     try:
         await rig.say()
         await until(lambda: rig.closed == 1)
@@ -169,6 +174,7 @@ async def test_a_failed_hang_up_still_ends_the_call():
 async def test_a_caller_turn_left_without_a_reply_says_why():
     rig = Rig(["", "mumble"], FailingControl())
     await rig.session.start()
+    line_from_the_start(rig.session)
     try:
         await rig.say()  # speech, but the recogniser heard no word
         await until(lambda: rig.events("unanswered") == [{"reason": "no-words"}])

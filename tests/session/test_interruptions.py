@@ -17,7 +17,7 @@ from calls.session.call_session import CallSession
 from calls.session.settings import AgentSettings
 from calls.session.turn_taking import WordsInterruption
 from tests.pipeline_fakes import ScriptedSTT
-from tests.session.helpers import KeepingRecorder, ScriptBrain, silence, until, voiced
+from tests.session.helpers import KeepingRecorder, ScriptBrain, line_from_the_start, silence, until, voiced
 from voicebot.testing.in_process import RATE, HexSerializer, NumberedTTS, PlayingCarrier
 
 ANSWER = ("We are open Monday to Friday from nine in the morning until six in the evening. "
@@ -82,6 +82,7 @@ class Call:
     async def __aenter__(self) -> Call:
         self.carrier.start()
         await self.session.start()
+        line_from_the_start(self.session)
         return self
 
     async def __aexit__(self, *exc) -> None:

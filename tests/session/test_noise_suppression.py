@@ -12,7 +12,7 @@ from calls.pipeline.denoise import Denoiser, register
 from calls.pipeline.denoise.deepfilter import DeepFilterDenoiser
 from calls.providers.base import STTStream
 from calls.session.settings import AgentSettings
-from tests.session.helpers import RATE, Carrier, KeepingRecorder, ScriptBrain, until, voiced
+from tests.session.helpers import RATE, Carrier, KeepingRecorder, ScriptBrain, line_from_the_start, until, voiced
 from tests.session.test_call_session import session_with
 
 
@@ -72,6 +72,7 @@ def test_the_stt_hears_the_cleaned_audio_and_the_recording_the_callers():
         session.audio_recorder = inbound
         await session.start()
         await until(lambda: session.denoiser is not None)
+        line_from_the_start(session)
         speech = voiced(400)
         session.on_audio(speech)
         await until(lambda: len(stt.heard) > 0)
@@ -81,7 +82,7 @@ def test_the_stt_hears_the_cleaned_audio_and_the_recording_the_callers():
     session, stt, inbound, speech = asyncio.run(scenario())
     quieter = Quieter.made[-1]
     assert quieter.frames == len(inbound.frames) > 0 and quieter.closed and session.denoiser is None
-    assert b"".join(inbound.frames) == speech  # the recording: what the caller sent
+    assert b"".join(inbound.frames) == bytes(RATE * 2 // 10) + speech  # the recording: what the caller sent
     heard = np.frombuffer(bytes(stt.heard), dtype="<i2")
     loudest = int(np.abs(np.frombuffer(speech, dtype="<i2")).max())
     assert heard.size and np.abs(heard).max() <= loudest // 2 + 1  # the STT: the cleaned (halved) audio
@@ -93,6 +94,7 @@ def test_a_denoiser_that_cannot_load_leaves_the_call_unsuppressed_and_says_why()
         session = session_with(Carrier(), recorder, ScriptBrain(greeting="Hello."), stt=stt,
                                settings=AgentSettings(noise_suppression="no-such-denoiser"))
         await session.start()
+        line_from_the_start(session)
         session.on_audio(voiced(100))
         await until(lambda: any(t.role == "agent" for t in recorder.turns))
         await session.stop()
@@ -120,6 +122,7 @@ def test_the_real_denoiser_loads_in_a_session():
                                settings=AgentSettings(noise_suppression="deepfilternet",
                                                       noise_suppression_options={"atten_lim_db": 6}))
         await session.start()
+        line_from_the_start(session)
         loaded = session.denoiser
         session.on_audio(voiced(200))
         await session.stop()

@@ -16,7 +16,7 @@ from calls.session import smart_turn
 from calls.session.settings import AgentSettings
 from calls.session.smart_turn import SmartTurnEndOfTurn
 from calls.session.turn_taking import SilenceEndOfTurn, end_of_turn_for
-from tests.session.helpers import RATE, frames, silence, voiced
+from tests.session.helpers import RATE, frames, gate_hears_line, silence, voiced
 
 BYTES_PER_MS = RATE * 2 // 1000
 
@@ -81,7 +81,9 @@ class Caller:
 def strategy(predict, pool, **kwargs) -> SmartTurnEndOfTurn:
     kwargs.setdefault("ask_after_ms", 120)
     kwargs.setdefault("max_silence_ms", 1200)
-    return SmartTurnEndOfTurn(RATE, predict=predict, executor=pool, **kwargs)
+    built = SmartTurnEndOfTurn(RATE, predict=predict, executor=pool, **kwargs)
+    gate_hears_line(built)
+    return built
 
 
 @pytest.mark.asyncio

@@ -24,7 +24,7 @@ from calls.session.turn_taking import (
     end_of_turn_for,
     interruption_for,
 )
-from tests.session.helpers import RATE, frames, silence, voiced
+from tests.session.helpers import RATE, frames, gate_hears_line, silence, voiced
 
 
 def feed_all(strategy: EndOfTurnStrategy, pcm: bytes) -> list[int]:
@@ -105,11 +105,14 @@ def test_provider_endpointing_decides_with_our_silence_only_as_a_late_backstop()
     settings = AgentSettings(end_of_turn="provider", end_of_turn_silence_ms=300, end_of_turn_max_silence_ms=1500)
     eot = end_of_turn_for(settings, RATE)
     assert type(eot) is ProviderEndOfTurn and eot.tracker.stop_ms == 1500
+    gate_hears_line(eot)
     outcomes = feed_all(eot, voiced(400) + silence(1000))
     assert END_OF_TURN not in outcomes and eot.speaking  # a second of silence: still the provider's call
     assert eot.on_hint(SpeechHint("end_of_turn")) is True and not eot.speaking
     # With no hint at all (local Whisper), the backstop ends the turn.
-    backstop = feed_all(end_of_turn_for(settings, RATE), voiced(400) + silence(1600))
+    backstop_eot = end_of_turn_for(settings, RATE)
+    gate_hears_line(backstop_eot)
+    backstop = feed_all(backstop_eot, voiced(400) + silence(1600))
     assert backstop.index(END_OF_TURN) == 20 + 75 - 1
 
 

@@ -131,3 +131,59 @@ def test_a_deferred_turn_is_deferred_again_only_for_more_words(text, before, def
     from calls.session.call_session import _new_words
 
     assert _new_words(text, before, deferrals) is new
+
+
+# ------------------------------------------------------------------------------------ a room that talks
+
+
+async def room_call(monkeypatch, talks: bool, **settings) -> tuple[list[str], list[str], int]:
+    """The caller says a sentence whose first half reads finished ("I would like to book it"), pauses 800 ms and
+    goes on, with the room behind them talking (the noise gate hears voice between their utterances) or quiet."""
+    from calls.pipeline.voice_gate import LevelGatedVAD
+
+    monkeypatch.setattr(LevelGatedVAD, "room_talks", property(lambda self: talks))
+    stt, engine = whisper(delay_s=0.05)
+    brain = ScriptBrain(greeting="Hello.", answer="Thanks.")
+    async with Call(stt, brain, **settings) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("i would like to book it") + silence(800) + engine.say("for friday")
+                         + silence(1500))
+        await until(settled(call, 2), timeout=8)
+        await asyncio.sleep(0.3)
+        told = [e.text for e in brain.events if isinstance(e, UserTurn)]
+        return call.caller_turns(), told, call.session.stats.room_waits
+
+
+@pytest.mark.asyncio
+async def test_in_a_talking_room_a_pause_after_words_that_read_finished_is_waited_out(monkeypatch):
+    turns, told, waits = await room_call(monkeypatch, talks=True)
+    assert turns == ["i would like to book it for friday"] and told == turns
+    assert waits == 2  # the first half, then the whole (answered after the longest wait)
+
+
+@pytest.mark.asyncio
+async def test_in_a_quiet_room_words_that_read_finished_are_answered_at_once(monkeypatch):
+    turns, told, waits = await room_call(monkeypatch, talks=False)
+    assert told[0] == "i would like to book it" and len(turns) == 2 and waits == 0
+
+
+@pytest.mark.asyncio
+async def test_the_talking_room_wait_is_an_option(monkeypatch):
+    turns, told, waits = await room_call(monkeypatch, talks=True, turn_taking_options={"talking_room_waits": False})
+    assert told[0] == "i would like to book it" and waits == 0
+
+
+@pytest.mark.asyncio
+async def test_in_a_talking_room_a_finished_sentence_is_answered_after_the_maximum_silence(monkeypatch):
+    from calls.pipeline.voice_gate import LevelGatedVAD
+
+    monkeypatch.setattr(LevelGatedVAD, "room_talks", property(lambda self: True))
+    stt, engine = whisper(delay_s=0.05)
+    brain = ScriptBrain(greeting="Hello.", answer="Thanks.")
+    async with Call(stt, brain, end_of_turn_max_silence_ms=900) as call:
+        await until(settled(call, 1), timeout=5)
+        await call.speak(engine.say("please transfer me to the front desk") + silence(700))
+        assert not [e for e in brain.events if isinstance(e, UserTurn)]  # 700 ms into the silence: still waiting
+        await call.speak(silence(800))
+        await until(settled(call, 2), timeout=5)
+        assert call.caller_turns() == ["please transfer me to the front desk"]
