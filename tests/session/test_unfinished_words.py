@@ -43,18 +43,19 @@ def test_other_languages_only_go_by_punctuation():
     assert unfinished("Quiero reservar,", "es") == "trailing punctuation"
 
 
-async def paused_call(**settings) -> tuple[list[str], list[str], int]:
-    """The caller says a number with an 800 ms pause inside it: (caller turns, what the brain was told, waits)."""
+async def paused_call(first: str = "my number is five five five", then: str = "two one three four",
+                      counter: str = "unfinished", **settings) -> tuple[list[str], list[str], int]:
+    """The caller says `first`, pauses 800 ms and says `then`: (caller turns, what the brain was told, the session's
+    `counter`: how many turns waited)."""
     stt, engine = whisper(delay_s=0.05)
     brain = ScriptBrain(greeting="Hello.", answer="Thanks.")
     async with Call(stt, brain, **settings) as call:
         await until(settled(call, 1), timeout=5)
-        await call.speak(engine.say("my number is five five five") + silence(800) + engine.say("two one three four")
-                         + silence(1500))
+        await call.speak(engine.say(first) + silence(800) + engine.say(then) + silence(1500))
         await until(settled(call, 2), timeout=8)
         await asyncio.sleep(0.3)
         told = [e.text for e in brain.events if isinstance(e, UserTurn)]
-        return call.caller_turns(), told, call.session.stats.unfinished
+        return call.caller_turns(), told, getattr(call.session.stats, counter)
 
 
 @pytest.mark.asyncio
@@ -142,16 +143,7 @@ async def room_call(monkeypatch, talks: bool, **settings) -> tuple[list[str], li
     from calls.pipeline.voice_gate import LevelGatedVAD
 
     monkeypatch.setattr(LevelGatedVAD, "room_talks", property(lambda self: talks))
-    stt, engine = whisper(delay_s=0.05)
-    brain = ScriptBrain(greeting="Hello.", answer="Thanks.")
-    async with Call(stt, brain, **settings) as call:
-        await until(settled(call, 1), timeout=5)
-        await call.speak(engine.say("i would like to book it") + silence(800) + engine.say("for friday")
-                         + silence(1500))
-        await until(settled(call, 2), timeout=8)
-        await asyncio.sleep(0.3)
-        told = [e.text for e in brain.events if isinstance(e, UserTurn)]
-        return call.caller_turns(), told, call.session.stats.room_waits
+    return await paused_call("i would like to book it", "for friday", counter="room_waits", **settings)
 
 
 @pytest.mark.asyncio
