@@ -109,6 +109,12 @@ class TurnDetector:
         return self.gate is not None and self.gate.room_talks
 
     @property
+    def line_quiet(self) -> bool:
+        """The line's noise is far below the caller's voice (`voice_gate`): there the words of a pause can be
+        trusted. False without the noise gate (nothing measures it)."""
+        return self.gate is not None and self.gate.line_quiet
+
+    @property
     def silence_ms(self) -> int:
         """Unvoiced ms since the last voiced frame."""
         return self.tracker.silence_ms

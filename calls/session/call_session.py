@@ -397,9 +397,13 @@ class CallSession:
             return  # the real request at end of turn will report it
         # Over the agent's speech this is also the quick transcript the interruption strategy waits for (for
         # Whisper, of just this utterance; the end-of-turn transcript reuses it).
-        if (gen == self._utterance and not self._overlapped and self._check_words and words_decide(text)
+        # Words that read finished end the wait a voice model may hold: a short answer's always ("Tomorrow" sounds
+        # unfinished to a model that never heard the question), a longer sentence's on a quiet line only (in noise
+        # tiny.en writes half sentences as whole ones, and the voice knows better).
+        if (gen == self._utterance and not self._overlapped and self._check_words
+                and (words_decide(text) or self.end_of_turn.line_quiet)
                 and self.end_of_turn.last_voiced_at == last_voiced and unfinished(text, self.cfg.language) is None):
-            self.end_of_turn.words_read_finished()  # a short answer's words end the wait a voice model may hold
+            self.end_of_turn.words_read_finished()
         if gen == self._utterance and self._overlapped and self.speaker.busy:
             strategy = self.interruption
             if self.end_of_turn.last_voiced_at == last_voiced:  # the caller is still quiet: all they said so far

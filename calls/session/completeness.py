@@ -59,8 +59,8 @@ SHORT_ANSWER_WORDS = 2
 
 #: A pause whose transcript is this many words or fewer and reads finished ends on the silence rule, whatever a voice
 #: model says: "Tomorrow", "Yes please", "No thanks, goodbye" are answers to a question the model never heard, and it
-#: scores them unfinished. Longer transcripts keep the model's wait: in noise tiny.en writes half sentences as
-#: finished ones ("I would like to book it."), and there the voice knows better than the words.
+#: scores them unfinished. Longer transcripts keep the model's wait unless the line is quiet (`line_quiet`): in noise
+#: tiny.en writes half sentences as finished ones ("I would like to book it."), and there the voice knows better.
 WORDS_DECIDE_MAX = 3
 
 

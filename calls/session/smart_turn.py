@@ -17,8 +17,11 @@ is, not only on its bit (`EndOfTurnBands`):
 - the caller speaks again before the verdict: it is dropped (a new pause asks afresh), and the wait is the
   maximum again until the next verdict.
 
-The words have their say after the turn ended: a transcript that reads unfinished (`completeness`) still waits for
-the caller to go on, up to the maximum silence (`CallSession._goes_on`).
+The words have their say too. In the pause: a transcript that reads finished caps the wait at the silence rule
+(`words_read_finished`) — a short answer's always, a longer sentence's on a quiet line (`TurnDetector.line_quiet`:
+the accented jf_alpha's finished sentences scored 0.06-0.34 on clean lines and waited 1.2 s). After the turn ended:
+a transcript that reads unfinished (`completeness`) still waits for the caller to go on, up to the maximum silence
+(`CallSession._goes_on`).
 
 A verdict that comes late (a busy machine) is never waited for: the maximum silence ends the turn regardless.
 Without the model (its file missing, or it failed to load or run) the strategy is the plain silence rule at the
@@ -146,7 +149,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self.last_latency_ms: float | None = None
         # The pause's transcript reads finished (`words_read_finished`): the model's longer waits are capped at the
         # silence rule. Short answers ("Tomorrow", "Yes please") sound unfinished to Smart Turn, which hears no
-        # question before them; the words know better, and they came within the same 100 ms.
+        # question before them; the words know better, and on a quiet line so do a whole sentence's.
         self._words_finished = False
 
     def caller_over_agent(self, overlapped: bool) -> None:

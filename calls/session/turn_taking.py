@@ -58,6 +58,7 @@ class EndOfTurnStrategy(ABC):
     0 between utterances), `utterance_voiced_ms` (of the utterance that just ended: the session drops shorter
     than `min_speech_ms` as noise), `silence_ms` (since the last voiced frame), `last_voiced_at` (monotonic time
     of it: turn latency is measured from there), `room_talks` (the room behind the caller sounds like talk),
+    `line_quiet` (the line's noise is far below the caller's voice: the words of a pause can be trusted),
     `pop_preroll()` (the frames just before SPEECH_START) and `learn_line_from(other)` (a strategy built mid-call
     takes over what the one it replaces knows of the line's noise).
     """

@@ -42,12 +42,13 @@ def verdict(text: str) -> int:
 
 def test_a_hum_in_noise_is_words_unprimed_and_a_backchannel_primed(whisper):
     unprimed, primed = [], []
-    for noise, seed in (("pink", 1), ("babble", 0), ("babble", 1)):
+    for noise, seed in (("pink", 0), ("pink", 1), ("pink", 2), ("babble", 0), ("babble", 1), ("babble", 2)):
         hum = overlap("Mm-hm.", "espeak", noise, seed)
         unprimed.append(whisper.transcribe(hum, RATE))
         primed.append(whisper.transcribe(hum, RATE, prompt=EN.prompt))
-    # What cut the agent off before (tiny.en is not bit-exact across runs: most, not all, come out as words).
-    assert sum(verdict(text) == INTERRUPT for text in unprimed) >= 2, unprimed
+    # What cut the agent off before. tiny.en is not bit-exact across runs nor CPUs (int8 kernels): on an AVX2-only
+    # machine two of these came out as "MMMM", elsewhere as words; at least half come out as words everywhere seen.
+    assert sum(verdict(text) == INTERRUPT for text in unprimed) >= 3, unprimed
     assert all(verdict(text) == NOT_AN_INTERRUPTION and EN.hear(text).backchannel for text in primed), primed
 
 

@@ -227,6 +227,33 @@ def test_babble_talks_and_pink_noise_does_not():
     assert talked["babble"] >= 6 and talked["pink"] <= 2 and talked[None] == 0, talked
 
 
+def test_a_clean_line_is_quiet_and_a_noisy_one_is_not():
+    quiet = {}
+    for noise in ("babble", "pink", None):
+        quiet[noise] = []
+        for seed, text in enumerate(SENTENCES):
+            frames, last = line(text, noise, seed)
+            detector = TurnDetector(RATE, end_silence_ms=300, noise_gate_db=GATE_DB)
+            assert not detector.line_quiet  # nothing heard yet
+            for frame in frames[: last + 5]:  # the caller's words and the start of their pause
+                detector.feed(frame)
+            quiet[noise].append(detector.line_quiet)
+    assert quiet[None] == [True] * len(SENTENCES) and not any(quiet["pink"]) and not any(quiet["babble"]), quiet
+    assert not TurnDetector(RATE, noise_gate_db=0).line_quiet  # without the gate nothing measures the line
+
+
+def test_the_line_is_quiet_when_its_noise_is_40_db_below_the_caller():
+    for noise_db, quiet in ((20, True), (36, False)):
+        g = Gate()
+        g.hear(noise_db, voiced=False, times=20)
+        assert not g.gate.line_quiet  # no caller yet
+        g.hear(75)
+        g.speaking = True
+        g.hear(75, times=10)
+        g.hear(noise_db, voiced=False, times=5)
+        assert g.gate.line_quiet is quiet, noise_db
+
+
 def test_a_clean_line_is_heard_exactly_as_the_vad_hears_it():
     for seed, text in enumerate(SENTENCES):
         frames, _ = line(text, None, seed)
