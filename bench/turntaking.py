@@ -261,7 +261,9 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
                 "reply_ms": round((plays[0] - last) * 1000, 1) if plays and plays[0] >= last - 0.02 else None,
                 "waited_unfinished": call.session.stats.unfinished, "room_waits": call.session.stats.room_waits,
                 "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None),
-                "smart_turn_p": getattr(call.session.end_of_turn, "last_probability", None)}
+                "smart_turn_p": getattr(call.session.end_of_turn, "last_probability", None),
+                "smart_turn_ms": getattr(call.session.end_of_turn, "last_latency_ms", None),
+                "words_ended_wait": getattr(call.session.end_of_turn, "_words_finished", None)}
 
 
 # ---------------------------------------------------------------------------------------------- the set
@@ -408,13 +410,22 @@ def _eot_reading(data: dict) -> str:
     verdicts = [r["smart_turn_p"] for r in smart_rows if r.get("smart_turn_p") is not None]
     sure = sum(p >= bands.complete_at for p in verdicts)
     likely = sum(p >= bands.likely_at for p in verdicts)
+    # The model's own time (asked -> verdict on the event loop) is the CPU's: it sets how soon a sure verdict ends a
+    # turn, so the figures of two machines compare only beside it.
+    answered = sorted(r["smart_turn_ms"] for r in smart_rows if r.get("smart_turn_ms") is not None)
+    model_ms = (f" The model answered p50 {_f(statistics.median(answered))} ms after it was asked on this machine "
+                f"(its CPU sets how soon a sure verdict ends a turn)." if answered else "")
+    words = [r for r in smart_rows if r.get("words_ended_wait")]
+    words_read = (f" A transcript that read finished came while the turn was still open and capped the model's wait "
+                  f"at the silence rule in {len(words)} of {len(smart_rows)} (a short answer's, or any sentence's on a "
+                  f"quiet line)." if answered else "")
     return f"""End of turn, smart-turn (an agent's option, `calls/session/smart_turn.py`; the default is the silence
 rule): asked 60 ms into the
 caller's silence, Smart Turn's probability sets the wait — at or above {bands.complete_at:g} the turn ends at once,
 from {bands.likely_at:g} after {bands.likely_silence_ms} ms of silence, from {bands.threshold:g} after
 {bands.unsure_silence_ms} ms, below {bands.threshold:g} after the agent's longest wait (1200 ms); its last verdict on
 a complete sentence was at or above {bands.complete_at:g} in {sure} of {len(verdicts)}, at or above
-{bands.likely_at:g} in {likely} (the model answered within a turn's end in {len(verdicts)} of {len(smart_rows)}); a
+{bands.likely_at:g} in {likely} (the model answered within a turn's end in {len(verdicts)} of {len(smart_rows)}).{model_ms}{words_read} A
 transcript that then reads
 unfinished (a trailing article, conjunction or preposition, "Wait.", a phone number under way:
 `calls/session/completeness.py`) still waits for the caller to go on, up to that longest wait. After a complete

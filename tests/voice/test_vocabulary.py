@@ -87,12 +87,13 @@ def _transcribe(stt: WhisperSTT, pcm: bytes) -> str:
 
 
 def test_whisper_hears_the_calls_names_with_hints_that_it_misses_without():
-    # An accented caller (Kokoro) through the phone's 8 kHz: tiny.en alone writes "signal" and "Harbor State".
+    # An accented caller (Kokoro) through the phone's 8 kHz: tiny.en alone writes "signal" and "Harbor State" (on an
+    # AVX2-only CPU, whose int8 kernels round differently, "signal" and "Harbor Street").
     pcm = caller_speech("My insurance is Cigna, and I am at 42 Harbor Street.", 8000, voice="kokoro-jf_alpha")
     hints = ["Bright Smile Dental", "Delta Dental", "Cigna", "Aetna", "Harbor Street"]
     plain = _transcribe(WhisperSTT(8000, {}), pcm)
     hinted = _transcribe(WhisperSTT(8000, {"vocabulary": hints}), pcm)
-    assert "Cigna" not in plain and "Harbor Street" not in plain
+    assert "Cigna" not in plain, plain
     assert "Cigna" in hinted and "Harbor Street" in hinted
     assert "Aetna" not in hinted and "Delta" not in hinted  # hints are not echoed as words never said
 
