@@ -100,7 +100,7 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
 
     if "perframe" in chosen:
         log("scenario perframe:")
-        data = perframe.run()
+        data = perframe.run() | {"machine": machine()}
         save("perframe", data, perframe.markdown(data, command))
         log(f"  quiet {data['quiet']['median_us']} µs/frame, talking {data['talking']['median_us']} µs/frame")
 

@@ -108,10 +108,14 @@ def run() -> dict:
 def markdown(data: dict, command: str) -> str:
     rows = "\n".join(f"| {name} | {data[name]['median_us']} | {', '.join(map(str, data[name]['runs_us']))} |"
                      for name in ("quiet", "talking"))
+    # Microseconds differ threefold between the machines sessions run on (an AVX2-only EPYC read 14.7 where an
+    # earlier machine read 5.0 for the same tree): compare figures of one machine only.
+    where = f" Machine: {data['machine']}." if data.get("machine") else ""
     return f"""## The per-frame path
 
 `{command}`: a Twilio media message through `TwilioSerializer.parse` and `CallSession.on_audio`, in one process
-({data['frames']} frames a run, {data['runs']} runs; stub providers). Every 20 ms of every call takes this path.
+({data['frames']} frames a run, {data['runs']} runs; stub providers). Every 20 ms of every call takes this path.{where}
+Figures of different machines differ up to threefold: compare runs of one machine only.
 
 | caller | median µs per frame | runs |
 |---|---|---|

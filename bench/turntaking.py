@@ -413,7 +413,7 @@ def _eot_reading(data: dict) -> str:
     # The model's own time (asked -> verdict on the event loop) is the CPU's: it sets how soon a sure verdict ends a
     # turn, so the figures of two machines compare only beside it.
     answered = sorted(r["smart_turn_ms"] for r in smart_rows if r.get("smart_turn_ms") is not None)
-    model_ms = (f" The model answered p50 {_f(statistics.median(answered))} ms after it was asked on this machine "
+    model_ms = (f" The model answered p50 {_f(round(statistics.median(answered)))} ms after it was asked on this machine "
                 f"(its CPU sets how soon a sure verdict ends a turn)." if answered else "")
     words = [r for r in smart_rows if r.get("words_ended_wait")]
     words_read = (f" A transcript that read finished came while the turn was still open and capped the model's wait "
