@@ -45,7 +45,7 @@ wait).
 `line_quiet`: the line's noise (the floor or the room, whichever is louder) is `QUIET_LINE_DB` (40 dB) or more below
 the caller's loudest frame: about 30 dB SNR or better. Measured at the end of the bench's sentences: clean 65-76 dB,
 pink or babble at 25 dB SNR 27-35, at 15 dB 17-26. There tiny.en's transcript can be trusted to say whether a
-sentence is finished (it read all 9 first halves of the bench's paused sentences unfinished on clean lines, and 12
+sentence is finished (it read all 9 first halves of the bench's paused sentences unfinished on clean lines, and 11
 of 18 in pink and babble at 15 dB), so a finished reading may end a wait that the sound of the voice asked for.
 
 Per frame: the wrapped VAD and the frame's energy (one small numpy dot, ~2 us).
