@@ -263,7 +263,7 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
                 "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None),
                 "smart_turn_p": getattr(call.session.end_of_turn, "last_probability", None),
                 "smart_turn_ms": getattr(call.session.end_of_turn, "last_latency_ms", None),
-                "words_ended_wait": getattr(call.session.end_of_turn, "_words_finished", None)}
+                "words_capped": getattr(call.session.end_of_turn, "words_capped", None)}
 
 
 # ---------------------------------------------------------------------------------------------- the set
@@ -415,7 +415,7 @@ def _eot_reading(data: dict) -> str:
     answered = sorted(r["smart_turn_ms"] for r in smart_rows if r.get("smart_turn_ms") is not None)
     model_ms = (f" The model answered p50 {_f(round(statistics.median(answered)))} ms after it was asked on this machine "
                 f"(its CPU sets how soon a sure verdict ends a turn)." if answered else "")
-    words = [r for r in smart_rows if r.get("words_ended_wait")]
+    words = [r for r in smart_rows if r.get("words_capped")]
     words_read = (f" A transcript that read finished came while the turn was still open and capped the model's wait "
                   f"at the silence rule in {len(words)} of {len(smart_rows)} (a short answer's, or any sentence's on a "
                   f"quiet line)." if answered else "")

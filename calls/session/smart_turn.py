@@ -145,6 +145,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         self._asked_at = 0.0
         # What the model said, for logs, tests and the benchmark.
         self.asks = 0
+        self.words_capped = 0  # pauses whose finished-reading words capped the model's wait (`words_read_finished`)
         self.last_probability: float | None = None
         self.last_latency_ms: float | None = None
         # The pause's transcript reads finished (`words_read_finished`): the model's longer waits are capped at the
@@ -265,6 +266,7 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         if not self.tracker.speaking or self._over_agent:
             return
         self._words_finished = True
+        self.words_capped += 1
         if not self._pending and self.tracker.stop_ms > self.fallback_silence_ms:
             self.tracker.stop_ms = self.fallback_silence_ms
             if self.tracker.silence_ms >= self.fallback_silence_ms:

@@ -155,6 +155,7 @@ async def test_words_that_read_finished_cap_the_models_wait_at_the_silence_rule(
         await caller.verdict()
     await caller.say(silence(1300))
     assert caller.ended_by_silence + caller.ended_by_verdict == [600 + 300]
+    assert caller.strategy.words_capped == 1
 
 
 @pytest.mark.asyncio

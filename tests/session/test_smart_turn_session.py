@@ -233,3 +233,4 @@ async def test_on_a_quiet_line_a_finished_sentence_ends_the_wait_a_doubtful_mode
     told = await told_after(strategy, "Please transfer me to the front desk.", [700, 900])
     assert told == ([1, 1] if quiet_line else [0, 1])
     assert strategy.asks >= 1 and strategy.last_probability == 0.1
+    assert strategy.words_capped == (1 if quiet_line else 0)
