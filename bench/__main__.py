@@ -124,9 +124,10 @@ def measure(command: str, scenario: list[str] | None, calls: int, max_calls: int
         log("scenario turntaking:")
         parts = tuple(turntaking_parts or turntaking.PART_TESTS)
         data = turntaking.run(log=log, parts=parts)
+        measured_on = f"{machine()}; {load.so_far()}"
         if set(parts) != set(turntaking.PART_TESTS):
-            data = turntaking.merged(load_raw("turntaking"), data, parts)
-        save("turntaking", data, turntaking.markdown(data, command, f"{machine()}; {load.so_far()}"))
+            data = turntaking.merged(load_raw("turntaking"), data, parts, measured_on)
+        save("turntaking", data, turntaking.markdown(data, command, measured_on))
         g = data["groups"]["all"]
         log(f"  false {g['false_pct']} %, missed {g['missed_pct']} %, onset->clear p95 {g['onset_to_clear_p95_ms']} ms")
 

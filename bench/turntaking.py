@@ -262,6 +262,8 @@ async def _end_of_turn(parts: list[bytes], pauses_ms: list[int], line: Line, str
                 "waited_unfinished": call.session.stats.unfinished, "room_waits": call.session.stats.room_waits,
                 "smart_turn_asks": getattr(call.session.end_of_turn, "asks", None),
                 "smart_turn_p": getattr(call.session.end_of_turn, "last_probability", None),
+                "smart_turn_verdicts": [[ms, round(p, 3), noisy] for ms, p, noisy
+                                        in getattr(call.session.end_of_turn, "verdicts", ())],
                 "smart_turn_ms": getattr(call.session.end_of_turn, "last_latency_ms", None),
                 "words_capped": getattr(call.session.end_of_turn, "words_capped", None)}
 
@@ -278,6 +280,15 @@ def _voices_said(data: dict) -> str:
     voices = [v for v in VOICE_NAMES if any(t.get("voice") == v for t in data.get("trials", []))] or list(VOICES)
     names = [VOICE_NAMES.get(v, v) for v in voices]
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _verdicts_said(trial: dict) -> str:
+    """Smart Turn's verdicts in a trial: p after how much silence, and on which line."""
+    verdicts = trial.get("smart_turn_verdicts")
+    if not verdicts:
+        return ""
+    said = ", ".join(f"{p:.2f} at {ms} ms{' (noisy line)' if noisy else ''}" for ms, p, noisy in verdicts)
+    return f"; verdicts {said}"
 
 
 def _pct(flags: list[bool]) -> float | None:
@@ -330,12 +341,14 @@ async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -
 PART_TESTS = {"over": ("over_answer",), "eot": ("complete", "paused")}
 
 
-def merged(stored: dict | None, fresh: dict, parts) -> dict:
+def merged(stored: dict | None, fresh: dict, parts, measured_on: str) -> dict:
     """`fresh` figures of some `parts`, with the stored run's trials of the other parts (a run of one part, e.g.
-    `--turntaking-part eot`, keeps the other's published trials), summarised again."""
+    `--turntaking-part eot`, keeps the other's published trials), summarised again; `runs` says where and when each
+    part was measured (`measured_on`: this run's machine and load)."""
     kept = tuple(test for part, tests in PART_TESTS.items() if part not in parts for test in tests)
     old = [t for t in (stored or {}).get("trials", []) if t.get("test") in kept]
-    return summarise(old + fresh["trials"])
+    runs = {part: info for part, info in ((stored or {}).get("runs") or {}).items() if part not in parts}
+    return summarise(old + fresh["trials"]) | {"runs": runs | {part: f"the {part} part: {measured_on}" for part in parts}}
 
 
 def summarise(trials: list[dict]) -> dict:
@@ -423,7 +436,8 @@ def _eot_reading(data: dict) -> str:
 rule): asked 60 ms into the
 caller's silence, Smart Turn's probability sets the wait — at or above {bands.complete_at:g} the turn ends at once,
 from {bands.likely_at:g} after {bands.likely_silence_ms} ms of silence, from {bands.threshold:g} after
-{bands.unsure_silence_ms} ms, below {bands.threshold:g} after the agent's longest wait (1200 ms); its last verdict on
+{bands.unsure_silence_ms} ms, below {bands.threshold:g} after the agent's longest wait (1200 ms), and on a noisy line (its
+noise less than 30 dB below the caller) a verdict short of {bands.complete_at:g} waits one band longer; its last verdict on
 a complete sentence was at or above {bands.complete_at:g} in {sure} of {len(verdicts)}, at or above
 {bands.likely_at:g} in {likely} (the model answered within a turn's end in {len(verdicts)} of {len(smart_rows)}).{model_ms}{words_read} A
 transcript that then reads
@@ -522,7 +536,7 @@ def markdown(data: dict, command: str, machine: str) -> str:
     cuts = [r for r in data["trials"] if r["test"] == "paused" and r["cut_off"]]
     cut = "\n".join(f"- “{r['text']}” ({r['pause_ms']} ms; {r['voice']}, {r['condition']}, {r['strategy']}): "
                     f"{'the agent spoke into the pause' if r.get('talked_over') else 'two turns'}; stored "
-                    f"{r.get('caller_turns')}" for r in cuts) or "- none"
+                    f"{r.get('caller_turns')}{_verdicts_said(r)}" for r in cuts) or "- none"
     reading = f"""How to read it. {_over_reading(data)}
 
 {_eot_reading(data)}"""

@@ -56,12 +56,17 @@ def _trial(test: str, **extra) -> dict:
 
 def test_a_run_of_one_part_keeps_the_other_parts_stored_trials():
     stored = {"trials": [_trial("over_answer", barge_in=True), _trial("complete", end_of_turn_ms=900.0),
-                         _trial("paused", cut_off=True)]}
+                         _trial("paused", cut_off=True)],
+              "runs": {"over": "the over part: machine A", "eot": "the eot part: machine A"}}
     fresh = {"trials": [_trial("complete", end_of_turn_ms=120.0), _trial("paused", cut_off=False)]}
-    data = turntaking.merged(stored, fresh, ("eot",))
+    data = turntaking.merged(stored, fresh, ("eot",), "machine B")
+    # Where each part was measured, said beside the figures.
+    assert data["runs"] == {"over": "the over part: machine A", "eot": "the eot part: machine B"}
+    assert "the over part: machine A" in turntaking._runs(data)
     tests = sorted(t["test"] for t in data["trials"])
     assert tests == ["complete", "over_answer", "paused"]  # the stored "over" trial kept, the stored eot ones not
     g = data["groups"]["all"]
     assert g["false_pct"] == 100.0 and g["smart-turn"]["end_of_turn_p50_ms"] == 120.0
     assert g["smart-turn"]["cut_off_pct"] == 0.0
-    assert turntaking.merged(None, fresh, ("eot",))["trials"] == fresh["trials"]
+    alone = turntaking.merged(None, fresh, ("eot",), "machine B")
+    assert alone["trials"] == fresh["trials"] and "the over part: the stored trials of an earlier run" in turntaking._runs(alone)

@@ -115,6 +115,12 @@ class TurnDetector:
         return self.gate is not None and self.gate.line_quiet
 
     @property
+    def line_noisy(self) -> bool:
+        """The line's noise is measured and near the caller's voice (`voice_gate`, about 20 dB SNR or worse): there
+        a voice model's verdicts on half sentences run high. False without the noise gate (nothing measures it)."""
+        return self.gate is not None and self.gate.line_noisy
+
+    @property
     def silence_ms(self) -> int:
         """Unvoiced ms since the last voiced frame."""
         return self.tracker.silence_ms

@@ -47,6 +47,9 @@ the caller's loudest frame: about 30 dB SNR or better. Measured at the end of th
 pink or babble at 25 dB SNR 27-35, at 15 dB 17-26. There tiny.en's transcript can be trusted to say whether a
 sentence is finished (it read all 9 first halves of the bench's paused sentences unfinished on clean lines, and 11
 of 18 in pink and babble at 15 dB), so a finished reading may end a wait that the sound of the voice asked for.
+`line_noisy`: less than `NOISY_LINE_DB` (30 dB), about 20 dB SNR or worse (all the bench's 15 dB lines, few of its
+25 dB ones). There Smart Turn's verdicts on half sentences run high (`calls/session/smart_turn.py`); between the two
+the line is neither.
 
 Per frame: the wrapped VAD and the frame's energy (one small numpy dot, ~2 us).
 """
@@ -63,6 +66,7 @@ FLOOR_MARGIN_DB = 10.0
 START_OVER_ROOM_DB = 6.0
 ROOM_TALKS_AT = 0.2
 QUIET_LINE_DB = 40.0
+NOISY_LINE_DB = 30.0
 ROOM_ALPHA = 0.02
 ARM_AFTER_MS = 60
 DECAY_DB_PER_FRAME = 0.02  # 1 dB a second at 20 ms frames
@@ -147,11 +151,23 @@ class LevelGatedVAD:
         return self.room_voiced >= ROOM_TALKS_AT
 
     @property
-    def line_quiet(self) -> bool:
-        """Whether the line's noise is far below the caller's voice (`QUIET_LINE_DB`); False before the caller
-        spoke or the line was heard."""
+    def headroom_db(self) -> float | None:
+        """How far the caller's loudest frame is above the line's noise (the floor or the room, whichever is
+        louder); None before the caller spoke or the line was heard."""
         noise = max((n for n in (self.floor, self.room) if n is not None), default=None)
-        return noise is not None and self.loudest >= 0.0 and self.loudest - noise >= QUIET_LINE_DB
+        return self.loudest - noise if noise is not None and self.loudest >= 0.0 else None
+
+    @property
+    def line_quiet(self) -> bool:
+        """Whether the line's noise is far below the caller's voice (`QUIET_LINE_DB`)."""
+        headroom = self.headroom_db
+        return headroom is not None and headroom >= QUIET_LINE_DB
+
+    @property
+    def line_noisy(self) -> bool:
+        """Whether the line's noise is measured and near the caller's voice (`NOISY_LINE_DB`)."""
+        headroom = self.headroom_db
+        return headroom is not None and headroom < NOISY_LINE_DB
 
     def _quiet(self) -> None:
         self._quiet_ms += self.frame_ms

@@ -222,6 +222,26 @@ def test_the_bands_map_confidence_to_the_wait(p, wait):
     assert smart_turn.EndOfTurnBands(unsure_silence_ms=2000).wait_ms(0.6, 1200) == 1200  # never past the maximum
 
 
+@pytest.mark.parametrize(("p", "wait"), [(0.97, 0), (0.9, 0), (0.89, 700), (0.7, 700), (0.69, 1200), (0.5, 1200),
+                                          (0.49, 1200)])
+def test_on_a_noisy_line_a_verdict_short_of_sure_waits_one_band_longer(p, wait):
+    assert smart_turn.EndOfTurnBands().wait_ms(p, 1200, noisy_line=True) == wait
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("noisy", [False, True], ids=["quiet line", "noisy line"])
+async def test_a_likely_verdict_waits_the_unsure_band_on_a_noisy_line(pool, monkeypatch, noisy):
+    """"I would like to book an", 600 ms pause, in pink or babble: Smart Turn said 0.72-0.83 and the pause was
+    answered 160 ms in; on a noisy line the likely band waits as the unsure one (700 ms) and the caller goes on."""
+    fake = FakeModel(0.8)
+    built = strategy(fake, pool, unsure_silence_ms=700, likely_silence_ms=160)
+    monkeypatch.setattr(type(built.gate), "line_noisy", property(lambda self: noisy))
+    caller = Caller(built)
+    await caller.say(silence(100) + voiced(600) + silence(1500))
+    assert len(fake.asked) == 1 and list(built.verdicts) == [(120, 0.8, noisy)]  # asked 120 ms in (its verdict kept)
+    assert caller.ended_by_verdict + caller.ended_by_silence == [100 + 600 + (700 if noisy else 160)]
+
+
 @pytest.mark.asyncio
 async def test_a_caller_who_speaks_again_before_the_verdict_keeps_the_turn(pool):
     fake = FakeModel(0.95, hold=True)

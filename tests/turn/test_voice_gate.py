@@ -234,24 +234,27 @@ def test_a_clean_line_is_quiet_and_a_noisy_one_is_not():
         for seed, text in enumerate(SENTENCES):
             frames, last = line(text, noise, seed)
             detector = TurnDetector(RATE, end_silence_ms=300, noise_gate_db=GATE_DB)
-            assert not detector.line_quiet  # nothing heard yet
+            assert not detector.line_quiet and not detector.line_noisy  # nothing heard yet
             for frame in frames[: last + 5]:  # the caller's words and the start of their pause
                 detector.feed(frame)
             quiet[noise].append(detector.line_quiet)
+            assert detector.line_noisy is (noise is not None)  # measured, the line is one or the other
     assert quiet[None] == [True] * len(SENTENCES) and not any(quiet["pink"]) and not any(quiet["babble"]), quiet
-    assert not TurnDetector(RATE, noise_gate_db=0).line_quiet  # without the gate nothing measures the line
+    without_gate = TurnDetector(RATE, noise_gate_db=0)
+    assert not without_gate.line_quiet and not without_gate.line_noisy  # without the gate nothing measures the line
 
 
-def test_the_line_is_quiet_when_its_noise_is_40_db_below_the_caller():
-    for noise_db, quiet in ((20, True), (36, False)):
+def test_the_line_is_quiet_when_its_noise_is_40_db_below_the_caller_and_noisy_under_30():
+    for noise_db, quiet, noisy in ((20, True, False), (36, False, False), (50, False, True)):
         g = Gate()
         g.hear(noise_db, voiced=False, times=20)
-        assert not g.gate.line_quiet  # no caller yet
+        assert not g.gate.line_quiet and not g.gate.line_noisy  # no caller yet
         g.hear(75)
         g.speaking = True
         g.hear(75, times=10)
         g.hear(noise_db, voiced=False, times=5)
-        assert g.gate.line_quiet is quiet, noise_db
+        assert g.gate.line_quiet is quiet and g.gate.line_noisy is noisy, noise_db
+        assert g.gate.headroom_db == pytest.approx(75 - noise_db, abs=1.0)
 
 
 def test_a_clean_line_is_heard_exactly_as_the_vad_hears_it():
