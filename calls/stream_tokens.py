@@ -60,13 +60,28 @@ def verify(token: str, now: float | None = None) -> StreamClaim:
 
 
 async def consume(token: str, carrier: str):
-    """Verify the token and burn its nonce; returns the Call it opens. Raises TokenError."""
-    from .models import Call
+    """Verify the token and burn its nonce; returns the Call it opens. Raises TokenError.
+
+    The UPDATE and the read run as one job on the DB thread (`calls.db.run_db`), as the call path's other database
+    work does: Django's async ORM (`aupdate`/`aget`) would run them on asgiref's sync thread instead — two thread
+    hops, and, its connection being closed at the end of each webhook request, a new SQLite connection per call
+    start (open, PRAGMAs, functions) in a second writer thread, all contending for the GIL with the event loop
+    while the other calls start and their greetings play."""
+    from .db import run_db
 
     claim = verify(token)
-    burned = await Call.objects.filter(
-        carrier=carrier, carrier_call_id=claim.call_id, stream_nonce=claim.nonce
-    ).exclude(stream_nonce="").aupdate(stream_nonce="")
-    if burned != 1:
+    call = await run_db(_burn, claim, carrier)
+    if call is None:
         raise TokenError("stream token already used or unknown call")
-    return await Call.objects.select_related("agent", "workspace").aget(carrier=carrier, carrier_call_id=claim.call_id)
+    return call
+
+
+def _burn(claim: StreamClaim, carrier: str):
+    from .models import Call
+
+    burned = Call.objects.filter(
+        carrier=carrier, carrier_call_id=claim.call_id, stream_nonce=claim.nonce
+    ).exclude(stream_nonce="").update(stream_nonce="")
+    if burned != 1:
+        return None
+    return Call.objects.select_related("agent", "workspace").get(carrier=carrier, carrier_call_id=claim.call_id)

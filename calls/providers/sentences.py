@@ -66,6 +66,8 @@ def split_sentences(text: str, language: str | None = None) -> tuple[list[str], 
             pieces[-1] += piece  # pySBD cut after an abbreviation it did not know
         else:
             pieces.append(piece)
+    if not pieces:  # pySBD found no sentence in it (seen in a post-call summary of a stored turn): all of it waits
+        return [], text
     lead = text[: len(text) - len(text.lstrip())]
     if lead and not pieces[0].startswith(lead):
         pieces[0] = lead + pieces[0]  # pySBD drops leading spaces

@@ -83,6 +83,13 @@ def failure_reporter(recorder: CallRecorder):
     return report
 
 
+def hears_words(agent: Agent) -> bool:
+    """Whether the agent's calls run our STT (the cascaded pipeline), which the call's vocabulary hints are for. A
+    speech-to-speech brain hears the caller itself: its session takes no vocabulary, so the consumer need not read
+    one (two queries and the knowledge base's text scanned, on the DB thread at each call start)."""
+    return not is_speech_to_speech(provider_class("brain", agent.llm_provider))
+
+
 def build_session(
     call: Call,
     start: CallStart,

@@ -164,3 +164,16 @@ async def test_a_spanish_caller_is_understood_by_the_multilingual_whisper_make_i
     stt.send_audio(pcm)
     heard = (await stt.transcript()).lower()
     assert stt.engine.multilingual and "reservar" in heard and "cita" in heard, heard
+
+
+def test_a_text_pysbd_finds_no_sentence_in_is_all_rest(monkeypatch):
+    """A post-call summary raised IndexError on a stored turn pySBD cut into no piece at all: nothing is finished,
+    and nothing is lost."""
+    from calls.providers import sentences
+
+    class NoPieces:
+        def segment(self, text):
+            return []
+
+    monkeypatch.setattr(sentences, "_segmenter", lambda language: NoPieces())
+    assert split_sentences("\u2029odd text") == ([], "\u2029odd text")
