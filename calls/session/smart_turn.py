@@ -158,7 +158,6 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         # What the model said, for logs, tests and the benchmark.
         self.asks = 0
         self.words_capped = 0  # pauses whose finished-reading words capped the model's wait (`words_read_finished`)
-        self.last_probability: float | None = None
         self.last_latency_ms: float | None = None
         # The last few verdicts as (ms of silence when it came, p, whether the line was noisy): why a pause ended.
         self.verdicts: deque[tuple[int, float, bool]] = deque(maxlen=8)
@@ -175,6 +174,11 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         if self._predict is not None:
             self._longest = self.fallback_silence_ms if overlapped else self.max_silence_ms
             self.tracker.stop_ms = self._longest
+
+    @property
+    def last_probability(self) -> float | None:
+        """The latest verdict's p (None before the first)."""
+        return self.verdicts[-1][1] if self.verdicts else None
 
     @property
     def threshold(self) -> float:
@@ -256,7 +260,6 @@ class SmartTurnEndOfTurn(TurnDetector, EndOfTurnStrategy):
         if generation != self._generation:
             return  # the caller spoke again, or the turn ended meanwhile
         self._pending = False
-        self.last_probability = probability
         self.last_latency_ms = (time.monotonic() - self._asked_at) * 1000
         noisy = self.line_noisy
         self.verdicts.append((self.tracker.silence_ms, probability, noisy))
