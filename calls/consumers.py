@@ -25,6 +25,7 @@ from .carriers.registry import kit
 from .db import run_db
 from .models import Call
 from .session.call_session import CallSession
+from .session.factory import build_session, hears_words
 from .session.vocabulary import call_vocabulary
 from .stream_end import stream_ended
 from .telemetry.logs import CALL_ID
@@ -170,8 +171,6 @@ class MediaStreamConsumer(AsyncConsumer):
             next_index = await run_db(_answered, call.pk, start.stream_id)
             if next_index == 0:
                 await start_call(call)  # its variables from the customer's server (~1.5 s at most); call.started
-            from .session.factory import build_session, hears_words
-
             vocabulary = await run_db(call_vocabulary, call.agent, call) if hears_words(call.agent) else None
 
             self.call = call

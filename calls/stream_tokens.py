@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from .db import run_db
+from .models import Call
+
 
 class TokenError(Exception):
     """The token is malformed, forged, expired or already used; the message says which."""
@@ -67,8 +70,6 @@ async def consume(token: str, carrier: str):
     hops, and, its connection being closed at the end of each webhook request, a new SQLite connection per call
     start (open, PRAGMAs, functions) in a second writer thread, all contending for the GIL with the event loop
     while the other calls start and their greetings play."""
-    from .db import run_db
-
     claim = verify(token)
     call = await run_db(_burn, claim, carrier)
     if call is None:
@@ -76,9 +77,7 @@ async def consume(token: str, carrier: str):
     return call
 
 
-def _burn(claim: StreamClaim, carrier: str):
-    from .models import Call
-
+def _burn(claim: StreamClaim, carrier: str) -> Call | None:
     burned = Call.objects.filter(
         carrier=carrier, carrier_call_id=claim.call_id, stream_nonce=claim.nonce
     ).exclude(stream_nonce="").update(stream_nonce="")
