@@ -374,7 +374,12 @@ def summarise(trials: list[dict]) -> dict:
                              "reply_p50_ms": percentile(replies, 50),
                              "no_end_of_turn": sum(e is None for e in eot), "complete_n": len(eot),
                              "cut_off_pct": _pct([r["cut_off"] for r in paused]), "paused_n": len(paused),
-                             "early_end_pct": _pct([r.get("early_end", r["cut_off"]) for r in paused])}
+                             "early_end_pct": _pct([r.get("early_end", r["cut_off"]) for r in paused]),
+                             # A whole sentence with no pause in it can be cut off too (at a comma, a breath).
+                             "complete_cut_off_n": sum(r["cut_off"] for r in rows if r["test"] == "complete"
+                                                       and r["strategy"] == strategy),
+                             "complete_early_n": sum(bool(r.get("early_end")) for r in rows
+                                                     if r["test"] == "complete" and r["strategy"] == strategy)}
         return out
 
     groups = {"all": figures(trials)}
@@ -447,7 +452,12 @@ sentence the turn ended after p50 {_f(t['end_of_turn_p50_ms'])} ms (p95 {_f(t['e
 {_met(t['end_of_turn_p50_ms'], GOALS['end_of_turn_p50_ms'])}), the silence rule {_f(s['end_of_turn_p50_ms'])} ms;
 reply p50 {_f(t.get('reply_p50_ms'))} / {_f(s.get('reply_p50_ms'))} ms (smart-turn / silence), transcript included.
 Cut off mid-sentence: {_f(t['cut_off_pct'], ' %')} of {t['paused_n']} with smart-turn (goal ≤ 5 %:
-{_met(t['cut_off_pct'], GOALS['cut_off_pct'])}), {_f(s['cut_off_pct'], ' %')} with the silence rule. Complete turns
+{_met(t['cut_off_pct'], GOALS['cut_off_pct'])}), {_f(s['cut_off_pct'], ' %')} with the silence rule. Of the
+{t['complete_n']} complete sentences (no pause written in them), the session ended a turn inside
+{_f(t.get('complete_early_n'))} with smart-turn and {_f(s.get('complete_early_n'))} with the silence rule, and
+{_f(t.get('complete_cut_off_n'))} / {_f(s.get('complete_cut_off_n'))} of those were cut off (the agent spoke over the
+caller, or the sentence was stored as two turns); in the others the caller went on before the reply and the session
+took the turn back. Complete turns
 not ended within 2.5 s: {len(unended['smart-turn'])} of {t['complete_n']} with smart-turn ({where}),
 {len(unended['silence+provider'])} with the silence rule{WHY_UNENDED if babble_unended else ''}. Complete
 turns with no reply heard within 2.5 s: {len(unanswered['smart-turn'])} with smart-turn ({where_unanswered}),

@@ -70,3 +70,18 @@ def test_a_run_of_one_part_keeps_the_other_parts_stored_trials():
     assert g["smart-turn"]["cut_off_pct"] == 0.0
     alone = turntaking.merged(None, fresh, ("eot",), "machine B")
     assert alone["trials"] == fresh["trials"] and "the over part: the stored trials of an earlier run" in turntaking._runs(alone)
+
+
+def test_a_complete_sentence_cut_off_is_counted_beside_the_paused_ones():
+    data = turntaking.summarise([
+        _trial("complete", early_end=True, cut_off=False),  # ended inside it, taken back: the caller went on
+        _trial("complete", early_end=True, cut_off=True),  # ... and answered over the caller
+        _trial("complete"),
+        _trial("complete", strategy="silence+provider", early_end=True, cut_off=True),
+        _trial("paused", early_end=True, cut_off=True)])
+    smart, silence = data["groups"]["all"]["smart-turn"], data["groups"]["all"]["silence+provider"]
+    assert (smart["complete_early_n"], smart["complete_cut_off_n"], smart["complete_n"]) == (2, 1, 3)
+    assert (silence["complete_early_n"], silence["complete_cut_off_n"]) == (1, 1)
+    assert smart["cut_off_pct"] == 100.0 and smart["paused_n"] == 1  # the paused set's goal is its own
+    assert "ended a turn inside\n2 with smart-turn and 1 with the silence rule, and\n1 / 1 of those were cut off" in \
+        turntaking._eot_reading(data)

@@ -8,7 +8,7 @@ below the caller: in the turn-taking bench's babble (docs/benchmarks.md) the voi
 were 15-25 dB below the loudest frame of their utterance, their words' voiced frames mostly within 15.
 
 `LevelGatedVAD` wraps the frame VAD. Inside an utterance (`in_utterance()`), once the caller has paused
-(`arm_after_ms` of silence: it is then `armed`), a voiced frame counts as silence when it is both more than `gate_db`
+(below: it is then `armed`), a voiced frame counts as silence when it is both more than `gate_db`
 below the utterance's loudest voiced frame so far (decaying 1 dB a second) and less than `floor_margin_db` above the
 line's noise floor (a moving average of the frames the VAD calls unvoiced). The first voiced frame that passes
 disarms it. Why both conditions and the pause:
@@ -21,6 +21,17 @@ disarms it. Why both conditions and the pause:
   may end a turn sooner than the VAD alone: `tests/turn/test_voice_gate.py`). Offline, the turn-taking bench's
   sentences with the silence rule at 300 ms (2026-12-06, three voices, two noise seeds): babble 15 dB, turns not
   ended within 2.5 s 26 of 36 -> 2 (loudest-only gate: 2, but it split 4 of 36 clean sentences; with the floor: 0).
+
+The pause that arms it is `arm_after_ms` of quiet ending in a frame the VAD calls unvoiced, or `level_arm_ms`
+(160 ms) of voiced frames every one of which is quiet enough to gate. In babble the VAD often hears no unvoiced
+frame for 150-300 ms after the caller's last word (every frame there far below the caller and near the floor), and
+the silence that ends the turn began only then: offline, the turn-taking bench's sentences (three voices, pink and
+babble at 15 dB, three noise seeds, 2026-12-06), the silence began after the end of the caller's speech by a median
+100 ms in babble (p90 376), with the level run 0 ms (p90 80); pink and clean lines barely change (pink p50 0 -> -20
+ms). A shorter level run finds pauses inside words: quiet runs of 120 ms or more before the last word (long enough
+for a smart-turn verdict) rose in babble from 7 to 13 of 54 whole sentences at 160 ms, to 31 at 120 ms and 58 at
+80 (pink: 25 -> 31 at 160 ms); inside the 54 paused sentences, before their pause, one (pink) against none. A clean
+line never has such frames (its floor is the codec's silence), so it is heard exactly as before.
 
 Between utterances, a voiced frame starts one only when it is `start_over_room_db` (6 dB) louder than the room: a
 moving average of every frame heard while no utterance is under way (those the VAD calls unvoiced and those this rule
@@ -69,6 +80,7 @@ QUIET_LINE_DB = 40.0
 NOISY_LINE_DB = 30.0
 ROOM_ALPHA = 0.02
 ARM_AFTER_MS = 60
+LEVEL_ARM_MS = 160
 DECAY_DB_PER_FRAME = 0.02  # 1 dB a second at 20 ms frames
 FLOOR_ALPHA = 0.05  # the noise floor follows the unvoiced frames' level over about a second
 
@@ -82,13 +94,15 @@ def frame_level_db(pcm: bytes) -> float:
 class LevelGatedVAD:
     def __init__(self, vad, in_utterance: Callable[[], bool], gate_db: float = GATE_DB,
                  floor_margin_db: float = FLOOR_MARGIN_DB, arm_after_ms: int = ARM_AFTER_MS,
-                 frame_ms: int = 20, start_over_room_db: float | None = START_OVER_ROOM_DB) -> None:
+                 frame_ms: int = 20, start_over_room_db: float | None = START_OVER_ROOM_DB,
+                 level_arm_ms: int | None = LEVEL_ARM_MS) -> None:
         """`vad`: has `is_speech(pcm) -> bool`; `in_utterance()`: whether the caller's utterance is under way."""
         self.vad = vad
         self.in_utterance = in_utterance
         self.gate_db = gate_db
         self.floor_margin_db = floor_margin_db
         self.arm_after_ms = arm_after_ms
+        self.level_arm_ms = level_arm_ms
         self.frame_ms = frame_ms
         self.start_over_room_db = start_over_room_db
         self.loudest = -1.0  # dB of the utterance's loudest voiced frame (decaying)
@@ -98,7 +112,7 @@ class LevelGatedVAD:
         self.room: float | None = None  # dB: the line's level between utterances, voiced or not (moving average)
         self.room_voiced = 0.0  # the share of those frames the VAD calls voiced (moving average)
         self.held = 0  # voiced frames between utterances too close to the room's level to start one, all told
-        self._quiet_ms = 0  # silence (as this gate hears it) since the caller's last voiced frame
+        self._quiet_ms = 0  # quiet (silence as this gate hears it, or frames quiet enough to gate) since the last voice
 
     def is_speech(self, pcm: bytes) -> bool:
         level = frame_level_db(pcm)
@@ -123,11 +137,18 @@ class LevelGatedVAD:
         if level > loudest:
             loudest = level
         self.loudest = loudest
-        if (self.armed and level < loudest - self.gate_db and self.floor is not None
-                and level < self.floor + self.floor_margin_db):
-            self.gated += 1
-            self._quiet()
-            return False
+        if level < loudest - self.gate_db and self.floor is not None and level < self.floor + self.floor_margin_db:
+            if self.armed:
+                self.gated += 1
+                self._quiet()
+                return False
+            # Not armed: a run this quiet is a pause the VAD hears as the room's voice once it is long enough.
+            self._quiet_ms += self.frame_ms
+            if self.level_arm_ms is not None and self._quiet_ms >= self.level_arm_ms:
+                self.armed = True
+                self.gated += 1
+                return False
+            return True
         self.armed = False
         self._quiet_ms = 0
         return True
