@@ -622,9 +622,17 @@ class CallSession:
 
     # ------------------------------------------------------------------ interruptions and input
 
+    @property
+    def _interruptible(self) -> bool:
+        """The caller may cut or pause what the agent is saying now. Never a polite goodbye, from the moment it
+        begins: its sentences are uninterruptible only once they reach playout, and a verdict already reached on the
+        caller's words (a turn's partial, frame after frame while they go on talking) cut it in between, before it
+        said a word: no goodbye was said or stored, and the call hung on until the shutdown's deadline."""
+        return self.state is State.ACTIVE and not self._saying_goodbye and self.playout.interruptible
+
     def _barge_in(self, words: str | None = None) -> None:
         """Cut the agent off (`words`: what the caller said, when the verdict came from a final transcript)."""
-        if self.state is not State.ACTIVE or not self.playout.interruptible or not self.speaker.busy:
+        if not self._interruptible or not self.speaker.busy:
             return
         self.stats.barge_ins += 1
         held = self.playout.paused
@@ -659,7 +667,7 @@ class CallSession:
         """Pause the agent for the caller's utterance under way: quiet at once (a `clear`), resumable."""
         gen = self._utterance
         paused = self.playout.paused
-        if (self._hold_gen == gen and paused) or self.state is not State.ACTIVE or not self.playout.interruptible:
+        if (self._hold_gen == gen and paused) or not self._interruptible:
             return
         if self._hold_gen is not None and paused:
             # Still held for the caller's previous utterance, and they speak again: this one decides now.
@@ -735,7 +743,7 @@ class CallSession:
             return
         self.recorder.event("dtmf", {"digit": digit})
         self.watchdog.caller_spoke()
-        if self.playout.interruptible:
+        if self._interruptible:
             self.speaker.interrupt()
         self._spawn(self._reply(Dtmf(digit), None), "dtmf")
 
@@ -776,7 +784,9 @@ class CallSession:
     # ------------------------------------------------------------------ ending the call and transfers
 
     async def _say_goodbye(self, line: str, reason: str) -> None:
-        self._saying_goodbye = True  # from now on no reply starts (`_reply`): the goodbye is the last thing said
+        # From now on no reply starts (`_reply`) and the caller cuts nothing (`_interruptible`): the goodbye is the
+        # last thing said.
+        self._saying_goodbye = True
         # A turn waiting for the speaker may start its reply while the cut one is being cleared from the carrier:
         # cut that one too, until nothing is being said, so the goodbye is said alone and last.
         while self.speaker.busy:

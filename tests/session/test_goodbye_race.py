@@ -11,8 +11,9 @@ import pytest
 from calls.providers.base import UserTurn
 from calls.session.lines import SHUTDOWN_LINE
 from tests.pipeline_fakes import ScriptedSTT
-from tests.session.helpers import ScriptBrain, until
+from tests.session.helpers import ScriptBrain, frames, until, voiced
 from tests.session.test_interruptions import ANSWER, Call
+from voicebot.testing.in_process import RATE
 
 
 @pytest.mark.asyncio
@@ -61,3 +62,36 @@ async def test_a_turn_already_waiting_for_the_cut_reply_to_end_is_not_answered_o
     said = [t.text for t in call.agent_turns()]
     assert said[-1] == SHUTDOWN_LINE and ANSWER not in said[2:], said
     assert any(k == "unanswered" and d["reason"] == "call-ending" for k, d in call.recorder.events), (said, call.recorder.events)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("cut_in_by", ["words", "key"])
+async def test_the_goodbye_is_said_and_stored_whatever_the_caller_does_before_its_first_sentence_plays(cut_in_by):
+    """CI (daphne, SIGTERM): the goodbye began while the caller was saying their next question, whose partial had
+    already read as an interruption (its content words). The caller's next frame, a few ms
+    later and before the goodbye's first (uninterruptible) sentence had reached playout, cut the goodbye: nothing of
+    it was said or stored ('Sure.' stayed the last agent turn), and the call hung on until the shutdown's deadline."""
+    brain = ScriptBrain(greeting="Hello.", answer=ANSWER)
+    async with Call(ScriptedSTT(["question number 3"]), brain) as call:
+        await until(lambda: call.agent_turns() and not call.session.speaker.busy, timeout=5)
+        session = call.session
+        talking = frames(voiced(300), RATE * 2 // 50)
+        if cut_in_by == "words":
+            for frame in talking[:-1]:
+                session.on_audio(frame)
+            assert session.end_of_turn.speaking
+            session.stt.on_partial("question number 3")  # read as an interruption while the agent is quiet
+        assert await session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+        # At once, before the goodbye's reply task has run at all: nothing of it is in playout yet.
+        assert session.speaker.busy and not session.playout.speaking
+        if cut_in_by == "words":
+            session.on_audio(talking[-1])  # still talking: the verdict stands, frame after frame
+        else:
+            session.on_dtmf("1")
+        await until(lambda: not session.speaker.busy, timeout=10)
+        hung_up = session.state.value != "active"
+    said = call.agent_turns()
+    assert said[-1].text == SHUTDOWN_LINE and said[-1].heard_text == SHUTDOWN_LINE, [t.text for t in said]
+    assert hung_up  # by the goodbye, not at the shutdown's deadline
+    assert "barge_in" not in call.recorder.kinds(), call.recorder.events
+    assert [u["end_reason"] for u in call.recorder.updates if "end_reason" in u] == ["server-shutdown"]
