@@ -46,6 +46,13 @@ class Gate:
         self.vad.voiced = voiced
         return [self.gate.is_speech(tone(db)) for _ in range(times)]
 
+    def caller_talking(self, floor_db: float, voice_db: float = 75) -> None:
+        """The line heard at `floor_db` (unvoiced), then 220 ms of the caller's utterance at `voice_db`."""
+        self.hear(floor_db, voiced=False, times=20)
+        self.hear(voice_db)
+        self.speaking = True
+        self.hear(voice_db, times=10)
+
 
 def test_after_a_pause_voiced_frames_far_below_the_caller_and_near_the_floor_are_silence():
     g = Gate()
@@ -63,10 +70,7 @@ def test_after_a_pause_voiced_frames_far_below_the_caller_and_near_the_floor_are
 
 def test_a_long_enough_run_of_quiet_voiced_frames_arms_the_gate_by_itself():
     g = Gate()
-    g.hear(40, voiced=False, times=20)  # the floor
-    g.hear(75)
-    g.speaking = True
-    g.hear(75, times=10)
+    g.caller_talking(floor_db=40)
     # Babble the VAD calls voice from the caller's last word on: quiet frames, no unvoiced one among them.
     assert g.hear(48, times=7) == [True] * 7 and not g.gate.armed  # 140 ms: could still be inside a word
     assert g.hear(48) == [False] and g.gate.armed  # 160 ms (`level_arm_ms`): a pause, the silence begins
@@ -76,27 +80,19 @@ def test_a_long_enough_run_of_quiet_voiced_frames_arms_the_gate_by_itself():
 
 def test_a_shorter_quiet_run_inside_the_words_is_voice_and_the_level_run_is_an_option():
     g = Gate()
-    g.hear(40, voiced=False, times=20)
-    g.hear(75)
-    g.speaking = True
+    g.caller_talking(floor_db=40)
     for _ in range(3):  # quiet stretches inside words (word endings, consonants), each under 160 ms
         assert g.hear(75, times=5) + g.hear(48, times=7) == [True] * 12
     assert g.gate.gated == 0 and not g.gate.armed
     off = Gate(level_arm_ms=None)
-    off.hear(40, voiced=False, times=20)
-    off.hear(75)
-    off.speaking = True
-    off.hear(75, times=10)
+    off.caller_talking(floor_db=40)
     assert off.hear(48, times=30) == [True] * 30  # only an unvoiced frame arms it
     assert off.hear(40, voiced=False) == [False] and off.gate.armed  # after 600 ms of quiet, one unvoiced frame
 
 
 def test_the_floor_keeps_a_quiet_word_after_a_pause_on_a_clean_line():
     g = Gate()
-    g.hear(2, voiced=False, times=20)  # codec silence
-    g.hear(75)
-    g.speaking = True
-    g.hear(75, times=10)
+    g.caller_talking(floor_db=2)  # codec silence
     g.hear(2, voiced=False, times=5)
     assert g.gate.armed
     # A soft onset ("for ...") 25 dB below the loudest frame, but 30 dB over the floor: a word, not noise.
