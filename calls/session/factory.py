@@ -86,7 +86,8 @@ def failure_reporter(recorder: CallRecorder):
 def hears_words(agent: Agent) -> bool:
     """Whether the agent's calls run our STT (the cascaded pipeline), which the call's vocabulary hints are for. A
     speech-to-speech brain hears the caller itself: its session takes no vocabulary, so the consumer need not read
-    one (two queries and the knowledge base's text scanned, on the DB thread at each call start)."""
+    one (two queries and the knowledge base's text scanned, on the DB thread at each call start); the cascade it
+    falls back to reads the hints then (`realtime_factory`)."""
     return not is_speech_to_speech(provider_class("brain", agent.llm_provider))
 
 

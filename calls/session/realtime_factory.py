@@ -4,8 +4,10 @@ call continues in if the model cannot go on."""
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Awaitable, Callable
 
+from ..db import run_db
 from ..models import Call
 from ..pipeline.ports import CallControl, CallStart, MediaEncoder
 from ..pipeline.recording import CallAudioRecorder
@@ -17,6 +19,9 @@ from .call_session import CallSession
 from .realtime_session import RealtimeCallSession
 from .settings import AgentSettings
 from .turn_taking import end_of_turn_for, interruption_for
+from .vocabulary import call_vocabulary
+
+log = logging.getLogger("calls.session")
 
 
 def is_speech_to_speech(brain_class) -> bool:
@@ -40,7 +45,7 @@ def build_realtime_session(
     brain = RealtimeBrain.for_agent(agent, None, variables=call.variables or {})
     brain.bind(CallContext(agent, call, recorder))
 
-    def cascade(history: list[dict], greeted: bool) -> CallSession:
+    async def cascade(history: list[dict], greeted: bool) -> CallSession:
         """The agent as a cascaded one: its STT and TTS, and the realtime config's fallback brain (an LLM, by
         default, which is handed the conversation so far and the realtime prompt)."""
         fallback = copy.copy(agent)  # never saved: only what build_providers reads is changed
@@ -50,7 +55,8 @@ def build_realtime_session(
         llm.setdefault("system_prompt", brain.config.prompt)
         fallback.provider_options = {**options, "llm": llm}
         state = BrainState(node="llm", variables={"messages": history}) if history else None
-        providers = build_providers(fallback, start.sample_rate, state, on_failure=on_failure)
+        providers = build_providers(fallback, start.sample_rate, state, on_failure=on_failure,
+                                    vocabulary=await _vocabulary(agent, call))
         providers.brain.bind(CallContext(fallback, call, recorder))
         return CallSession(
             call_id=start.call_id, settings=settings, serializer=serializer, send=send, close=close,
@@ -65,3 +71,14 @@ def build_realtime_session(
         recorder=recorder, sample_rate=start.sample_rate, codec=start.codec, cascade=cascade, control=control,
         audio_recorder=audio, resumed=resumed,
     )
+
+
+async def _vocabulary(agent, call: Call) -> list[str] | None:
+    """The recognition hints of the call the cascade's STT takes over: read only now, as a speech-to-speech call's
+    start reads none (its model hears the caller itself: `factory.hears_words`). Hints only help: without them
+    (the database failing) the call goes on."""
+    try:
+        return await run_db(call_vocabulary, agent, call)
+    except Exception as exc:
+        log.warning("call %s: no recognition hints for the fallback STT: %r", call.carrier_call_id, exc)
+        return None

@@ -61,8 +61,8 @@ from .watchdog import Watchdog
 log = logging.getLogger("calls.session")
 
 #: Builds the cascaded session a failed realtime call continues in: (conversation so far as chat messages,
-#: whether the caller was greeted already) -> a CallSession not yet started.
-CascadeFactory = Callable[[list[dict], bool], CallSession]
+#: whether the caller was greeted already) -> a CallSession not yet started (awaited: it may read the database).
+CascadeFactory = Callable[[list[dict], bool], Awaitable[CallSession]]
 
 
 @dataclass(eq=False)
@@ -778,7 +778,7 @@ class RealtimeCallSession:
             task.cancel()
         await self.link.close()
         try:
-            cascade = self._cascade_factory(list(self.history), self._greeted)
+            cascade = await self._cascade_factory(list(self.history), self._greeted)
         except Exception as exc:  # the agent's cascade cannot be built (its configuration): end the call, not hang
             log.error("call %s: no cascade to fall back to: %r", self.call_id, exc)
             self.recorder.event("error", {"stage": "realtime-fallback", "error": repr(exc)[:300]})

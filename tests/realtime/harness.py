@@ -81,7 +81,7 @@ class Call:
     async def _close(self) -> None:
         self.closed = True
 
-    def _cascade(self, history: list[dict], greeted: bool) -> CallSession:
+    async def _cascade(self, history: list[dict], greeted: bool) -> CallSession:
         brain = ScriptBrain(greeting="Hello from the cascade.", answer="The cascade answers.")
         session = CallSession(
             call_id="CA-realtime", settings=self.settings, serializer=HexSerializer(), send=self.carrier.send,

@@ -246,7 +246,7 @@ async def test_a_call_whose_cascade_cannot_be_built_is_ended_not_left_silent(rea
     realtime.faults.append(RealtimeFault(reject_status=503))
     call = Call()
 
-    def broken(history, greeted):
+    async def broken(history, greeted):
         raise ValueError("the agent's fallback STT is misconfigured")
 
     call.session._cascade_factory = broken
