@@ -365,10 +365,10 @@ def summarise(trials: list[dict]) -> dict:
                "onset_to_clear_p95_ms": percentile(clears, 95),
                "holds_per_trial": round(statistics.mean(r["holds"] for r in over), 2) if over else None}
         for strategy in END_OF_TURN:
-            eot = [r["end_of_turn_ms"] for r in rows if r["test"] == "complete" and r["strategy"] == strategy]
+            complete = [r for r in rows if r["test"] == "complete" and r["strategy"] == strategy]
             paused = [r for r in rows if r["test"] == "paused" and r["strategy"] == strategy]
-            replies = [r["reply_ms"] for r in rows if r["test"] == "complete" and r["strategy"] == strategy
-                       and r.get("reply_ms") is not None]
+            eot = [r["end_of_turn_ms"] for r in complete]
+            replies = [r["reply_ms"] for r in complete if r.get("reply_ms") is not None]
             out[strategy] = {"end_of_turn_p50_ms": percentile([e for e in eot if e is not None], 50),
                              "end_of_turn_p95_ms": percentile([e for e in eot if e is not None], 95),
                              "reply_p50_ms": percentile(replies, 50),
@@ -376,10 +376,8 @@ def summarise(trials: list[dict]) -> dict:
                              "cut_off_pct": _pct([r["cut_off"] for r in paused]), "paused_n": len(paused),
                              "early_end_pct": _pct([r.get("early_end", r["cut_off"]) for r in paused]),
                              # A whole sentence with no pause in it can be cut off too (at a comma, a breath).
-                             "complete_cut_off_n": sum(r["cut_off"] for r in rows if r["test"] == "complete"
-                                                       and r["strategy"] == strategy),
-                             "complete_early_n": sum(bool(r.get("early_end")) for r in rows
-                                                     if r["test"] == "complete" and r["strategy"] == strategy)}
+                             "complete_cut_off_n": sum(r["cut_off"] for r in complete),
+                             "complete_early_n": sum(bool(r.get("early_end")) for r in complete)}
         return out
 
     groups = {"all": figures(trials)}

@@ -3,6 +3,7 @@ call continues in if the model cannot go on."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,9 @@ from .turn_taking import end_of_turn_for, interruption_for
 from .vocabulary import call_vocabulary
 
 log = logging.getLogger("calls.session")
+
+#: How long the fallback waits for the call's hints (two queries; the caller hears nothing meanwhile).
+VOCABULARY_WAIT_S = 0.5
 
 
 def is_speech_to_speech(brain_class) -> bool:
@@ -76,9 +80,9 @@ def build_realtime_session(
 async def _vocabulary(agent, call: Call) -> list[str] | None:
     """The recognition hints of the call the cascade's STT takes over: read only now, as a speech-to-speech call's
     start reads none (its model hears the caller itself: `factory.hears_words`). Hints only help: without them
-    (the database failing) the call goes on."""
+    (the database failing, or too slow while the caller waits for the fallback) the call goes on."""
     try:
-        return await run_db(call_vocabulary, agent, call)
+        return await asyncio.wait_for(run_db(call_vocabulary, agent, call), VOCABULARY_WAIT_S)
     except Exception as exc:
         log.warning("call %s: no recognition hints for the fallback STT: %r", call.carrier_call_id, exc)
         return None

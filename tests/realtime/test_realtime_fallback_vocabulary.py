@@ -4,6 +4,7 @@ back to the cascaded providers, their STT takes the call's hints, read then (`re
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -51,3 +52,17 @@ def test_without_the_database_the_fallback_goes_on_without_hints(monkeypatch):
 
     monkeypatch.setattr(realtime_factory, "call_vocabulary", broken)
     assert cascade_of(call).stt.prompt == ""
+
+
+def test_a_slow_database_does_not_hold_up_the_fallback(monkeypatch):
+    call = realtime_call()
+
+    def slow(*args):
+        time.sleep(1.0)
+        return ["late"]
+
+    monkeypatch.setattr(realtime_factory, "call_vocabulary", slow)
+    monkeypatch.setattr(realtime_factory, "VOCABULARY_WAIT_S", 0.1)
+    started = time.monotonic()
+    assert cascade_of(call).stt.prompt == ""
+    assert time.monotonic() - started < 0.9
