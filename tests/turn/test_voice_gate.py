@@ -177,6 +177,20 @@ def ends(frames: list[bytes], noise_gate_db: float) -> list[int]:
     return [i for i, frame in enumerate(frames) if detector.feed(frame) == END_OF_TURN]
 
 
+def after_last_words(ends_at: list[int], last: int) -> list[int]:
+    """The ends of turn after the caller's last words: from 300 ms (the detector's `end_silence_ms`) before the
+    speech's last frame. In "... front desk." the silence before the final "k" can end the turn a frame or two before
+    that burst, with the gate and without it alike (seen in a CI run, and in the bench's end-of-turn part): such an
+    end is before `last`, and only a detector restarted by the line's noise ends again after it."""
+    return [i for i in ends_at if i >= last - 300 // 20]
+
+
+def turn_end(ends_at: list[int], last: int) -> int:
+    after = after_last_words(ends_at, last)
+    assert after, f"no end of turn after the caller's last words (last frame {last}, ends {ends_at})"
+    return after[0]
+
+
 SENTENCES = ("I would like to book an appointment for tomorrow morning.", "Do you accept insurance from Blue Cross?",
              "Please transfer me to the front desk.", "Yes, that works for me.")
 
@@ -185,9 +199,9 @@ def test_babble_behind_the_caller_no_longer_keeps_the_turn_open():
     ended_with, ended_without = 0, 0
     for seed, text in enumerate(SENTENCES * 2):
         frames, last = line(text, "babble", seed)
-        with_gate = [i for i in ends(frames, GATE_DB) if i >= last]
+        with_gate = after_last_words(ends(frames, GATE_DB), last)
         ended_with += bool(with_gate) and (with_gate[0] - last) * 20 <= 1000
-        ended_without += any(i >= last for i in ends(frames, 0.0))
+        ended_without += bool(after_last_words(ends(frames, 0.0), last))
     # Measured: 7-8 of 8 within a second with the gate, 1-3 of 8 at all (2.5 s) without it.
     assert ended_with >= 6 and ended_without <= 4, (ended_with, ended_without)
 
@@ -200,7 +214,7 @@ def test_in_babble_the_silence_after_the_last_word_begins_sooner_with_the_level_
         for level_arm_ms in (160, None):
             detector = TurnDetector(RATE, end_silence_ms=300, noise_gate_db=GATE_DB)
             detector.gate.level_arm_ms = level_arm_ms
-            first_end.append(next(i for i, f in enumerate(frames) if detector.feed(f) == END_OF_TURN and i >= last))
+            first_end.append(turn_end([i for i, f in enumerate(frames) if detector.feed(f) == END_OF_TURN], last))
         with_run, without = first_end
         assert with_run <= without, text
         sooner += with_run < without
@@ -311,7 +325,7 @@ def test_on_a_pink_noise_line_the_gate_splits_no_sentence_and_never_ends_a_turn_
         frames, last = line(text, "pink", seed)
         gated, plain = ends(frames, GATE_DB), ends(frames, 0.0)
         assert [i for i in gated if 25 < i < last] == [i for i in plain if 25 < i < last], text
-        assert min(i for i in gated if i >= last) <= min(i for i in plain if i >= last), text
+        assert turn_end(gated, last) <= turn_end(plain, last), text
 
 
 def test_every_end_of_turn_strategy_gates_by_default_and_an_agent_can_turn_it_off():
