@@ -177,6 +177,7 @@ class RealtimeCallSession:
         self._fell_back_after_s: float | None = None  # seconds into the call (the cascade's STT and TTS bill after)
         self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
         self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
+        self._saying_goodbye = False  # a polite goodbye (time limit, shutdown) has begun: nothing cuts it
         # A response was asked for and has not yet brought audio: its deadline's token (None: nothing awaited).
         # Tokens only ever grow: a deadline left over from an earlier ask must never match a later one.
         self._awaiting: int | None = None
@@ -307,7 +308,7 @@ class RealtimeCallSession:
             self.interruption.caller_started()
             self.watchdog.caller_spoke()
         elif outcome == SPEAKING:
-            if self.playout.speaking and self.playout.interruptible:
+            if self.playout.speaking and self._interruptible:
                 verdict = self.interruption.on_speech(listener.voiced_ms)
                 if verdict == INTERRUPT:
                     self._barge_in()
@@ -329,7 +330,7 @@ class RealtimeCallSession:
         """Turn detection "ours": the caller's turn ended by the agent's strategy — commit it and ask for an answer
         (speech over the agent that was no interruption is dropped, not answered)."""
         try:
-            if self._current is not None or self.playout.speaking:
+            if self._current is not None or self.playout.speaking or self._saying_goodbye:
                 if self._overlap:
                     await self.link.commit()  # over the agent, to be judged on its words (`_judge_overlap`)
                 else:
@@ -355,7 +356,9 @@ class RealtimeCallSession:
             return
         self.recorder.event("dtmf", {"digit": digit})
         self.watchdog.caller_spoke()
-        if self.playout.speaking and self.playout.interruptible:
+        if self._saying_goodbye:
+            return  # recorded; the goodbye is the last thing the model is asked for
+        if self.playout.speaking and self._interruptible:
             self._barge_in()
         self._spawn(self._tell(f"[The caller pressed {digit} on the keypad.]"), "dtmf")
 
@@ -556,10 +559,17 @@ class RealtimeCallSession:
 
     # ------------------------------------------------------------------ barge-in
 
+    @property
+    def _interruptible(self) -> bool:
+        """The caller may cut or pause what the agent is saying now. Never a polite goodbye, from the moment it is
+        asked for: a cut goodbye's hang-up is dropped (the caller stopped it to say more), and the time limit's
+        watchdog has stopped by then, so a goodbye cut by a cough would have left the call open."""
+        return self.state is State.ACTIVE and not self._saying_goodbye and self.playout.interruptible
+
     def _barge_in(self, answer: str | None = None) -> None:
         """Cut the agent off; `answer`: the words the caller cut in with, a turn already committed at the model —
         recorded after the cut reply (the conversation in the order it was heard) and answered."""
-        if self.state is not State.ACTIVE:
+        if not self._interruptible:
             return
         self.stats.barge_ins += 1
         self._overlap = False
@@ -567,7 +577,7 @@ class RealtimeCallSession:
 
     def _hold(self) -> None:
         """Words strategy: pause the agent for the caller's speech over it (quiet at once, resumable)."""
-        if self._held_at is not None or self.state is not State.ACTIVE or not self.playout.pause():
+        if self._held_at is not None or not self._interruptible or not self.playout.pause():
             return
         now = time.monotonic()
         self._held_at, self._overlap = now, True
@@ -633,15 +643,17 @@ class RealtimeCallSession:
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
 
-    async def _cut(self, onset_at: float, answer: str | None = None) -> None:
+    async def _cut(self, onset_at: float | None, answer: str | None = None) -> None:
         """`clear` first (the caller must hear the agent stop), then cancel the response and truncate each item cut
-        short at what its confirmed marks say was heard. A held agent went quiet at its pause already."""
+        short at what its confirmed marks say was heard. A held agent went quiet at its pause already.
+        `onset_at` None: the session cuts the agent itself (for a goodbye), not the caller."""
         held = self._held_at is not None
         self._held_at = None
         cut = await self.playout.clear()
+        quiet_ms = None
         if held:
             quiet_ms = self._hold_info.get("onset_to_pause_ms", 0.0)
-        else:
+        elif onset_at is not None:
             quiet_ms = round(max(0.0, time.monotonic() - onset_at) * 1000, 1)
             self.barge_in_latencies.append(quiet_ms)
         hold, self._hold_info = self._hold_info, {}
@@ -668,8 +680,9 @@ class RealtimeCallSession:
                 truncated.append({"item_id": item.item_id, "audio_end_ms": end_ms, "received_ms": received_ms})
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
-        self.recorder.event("barge_in", {"onset_to_clear_ms": quiet_ms, "voiced_ms": self.listener.voiced_ms,
-                                         "truncated": truncated, **hold})
+        if onset_at is not None:
+            self.recorder.event("barge_in", {"onset_to_clear_ms": quiet_ms, "voiced_ms": self.listener.voiced_ms,
+                                             "truncated": truncated, **hold})
         if current is not None:
             current.done.set()  # no response.done may follow a cancel that raced its end: do not wait for it
             if self._current is current:
@@ -727,22 +740,27 @@ class RealtimeCallSession:
             await self._ask_or_fall_back("The caller has been silent for a while: briefly check they are there.")
 
     async def _on_time_up(self) -> None:
-        if self.playout.speaking:
-            self._barge_in()
-        self._next_action, self._next_timer = EndCall("max-duration"), None
-        await self._ask_or_fall_back(f'Say exactly: "{TIME_LIMIT_LINE}"')
+        await self._say_goodbye(f'Say exactly: "{TIME_LIMIT_LINE}"', "max-duration")
+
+    async def _say_goodbye(self, instructions: str, reason: str) -> None:
+        """Have the model say a goodbye nothing cuts, then hang up (`reason`). What the agent is saying is cut
+        first, its cancel sent before the goodbye is asked for: a cancel sent after would cancel the goodbye."""
+        self._saying_goodbye = True
+        if self.playout.speaking or self._current is not None or self._held_at is not None:
+            await self._cut(None)
+        if self.state is not State.ACTIVE or self.cascade is not None:
+            return  # the cut failed over to the cascade, which the shutdown or its own watchdog ends
+        self._next_action, self._next_timer = EndCall(reason), None
+        await self._ask_or_fall_back(instructions)
 
     async def end_politely(self, line: str, reason: str) -> bool:
         """Have the model say `line`, then hang up, as at the time limit (the server is shutting down). False:
         already ending."""
         if self.cascade is not None:
             return await self.cascade.end_politely(line, reason)
-        if self.state is not State.ACTIVE:
+        if self.state is not State.ACTIVE or self._saying_goodbye:
             return False
-        if self.playout.speaking:
-            self._barge_in()
-        self._next_action, self._next_timer = EndCall(reason), None
-        await self._ask_or_fall_back(f'The call must end now: say goodbye by saying exactly: "{line}"')
+        await self._say_goodbye(f'The call must end now: say goodbye by saying exactly: "{line}"', reason)
         return True
 
     async def end_now(self, reason: str) -> bool:

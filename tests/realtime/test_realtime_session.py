@@ -10,6 +10,7 @@ import pytest
 
 from calls.providers.llm.conversation import INTERRUPTED
 from calls.providers.realtime.config import RealtimeConfig
+from calls.session.lines import SHUTDOWN_LINE, TIME_LIMIT_LINE
 from calls.session.settings import AgentSettings
 from tests.session.helpers import until
 from voicebot.testing.pcm import silence, voiced
@@ -321,8 +322,6 @@ async def test_a_wideband_call_is_resampled_to_the_apis_24khz_pcm_and_answered(r
 
 
 async def test_a_server_shutdown_has_the_model_say_the_goodbye_line_then_hangs_up(realtime):
-    from calls.session.lines import SHUTDOWN_LINE
-
     control = Control()
     call = Call(control=control)
     await greeted(call, realtime)
@@ -350,6 +349,73 @@ async def test_at_the_shutdown_deadline_a_realtime_call_is_hung_up_at_once_and_i
     assert await fallen.session.end_now("server-shutdown") is True  # the cascade holds the call now: it hangs up
     assert fallen.closed and {"end_reason": "server-shutdown"} in fallen.recorder.updates
     await fallen.stop()
+
+
+
+# A polite goodbye (the server shutting down, the time limit) is the last thing said: nothing the caller does cuts it.
+
+
+async def test_a_caller_talking_and_pressing_keys_over_the_shutdown_goodbye_does_not_cut_it(realtime):
+    """Cut, its hang-up was dropped (a cut reply's action is not done), and the call stayed open until the
+    shutdown's deadline."""
+    control = Control()
+    call = Call(control=control)
+    await greeted(call, realtime)
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+    await until(lambda: call.session.playout.speaking, timeout=5)
+    call.session.on_dtmf("5")
+    await call.speak(voiced(700) + silence(300))  # far past barge_in_min_ms (200)
+    await until(lambda: call.closed, timeout=10)
+    goodbye = call.turns("agent")[-1]
+    assert goodbye.heard_text == goodbye.text == SHUTDOWN_LINE and not goodbye.interrupted
+    assert {"end_reason": "server-shutdown"} in call.recorder.updates and control.hang_ups == ["CA-realtime"]
+    conn = realtime.connections[0]
+    assert "clear" not in call.carrier.sequence and "response.cancel" not in conn.kinds()
+    assert "barge_in" not in call.kinds() and "dtmf" in call.kinds()  # the key is recorded, not told to the model
+    assert sum(1 for kind in conn.kinds() if kind == "response.create") == 2  # the greeting and the goodbye
+    await call.stop()
+
+
+async def test_at_the_time_limit_the_goodbye_is_said_whole_over_the_caller_and_the_call_ends(realtime):
+    """Cut, the call had no end at all: the time limit's watchdog stops once it has asked for the goodbye."""
+    realtime.replies.append(RealtimeReply(TIME_LIMIT_LINE))
+    call = Call(settings=AgentSettings(barge_in_min_ms=200, silence_timeout_s=60, max_duration_s=2.0))
+    await greeted(call, realtime)
+    await until(lambda: len(call.turns("agent")) == 1 and call.session.playout.speaking, timeout=8)
+    await call.speak(voiced(800) + silence(300))
+    await until(lambda: call.closed, timeout=15)
+    goodbye = call.turns("agent")[-1]
+    assert goodbye.heard_text == TIME_LIMIT_LINE and not goodbye.interrupted
+    assert {"end_reason": "max-duration"} in call.recorder.updates
+    assert "barge_in" not in call.kinds()
+    await call.stop()
+
+
+async def test_a_goodbye_cuts_the_answer_being_made_and_cancels_it_before_asking_for_itself(realtime):
+    """The model still making its answer: its `response.cancel` must reach the server before the goodbye's
+    `response.create`: after it, the create is refused (one response at a time) and the cancel would hit the
+    goodbye."""
+    realtime.speedup = 1.0  # the answer's audio comes in real time: the response is still active when cut
+    realtime.transcripts.append("what are your hours")
+    realtime.replies.append(RealtimeReply(LONG))
+    call = Call()
+    await greeted(call, realtime)
+    await call.speak(voiced(600) + silence(700))
+    await until(lambda: len(call.session.playout.active) and call.session._current is not None, timeout=5)
+    await asyncio.sleep(0.5)
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+    await until(lambda: call.closed, timeout=15)
+    conn = realtime.connections[0]
+    kinds = conn.kinds()
+    # The greeting's and the goodbye's (the server VAD's own response answered the caller).
+    creates = [i for i, kind in enumerate(kinds) if kind == "response.create"]
+    assert len(creates) == 2 and kinds.index("response.cancel") < creates[-1], kinds
+    _, answer, goodbye = call.turns("agent")
+    assert answer.interrupted and len(answer.heard_text) < len(LONG)
+    assert goodbye.heard_text == SHUTDOWN_LINE and not goodbye.interrupted
+    assert "realtime_fallback" not in call.kinds() and "barge_in" not in call.kinds()
+    assert {"end_reason": "server-shutdown"} in call.recorder.updates
+    await call.stop()
 
 
 # Interruptions decided on words (the agents' default): the model's transcript of the speech over the agent decides.
