@@ -177,7 +177,9 @@ class RealtimeCallSession:
         self._fell_back_after_s: float | None = None  # seconds into the call (the cascade's STT and TTS bill after)
         self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
         self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
-        self._saying_goodbye = False  # a polite goodbye (time limit, shutdown) has begun: nothing cuts it
+        # A polite goodbye (time limit, shutdown) has begun: its line and reason. Nothing cuts it, and a cascade
+        # the call falls back to meanwhile says it.
+        self._goodbye: tuple[str, str] | None = None
         # A response was asked for and has not yet brought audio: its deadline's token (None: nothing awaited).
         # Tokens only ever grow: a deadline left over from an earlier ask must never match a later one.
         self._awaiting: int | None = None
@@ -330,7 +332,7 @@ class RealtimeCallSession:
         """Turn detection "ours": the caller's turn ended by the agent's strategy — commit it and ask for an answer
         (speech over the agent that was no interruption is dropped, not answered)."""
         try:
-            if self._current is not None or self.playout.speaking or self._saying_goodbye:
+            if self._current is not None or self.playout.speaking or self._goodbye is not None:
                 if self._overlap:
                     await self.link.commit()  # over the agent, to be judged on its words (`_judge_overlap`)
                 else:
@@ -356,7 +358,7 @@ class RealtimeCallSession:
             return
         self.recorder.event("dtmf", {"digit": digit})
         self.watchdog.caller_spoke()
-        if self._saying_goodbye:
+        if self._goodbye is not None:
             return  # recorded; the goodbye is the last thing the model is asked for
         if self.playout.speaking and self._interruptible:
             self._barge_in()
@@ -564,7 +566,7 @@ class RealtimeCallSession:
         """The caller may cut or pause what the agent is saying now. Never a polite goodbye, from the moment it is
         asked for: a cut goodbye's hang-up is dropped (the caller stopped it to say more), and the time limit's
         watchdog has stopped by then, so a goodbye cut by a cough would have left the call open."""
-        return self.state is State.ACTIVE and not self._saying_goodbye and self.playout.interruptible
+        return self.state is State.ACTIVE and self._goodbye is None and self.playout.interruptible
 
     def _barge_in(self, answer: str | None = None) -> None:
         """Cut the agent off; `answer`: the words the caller cut in with, a turn already committed at the model —
@@ -740,28 +742,28 @@ class RealtimeCallSession:
             await self._ask_or_fall_back("The caller has been silent for a while: briefly check they are there.")
 
     async def _on_time_up(self) -> None:
-        await self._say_goodbye(f'Say exactly: "{TIME_LIMIT_LINE}"', "max-duration")
-
-    async def _say_goodbye(self, instructions: str, reason: str) -> None:
-        """Have the model say a goodbye nothing cuts, then hang up (`reason`). What the agent is saying is cut
-        first, its cancel sent before the goodbye is asked for: a cancel sent after would cancel the goodbye."""
-        self._saying_goodbye = True
-        if self.playout.speaking or self._current is not None or self._held_at is not None:
-            await self._cut(None)
-        if self.state is not State.ACTIVE or self.cascade is not None:
-            return  # the cut failed over to the cascade, which the shutdown or its own watchdog ends
-        self._next_action, self._next_timer = EndCall(reason), None
-        await self._ask_or_fall_back(instructions)
+        await self._say_goodbye(TIME_LIMIT_LINE, "max-duration")
 
     async def end_politely(self, line: str, reason: str) -> bool:
         """Have the model say `line`, then hang up, as at the time limit (the server is shutting down). False:
         already ending."""
         if self.cascade is not None:
             return await self.cascade.end_politely(line, reason)
-        if self.state is not State.ACTIVE or self._saying_goodbye:
+        if self.state is not State.ACTIVE or self._goodbye is not None:
             return False
-        await self._say_goodbye(f'The call must end now: say goodbye by saying exactly: "{line}"', reason)
+        await self._say_goodbye(line, reason)
         return True
+
+    async def _say_goodbye(self, line: str, reason: str) -> None:
+        """Have the model say `line`, which nothing cuts, then hang up (`reason`). What the agent is saying is cut
+        first, its cancel sent before the goodbye is asked for: a cancel sent after would cancel the goodbye."""
+        self._goodbye = (line, reason)
+        if not self._falling and (self.playout.speaking or self._current is not None or self._held_at is not None):
+            await self._cut(None)
+        if self._falling or self.state is not State.ACTIVE:
+            return  # falling back (the socket was lost, maybe by the cut): the cascade says it once started
+        self._next_action, self._next_timer = EndCall(reason), None
+        await self._ask_or_fall_back(f'The call must end now: say goodbye by saying exactly: "{line}"')
 
     async def end_now(self, reason: str) -> bool:
         """Hang up at once, without (the rest of) a goodbye: the server is stopping. False: closed already."""
@@ -806,6 +808,8 @@ class RealtimeCallSession:
         # The caller may be talking right now: the cascade's noise gate starts from what ours knows of the line.
         cascade.end_of_turn.learn_line_from(self.listener)
         await cascade.start()
+        if self._goodbye is not None:  # the model failed the goodbye, or before it: the cascade says it
+            await cascade.end_politely(*self._goodbye)
 
 
 def billed_tokens(usage: dict) -> Counter:

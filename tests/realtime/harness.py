@@ -65,6 +65,7 @@ class Call:
         self.closed = False
         self.frame = rate * 2 // 50
         self.cascades: list[tuple[list[dict], bool, CallSession]] = []
+        self.control = control
         self._cascade_texts = cascade_texts or []
         self.brain = RealtimeBrain(config or RealtimeConfig(greeting="Hello, this is Sam."))
         self.settings = settings or AgentSettings(barge_in_min_ms=200, silence_timeout_s=60)
@@ -86,7 +87,7 @@ class Call:
         session = CallSession(
             call_id="CA-realtime", settings=self.settings, serializer=HexSerializer(), send=self.carrier.send,
             close=self._close, stt=ScriptSTT(self._cascade_texts), tts=WordTTS(), brain=brain,
-            recorder=self.recorder, sample_rate=RATE, resumed=greeted)
+            recorder=self.recorder, sample_rate=RATE, control=self.control, resumed=greeted)
         self.cascades.append((history, greeted, session))
         return session
 

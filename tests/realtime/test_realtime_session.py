@@ -378,14 +378,13 @@ async def test_a_caller_talking_and_pressing_keys_over_the_shutdown_goodbye_does
 
 async def test_at_the_time_limit_the_goodbye_is_said_whole_over_the_caller_and_the_call_ends(realtime):
     """Cut, the call had no end at all: the time limit's watchdog stops once it has asked for the goodbye."""
-    realtime.replies.append(RealtimeReply(TIME_LIMIT_LINE))
     call = Call(settings=AgentSettings(barge_in_min_ms=200, silence_timeout_s=60, max_duration_s=2.0))
     await greeted(call, realtime)
     await until(lambda: len(call.turns("agent")) == 1 and call.session.playout.speaking, timeout=8)
     await call.speak(voiced(800) + silence(300))
     await until(lambda: call.closed, timeout=15)
-    goodbye = call.turns("agent")[-1]
-    assert goodbye.heard_text == TIME_LIMIT_LINE and not goodbye.interrupted
+    goodbye = call.turns("agent")[-1]  # the model asked for exactly the line (the fake says what it is asked to)
+    assert goodbye.heard_text == goodbye.text == TIME_LIMIT_LINE and not goodbye.interrupted
     assert {"end_reason": "max-duration"} in call.recorder.updates
     assert "barge_in" not in call.kinds()
     await call.stop()
@@ -415,6 +414,27 @@ async def test_a_goodbye_cuts_the_answer_being_made_and_cancels_it_before_asking
     assert goodbye.heard_text == SHUTDOWN_LINE and not goodbye.interrupted
     assert "realtime_fallback" not in call.kinds() and "barge_in" not in call.kinds()
     assert {"end_reason": "server-shutdown"} in call.recorder.updates
+    await call.stop()
+
+
+
+@pytest.mark.parametrize("failure", ["socket dropped", "model mute"])
+async def test_a_goodbye_the_model_fails_to_say_is_said_by_the_cascade_it_falls_back_to(realtime, failure):
+    """Before, the fallback's cascade greeted ("Sorry, we got cut off.") and the call went on past the shutdown (or
+    the time limit) with no goodbye."""
+    fault = RealtimeFault()
+    realtime.faults.append(fault)
+    control = Control()
+    call = Call(control=control, config=RealtimeConfig(greeting="Hello, this is Sam.", first_audio_s=0.4))
+    await greeted(call, realtime)
+    if failure == "socket dropped":
+        realtime.drop_all()
+    else:
+        fault.mute = True  # the socket stays up; the goodbye never comes
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+    await until(lambda: call.closed, timeout=10)
+    assert call.cascades and call.turns("agent")[-1].text == SHUTDOWN_LINE
+    assert {"end_reason": "server-shutdown"} in call.recorder.updates and control.hang_ups == ["CA-realtime"]
     await call.stop()
 
 
