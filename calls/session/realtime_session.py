@@ -805,6 +805,7 @@ class RealtimeCallSession:
             await self._hang_up("realtime-failed")
             return
         self.cascade = cascade
+        cascade.watchdog.started = self.watchdog.started  # the time limit counts from the call's start, not this
         # The caller may be talking right now: the cascade's noise gate starts from what ours knows of the line.
         cascade.end_of_turn.learn_line_from(self.listener)
         await cascade.start()

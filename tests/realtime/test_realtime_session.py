@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 
@@ -435,6 +436,22 @@ async def test_a_goodbye_the_model_fails_to_say_is_said_by_the_cascade_it_falls_
     await until(lambda: call.closed, timeout=10)
     assert call.cascades and call.turns("agent")[-1].text == SHUTDOWN_LINE
     assert {"end_reason": "server-shutdown"} in call.recorder.updates and control.hang_ups == ["CA-realtime"]
+    await call.stop()
+
+
+
+async def test_after_a_fallback_the_time_limit_still_counts_from_the_calls_start(realtime):
+    call = Call(settings=AgentSettings(barge_in_min_ms=200, silence_timeout_s=60, max_duration_s=4.0))
+    started = time.monotonic()
+    await greeted(call, realtime)
+    await asyncio.sleep(max(0.0, started + 2.0 - time.monotonic()))
+    realtime.drop_all()  # two seconds in: the cascade's own watchdog would end the call at six
+    await until(lambda: any(kind == "info" and d.get("limit") == "max_duration" for kind, d in call.recorder.events),
+                timeout=8)
+    assert call.cascades and time.monotonic() - started < 5.5, time.monotonic() - started  # not at six
+    await until(lambda: call.closed, timeout=10)
+    assert call.turns("agent")[-1].text == TIME_LIMIT_LINE
+    assert {"end_reason": "max-duration"} in call.recorder.updates
     await call.stop()
 
 
