@@ -767,8 +767,9 @@ class CallSession:
         await self._say_goodbye(TIME_LIMIT_LINE, "max-duration")
 
     async def end_politely(self, line: str, reason: str) -> bool:
-        """Say `line` and hang up, as at the time limit (the server is shutting down). False: already ending."""
-        if self.state is not State.ACTIVE:
+        """Say `line` and hang up, as at the time limit (the server is shutting down). False: already ending (a
+        goodbye under way, the time limit's say, is said whole: the drain waits for it)."""
+        if self.state is not State.ACTIVE or self._saying_goodbye:
             return False
         await self._say_goodbye(line, reason)
         return True

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from calls.providers.base import UserTurn
-from calls.session.lines import SHUTDOWN_LINE
+from calls.session.lines import SHUTDOWN_LINE, TIME_LIMIT_LINE
 from tests.pipeline_fakes import ScriptedSTT
 from tests.session.helpers import ScriptBrain, frames, until, voiced
 from tests.session.test_interruptions import ANSWER, Call
@@ -95,3 +95,21 @@ async def test_the_goodbye_is_said_and_stored_whatever_the_caller_does_before_it
     assert hung_up  # by the goodbye, not at the shutdown's deadline
     assert "barge_in" not in call.recorder.kinds(), call.recorder.events
     assert [u["end_reason"] for u in call.recorder.updates if "end_reason" in u] == ["server-shutdown"]
+
+
+@pytest.mark.asyncio
+async def test_a_shutdown_during_the_time_limits_goodbye_lets_it_finish_rather_than_cut_it_for_its_own():
+    """The drain tells each live call goodbye; one already saying the time limit's says that one whole, and the
+    drain gives it the time to (calls.shutdown): it was cut for the shutdown's line instead."""
+    brain = ScriptBrain(greeting="Hello.", answer=ANSWER)
+    async with Call(ScriptedSTT(["question"]), brain) as call:
+        await until(lambda: call.agent_turns() and not call.session.speaker.busy, timeout=5)
+        session = call.session
+        await session._on_time_up()
+        await until(lambda: session.playout.speaking, timeout=5)
+        assert await session.end_politely(SHUTDOWN_LINE, "server-shutdown") is False  # ending already
+        await until(lambda: session.state.value != "active" and not session.speaker.busy, timeout=10)
+    said = call.agent_turns()
+    assert said[-1].text == said[-1].heard_text == TIME_LIMIT_LINE and not said[-1].interrupted
+    assert SHUTDOWN_LINE not in [t.text for t in said]
+    assert [u["end_reason"] for u in call.recorder.updates if "end_reason" in u] == ["max-duration"]
