@@ -273,7 +273,9 @@ class RealtimeCallSession:
             return
         if self.state is State.CLOSED:
             return
-        if self._connected:
+        # Once a goodbye is asked for the model hears no more: its server VAD would take words over the goodbye for
+        # a turn and answer it, and that answer would play after the goodbye while the hang-up goes out.
+        if self._connected and self._goodbye is None:
             self._outbox.append(self.bridge.model_audio(pcm))
             self._outbox_ready.set()
         fb = self._frame_bytes

@@ -377,6 +377,28 @@ async def test_a_caller_talking_and_pressing_keys_over_the_shutdown_goodbye_does
     await call.stop()
 
 
+async def test_words_said_over_the_goodbye_are_no_turn_the_model_answers_after_it(realtime):
+    """With the server VAD making responses (voiced-time interruption), the caller's words over the goodbye were a
+    turn it answered once the goodbye was made ("Okay."): 80-200 ms of that answer went to the carrier after the
+    goodbye, as the hang-up went out (a real carrier's hang-up takes longer: more of it is heard)."""
+    control = Control()
+    call = Call(control=control)
+    await greeted(call, realtime)
+    conn = realtime.connections[0]
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True
+    await until(lambda: call.session.playout.speaking, timeout=5)
+    appended = conn.audio_bytes
+    await call.speak(voiced(600) + silence(800))  # a turn to the server VAD (500 ms of silence ends it)
+    await until(lambda: call.closed, timeout=10)
+    assert conn.audio_bytes == appended  # the model heard none of it: no turn, no answer
+    assert [t.text for t in call.turns("agent")] == ["Hello, this is Sam.", SHUTDOWN_LINE]
+    assert sum(1 for e in conn.sent if e["type"] == "response.created") == 2
+    # What the carrier was sent: the greeting's and the goodbye's audio (the fake's 250 ms a word), nothing after.
+    words = len("Hello, this is Sam.".split()) + len(SHUTDOWN_LINE.split())
+    assert sum(1 for _, kind, _ in call.carrier.log if kind == "audio") == words * 250 // 20
+    await call.stop()
+
+
 async def test_at_the_time_limit_the_goodbye_is_said_whole_over_the_caller_and_the_call_ends(realtime):
     """Cut, the call had no end at all: the time limit's watchdog stops once it has asked for the goodbye."""
     call = Call(settings=AgentSettings(barge_in_min_ms=200, silence_timeout_s=60, max_duration_s=2.0))
