@@ -158,11 +158,12 @@ def demo_vocabulary() -> list[str]:
 
 
 def line_audio(text: str, voice: str, snr_db: float | None, seed: int) -> bytes:
-    """The caller's sentence and 0.8 s after it, as the session receives it over 8 kHz μ-law."""
+    """The caller's sentence and 0.8 s after it, as the session receives it over 8 kHz μ-law; `seed` picks the
+    noise and the voice's take."""
     from calls.pipeline.audio import get_codec
     from voicebot.testing.speech import caller_speech, make_noise, mix
 
-    speech = caller_speech(text, RATE, voice=voice, trim=True) + b"\0\0" * (RATE * 8 // 10)
+    speech = caller_speech(text, RATE, voice=voice, trim=True, take=seed) + b"\0\0" * (RATE * 8 // 10)
     if snr_db is not None:
         speech = mix(speech, make_noise(len(speech) // 2, RATE, "babble", seed=seed), snr_db, rate=RATE)
     codec = get_codec("PCMU", RATE)

@@ -63,10 +63,10 @@ def _ulaw(pcm: bytes) -> bytes:
     return codec.decode(codec.encode(pcm))
 
 
-def _trimmed(text: str, voice: str) -> bytes:
+def _trimmed(text: str, voice: str, take: int = 0) -> bytes:
     from voicebot.testing.speech import caller_speech
 
-    return caller_speech(text, RATE, voice=voice, trim=True)
+    return caller_speech(text, RATE, voice=voice, trim=True, take=take)
 
 
 def _noise_event(kind: str, seed: int) -> bytes:
@@ -324,12 +324,12 @@ async def _measure(log, voices=VOICES, conditions=None, parts=("over", "eot")) -
             for strategy in END_OF_TURN if "eot" in parts else ():
                 for text in COMPLETE:
                     seed += 1
-                    r = await _end_of_turn([_trimmed(text, voice)], [], Line(snr, ref, seed, noise), strategy)
+                    r = await _end_of_turn([_trimmed(text, voice, seed)], [], Line(snr, ref, seed, noise), strategy)
                     trials.append({"test": "complete", "strategy": strategy, "text": text, "voice": voice,
                                    "condition": cond} | r)
                 for first, second, pause in PAUSED:
                     seed += 1
-                    r = await _end_of_turn([_trimmed(first, voice), _trimmed(second, voice)], [pause],
+                    r = await _end_of_turn([_trimmed(first, voice, seed), _trimmed(second, voice, seed)], [pause],
                                            Line(snr, ref, seed, noise), strategy)
                     trials.append({"test": "paused", "strategy": strategy, "text": f"{first} … {second}",
                                    "pause_ms": pause, "voice": voice, "condition": cond} | r)

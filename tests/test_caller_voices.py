@@ -132,3 +132,15 @@ def test_simulate_call_refuses_an_unknown_voice():
 
     with pytest.raises(CommandError, match="unknown caller voice"):
         call_command("simulate_call", "--voice", "robot", "--say", "Hello.", "--base-url", "http://127.0.0.1:9")
+
+
+def test_a_piper_take_is_the_same_rendition_every_time():
+    """Piper samples its variation; a take fixes it, so a test hears on CI what it heard here."""
+    from suites.caller import speech
+
+    first = speech.speak("I live at 42 Harbor Street.", voice="piper-joe")
+    speech._speak_piper.cache_clear()  # made afresh, not read back
+    assert speech.speak("I live at 42 Harbor Street.", voice="piper-joe") == first
+    other = speech.speak("I live at 42 Harbor Street.", voice="piper-joe", take=1)
+    assert other != first and other[1] == first[1] == 22050
+    assert abs(len(other[0]) - len(first[0])) < len(first[0]) // 5  # the same sentence, said a little differently

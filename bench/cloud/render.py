@@ -97,8 +97,10 @@ def bargein_markdown(data: dict, command: str) -> str:
 
 `{command}` (the same calls as the overhead ramp: every third caller turn talks over the agent's reply, 700 ms
 into it). Onset = the first voiced frame of the interrupting speech sent; `clear` = the carrier received it.
-`barge_in_min_ms=200` (voiced speech needed before we interrupt). Frames after clear = reply audio received after
-the `clear`, before the caller stopped talking (must be 0).
+The agent has the default interruption strategy, `words` (`calls/session/turn_taking.py`): `hold_ms`=100 ms of
+voiced speech over the agent pauses it at once, and that `clear` is what is timed; the caller's words then decide
+whether the reply is cut or resumed. (With `voiced-time`, the `clear` waits for `barge_in_min_ms`=200 ms of voiced
+speech.) Frames after clear = reply audio received after the `clear`, before the caller stopped talking (must be 0).
 
 | concurrent calls | onset → clear p50 ms | p95 | barge-ins | no clear | reply frames after clear |
 |---|---|---|---|---|---|

