@@ -169,6 +169,10 @@ def summarise(server, n: int, calls: list[dict], outs: list[dict], server_s: Sam
         stored = [t for t in server.stored_turns() if t["call_id"] in ids]
     except Exception:  # noqa: BLE001 - server-side figures are a bonus; the client's are the measurement
         stored = []
+    try:  # how each pause for caller speech over the agent ended: cut (a barge-in) or resumed (no interruption)
+        outcomes = [kind for call_id, kind in server.stored_events(("barge_in", "backchannel")) if call_id in ids]
+    except Exception:  # noqa: BLE001 - as above
+        outcomes = []
     errors = [c["error"] for c in admitted if c["error"] and c["error"] != "timeout"]
     gen_cpu_s = sum(o["cpu_s"] for o in outs)
     return {
@@ -179,6 +183,7 @@ def summarise(server, n: int, calls: list[dict], outs: list[dict], server_s: Sam
         "barge_clear": summary([t["clear_ms"] for t in barge]),
         "barge_missing_clear": sum(1 for t in barge if t["clear_ms"] is None),
         "frames_after_clear": sum(t["frames_after_clear"] for t in barge),
+        "barge_cut": outcomes.count("barge_in"), "barge_resumed": outcomes.count("backchannel"),
         "lost_turns": lost_turns, "underruns": sum(c["underruns"] for c in admitted),
         "underrun_ms": round(sum(c["underrun_ms"] for c in admitted), 1),
         "late_ticks": sum(c.get("late_ticks", 0) for c in admitted),

@@ -241,6 +241,17 @@ class VoicebotServer(Server):
         self.db_counts = {"calls": dict(calls), "events": dict(events), "error_samples": errors}
         return [dict(zip(keys, r)) for r in rows]
 
+    def stored_events(self, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(carrier call id, kind) of every stored CallEvent of those kinds."""
+        con = self._connect_db()
+        try:
+            marks = ", ".join("?" if self.backing != "production" else "%s" for _ in kinds)
+            return [tuple(r) for r in con.execute(
+                "SELECT c.carrier_call_id, e.kind FROM calls_callevent e JOIN calls_call c ON c.id = e.call_id"
+                f" WHERE e.kind IN ({marks})", kinds).fetchall()]
+        finally:
+            con.close()
+
 
 class PipecatServer:
     """bench/pipecat_bot.py (uvicorn + FastAPI + Pipecat) in its own venv, in `workers` processes."""
@@ -281,4 +292,7 @@ class PipecatServer:
         stop_processes(self.procs, self._socks)
 
     def stored_turns(self) -> list[dict]:
+        return []
+
+    def stored_events(self, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
         return []

@@ -92,7 +92,7 @@ def bargein_markdown(data: dict, command: str) -> str:
     for lv in run_levels(data["levels"]):
         b = lv["barge_clear"]
         rows.append(f"| {lv['calls']} | {_f(b['p50'])} | {_f(b['p95'])} | {b['n']} | {lv['barge_missing_clear']} | "
-                    f"{lv['frames_after_clear']} |")
+                    f"{lv['frames_after_clear']} | {lv.get('barge_cut', '–')} | {lv.get('barge_resumed', '–')} |")
     return f"""## Barge-in
 
 `{command}` (the same calls as the overhead ramp: every third caller turn talks over the agent's reply, 700 ms
@@ -101,9 +101,11 @@ The agent has the default interruption strategy, `words` (`calls/session/turn_ta
 voiced speech over the agent pauses it at once, and that `clear` is what is timed; the caller's words then decide
 whether the reply is cut or resumed. (With `voiced-time`, the `clear` waits for `barge_in_min_ms`=200 ms of voiced
 speech.) Frames after clear = reply audio received after the `clear`, before the caller stopped talking (must be 0).
+Cut / resumed = how the server ended those pauses (its `barge_in` and `backchannel` events): the caller's words
+(the synthetic STT's "I would like to book an appointment for tomorrow") are an interruption, so all should be cut.
 
-| concurrent calls | onset → clear p50 ms | p95 | barge-ins | no clear | reply frames after clear |
-|---|---|---|---|---|---|
+| concurrent calls | onset → clear p50 ms | p95 | barge-ins | no clear | reply frames after clear | cut | resumed |
+|---|---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 """
 

@@ -808,6 +808,7 @@ class RealtimeCallSession:
             return
         self.cascade = cascade
         cascade.watchdog.started = self.watchdog.started  # the time limit counts from the call's start, not this
+        cascade.watchdog.reprompts = self.watchdog.reprompts  # a caller silent through re-prompts gets no fresh ones
         # The caller may be talking right now: the cascade's noise gate starts from what ours knows of the line.
         cascade.end_of_turn.learn_line_from(self.listener)
         await cascade.start()

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from calls.providers.base import Silence
 from calls.providers.llm.conversation import INTERRUPTED
 from calls.providers.realtime.config import RealtimeConfig
 from calls.session.lines import SHUTDOWN_LINE, TIME_LIMIT_LINE
@@ -474,6 +475,19 @@ async def test_after_a_fallback_the_time_limit_still_counts_from_the_calls_start
     await until(lambda: call.closed, timeout=10)
     assert call.turns("agent")[-1].text == TIME_LIMIT_LINE
     assert {"end_reason": "max-duration"} in call.recorder.updates
+    await call.stop()
+
+
+async def test_after_a_fallback_the_silence_reprompts_go_on_from_the_models_count(realtime):
+    """Before, the cascade counted afresh: a caller silent through the model's re-prompts got them all again."""
+    call = Call(settings=AgentSettings(barge_in_min_ms=200, silence_timeout_s=1.0, max_reprompts=2))
+    await greeted(call, realtime)
+    await until(lambda: call.session.watchdog.reprompts == 1, timeout=5)  # the model asked once if they are there
+    realtime.drop_all()
+    await until(lambda: call.cascades and any(isinstance(e, Silence) for e in call.cascades[0][2].brain.events),
+                timeout=8)
+    silences = [e for e in call.cascades[0][2].brain.events if isinstance(e, Silence)]
+    assert silences[0].count == 1  # the second silence in a row: the brain's last re-prompt before its goodbye
     await call.stop()
 
 
