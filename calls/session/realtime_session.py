@@ -176,7 +176,12 @@ class RealtimeCallSession:
         self._started_at = time.monotonic()
         self._fell_back_after_s: float | None = None  # seconds into the call (the cascade's STT and TTS bill after)
         self._next_timer: TurnTimer | None = None  # the caller turn the next response answers
-        self._next_action: EndCall | None = None  # what the next response does once heard (the time-limit goodbye)
+        # An ask whose response ends the call once heard (a goodbye), until its response is created: its tag (our
+        # responses carry one; the server VAD's do not), instructions and action. The server VAD may make a response
+        # of its own just before ours (a caller's turn ended as the goodbye was asked for): that one must not take
+        # the hang-up, and ours is refused while it is active (one response at a time).
+        self._ending_ask: tuple[str, str, EndCall] | None = None
+        self._ending_retries = 0
         # A polite goodbye (time limit, shutdown) has begun: its line and reason. Nothing cuts it, and a cascade
         # the call falls back to meanwhile says it.
         self._goodbye: tuple[str, str] | None = None
@@ -184,6 +189,7 @@ class RealtimeCallSession:
         # Tokens only ever grow: a deadline left over from an earlier ask must never match a later one.
         self._awaiting: int | None = None
         self._asks = 0
+        self._asks_to_end = 0
         self._speech_started_at: object = None
         self._onset_at = 0.0
         self.barge_in_latencies: list[float] = []  # onset -> clear, ms
@@ -393,8 +399,13 @@ class RealtimeCallSession:
             if entry is not None:
                 entry[1].utt.text = event.transcript.strip()
         elif kind is ev.ResponseCreated:
-            response = Response(event.response_id, self._next_timer, action=self._next_action)
-            self._next_timer = self._next_action = None
+            action = None
+            if self._ending_ask is not None and event.tag == self._ending_ask[0]:
+                action, self._ending_ask = self._ending_ask[2], None
+            response = Response(event.response_id, self._next_timer, action=action)
+            self._next_timer = None
+            if self._goodbye is not None and action is None:
+                response.cancelled = True  # not the goodbye: never played (the refused goodbye cancels it)
             if response.timer is not None:
                 response.timer.mark("brain_started")
             self._responses[response.id] = self._current = response
@@ -425,6 +436,8 @@ class RealtimeCallSession:
             # Most are about one client event (a cancel with nothing to cancel): recorded, the call goes on.
             self.recorder.event("provider_failure", {"stage": "realtime", "provider": PROVIDER,
                                                      "error": f"{event.code}: {event.message}"[:300]})
+            if event.code == "conversation_already_has_active_response" and self._ending_ask is not None:
+                self._spawn(self._ask_again_to_end(), "goodbye")
         elif kind is ev.CallerTranscriptFailed:
             self.recorder.event("unanswered", {"reason": "transcription-failed", "provider": PROVIDER})
             if self._overlap:
@@ -524,16 +537,41 @@ class RealtimeCallSession:
             role="agent", text=full, heard_text=heard, interrupted=interrupted, started_at=response.started_at,
             ended_at=timezone.now(), node="realtime", metrics=timer.as_metrics() if timer is not None else None))
 
-    async def _ask(self, instructions: str | None = None) -> None:
-        """Ask the model for a response now, with the first-audio deadline running."""
-        await self.link.create_response(instructions)
+    async def _ask(self, instructions: str | None = None, ending: EndCall | None = None) -> None:
+        """Ask the model for a response now, with the first-audio deadline running; `ending`: the response ends the
+        call once heard."""
+        tag = None
+        if ending is not None:
+            self._asks_to_end += 1
+            tag = f"end-{self._asks_to_end}"
+            self._ending_ask = (tag, instructions or "", ending)
+        await self.link.create_response(instructions, tag=tag)
         self._expect_audio()
 
-    async def _ask_or_fall_back(self, instructions: str | None = None) -> None:
+    async def _ask_or_fall_back(self, instructions: str | None = None, ending: EndCall | None = None) -> None:
         try:
-            await self._ask(instructions)
+            await self._ask(instructions, ending)
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
+
+    async def _ask_again_to_end(self) -> None:
+        """The ask that ends the call was refused: a response the server VAD made for the caller's last words is
+        active. A goodbye cancels that one (never played) and is asked for again; the silence's goodbye is dropped
+        (the caller spoke: that turn is answered)."""
+        tag, instructions, ending = self._ending_ask
+        self._ending_ask = None
+        if self._goodbye is None or self.state is not State.ACTIVE or self._falling:
+            return
+        self._ending_retries += 1
+        if self._ending_retries > 3:
+            await self._fall_back("goodbye-refused", ProviderError("the goodbye was refused 3 times", provider=PROVIDER))
+            return
+        try:
+            await self.link.cancel()
+        except ProviderError as exc:
+            await self._fall_back("socket-failed", exc)
+            return
+        await self._ask_or_fall_back(instructions, ending)
 
     def _expect_audio(self) -> None:
         self._asks += 1
@@ -738,8 +776,8 @@ class RealtimeCallSession:
     async def _on_silence(self, count: int) -> None:
         self._next_timer = None
         if count >= self.cfg.max_reprompts:
-            self._next_action = EndCall("silence")
-            await self._ask_or_fall_back("The caller has been silent for a long time: say goodbye briefly.")
+            await self._ask_or_fall_back("The caller has been silent for a long time: say goodbye briefly.",
+                                         EndCall("silence"))
         else:
             await self._ask_or_fall_back("The caller has been silent for a while: briefly check they are there.")
 
@@ -764,8 +802,9 @@ class RealtimeCallSession:
             await self._cut(None)
         if self._falling or self.state is not State.ACTIVE:
             return  # falling back (the socket was lost, maybe by the cut): the cascade says it once started
-        self._next_action, self._next_timer = EndCall(reason), None
-        await self._ask_or_fall_back(f'The call must end now: say goodbye by saying exactly: "{line}"')
+        self._next_timer = None
+        await self._ask_or_fall_back(f'The call must end now: say goodbye by saying exactly: "{line}"',
+                                     EndCall(reason))
 
     async def end_now(self, reason: str) -> bool:
         """Hang up at once, without (the rest of) a goodbye: the server is stopping. False: closed already."""

@@ -400,6 +400,32 @@ async def test_words_said_over_the_goodbye_are_no_turn_the_model_answers_after_i
     await call.stop()
 
 
+async def test_a_goodbye_asked_for_as_the_server_vad_answers_a_turn_is_said_and_that_answer_never_played(realtime):
+    """The caller's turn ended just before the goodbye was asked for (within the link's latency): the server VAD's
+    response to it was made first, and the goodbye's create refused (one response at a time). Before, that response
+    took the goodbye's hang-up: the caller heard the answer, then the hang-up, never the goodbye."""
+    realtime.faults.append(RealtimeFault(latency_s=0.3))
+    realtime.replies.append(RealtimeReply(LONG))
+    control = Control()
+    call = Call(control=control)
+    await greeted(call, realtime)
+    await until(lambda: len(call.turns("agent")) == 1 and not call.session.playout.speaking, timeout=8)
+    conn = realtime.connections[0]
+    call.say(voiced(600) + silence(700))  # at once: the server VAD ends the turn and makes its response...
+    await until(lambda: sum(e["type"] == "response.created" for e in conn.sent) == 2, timeout=5)
+    assert await call.session.end_politely(SHUTDOWN_LINE, "server-shutdown") is True  # ...before we hear of it
+    await until(lambda: call.closed, timeout=15)
+    codes = [e["error"]["code"] for e in conn.sent if e["type"] == "error"]
+    assert "conversation_already_has_active_response" in codes  # the race was run
+    assert [t.text for t in call.turns("agent")] == ["Hello, this is Sam.", SHUTDOWN_LINE]
+    assert {"end_reason": "server-shutdown"} in call.recorder.updates and control.hang_ups == ["CA-realtime"]
+    # The carrier was sent the greeting's and the goodbye's audio only (the fake's 250 ms a word).
+    words = len("Hello, this is Sam.".split()) + len(SHUTDOWN_LINE.split())
+    assert sum(1 for _, kind, _ in call.carrier.log if kind == "audio") == words * 250 // 20
+    assert "realtime_fallback" not in call.kinds()
+    await call.stop()
+
+
 async def test_at_the_time_limit_the_goodbye_is_said_whole_over_the_caller_and_the_call_ends(realtime):
     """Cut, the call had no end at all: the time limit's watchdog stops once it has asked for the goodbye."""
     call = Call(settings=AgentSettings(barge_in_min_ms=200, silence_timeout_s=60, max_duration_s=2.0))

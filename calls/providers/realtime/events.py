@@ -80,6 +80,10 @@ class FunctionCall:
 @dataclass(slots=True)
 class ResponseCreated:
     response_id: str
+    tag: str = ""  # the `metadata` tag of a response we asked for (`Link.create_response`); "" for the server VAD's
+
+
+TAG_KEY = "voicebot"  # our key in a response's `metadata`
 
 
 @dataclass(slots=True)
@@ -160,7 +164,9 @@ class EventReader:
                 raise TypeError("response is not an object")
             rid = _field(response, "id", "str")
             if kind == "response.created":
-                return ResponseCreated(rid)
+                metadata = response.get("metadata")
+                tag = metadata.get(TAG_KEY) if isinstance(metadata, dict) else None
+                return ResponseCreated(rid, tag if isinstance(tag, str) else "")
             usage = response.get("usage") or {}
             return ResponseDone(rid, str(response.get("status") or ""), usage if isinstance(usage, dict) else {})
         if kind == "error":

@@ -34,6 +34,7 @@ import openai
 from django.conf import settings
 
 from ..base import ProviderError
+from .events import TAG_KEY
 
 PROVIDER = "openai-realtime"
 
@@ -91,8 +92,13 @@ class RealtimeLink:
     async def commit(self) -> None:
         await self._call(lambda c: c.input_audio_buffer.commit())
 
-    async def create_response(self, instructions: str | None = None) -> None:
-        extra = {"response": {"instructions": instructions}} if instructions else {}
+    async def create_response(self, instructions: str | None = None, tag: str | None = None) -> None:
+        """Ask for a response; `tag` comes back in its `response.created` (`ResponseCreated.tag`), telling it from
+        one the server VAD made meanwhile."""
+        response: dict = {"instructions": instructions} if instructions else {}
+        if tag:
+            response["metadata"] = {TAG_KEY: tag}
+        extra = {"response": response} if response else {}
         await self._call(lambda c: c.response.create(**extra))
 
     async def cancel(self) -> None:

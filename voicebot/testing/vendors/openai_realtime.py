@@ -16,7 +16,8 @@ It speaks the protocol of the installed `openai` SDK (`openai/types/realtime/`),
   the API does), `response.output_audio_transcript.delta` / `.done`, `response.output_audio.done`,
   `response.done` with usage; or a function call (`response.function_call_arguments.done`). What it says is
   scripted (`replies`: `RealtimeReply`); a response asked for with instructions `…saying exactly: "<text>"` says
-  that text (the greeting);
+  that text (the greeting); its `metadata` comes back in `response.created` and `response.done`; one asked for
+  while another is active is refused (`conversation_already_has_active_response`), as the API does;
 - `response.cancel` stops the response (`response.done` status "cancelled"); with none under way, an `error`
   (`response_cancel_not_active`), as the API does; `conversation.item.truncate` is checked (an item it sent, no
   further than the audio sent: else an `error`) and recorded, answered with `conversation.item.truncated`;
@@ -31,7 +32,8 @@ It speaks the protocol of the installed `openai` SDK (`openai/types/realtime/`),
 
 Faults apply to the next connection, in order: `reject_status`, `drop_after_events` (TCP abort after that many
 server events), `mute` (accepts everything, never answers a response), `malformed` (a burst of junk before the
-first response: not JSON, an unknown type, an audio delta without its fields). `connections` records what each
+first response: not JSON, an unknown type, an audio delta without its fields), `latency_s` (every server event
+arrives that much later, in order). `connections` records what each
 socket received, when (for the benchmark's overhead figures).
 """
 
@@ -74,6 +76,7 @@ class RealtimeFault:
     drop_after_events: int | None = None
     mute: bool = False
     malformed: bool = False
+    latency_s: float = 0.0  # every server event reaches the client this much later, in order, as over a long link
 
 
 @dataclass
@@ -184,6 +187,8 @@ class _Session:
         self.silent_ms = 0
         self.speech_item = ""
         self.pending = b""
+        self.metadata: dict | None = None  # the current response's
+        self._late: asyncio.Queue[tuple[float, str]] | None = None  # events held back by `fault.latency_s`
 
     @property
     def law(self) -> str:
@@ -242,8 +247,8 @@ class _Session:
             self.in_speech, self.pending = False, b""
             await self.send({"type": "input_audio_buffer.cleared"})
         elif kind == "response.create":
-            instructions = ((event.get("response") or {}).get("instructions")) or ""
-            await self.start_response(instructions)
+            response = event.get("response") or {}
+            await self.start_response(response.get("instructions") or "", response.get("metadata"))
         elif kind == "response.cancel":
             await self.cancel()
         elif kind == "conversation.item.truncate":
@@ -302,7 +307,7 @@ class _Session:
 
     # ------------------------------------------------------------------ responses
 
-    async def start_response(self, instructions: str) -> None:
+    async def start_response(self, instructions: str, metadata: dict | None = None) -> None:
         if self.response is not None and not self.response.done():
             await self.error("invalid_request_error", "conversation_already_has_active_response",
                              "Conversation already has an active response in progress.")
@@ -312,11 +317,13 @@ class _Session:
         said = _EXACTLY.search(instructions)
         reply = RealtimeReply(said.group(1)) if said else self.fake.next_reply()
         self.response_id = self.fake.new_id("resp")
+        self.metadata = metadata  # echoed in the response's events, as the API does
         self.response = self.fake.spawn(self.respond(self.response_id, reply))
 
     async def respond(self, rid: str, reply: RealtimeReply) -> None:
         await self.send({"type": "response.created", "response": {"id": rid, "object": "realtime.response",
-                                                                  "status": "in_progress", "output": []}})
+                                                                  "status": "in_progress", "output": [],
+                                                                  "metadata": self.metadata}})
         if self.fault.malformed:
             self.fault.malformed = False
             await self.send_raw("{not json")
@@ -368,7 +375,8 @@ class _Session:
                  "input_token_details": {"audio_tokens": 80, "text_tokens": 20, "cached_tokens": 0},
                  "output_token_details": {"audio_tokens": output_tokens * 4 // 5, "text_tokens": output_tokens // 5}}
         await self.send({"type": "response.done", "response": {"id": rid, "object": "realtime.response",
-                                                               "status": status, "usage": usage}})
+                                                               "status": status, "usage": usage,
+                                                               "metadata": self.metadata}})
 
     def audio_for(self, text: str) -> bytes:
         ms = self.fake.ms_per_word * max(1, len(text.split()))
@@ -415,6 +423,21 @@ class _Session:
         await self.send_raw(json.dumps(message))
 
     async def send_raw(self, text: str) -> None:
+        if self.fault.latency_s:
+            if self._late is None:
+                self._late = asyncio.Queue()
+                self.fake.spawn(self._deliver_late())
+            self._late.put_nowait((time.monotonic() + self.fault.latency_s, text))
+            return
+        await self._write(text)
+
+    async def _deliver_late(self) -> None:
+        while True:
+            due, text = await self._late.get()
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            await self._write(text)
+
+    async def _write(self, text: str) -> None:
         if self.ws.closed:
             return
         self.events_sent += 1
