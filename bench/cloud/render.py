@@ -103,6 +103,7 @@ whether the reply is cut or resumed. (With `voiced-time`, the `clear` waits for 
 speech.) Frames after clear = reply audio received after the `clear`, before the caller stopped talking (must be 0).
 Cut / resumed = how the server ended those pauses (its `barge_in` and `backchannel` events): the caller's words
 (the synthetic STT's "I would like to book an appointment for tomorrow") are an interruption, so all should be cut.
+A caller turn begun as a reply's last frames were still unconfirmed counts too: cut may exceed barge-ins by a few.
 
 | concurrent calls | onset → clear p50 ms | p95 | barge-ins | no clear | reply frames after clear | cut | resumed |
 |---|---|---|---|---|---|---|---|
